@@ -1,0 +1,250 @@
+"""The ``storybot`` command line: a thin adapter over ``bot.engine.StoryBot``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from bot.config import ConfigError, load_config
+from bot.corpus import CorpusError
+from bot.documents import DocumentError, read_text_file
+from bot.engine import StoryBot
+from bot.evaluate import evaluate, read_labelled
+from bot.render import answer_record, print_answer
+from bot.retrieval import QuestionError
+from bot.text import NlpError
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+SOURCES_HINT = "See what I know with: storybot sources list"
+
+
+class CliError(Exception):
+    """A message for the user and an exit code; no traceback."""
+
+    def __init__(self, message: str, code: int = EXIT_FAILURE) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="storybot",
+        description="Answer questions about a news story with attributed, verbatim excerpts.",
+    )
+    parser.add_argument(
+        "--config", metavar="PATH", help="config.toml to use (default ./config.toml)"
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    ask = commands.add_parser("ask", help="answer a question (or a file of questions)")
+    ask.add_argument("question", nargs="?", help="the question, in quotes")
+    ask.add_argument("-k", type=int, default=None, metavar="N", help="number of excerpts")
+    ask.add_argument("--json", action="store_true", help="print one JSON object")
+    ask.add_argument(
+        "--batch", metavar="FILE", help="questions, one per line or JSONL with a 'q' field"
+    )
+
+    commands.add_parser("chat", help="ask questions interactively")
+
+    sources = commands.add_parser("sources", help="list, add or remove sources")
+    source_commands = sources.add_subparsers(
+        dest="sources_command", required=True, metavar="ACTION"
+    )
+    listing = source_commands.add_parser("list", help="list the sources")
+    listing.add_argument("--json", action="store_true", help="print JSON")
+    add = source_commands.add_parser("add", help="add a source from a text or Markdown file")
+    add.add_argument("--file", required=True, type=Path, help="a .txt or .md file")
+    add.add_argument("--title", required=True)
+    add.add_argument("--publisher", default="")
+    add.add_argument("--url", default="")
+    add.add_argument("--published", default="", help="publication date, e.g. 2020-09-10")
+    add.add_argument("--kind", choices=("source", "story"), default="source")
+    add.add_argument("--added-by", default="cli", help="who is adding it (for the record)")
+    remove = source_commands.add_parser("remove", help="remove a source by id")
+    remove.add_argument("id")
+
+    ev = commands.add_parser("eval", help="measure answers on labelled questions (JSONL)")
+    ev.add_argument("file", type=Path)
+    ev.add_argument("--json", action="store_true", help="print the report as JSON")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.ERROR,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    out, err = Console(), Console(stderr=True)
+    try:
+        return COMMANDS[args.command](args, out, err)
+    except CliError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        return exc.code
+    except (ConfigError, CorpusError, DocumentError, NlpError) as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        return 130
+
+
+def open_bot(args, err: Console) -> StoryBot:
+    config = load_config(args.config)
+    with err.status("Loading the corpus…"):
+        bot = StoryBot(config)
+    for problem in bot.load_errors:
+        err.print(f"[yellow]warning:[/yellow] skipped {problem}", highlight=False)
+    return bot
+
+
+def cmd_ask(args, out: Console, err: Console) -> int:
+    if args.k is not None and not 1 <= args.k <= 10:
+        raise CliError("-k must be between 1 and 10", EXIT_USAGE)
+    if args.batch and args.question:
+        raise CliError("give either a question or --batch FILE, not both", EXIT_USAGE)
+    if not args.batch and args.question is None:
+        raise CliError('what is the question? storybot ask "Who directed Cuties?"', EXIT_USAGE)
+    questions = list(_batch_questions(Path(args.batch))) if args.batch else [args.question]
+    bot = open_bot(args, err)
+    status = EXIT_OK
+    for question in questions:
+        try:
+            answer = bot.ask(question, args.k)
+        except QuestionError as exc:
+            if not (args.json or args.batch):
+                raise CliError(str(exc), EXIT_USAGE) from exc
+            record = {"question": question, "answered": False, "excerpts": [], "error": str(exc)}
+            status = EXIT_FAILURE if not args.batch else status
+        else:
+            record = answer_record(answer)
+            if not (args.json or args.batch):
+                print_answer(out, answer, SOURCES_HINT)
+                continue
+        print(json.dumps(record, ensure_ascii=False))
+    return status
+
+
+def _batch_questions(path: Path) -> Iterator[str]:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CliError(f"cannot read {path}: {exc}") from exc
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        if line.lstrip().startswith("{"):
+            try:
+                record = json.loads(line)
+                yield str(record["q"])
+            except (json.JSONDecodeError, KeyError, TypeError) as exc:
+                raise CliError(
+                    f"{path.name} line {number}: expected JSON with a 'q' field"
+                ) from exc
+        else:
+            yield line.strip()
+
+
+def cmd_chat(args, out: Console, err: Console) -> int:
+    bot = open_bot(args, err)
+    out.print(
+        f"[bold]storybot[/bold] — {len(bot.sources)} source(s), {bot.passage_count} passages. "
+        "Ask a question; [dim]:sources[/dim] lists sources, [dim]:quit[/dim] or Ctrl-D leaves.",
+        highlight=False,
+    )
+    while True:
+        try:
+            question = out.input("[bold green]ask>[/bold green] ")
+        except EOFError:
+            out.print()
+            return EXIT_OK
+        command = question.strip().lower()
+        if command in {":quit", ":q", ":exit", "quit", "exit"}:
+            return EXIT_OK
+        if command == ":sources":
+            out.print(sources_table(bot))
+            continue
+        if not command:
+            continue
+        try:
+            print_answer(out, bot.ask(question), "Type :sources to see what I know.")
+        except QuestionError as exc:
+            out.print(f"[yellow]{exc}[/yellow]", highlight=False)
+
+
+def sources_table(bot: StoryBot) -> Table:
+    table = Table(title=f"{len(bot.sources)} source(s)", title_justify="left")
+    for column in ("id", "title", "publisher", "kind", "added by", "added"):
+        table.add_column(column)
+    for s in bot.sources:
+        table.add_row(s.id, s.title, s.publisher or "—", s.kind, s.added_by or "—", s.added_at[:10])
+    return table
+
+
+def cmd_sources(args, out: Console, err: Console) -> int:
+    bot = open_bot(args, err)
+    if args.sources_command == "list":
+        if args.json:
+            for s in bot.sources:
+                record = s.header() | {"characters": len(s.text)}
+                print(json.dumps(record, ensure_ascii=False))
+        else:
+            out.print(sources_table(bot))
+        return EXIT_OK
+    if args.sources_command == "add":
+        text = read_text_file(args.file)
+        source = bot.add_source(
+            text,
+            args.title,
+            publisher=args.publisher,
+            url=args.url,
+            published=args.published,
+            kind=args.kind,
+            added_by=args.added_by,
+        )
+        out.print(f"added [bold]{source.id}[/bold]: {source.title}", highlight=False)
+        return EXIT_OK
+    source = bot.remove_source(args.id)
+    out.print(f"removed [bold]{source.id}[/bold]: {source.title}", highlight=False)
+    return EXIT_OK
+
+
+def cmd_eval(args, out: Console, err: Console) -> int:
+    try:
+        items = read_labelled(args.file)
+    except (OSError, ValueError) as exc:
+        raise CliError(f"cannot read {args.file}: {exc}") from exc
+    bot = open_bot(args, err)
+    k = max(3, bot.config.retrieval.top_k)
+    report = evaluate(lambda q: bot.ask(q, k), items)
+    if args.json:
+        print(json.dumps(report.as_dict(), ensure_ascii=False))
+        return EXIT_OK
+    table = Table(
+        title=f"{args.file.name}: {report.answerable} answerable, "
+        f"{report.unanswerable} unanswerable",
+        title_justify="left",
+    )
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for name, value in report.as_dict().items():
+        if isinstance(value, float):
+            table.add_row(name, f"{value:.1%}" if name != "mrr" else f"{value:.3f}")
+    out.print(table)
+    for miss in report.misses:
+        out.print(f"  [yellow]miss[/yellow] {miss}", highlight=False)
+    return EXIT_OK
+
+
+COMMANDS = {"ask": cmd_ask, "chat": cmd_chat, "sources": cmd_sources, "eval": cmd_eval}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

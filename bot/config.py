@@ -1,0 +1,132 @@
+"""Settings from ``config.toml``.
+
+Paths inside the file are relative to the file itself, so one install can serve several corpora:
+``storybot --config other/config.toml ...`` reads ``other/corpus``. Secrets (the Discord token)
+never live here; they come from the environment.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_CONFIG_NAME = "config.toml"
+CONFIG_ENV_VAR = "STORYBOT_CONFIG"
+
+
+class ConfigError(ValueError):
+    """The configuration file is missing, unreadable or has a wrong value."""
+
+
+@dataclass(frozen=True)
+class NlpSettings:
+    # Empty: spacy.blank("en") + rule-based sentences + lookup lemmas (works offline).
+    model: str = ""
+    # Sentences per passage window; windows overlap by all but one sentence.
+    window_sentences: int = 2
+
+
+@dataclass(frozen=True)
+class RetrievalSettings:
+    variant: str = "BM25L"
+    k1: float = 1.2
+    b: float = 0.75
+    delta: float = 0.5
+    top_k: int = 3
+    # Abstain unless the best passage covers this share of the question's informative weight.
+    min_coverage: float = 0.45
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path | None
+    corpus_dir: Path
+    state_dir: Path
+    nlp: NlpSettings = field(default_factory=NlpSettings)
+    retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
+    # Groups of interchangeable words, e.g. [["Cuties", "Mignonnes"]].
+    aliases: tuple[tuple[str, ...], ...] = ()
+    raw: dict = field(default_factory=dict, repr=False, compare=False)
+
+
+def find_config_path(explicit: str | os.PathLike | None = None) -> Path | None:
+    """The config file to use: the explicit one, then $STORYBOT_CONFIG, then ./config.toml."""
+    if explicit:
+        return Path(explicit)
+    from_env = os.environ.get(CONFIG_ENV_VAR)
+    if from_env:
+        return Path(from_env)
+    local = Path.cwd() / DEFAULT_CONFIG_NAME
+    return local if local.exists() else None
+
+
+def load_config(path: str | os.PathLike | None = None) -> Config:
+    """Read the configuration; without any file, defaults with ``./corpus`` as the corpus."""
+    config_path = find_config_path(path)
+    if config_path is None:
+        base = Path.cwd()
+        return Config(path=None, corpus_dir=base / "corpus", state_dir=base / "state")
+    if not config_path.is_file():
+        raise ConfigError(f"config file not found: {config_path}")
+    try:
+        data = tomllib.loads(config_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {config_path}: {exc}") from exc
+    return config_from_dict(data, base=config_path.resolve().parent, path=config_path)
+
+
+def config_from_dict(data: dict, base: Path, path: Path | None = None) -> Config:
+    corpus = _table(data, "corpus")
+    return Config(
+        path=path,
+        corpus_dir=base / str(corpus.get("dir", "corpus")),
+        state_dir=base / str(corpus.get("state_dir", "state")),
+        nlp=_settings(NlpSettings, _table(data, "nlp"), "nlp"),
+        retrieval=_retrieval(_table(data, "retrieval")),
+        aliases=_aliases(data.get("aliases", {})),
+        raw=data,
+    )
+
+
+def _table(data: dict, name: str) -> dict:
+    value = data.get(name, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"[{name}] must be a table")
+    return value
+
+
+def _settings(cls, table: dict, section: str):
+    defaults = cls()
+    values = {}
+    for key, value in table.items():
+        if not hasattr(defaults, key):
+            raise ConfigError(f"unknown setting [{section}] {key}")
+        expected = type(getattr(defaults, key))
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, expected) or isinstance(value, bool) != (expected is bool):
+            raise ConfigError(f"[{section}] {key} must be a {expected.__name__}, got {value!r}")
+        values[key] = value
+    return cls(**values)
+
+
+def _retrieval(table: dict) -> RetrievalSettings:
+    settings = _settings(RetrievalSettings, table, "retrieval")
+    if settings.variant not in {"BM25L", "BM25Plus", "BM25Okapi"}:
+        raise ConfigError("[retrieval] variant must be BM25L, BM25Plus or BM25Okapi")
+    if not 0.0 <= settings.min_coverage <= 1.0:
+        raise ConfigError("[retrieval] min_coverage must be between 0 and 1")
+    if settings.top_k < 1:
+        raise ConfigError("[retrieval] top_k must be at least 1")
+    return settings
+
+
+def _aliases(value) -> tuple[tuple[str, ...], ...]:
+    groups = value.get("groups", []) if isinstance(value, dict) else value
+    if not isinstance(groups, list) or not all(
+        isinstance(g, list) and all(isinstance(w, str) for w in g) for g in groups
+    ):
+        raise ConfigError('[aliases] groups must be a list of word lists, e.g. [["a", "b"]]')
+    return tuple(tuple(g) for g in groups if len(g) > 1)

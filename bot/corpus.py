@@ -1,0 +1,221 @@
+"""The corpus on disk: one human-readable file per source.
+
+A source file is TOML front matter between ``+++`` lines, then the source text exactly as stored::
+
+    +++
+    id = "seed-story"
+    title = "..."
+    kind = "story"
+    +++
+    The text...
+
+Excerpts are slices of that text, so it is never rewritten once stored. Files are written
+atomically (temp file, fsync, rename), so a crash mid-write leaves the corpus as it was.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import tomllib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import tomli_w
+
+FENCE = "+++"
+SOURCE_SUFFIX = ".txt"
+KINDS = ("story", "source")
+ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+REQUIRED_FIELDS = ("id", "title", "kind")
+OPTIONAL_FIELDS = ("publisher", "url", "published", "added_by", "added_at")
+
+
+class CorpusError(ValueError):
+    """A corpus file or a corpus change is not valid."""
+
+
+@dataclass(frozen=True)
+class Source:
+    id: str
+    title: str
+    text: str
+    kind: str = "source"
+    publisher: str = ""
+    url: str = ""
+    published: str = ""
+    added_by: str = ""
+    added_at: str = ""
+    # Anything else in the header is kept, so a newer storybot's fields survive a round trip.
+    extra: dict = field(default_factory=dict, compare=False)
+
+    def header(self) -> dict:
+        head = {"id": self.id, "title": self.title}
+        for name in ("publisher", "url", "published", "kind", "added_by", "added_at"):
+            head[name] = getattr(self, name)
+        head.update(self.extra)
+        return head
+
+
+@dataclass(frozen=True)
+class CorpusLoad:
+    """The sources that loaded, and one message per file that did not."""
+
+    sources: list[Source]
+    errors: list[str]
+
+
+def serialize(source: Source) -> str:
+    return f"{FENCE}\n{tomli_w.dumps(source.header())}{FENCE}\n{source.text}"
+
+
+def parse(content: str, name: str = "<source>") -> Source:
+    """Parse one source file's content; raise CorpusError naming ``name`` on any problem."""
+    if not content.startswith(FENCE + "\n") and not content.startswith(FENCE + "\r\n"):
+        raise CorpusError(f"{name}: does not start with a '+++' metadata header")
+    first_break = content.index("\n") + 1
+    match = re.compile(r"^\+\+\+\r?\n", re.MULTILINE).search(content, first_break)
+    if match is None:
+        raise CorpusError(f"{name}: the metadata header has no closing '+++' line")
+    try:
+        header = tomllib.loads(content[first_break : match.start()])
+    except tomllib.TOMLDecodeError as exc:
+        raise CorpusError(f"{name}: the metadata header is not valid TOML ({exc})") from exc
+    return source_from_header(header, content[match.end() :], name)
+
+
+def source_from_header(header: dict, text: str, name: str = "<source>") -> Source:
+    missing = [f for f in REQUIRED_FIELDS if not header.get(f)]
+    if missing:
+        raise CorpusError(f"{name}: missing required field(s): {', '.join(missing)}")
+    for key in (*REQUIRED_FIELDS, *OPTIONAL_FIELDS):
+        if key in header and not isinstance(header[key], str):
+            raise CorpusError(f"{name}: field '{key}' must be a string")
+    if not ID_PATTERN.match(header["id"]):
+        raise CorpusError(
+            f"{name}: id {header['id']!r} must be lowercase letters, digits and dashes"
+        )
+    if header["kind"] not in KINDS:
+        raise CorpusError(f"{name}: kind must be one of {', '.join(KINDS)}")
+    known = {*REQUIRED_FIELDS, *OPTIONAL_FIELDS}
+    return Source(
+        text=text,
+        extra={k: v for k, v in header.items() if k not in known},
+        **{k: header[k] for k in known if k in header},
+    )
+
+
+def read_source(path: Path) -> Source:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise CorpusError(f"{path.name}: cannot be read ({exc.strerror})") from exc
+    if b"\x00" in raw:
+        raise CorpusError(f"{path.name}: is a binary file, not text")
+    try:
+        content = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CorpusError(f"{path.name}: is not valid UTF-8 (byte {exc.start})") from exc
+    source = parse(content, path.name)
+    if source.id != path.stem:
+        raise CorpusError(f"{path.name}: id {source.id!r} does not match the file name")
+    return source
+
+
+class Corpus:
+    """A directory of source files."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = Path(directory)
+
+    def path_for(self, source_id: str) -> Path:
+        return self.directory / f"{source_id}{SOURCE_SUFFIX}"
+
+    def load(self) -> CorpusLoad:
+        """Load every source; a bad file is reported by name and the others still load."""
+        sources: list[Source] = []
+        errors: list[str] = []
+        if not self.directory.is_dir():
+            return CorpusLoad([], [f"corpus directory not found: {self.directory}"])
+        for path in sorted(self.directory.glob(f"*{SOURCE_SUFFIX}")):
+            try:
+                sources.append(read_source(path))
+            except CorpusError as exc:
+                errors.append(str(exc))
+        return CorpusLoad(sources, errors)
+
+    def ids(self) -> set[str]:
+        return {p.stem for p in self.directory.glob(f"*{SOURCE_SUFFIX}")}
+
+    def write(self, source: Source, *, overwrite: bool = False) -> Path:
+        """Store ``source`` atomically; refuse to replace an existing id unless asked."""
+        path = self.path_for(source.id)
+        if path.exists() and not overwrite:
+            raise CorpusError(f"a source with id {source.id!r} already exists")
+        # Validate what we are about to write by parsing it back.
+        content = serialize(source)
+        parse(content, path.name)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, content.encode("utf-8"))
+        return path
+
+    def remove(self, source_id: str) -> Source:
+        """Delete a source's file and return what it held."""
+        path = self.path_for(source_id)
+        if not ID_PATTERN.match(source_id) or not path.exists():
+            raise CorpusError(f"no source with id {source_id!r}")
+        source = read_source(path)
+        path.unlink()
+        _fsync_dir(self.directory)
+        return source
+
+    def new_id(self, title: str, taken: Iterable[str] = ()) -> str:
+        """A readable, unused id made from a title: 'netflix-defends-cuties', '...-2'."""
+        taken = set(taken) | self.ids()
+        base = re.sub(r"[^a-z0-9]+", "-", _ascii(title).lower()).strip("-")[:48].strip("-")
+        base = base or "source"
+        candidate, n = base, 2
+        while candidate in taken:
+            candidate, n = f"{base}-{n}", n + 1
+        return candidate
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write to a temp file in the same directory, fsync, then rename over ``path``."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _ascii(text: str) -> str:
+    import unicodedata
+
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")

@@ -1,0 +1,118 @@
+"""The core API that the CLI and the Discord layer both adapt: load, ask, add, remove.
+
+Data flow: corpus files -> Source -> passages (spaCy) -> Index (BM25) -> Retriever -> Answer.
+A change to the corpus builds a new Retriever and swaps it in with one assignment, so a question
+asked meanwhile is answered from the old, consistent state.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+
+from bot.config import Config, load_config
+from bot.corpus import Corpus, CorpusError, Source, now_iso
+from bot.index import Index
+from bot.passages import split_all
+from bot.retrieval import Answer, Retriever
+from bot.text import Analyzer
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything one question needs, built together and never mutated."""
+
+    sources: dict[str, Source]
+    retriever: Retriever
+    load_errors: tuple[str, ...]
+
+
+class StoryBot:
+    def __init__(self, config: Config, analyzer: Analyzer | None = None) -> None:
+        self.config = config
+        self.corpus = Corpus(config.corpus_dir)
+        self.analyzer = analyzer or Analyzer(config.nlp.model)
+        self._write_lock = threading.Lock()
+        self._snapshot = self._build()
+
+    @classmethod
+    def from_config(cls, path: str | None = None) -> StoryBot:
+        return cls(load_config(path))
+
+    # -- reading -------------------------------------------------------------------------------
+
+    @property
+    def sources(self) -> list[Source]:
+        return list(self._snapshot.sources.values())
+
+    @property
+    def load_errors(self) -> tuple[str, ...]:
+        return self._snapshot.load_errors
+
+    @property
+    def passage_count(self) -> int:
+        return len(self._snapshot.retriever.index)
+
+    def ask(self, question: str, k: int | None = None) -> Answer:
+        """Answer ``question`` with excerpts, or abstain. Raises QuestionError for bad input."""
+        return self._snapshot.retriever.ask(question, k)
+
+    # -- changing the corpus -------------------------------------------------------------------
+
+    def add_source(
+        self,
+        text: str,
+        title: str,
+        *,
+        publisher: str = "",
+        url: str = "",
+        published: str = "",
+        added_by: str = "",
+        kind: str = "source",
+        source_id: str | None = None,
+    ) -> Source:
+        """Store a new source and make it answerable; returns what was stored."""
+        if not title.strip():
+            raise CorpusError("a source needs a title")
+        if not text.strip():
+            raise CorpusError("the source has no text")
+        with self._write_lock:
+            source = Source(
+                id=source_id or self.corpus.new_id(title),
+                title=title.strip(),
+                text=text,
+                kind=kind,
+                publisher=publisher.strip(),
+                url=url.strip(),
+                published=published,
+                added_by=added_by,
+                added_at=now_iso(),
+            )
+            self.corpus.write(source)
+            self.reload()
+        return source
+
+    def remove_source(self, source_id: str) -> Source:
+        with self._write_lock:
+            source = self.corpus.remove(source_id)
+            self.reload()
+        return source
+
+    def reload(self) -> None:
+        """Re-read the corpus and swap the new index in."""
+        self._snapshot = self._build()
+
+    def _build(self) -> Snapshot:
+        loaded = self.corpus.load()
+        for error in loaded.errors:
+            log.warning("skipped corpus file: %s", error)
+        sources = {s.id: s for s in loaded.sources}
+        passages = split_all(sources.values(), self.analyzer, self.config.nlp.window_sentences)
+        index = Index(passages, self.config.retrieval)
+        retriever = Retriever(
+            index, sources, self.analyzer, self.config.retrieval, self.config.aliases
+        )
+        return Snapshot(sources, retriever, tuple(loaded.errors))

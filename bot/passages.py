@@ -1,0 +1,96 @@
+"""Source text -> passages: overlapping sentence windows with exact character offsets.
+
+A passage never crosses a paragraph, and ``source.text[passage.start:passage.end]`` is always
+exactly its text, so every excerpt the bot quotes is a verbatim slice of a stored source.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from bot.corpus import Source
+from bot.text import Analyzer, indexable_end, paragraphs
+
+# A window stops growing past this many characters (a single longer sentence stays whole).
+MAX_PASSAGE_CHARS = 1200
+
+
+@dataclass(frozen=True)
+class Passage:
+    source_id: str
+    start: int
+    end: int
+    terms: tuple[str, ...]
+    # Sentence starts inside the passage (absolute offsets), for text-fragment links.
+    sentence_starts: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class Sentence:
+    start: int
+    end: int
+    terms: tuple[str, ...]
+
+
+def sentences(source: Source, analyzer: Analyzer) -> Iterator[list[Sentence]]:
+    """Per paragraph of the indexable text, its sentences with their terms."""
+    text = source.text
+    spans = list(paragraphs(text, 0, indexable_end(text)))
+    for (p_start, _), doc in zip(spans, analyzer.docs(text[a:b] for a, b in spans), strict=True):
+        token_terms = analyzer.token_terms(doc)
+        out: list[Sentence] = []
+        k = 0
+        for sent in doc.sents:
+            terms: list[str] = []
+            while k < len(token_terms) and token_terms[k].start < sent.end_char:
+                terms.extend(token_terms[k].terms)
+                k += 1
+            if sent.text.strip():
+                start, end = _trim(doc.text, sent.start_char, sent.end_char)
+                out.append(Sentence(p_start + start, p_start + end, tuple(terms)))
+        if out:
+            yield out
+
+
+def split(source: Source, analyzer: Analyzer, window: int = 2) -> list[Passage]:
+    """Windows of ``window`` consecutive sentences, stride one, within each paragraph."""
+    passages: list[Passage] = []
+    for para in sentences(source, analyzer):
+        for first in range(max(1, len(para) - window + 1)):
+            last = first
+            while (
+                last + 1 < min(first + window, len(para))
+                and para[last + 1].end - para[first].start <= MAX_PASSAGE_CHARS
+            ):
+                last += 1
+            chosen = para[first : last + 1]
+            passages.append(
+                Passage(
+                    source_id=source.id,
+                    start=chosen[0].start,
+                    end=chosen[-1].end,
+                    terms=tuple(t for s in chosen for t in s.terms),
+                    sentence_starts=tuple(s.start for s in chosen),
+                )
+            )
+        # Sentences left out by a size-capped window at the end still get a passage.
+        covered = passages[-1].end if passages else 0
+        passages.extend(
+            Passage(source.id, s.start, s.end, s.terms, (s.start,))
+            for s in para
+            if s.start >= covered
+        )
+    return passages
+
+
+def split_all(sources: Iterable[Source], analyzer: Analyzer, window: int = 2) -> list[Passage]:
+    return [p for source in sources for p in split(source, analyzer, window)]
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end

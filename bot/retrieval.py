@@ -1,0 +1,187 @@
+"""Question -> ranked, merged excerpts, or an abstention.
+
+Abstention rule: a question is a set of *concepts* (its informative words, each with its configured
+aliases). Each concept weighs its idf (``Index.weight``; a word the corpus has never seen weighs
+the most). A passage's *coverage* is the weight of the concepts it contains over the weight of all
+of them. The bot answers only when some top-ranked passage reaches ``[retrieval] min_coverage``;
+otherwise it says the sources do not answer, instead of quoting passages that merely share a
+common word such as "Netflix" with the question.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from bot.config import RetrievalSettings
+from bot.corpus import Source
+from bot.index import Index
+from bot.text import Analyzer, stem
+
+MAX_QUESTION_CHARS = 1000
+# Overlapping windows are merged into one excerpt up to this size.
+MAX_EXCERPT_CHARS = 1500
+# How many top-scoring windows are considered per excerpt asked for.
+CANDIDATES_PER_EXCERPT = 4
+
+
+class QuestionError(ValueError):
+    """The question cannot be asked as it is (empty, too long)."""
+
+
+@dataclass(frozen=True)
+class Excerpt:
+    source: Source
+    start: int
+    end: int
+    score: float
+    coverage: float
+    # Spans of matched words, relative to the excerpt text (for highlighting).
+    highlights: tuple[tuple[int, int], ...] = ()
+    # End of the excerpt's first sentence, relative to the excerpt (for text-fragment links).
+    lead_end: int = 0
+
+    @property
+    def text(self) -> str:
+        return self.source.text[self.start : self.end]
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    answered: bool
+    excerpts: list[Excerpt] = field(default_factory=list)
+    # Why there is no answer (empty when answered).
+    reason: str = ""
+    terms: tuple[str, ...] = ()
+
+
+def check_question(question: str) -> str:
+    """The question stripped, or QuestionError with a message fit to show a user."""
+    cleaned = " ".join(question.split()) if isinstance(question, str) else ""
+    if not cleaned:
+        raise QuestionError('Please type a question, e.g. storybot ask "Who directed Cuties?"')
+    if len(cleaned) > MAX_QUESTION_CHARS:
+        raise QuestionError(
+            f"That question is {len(cleaned):,} characters long; please keep it under "
+            f"{MAX_QUESTION_CHARS:,}."
+        )
+    return cleaned
+
+
+class Retriever:
+    def __init__(
+        self,
+        index: Index,
+        sources: Mapping[str, Source],
+        analyzer: Analyzer,
+        settings: RetrievalSettings,
+        aliases: Sequence[Sequence[str]] = (),
+    ) -> None:
+        self.index = index
+        self.sources = sources
+        self.analyzer = analyzer
+        self.settings = settings
+        # Words of the corpus by stem, so a question word the corpus never uses can still find
+        # its family: "criticized" -> "criticism", "controversy" -> "controversial".
+        self._family: dict[str, set[str]] = {}
+        for term in index.doc_freq:
+            self._family.setdefault(stem(term), set()).add(term)
+        self._alias_of: dict[str, frozenset[str]] = {}
+        for group in aliases:
+            terms = frozenset(t for word in group for t in analyzer.terms(word))
+            for term in terms:
+                self._alias_of[term] = self._alias_of.get(term, frozenset()) | terms
+
+    def concepts(self, question: str) -> list[frozenset[str]]:
+        """The question's informative words, each with its aliases, in order, without repeats.
+
+        A word the corpus never uses also brings the corpus words that share its stem.
+        """
+        seen: list[frozenset[str]] = []
+        for token in self.analyzer.token_terms(self.analyzer.doc(question)):
+            for term in token.terms:
+                concept = self._alias_of.get(term, frozenset((term,)))
+                if not any(t in self.index.doc_freq for t in concept):
+                    concept = concept.union(*(self._family.get(stem(t), ()) for t in concept))
+                if concept not in seen:
+                    seen.append(concept)
+        return seen
+
+    def ask(self, question: str, k: int | None = None) -> Answer:
+        question = check_question(question)
+        k = k or self.settings.top_k
+        concepts = self.concepts(question)
+        terms = tuple(dict.fromkeys(t for c in concepts for t in sorted(c)))
+        if not concepts:
+            return Answer(question, False, reason="no_terms", terms=terms)
+        scores = self.index.scores(terms)
+        candidates = _top_nonzero(scores, k * CANDIDATES_PER_EXCERPT)
+        if not candidates:
+            return Answer(question, False, reason="no_match", terms=terms)
+        weights = [min(self.index.weight(t) for t in c) for c in concepts]
+        total = sum(weights) or 1.0
+        coverage = {}
+        for i in candidates:
+            present = set(self.index.passages[i].terms)
+            coverage[i] = (
+                sum(w for c, w in zip(concepts, weights, strict=True) if c & present) / total
+            )
+        if max(coverage.values()) < self.settings.min_coverage:
+            return Answer(question, False, reason="weak_match", terms=terms)
+        excerpts = self._merge(candidates, scores, coverage, k)
+        query_terms = set(terms)
+        excerpts = [self._with_highlights(e, query_terms) for e in excerpts]
+        return Answer(question, True, excerpts, terms=terms)
+
+    def _merge(self, ranked: list[int], scores, coverage, k: int) -> list[Excerpt]:
+        """Overlapping windows of one source become one excerpt (best score kept)."""
+        spans: list[list] = []  # [source_id, start, end, score, coverage]
+        for i in ranked:
+            p = self.index.passages[i]
+            for span in spans:
+                if span[0] == p.source_id and p.start < span[2] and p.end > span[1]:
+                    start, end = min(span[1], p.start), max(span[2], p.end)
+                    if end - start <= MAX_EXCERPT_CHARS:
+                        span[1], span[2] = start, end
+                        span[4] = max(span[4], coverage[i])
+                    break
+            else:
+                if len(spans) < k:
+                    spans.append([p.source_id, p.start, p.end, float(scores[i]), coverage[i]])
+        return [Excerpt(self.sources[s], a, b, score, cov) for s, a, b, score, cov in spans]
+
+    def _with_highlights(self, excerpt: Excerpt, query_terms: set[str]) -> Excerpt:
+        doc = self.analyzer.doc(excerpt.text)
+        marks = tuple(
+            (t.start, t.end)
+            for t in self.analyzer.token_terms(doc)
+            if query_terms.intersection(t.terms)
+        )
+        lead = next(iter(doc.sents), None)
+        return replace(
+            excerpt,
+            highlights=_disjoint(marks),
+            lead_end=lead.end_char if lead is not None else len(excerpt.text),
+        )
+
+
+def _top_nonzero(scores: np.ndarray, n: int) -> list[int]:
+    nonzero = np.flatnonzero(scores > 0)
+    if nonzero.size == 0:
+        return []
+    # Stable: equal scores keep corpus order, so answers are reproducible.
+    order = nonzero[np.argsort(-scores[nonzero], kind="stable")]
+    return [int(i) for i in order[:n]]
+
+
+def _disjoint(spans: tuple[tuple[int, int], ...]) -> tuple[tuple[int, int], ...]:
+    """Drop spans nested in an earlier kept one (a compound and its parts)."""
+    out: list[tuple[int, int]] = []
+    for start, end in sorted(spans, key=lambda s: (s[0], -s[1])):
+        if out and start < out[-1][1]:
+            continue
+        out.append((start, end))
+    return tuple(out)
