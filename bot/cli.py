@@ -13,11 +13,12 @@ from rich.console import Console
 from rich.table import Table
 
 from bot.config import ConfigError, load_config
-from bot.corpus import CorpusError
+from bot.corpus import CorpusError, atomic_write
 from bot.documents import DocumentError, read_text_file
 from bot.engine import StoryBot
 from bot.evaluate import evaluate, read_labelled
 from bot.render import answer_record, print_answer
+from bot.report import render_html
 from bot.retrieval import QuestionError
 from bot.text import NlpError
 
@@ -70,6 +71,11 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--added-by", default="cli", help="who is adding it (for the record)")
     remove = source_commands.add_parser("remove", help="remove a source by id")
     remove.add_argument("id")
+
+    stats = commands.add_parser("stats", help="what members asked: answer rate, gaps, sources")
+    stats.add_argument("--days", type=int, default=30, help="period to report (default 30)")
+    stats.add_argument("--json", action="store_true", help="print JSON")
+    stats.add_argument("--html", type=Path, metavar="FILE", help="also write an HTML report")
 
     ev = commands.add_parser("eval", help="measure answers on labelled questions (JSONL)")
     ev.add_argument("file", type=Path)
@@ -243,7 +249,95 @@ def cmd_eval(args, out: Console, err: Console) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"ask": cmd_ask, "chat": cmd_chat, "sources": cmd_sources, "eval": cmd_eval}
+def cmd_stats(args, out: Console, err: Console) -> int:
+    if args.days < 1:
+        raise CliError("--days must be at least 1", EXIT_USAGE)
+    bot = open_bot(args, err)
+    if not bot.config.stats.log_questions:
+        err.print("[yellow]note:[/yellow] question logging is off ([stats] log_questions)")
+    stats = bot.stats(args.days)
+    fixed = bot.newly_answered(stats)
+    titles = {s.id: s.title for s in bot.sources}
+    if args.html:
+        try:
+            atomic_write(args.html, render_html(stats, titles, args.days).encode("utf-8"))
+        except OSError as exc:
+            raise CliError(f"cannot write {args.html}: {exc.strerror}") from exc
+        err.print(f"wrote {args.html}", highlight=False)
+    if args.json:
+        print(json.dumps(stats_record(stats, fixed), ensure_ascii=False))
+        return EXIT_OK
+    out.print(
+        f"[bold]{stats.asked}[/bold] questions in {args.days} days, "
+        f"[bold]{stats.answer_rate:.0%}[/bold] answered, "
+        f"[bold]{stats.helpful_rate:.0%}[/bold] helpful "
+        f"({stats.helpful + stats.not_helpful} votes)",
+        highlight=False,
+    )
+    days = Table(title="Per day", title_justify="left")
+    for column in ("day", "asked", "answered"):
+        days.add_column(column)
+    for day, asked, answered in stats.days:
+        days.add_row(day, str(asked), str(answered))
+    out.print(days)
+    gaps = Table(
+        title="Gaps (unanswered or not helpful, near-duplicates grouped)", title_justify="left"
+    )
+    for column in ("question", "times", "unanswered", "not helpful", "last asked"):
+        gaps.add_column(column)
+    for g in stats.gaps:
+        gaps.add_row(
+            g.question, str(g.count), str(g.unanswered), str(g.not_helpful), g.last_asked[:16]
+        )
+    out.print(gaps)
+    for gap, answer in fixed:
+        out.print(
+            f"[green]now answered[/green] by {answer.excerpts[0].source.title}: {gap.question}",
+            highlight=False,
+        )
+    sources = Table(title="Most quoted sources", title_justify="left")
+    sources.add_column("source")
+    sources.add_column("quoted", justify="right")
+    for sid, n in stats.top_sources:
+        sources.add_row(titles.get(sid, f"{sid} (removed)"), str(n))
+    out.print(sources)
+    return EXIT_OK
+
+
+def stats_record(stats, fixed) -> dict:
+    return {
+        "asked": stats.asked,
+        "answered": stats.answered,
+        "answer_rate": round(stats.answer_rate, 4),
+        "helpful": stats.helpful,
+        "not_helpful": stats.not_helpful,
+        "helpful_rate": round(stats.helpful_rate, 4),
+        "days": [{"day": d, "asked": a, "answered": n} for d, a, n in stats.days],
+        "top_sources": [{"id": sid, "quoted": n} for sid, n in stats.top_sources],
+        "gaps": [
+            {
+                "question": g.question,
+                "count": g.count,
+                "variants": list(g.variants),
+                "unanswered": g.unanswered,
+                "not_helpful": g.not_helpful,
+                "last_asked": g.last_asked,
+            }
+            for g in stats.gaps
+        ],
+        "now_answered": [
+            {"question": g.question, "source": a.excerpts[0].source.id} for g, a in fixed
+        ],
+    }
+
+
+COMMANDS = {
+    "ask": cmd_ask,
+    "chat": cmd_chat,
+    "sources": cmd_sources,
+    "stats": cmd_stats,
+    "eval": cmd_eval,
+}
 
 
 if __name__ == "__main__":

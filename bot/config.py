@@ -40,12 +40,20 @@ class RetrievalSettings:
 
 
 @dataclass(frozen=True)
+class StatsSettings:
+    # Record questions (text, time, server, outcome; never user ids) for /stats.
+    log_questions: bool = True
+    retention_days: int = 90
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path | None
     corpus_dir: Path
     state_dir: Path
     nlp: NlpSettings = field(default_factory=NlpSettings)
     retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
+    stats: StatsSettings = field(default_factory=StatsSettings)
     # Groups of interchangeable words, e.g. [["Cuties", "Mignonnes"]].
     aliases: tuple[tuple[str, ...], ...] = ()
     raw: dict = field(default_factory=dict, repr=False, compare=False)
@@ -85,6 +93,7 @@ def config_from_dict(data: dict, base: Path, path: Path | None = None) -> Config
         state_dir=base / str(corpus.get("state_dir", "state")),
         nlp=_settings(NlpSettings, _table(data, "nlp"), "nlp"),
         retrieval=_retrieval(_table(data, "retrieval")),
+        stats=_settings(StatsSettings, _table(data, "stats"), "stats"),
         aliases=_aliases(data.get("aliases", {})),
         raw=data,
     )

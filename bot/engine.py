@@ -10,11 +10,13 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
+from functools import cached_property
 
 from bot.config import Config, load_config
 from bot.corpus import Corpus, CorpusError, Source, now_iso
 from bot.index import Index
 from bot.passages import split_all
+from bot.questionlog import QuestionLog, Stats, newly_answered, open_log
 from bot.retrieval import Answer, Retriever
 from bot.text import Analyzer
 
@@ -59,6 +61,21 @@ class StoryBot:
     def ask(self, question: str, k: int | None = None) -> Answer:
         """Answer ``question`` with excerpts, or abstain. Raises QuestionError for bad input."""
         return self._snapshot.retriever.ask(question, k)
+
+    # -- what members asked --------------------------------------------------------------------
+
+    @cached_property
+    def question_log(self) -> QuestionLog:
+        """Opened on first use, so commands that never log create no database."""
+        return open_log(self.config)
+
+    def stats(self, days: int = 30) -> Stats:
+        """Figures for moderators; gaps include which ones newer sources now answer."""
+        self.question_log.purge()
+        return self.question_log.stats(self.analyzer.terms, days=days)
+
+    def newly_answered(self, stats: Stats):
+        return newly_answered(stats.gaps, self.ask)
 
     # -- changing the corpus -------------------------------------------------------------------
 
