@@ -12,10 +12,10 @@ import threading
 from dataclasses import dataclass
 from functools import cached_property
 
+from bot.cache import PassageCache
 from bot.config import Config, load_config
 from bot.corpus import Corpus, CorpusError, Source, now_iso
 from bot.index import Index
-from bot.passages import split_all
 from bot.questionlog import QuestionLog, Stats, newly_answered, open_log
 from bot.retrieval import Answer, Retriever
 from bot.text import Analyzer
@@ -38,6 +38,11 @@ class StoryBot:
         self.corpus = Corpus(config.corpus_dir)
         self.analyzer = analyzer or Analyzer(config.nlp.model)
         self._write_lock = threading.Lock()
+        # Passages per source, reused across builds and restarts (only changed sources are
+        # run through spaCy again).
+        self._passages = PassageCache(
+            config.state_dir / "cache" / "passages", self.analyzer, config.nlp.window_sentences
+        )
         self._snapshot = self._build()
 
     @classmethod
@@ -119,7 +124,8 @@ class StoryBot:
         return source
 
     def reload(self) -> None:
-        """Re-read the corpus and swap the new index in."""
+        """Re-read the corpus and swap the new index in (only new or changed sources are
+        processed again; the index itself is rebuilt from all passages, which is fast)."""
         self._snapshot = self._build()
 
     def _build(self) -> Snapshot:
@@ -127,7 +133,7 @@ class StoryBot:
         for error in loaded.errors:
             log.warning("skipped corpus file: %s", error)
         sources = {s.id: s for s in loaded.sources}
-        passages = split_all(sources.values(), self.analyzer, self.config.nlp.window_sentences)
+        passages = self._passages.passages(sources.values())
         index = Index(passages, self.config.retrieval)
         retriever = Retriever(
             index, sources, self.analyzer, self.config.retrieval, self.config.aliases

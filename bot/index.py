@@ -1,4 +1,4 @@
-"""Passages -> a BM25 index (rank-bm25) that scores a list of query terms.
+"""Passages -> a BM25 index that scores a list of query terms, with rank-bm25's exact numbers.
 
 Why BM25L by default: a single story is a tiny corpus (a few dozen passages). There BM25Okapi's
 idf, log((N - df + 0.5) / (df + 0.5)), is negative for any term in more than half the passages
@@ -6,6 +6,15 @@ and rank-bm25 floors it to ``epsilon * mean idf``, so a very common word can out
 one; BM25Plus gives every passage a positive score even with no query term at all. BM25L's idf,
 log((N + 1) / (df + 0.5)), stays positive and monotonic, and a passage with no query term scores
 exactly 0. The comparison on the dev questions is in README ("Retrieval choices").
+
+Why not call rank-bm25 per question: its ``get_scores`` walks every passage's term dict in
+Python for every query term (about 165 ms at 100k passages). Here each term's contribution to
+each passage that contains it is computed once, at build time, with rank-bm25's own idf and
+formula (the same floating-point operations in the same order), into a sparse terms x passages
+matrix. A question then touches only the passages that contain one of its terms. BM25Plus
+also gives passages *without* the term ``idf * delta``; that per-term constant is kept apart
+and added to every passage. ``tests/test_speed_index.py`` checks the scores against
+rank-bm25's ``get_scores`` on random corpora.
 """
 
 from __future__ import annotations
@@ -15,6 +24,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import rank_bm25
+from scipy import sparse
 
 from bot.config import RetrievalSettings
 from bot.passages import Passage
@@ -24,6 +34,8 @@ VARIANTS = {
     "BM25Plus": rank_bm25.BM25Plus,
     "BM25Okapi": rank_bm25.BM25Okapi,
 }
+# rank-bm25's default for BM25Okapi's idf floor (we do not configure it).
+OKAPI_EPSILON = 0.25
 
 
 class Index:
@@ -33,18 +45,43 @@ class Index:
         self.passages = list(passages)
         self.settings = settings
         # Passages without a single term cannot match; leaving them out also avoids a zero avgdl.
-        self._rows = [i for i, p in enumerate(self.passages) if p.terms]
-        self.doc_freq: dict[str, int] = {}
-        for i in self._rows:
-            for term in set(self.passages[i].terms):
-                self.doc_freq[term] = self.doc_freq.get(term, 0) + 1
-        self._bm25 = None
-        if self._rows:
-            cls = VARIANTS[settings.variant]
-            params = {"k1": settings.k1, "b": settings.b}
-            if settings.variant != "BM25Okapi":
-                params["delta"] = settings.delta
-            self._bm25 = cls([list(self.passages[i].terms) for i in self._rows], **params)
+        rows = [i for i, p in enumerate(self.passages) if p.terms]
+        self._rows = np.asarray(rows, dtype=np.int64)
+        # Vocabulary in first-occurrence order: rank-bm25's order, which BM25Okapi's mean idf
+        # is summed in.
+        vocab: dict[str, int] = {}
+        ids = np.fromiter(
+            (vocab.setdefault(t, len(vocab)) for i in rows for t in self.passages[i].terms),
+            dtype=np.int64,
+        )
+        doc_len = np.fromiter((len(self.passages[i].terms) for i in rows), dtype=np.int64)
+        self._vocab = vocab
+        n = len(rows)
+        docs = np.repeat(np.arange(n, dtype=np.int64), doc_len)
+        # Term frequencies: duplicates (term, passage) are summed by the CSR conversion.
+        tf = sparse.csr_matrix(
+            (np.ones(len(ids)), (ids, docs)), shape=(len(vocab), n), dtype=np.float64
+        )
+        tf.sum_duplicates()
+        df = np.diff(tf.indptr)
+        self.doc_freq: dict[str, int] = dict(zip(vocab, df.tolist(), strict=True))
+        self._idf = self._rank_bm25_idf(df, n)
+        # Score of a passage that lacks the term (BM25Plus only; 0 for the others).
+        self._absent = np.zeros(len(vocab))
+        self._matrix = tf
+        if n:
+            avgdl = int(doc_len.sum()) / n  # rank-bm25: num_doc / corpus_size
+            row_idf = np.repeat(self._idf, df)
+            self._matrix = sparse.csr_matrix(
+                (
+                    self._contributions(row_idf, tf.data, doc_len[tf.indices], avgdl),
+                    tf.indices,
+                    tf.indptr,
+                ),
+                shape=tf.shape,
+            )
+            if settings.variant == "BM25Plus":
+                self._absent = self._idf * settings.delta
 
     def __len__(self) -> int:
         return len(self.passages)
@@ -56,9 +93,90 @@ class Index:
         return math.log((n + 1) / (self.doc_freq.get(term, 0) + 0.5))
 
     def scores(self, terms: Sequence[str]) -> np.ndarray:
-        """One score per passage (0 where no term matches)."""
+        """One score per passage (what rank-bm25's ``get_scores`` gives; 0 for passages
+        without terms)."""
         out = np.zeros(len(self.passages))
-        if self._bm25 is None or not terms:
-            return out
-        out[self._rows] = self._bm25.get_scores(list(terms))
+        if len(self._rows):
+            out[self._rows] = self._row_scores(terms)
         return out
+
+    def top(self, terms: Sequence[str], n: int) -> list[tuple[int, float]]:
+        """The ``n`` best passages with a positive score, as (passage index, score), best first;
+        equal scores in corpus order (exactly a stable sort of ``scores``)."""
+        if not len(self._rows) or n < 1:
+            return []
+        scores = self._row_scores(terms)
+        rows = np.flatnonzero(scores > 0)
+        values = scores[rows]
+        if rows.size > n:
+            # The n-th best score; everything tied with it stays so ties break by position.
+            nth = values[np.argpartition(-values, n - 1)[n - 1]]
+            keep = values >= nth
+            rows, values = rows[keep], values[keep]
+        order = np.lexsort((rows, -values))[:n]
+        return [
+            (int(p), float(v)) for p, v in zip(self._rows[rows[order]], values[order], strict=True)
+        ]
+
+    # -- building blocks ---------------------------------------------------------------------
+
+    def _row_scores(self, terms: Sequence[str]) -> np.ndarray:
+        """rank-bm25's ``get_scores`` over the passages that have terms: per query term (repeats
+        count, unknown terms add 0), add its contribution, in query order."""
+        matrix, n = self._matrix, len(self._rows)
+        out = np.zeros(n)
+        for term in terms:
+            row = self._vocab.get(term)
+            if row is None:
+                continue
+            a, b = matrix.indptr[row], matrix.indptr[row + 1]
+            absent = self._absent[row]
+            if absent:
+                contribution = np.full(n, absent)
+                contribution[matrix.indices[a:b]] = matrix.data[a:b]
+                out += contribution
+            else:
+                out[matrix.indices[a:b]] += matrix.data[a:b]
+        return out
+
+    def _rank_bm25_idf(self, df: np.ndarray, n: int) -> np.ndarray:
+        """Each vocabulary term's idf exactly as rank-bm25's ``_calc_idf`` for the variant."""
+        variant = self.settings.variant
+        freqs = df.tolist()
+        if variant == "BM25L":
+            idf = [math.log(n + 1) - math.log(f + 0.5) for f in freqs]
+        elif variant == "BM25Plus":
+            idf = [math.log((n + 1) / f) for f in freqs]
+        else:
+            idf = [math.log(n - f + 0.5) - math.log(f + 0.5) for f in freqs]
+            if idf:
+                idf_sum = 0.0
+                for value in idf:
+                    idf_sum += value
+                eps = OKAPI_EPSILON * (idf_sum / len(idf))
+                idf = [eps if value < 0 else value for value in idf]
+        return np.asarray(idf, dtype=np.float64)
+
+    def _contributions(
+        self, idf: np.ndarray, q_freq: np.ndarray, doc_len: np.ndarray, avgdl: float
+    ) -> np.ndarray:
+        """Per (term, passage) score, written as rank-bm25 writes it, so the floating-point
+        operations (and so the bits) are the same."""
+        s = self.settings
+        k1, b, delta = s.k1, s.b, s.delta
+        if s.variant == "BM25L":
+            ctd = q_freq / (1 - b + b * doc_len / avgdl)
+            return idf * q_freq * (k1 + 1) * (ctd + delta) / (k1 + ctd + delta)
+        if s.variant == "BM25Plus":
+            return idf * (
+                delta + (q_freq * (k1 + 1)) / (k1 * (1 - b + b * doc_len / avgdl) + q_freq)
+            )
+        return idf * (q_freq * (k1 + 1) / (q_freq + k1 * (1 - b + b * doc_len / avgdl)))
+
+
+def rank_bm25_model(corpus: Sequence[Sequence[str]], settings: RetrievalSettings):
+    """rank-bm25's own model for ``settings`` (the reference the fast path is tested against)."""
+    params = {"k1": settings.k1, "b": settings.b}
+    if settings.variant != "BM25Okapi":
+        params["delta"] = settings.delta
+    return VARIANTS[settings.variant]([list(doc) for doc in corpus], **params)

@@ -6,6 +6,7 @@ exactly its text, so every excerpt the bot quotes is a verbatim slice of a store
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -48,7 +49,8 @@ def sentences(source: Source, analyzer: Analyzer) -> Iterator[list[Sentence]]:
                 k += 1
             if sent.text.strip():
                 start, end = _trim(doc.text, sent.start_char, sent.end_char)
-                out.append(Sentence(p_start + start, p_start + end, tuple(terms)))
+                # Interned: a corpus repeats each term many times (memory at 100k passages).
+                out.append(Sentence(p_start + start, p_start + end, tuple(map(sys.intern, terms))))
         if out:
             yield out
 

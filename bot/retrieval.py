@@ -13,8 +13,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-import numpy as np
-
 from bot.config import RetrievalSettings
 from bot.corpus import Source
 from bot.index import Index
@@ -117,8 +115,9 @@ class Retriever:
         terms = tuple(dict.fromkeys(t for c in concepts for t in sorted(c)))
         if not concepts:
             return Answer(question, False, reason="no_terms", terms=terms)
-        scores = self.index.scores(terms)
-        candidates = _top_nonzero(scores, k * CANDIDATES_PER_EXCERPT)
+        top = self.index.top(terms, k * CANDIDATES_PER_EXCERPT)
+        candidates = [i for i, _ in top]
+        scores = dict(top)
         if not candidates:
             return Answer(question, False, reason="no_match", terms=terms)
         weights = [min(self.index.weight(t) for t in c) for c in concepts]
@@ -136,7 +135,9 @@ class Retriever:
         excerpts = [self._with_highlights(e, query_terms) for e in excerpts]
         return Answer(question, True, excerpts, terms=terms)
 
-    def _merge(self, ranked: list[int], scores, coverage, k: int) -> list[Excerpt]:
+    def _merge(
+        self, ranked: list[int], scores: Mapping[int, float], coverage, k: int
+    ) -> list[Excerpt]:
         """Overlapping windows of one source become one excerpt (best score kept)."""
         spans: list[list] = []  # [source_id, start, end, score, coverage]
         for i in ranked:
@@ -166,15 +167,6 @@ class Retriever:
             highlights=_disjoint(marks),
             lead_end=lead.end_char if lead is not None else len(excerpt.text),
         )
-
-
-def _top_nonzero(scores: np.ndarray, n: int) -> list[int]:
-    nonzero = np.flatnonzero(scores > 0)
-    if nonzero.size == 0:
-        return []
-    # Stable: equal scores keep corpus order, so answers are reproducible.
-    order = nonzero[np.argsort(-scores[nonzero], kind="stable")]
-    return [int(i) for i in order[:n]]
 
 
 def _disjoint(spans: tuple[tuple[int, int], ...]) -> tuple[tuple[int, int], ...]:

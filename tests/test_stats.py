@@ -40,7 +40,7 @@ def test_opt_out_records_nothing(make_bot, tmp_path):
     bot = make_bot(config={"stats": {"log_questions": False}})
     assert log_questions(bot, ["Who directed Cuties?"]) == [None]
     assert bot.question_log.rows() == []
-    assert not (tmp_path / "state").exists()
+    assert not (tmp_path / "state" / "storybot.sqlite3").exists()
 
 
 def test_purge_removes_only_rows_past_retention(make_bot):
