@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from bot.config import Config, load_config
@@ -80,16 +80,21 @@ class StoryBot:
         links: Sequence[Link] = (),
         extra: dict | None = None,
         detail: str = "",
+        check: Callable[[list[Source]], None] | None = None,
     ) -> Source:
         """Store a new source and make it answerable; returns what was stored.
 
         ``extra`` holds further header fields (e.g. ``author``); ``detail`` goes to the audit log.
+        ``check(sources)`` runs under the write lock with the current sources and may raise to
+        refuse the add (e.g. a duplicate URL), so two concurrent adds cannot both pass it.
         """
         if not title.strip():
             raise CorpusError("a source needs a title")
         if not text.strip():
             raise CorpusError("the source has no text")
         with self._write_lock:
+            if check is not None:
+                check(self.sources)
             source = Source(
                 id=source_id or self.corpus.new_id(title),
                 title=title.strip(),
