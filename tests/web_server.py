@@ -56,7 +56,8 @@ def article_html(base: str) -> str:
 <li><a href="/teaser-2">Ten recipes for a rainy weekend in the harbour district</a></li>
 </ul></aside>
 <section id="comments" class="comments"><h3>Comments</h3>
-<div class="comment"><p>Reader99: What a total waste of taxpayer money, typical council nonsense.</p></div>
+<div class="comment"><p>Reader99: What a total waste of taxpayer money, typical council
+nonsense.</p></div>
 </section>
 <footer><p>Copyright 2026 The Harbour Gazette. All rights reserved.</p></footer>
 </body></html>"""
@@ -182,7 +183,7 @@ class WebServer:
             headers={"Content-Type": "text/html"}, body=article_html(base).encode(), delay=0.4
         )
         self.routes["/report.pdf"] = Route(
-            headers={"Content-Type": "application/pdf"}, body=b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj"
+            headers={"Content-Type": "application/pdf"}, body=b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n"
         )
         self.routes["/image"] = Route(headers={"Content-Type": "image/png"}, body=b"\x89PNG\r\n")
         self.routes["/mislabelled"] = Route(
@@ -205,13 +206,13 @@ class WebServer:
         self.routes["/notes.md"] = Route(
             headers={"Content-Type": "text/markdown; charset=utf-8"},
             body=(
-                "# Harbour notes\n\nThe ferry *Marit* made its last crossing in 2018.\n\n"
-                "Background: [the ferry study](/ferry-study) and [minutes](/minutes).\n"
-            ).encode(),
+                b"# Harbour notes\n\nThe ferry *Marit* made its last crossing in 2018.\n\n"
+                b"Background: [the ferry study](/ferry-study) and [minutes](/minutes).\n"
+            ),
         )
         self.routes["/plain.txt"] = Route(
             headers={"Content-Type": "text/plain"},
-            body="Tide tables\n\nHigh water at 06:12 and 18:40 on Saturday.\n".encode(),
+            body=b"Tide tables\n\nHigh water at 06:12 and 18:40 on Saturday.\n",
         )
 
     def __enter__(self) -> WebServer:
