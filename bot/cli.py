@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import logging
 import sys
@@ -96,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     history = source_commands.add_parser("log", help="who added or removed what, and when")
     history.add_argument("--id", help="only entries about this source")
     history.add_argument("-n", type=int, default=30, help="how many entries (newest first)")
+    history.add_argument("--json", action="store_true", help="print JSON lines")
 
     ev = commands.add_parser("eval", help="measure answers on labelled questions (JSONL)")
     ev.add_argument("file", type=Path)
@@ -343,6 +345,10 @@ def show_links(bot: StoryBot, args, out: Console) -> int:
 
 def show_log(bot: StoryBot, args, out: Console) -> int:
     entries = bot.audit.entries(args.id, limit=max(1, args.n))
+    if args.json:
+        for e in entries:
+            print(json.dumps(dataclasses.asdict(e), ensure_ascii=False))
+        return EXIT_OK
     table = Table(title=f"audit log ({len(entries)} newest)", title_justify="left")
     for column in ("when", "who", "action", "source", "URL", "detail"):
         table.add_column(column)

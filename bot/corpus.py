@@ -13,12 +13,12 @@ Excerpts are slices of that text, so it is never rewritten once stored. Files ar
 atomically (temp file, fsync, rename), so a crash mid-write leaves the corpus as it was.
 A removed source is moved to ``.trash/`` inside the corpus directory and can be restored.
 
-Links found in a source (e.g. the outbound links of a web article) are kept in the header as an
-array of tables::
+Links found in a source (e.g. the outbound links of a web article) are kept in the header as a
+list of tables::
 
-    [[links]]
-    text = "the published minutes"
-    url = "https://example.org/minutes"
+    links = [
+        { text = "the published minutes", url = "https://example.org/minutes" },
+    ]
 """
 
 from __future__ import annotations
@@ -136,7 +136,7 @@ def _links(value, name: str) -> tuple[Link, ...]:
         and isinstance(item.get("text", ""), str)
         for item in value
     ):
-        raise CorpusError(f"{name}: 'links' must be [[links]] tables with text and url strings")
+        raise CorpusError(f"{name}: 'links' must be a list of tables with text and url strings")
     return tuple(Link(item.get("text", ""), item["url"]) for item in value)
 
 

@@ -1,8 +1,7 @@
 """A local HTTP server on 127.0.0.1 serving the pages the web-source tests need.
 
-Import the ``web`` fixture into a test module (``from web_server import web``); ``web.url(path)``
-gives the address of a page, ``web.requests`` what was asked for, ``web.sent`` bytes written per
-path.
+A test module defines its fixture as ``web = pytest.fixture(serve)``; ``web.url(path)`` gives
+the address of a page, ``web.requests`` what was asked for, ``web.sent`` bytes written per path.
 """
 
 from __future__ import annotations
@@ -12,8 +11,6 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-import pytest
 
 BIG_BYTES = 10 * 1024 * 1024
 
@@ -224,8 +221,7 @@ class WebServer:
         self.httpd.server_close()
 
 
-@pytest.fixture
-def web() -> Iterator[WebServer]:
+def serve() -> Iterator[WebServer]:
     with WebServer() as server:
         server.add_pages()
         yield server
