@@ -137,11 +137,9 @@ class Fetcher:
                     raise FetchError(f"{_host(current)} did not answer in time") from exc
                 except httpx.HTTPError as exc:
                     # The guard's refusal at connect time arrives wrapped in a ConnectError.
-                    cause = exc.__cause__
-                    if isinstance(cause, httpcore.ConnectError) and isinstance(
-                        cause.__cause__, UrlRefused
-                    ):
-                        raise cause.__cause__ from None
+                    refused = _find_cause(exc, UrlRefused)
+                    if refused is not None:
+                        raise refused from None
                     raise FetchError(f"could not fetch {current}: {exc}") from exc
         raise FetchError(f"{url} redirects more than {s.max_redirects} times")
 
@@ -229,6 +227,17 @@ def _sniff(data: bytes) -> str:
     if head.startswith(b"%pdf"):
         return "application/pdf"
     return "text/plain"
+
+
+def _find_cause(exc: BaseException, kind: type[UrlRefused]) -> UrlRefused | None:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, kind):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
 
 
 def _host(url: str) -> str:

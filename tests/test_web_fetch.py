@@ -10,7 +10,7 @@ from web_server import ARTICLE_SENTENCES, BIG_BYTES, LATIN1_TEXT, serve
 from bot.config import FetchSettings
 from bot.extract import extract
 from bot.fetch import CHUNK, Fetcher, FetchError, TooLarge
-from bot.urlguard import UrlRefused
+from bot.urlguard import UrlGuard, UrlRefused
 
 web = pytest.fixture(serve)
 ALLOW_LOCAL = FetchSettings(allow_hosts=("127.0.0.1",), timeout_seconds=2.0)
@@ -160,3 +160,23 @@ def test_plain_text_and_markdown_pass_through(web, fetcher):
     assert notes.text.startswith("# Harbour notes\n\nThe ferry *Marit*")
     assert notes.title == "Harbour notes"
     assert [link.url for link in notes.links] == [web.url("/ferry-study"), web.url("/minutes")]
+
+
+def test_dns_rebinding_is_caught_at_connect_time(connections):
+    """A name that resolves to a public address for the check, then to loopback."""
+    answers = iter([["93.184.215.14"], ["127.0.0.1"]])
+    guard = UrlGuard(resolver=lambda host, port: next(answers))
+    with pytest.raises(UrlRefused, match="loopback address"):
+        Fetcher(FetchSettings(), guard).fetch("http://rebind.test/")
+    assert connections == []
+
+
+def test_the_connection_goes_to_the_checked_address(web, connections):
+    """The name is resolved once per connection by the guard, and that address is dialled."""
+    guard = UrlGuard(allow_hosts=["storybot-test.invalid"], resolver=lambda h, p: ["127.0.0.1"])
+    page = Fetcher(FetchSettings(), guard).fetch(
+        f"http://storybot-test.invalid:{web.port}/plain.txt"
+    )
+    assert page.text.startswith("Tide tables")
+    assert connections == [("127.0.0.1", web.port)]
+    assert web.requests[-1][1]["Host"] == f"storybot-test.invalid:{web.port}"
