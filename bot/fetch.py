@@ -91,6 +91,9 @@ class _GuardedTransport(httpx.HTTPTransport):
     def __init__(self, guard: UrlGuard) -> None:
         super().__init__(trust_env=False)
         # httpx has no public hook for the network backend; swap in a pool that uses ours.
+        # Refuse to run unguarded if a future httpx stores its pool elsewhere.
+        if not isinstance(getattr(self, "_pool", None), httpcore.ConnectionPool):
+            raise RuntimeError("unsupported httpx version: cannot install the SSRF guard")
         self._pool = httpcore.ConnectionPool(
             ssl_context=httpx.create_ssl_context(trust_env=False),
             network_backend=_GuardedBackend(guard),
@@ -122,8 +125,13 @@ class Fetcher:
             trust_env=False,
             headers=headers,
         ) as client:
-            for _hop in range(s.max_redirects + 1):
-                self.guard.check_url(current)  # before every request, redirects included
+            for hop in range(s.max_redirects + 1):
+                try:
+                    self.guard.check_url(current)  # before every request, redirects included
+                except UrlRefused as exc:
+                    if hop:
+                        raise UrlRefused(f"{url} redirects to {current}: {exc}") from exc
+                    raise
                 try:
                     with client.stream("GET", current) as response:
                         if response.status_code in REDIRECT_CODES:
