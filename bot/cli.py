@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import dataclasses
 import json
 import logging
 import sys
@@ -10,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from bot.config import ConfigError, load_config
@@ -17,10 +20,14 @@ from bot.corpus import CorpusError, atomic_write
 from bot.documents import DocumentError, read_text_file
 from bot.engine import StoryBot
 from bot.evaluate import evaluate, read_labelled
+from bot.extract import ExtractError
+from bot.fetch import FetchError
+from bot.ingest import Ingestor, ProgressEvent
 from bot.render import answer_record, print_answer
 from bot.report import render_html
 from bot.retrieval import QuestionError
 from bot.text import NlpError
+from bot.urlguard import UrlRefused
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 SOURCES_HINT = "See what I know with: storybot sources list"
@@ -61,16 +68,37 @@ def build_parser() -> argparse.ArgumentParser:
     )
     listing = source_commands.add_parser("list", help="list the sources")
     listing.add_argument("--json", action="store_true", help="print JSON")
-    add = source_commands.add_parser("add", help="add a source from a text or Markdown file")
-    add.add_argument("--file", required=True, type=Path, help="a .txt or .md file")
-    add.add_argument("--title", required=True)
+    add = source_commands.add_parser(
+        "add", help="add a source from a web page (URL) or a text or Markdown file"
+    )
+    add.add_argument("link", nargs="?", metavar="URL", help="the page to add")
+    add.add_argument("--file", type=Path, help="a .txt or .md file instead of a URL")
+    add.add_argument("--title", help="the title (needed with --file; taken from the page)")
+    add.add_argument(
+        "--follow",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also add up to N pages the article links to",
+    )
     add.add_argument("--publisher", default="")
-    add.add_argument("--url", default="")
+    add.add_argument("--url", default="", help="with --file: where the text comes from")
     add.add_argument("--published", default="", help="publication date, e.g. 2020-09-10")
     add.add_argument("--kind", choices=("source", "story"), default="source")
     add.add_argument("--added-by", default="cli", help="who is adding it (for the record)")
-    remove = source_commands.add_parser("remove", help="remove a source by id")
+    remove = source_commands.add_parser("remove", help="remove a source by id (restorable)")
     remove.add_argument("id")
+    remove.add_argument("--by", default="cli", help="who is removing it (for the record)")
+    restore = source_commands.add_parser("restore", help="bring back a removed source")
+    restore.add_argument("id")
+    restore.add_argument("--by", default="cli", help="who is restoring it (for the record)")
+    links = source_commands.add_parser("links", help="list the links found in a source")
+    links.add_argument("id")
+    links.add_argument("--json", action="store_true", help="print JSON lines")
+    history = source_commands.add_parser("log", help="who added or removed what, and when")
+    history.add_argument("--id", help="only entries about this source")
+    history.add_argument("-n", type=int, default=30, help="how many entries (newest first)")
+    history.add_argument("--json", action="store_true", help="print JSON lines")
 
     stats = commands.add_parser("stats", help="what members asked: answer rate, gaps, sources")
     stats.add_argument("--days", type=int, default=30, help="period to report (default 30)")
@@ -95,7 +123,15 @@ def main(argv: list[str] | None = None) -> int:
     except CliError as exc:
         err.print(f"[red]error:[/red] {exc}", highlight=False)
         return exc.code
-    except (ConfigError, CorpusError, DocumentError, NlpError) as exc:
+    except (
+        ConfigError,
+        CorpusError,
+        DocumentError,
+        NlpError,
+        FetchError,
+        UrlRefused,
+        ExtractError,
+    ) as exc:
         err.print(f"[red]error:[/red] {exc}", highlight=False)
         return EXIT_FAILURE
     except KeyboardInterrupt:
@@ -204,7 +240,15 @@ def cmd_sources(args, out: Console, err: Console) -> int:
         else:
             out.print(sources_table(bot))
         return EXIT_OK
+    if args.sources_command == "add" and args.link is not None:
+        if args.file is not None:
+            raise CliError("give either a URL or --file FILE, not both", EXIT_USAGE)
+        return add_from_url(bot, args, out, err)
     if args.sources_command == "add":
+        if args.file is None:
+            raise CliError("what to add? storybot sources add URL, or --file FILE", EXIT_USAGE)
+        if not args.title:
+            raise CliError("--title is required with --file", EXIT_USAGE)
         text = read_text_file(args.file)
         source = bot.add_source(
             text,
@@ -217,8 +261,106 @@ def cmd_sources(args, out: Console, err: Console) -> int:
         )
         out.print(f"added [bold]{source.id}[/bold]: {source.title}", highlight=False)
         return EXIT_OK
-    source = bot.remove_source(args.id)
-    out.print(f"removed [bold]{source.id}[/bold]: {source.title}", highlight=False)
+    if args.sources_command == "links":
+        return show_links(bot, args, out)
+    if args.sources_command == "log":
+        return show_log(bot, args, out)
+    if args.sources_command == "restore":
+        source = bot.restore_source(args.id, restored_by=args.by)
+        out.print(f"restored [bold]{source.id}[/bold]: {source.title}", highlight=False)
+        return EXIT_OK
+    source = bot.remove_source(args.id, removed_by=args.by)
+    out.print(
+        f"removed [bold]{source.id}[/bold]: {source.title} "
+        f"(undo with: storybot sources restore {source.id})",
+        highlight=False,
+    )
+    return EXIT_OK
+
+
+def add_from_url(bot: StoryBot, args, out: Console, err: Console) -> int:
+    if not 0 <= args.follow <= 50:
+        raise CliError("--follow must be between 0 and 50", EXIT_USAGE)
+    ingestor = Ingestor(bot)
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=err, transient=True) as bar:
+        task = bar.add_task("Fetching…", total=1 + args.follow)
+
+        def update(event: ProgressEvent) -> None:
+            short = event.url if len(event.url) < 60 else event.url[:57] + "…"
+            bar.update(task, completed=event.done, description=f"{event.stage} {short}")
+            if event.stage == "skipped":
+                bar.console.print(
+                    f"[yellow]skipped[/yellow] {event.url}: {event.message}", highlight=False
+                )
+
+        report = asyncio.run(
+            ingestor.add_url(
+                args.link,
+                title=args.title,
+                added_by=args.added_by,
+                kind=args.kind,
+                follow=args.follow,
+                progress=update,
+            )
+        )
+    for added in report.added:
+        source = added.source
+        out.print(
+            f"added [bold]{source.id}[/bold]: {source.title} "
+            f"({source.publisher or 'publisher unknown'}, {len(source.text):,} characters, "
+            f"{len(source.links)} links)",
+            highlight=False,
+        )
+        if added.near_duplicate:
+            other, score = added.near_duplicate
+            out.print(
+                f"  [yellow]note:[/yellow] nearly the same text as [bold]{other}[/bold] "
+                f"(similarity {score:.0%}); remove one with storybot sources remove ID",
+                highlight=False,
+            )
+    if args.follow and len(report.added) < 1 + args.follow:
+        out.print(
+            f"followed {len(report.added) - 1} of {args.follow} link(s) asked for "
+            f"({len(report.skipped)} skipped)",
+            highlight=False,
+        )
+    return EXIT_OK
+
+
+def show_links(bot: StoryBot, args, out: Console) -> int:
+    rows = Ingestor(bot).links(args.id)
+    if args.json:
+        for link, in_corpus in rows:
+            record = {"text": link.text, "url": link.url, "in_corpus": in_corpus}
+            print(json.dumps(record, ensure_ascii=False))
+        return EXIT_OK
+    table = Table(title=f"{len(rows)} link(s) in {args.id}", title_justify="left")
+    for column in ("#", "anchor text", "URL", "in corpus"):
+        table.add_column(column)
+    for number, (link, in_corpus) in enumerate(rows, 1):
+        table.add_row(str(number), link.text, link.url, in_corpus or "—")
+    out.print(table)
+    return EXIT_OK
+
+
+def show_log(bot: StoryBot, args, out: Console) -> int:
+    entries = bot.audit.entries(args.id, limit=max(1, args.n))
+    if args.json:
+        for e in entries:
+            print(json.dumps(dataclasses.asdict(e), ensure_ascii=False))
+        return EXIT_OK
+    table = Table(title=f"audit log ({len(entries)} newest)", title_justify="left")
+    for column in ("when", "who", "action", "source", "URL", "detail"):
+        table.add_column(column)
+    for e in entries:
+        table.add_row(e.at, e.actor, e.action, e.source_id, e.url, e.detail)
+    out.print(table)
     return EXIT_OK
 
 

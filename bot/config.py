@@ -12,6 +12,8 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot import __version__
+
 DEFAULT_CONFIG_NAME = "config.toml"
 CONFIG_ENV_VAR = "STORYBOT_CONFIG"
 
@@ -47,6 +49,16 @@ class StatsSettings:
 
 
 @dataclass(frozen=True)
+class FetchSettings:
+    # Hosts or addresses exempt from the public-address rule, exactly as written in URLs.
+    allow_hosts: tuple[str, ...] = ()
+    max_bytes: int = 5_000_000
+    timeout_seconds: float = 10.0
+    max_redirects: int = 5
+    user_agent: str = f"storybot/{__version__} (fetches news articles moderators add as sources)"
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path | None
     corpus_dir: Path
@@ -56,6 +68,7 @@ class Config:
     stats: StatsSettings = field(default_factory=StatsSettings)
     # Groups of interchangeable words, e.g. [["Cuties", "Mignonnes"]].
     aliases: tuple[tuple[str, ...], ...] = ()
+    fetch: FetchSettings = field(default_factory=FetchSettings)
     raw: dict = field(default_factory=dict, repr=False, compare=False)
 
 
@@ -95,6 +108,7 @@ def config_from_dict(data: dict, base: Path, path: Path | None = None) -> Config
         retrieval=_retrieval(_table(data, "retrieval")),
         stats=_settings(StatsSettings, _table(data, "stats"), "stats"),
         aliases=_aliases(data.get("aliases", {})),
+        fetch=_fetch(_table(data, "fetch")),
         raw=data,
     )
 
@@ -139,3 +153,13 @@ def _aliases(value) -> tuple[tuple[str, ...], ...]:
     ):
         raise ConfigError('[aliases] groups must be a list of word lists, e.g. [["a", "b"]]')
     return tuple(tuple(g) for g in groups if len(g) > 1)
+
+
+def _fetch(table: dict) -> FetchSettings:
+    hosts = table.get("allow_hosts", [])
+    if not isinstance(hosts, list) or not all(isinstance(h, str) for h in hosts):
+        raise ConfigError('[fetch] allow_hosts must be a list of host names, e.g. ["127.0.0.1"]')
+    settings = _settings(FetchSettings, table | {"allow_hosts": tuple(hosts)}, "fetch")
+    if settings.max_bytes < 1 or settings.timeout_seconds <= 0 or settings.max_redirects < 0:
+        raise ConfigError("[fetch] max_bytes, timeout_seconds and max_redirects must be positive")
+    return settings

@@ -11,6 +11,14 @@ A source file is TOML front matter between ``+++`` lines, then the source text e
 
 Excerpts are slices of that text, so it is never rewritten once stored. Files are written
 atomically (temp file, fsync, rename), so a crash mid-write leaves the corpus as it was.
+A removed source is moved to ``.trash/`` inside the corpus directory and can be restored.
+
+Links found in a source (e.g. the outbound links of a web article) are kept in the header as a
+list of tables::
+
+    links = [
+        { text = "the published minutes", url = "https://example.org/minutes" },
+    ]
 """
 
 from __future__ import annotations
@@ -32,10 +40,19 @@ KINDS = ("story", "source")
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 REQUIRED_FIELDS = ("id", "title", "kind")
 OPTIONAL_FIELDS = ("publisher", "url", "published", "added_by", "added_at")
+TRASH_DIR = ".trash"
 
 
 class CorpusError(ValueError):
     """A corpus file or a corpus change is not valid."""
+
+
+@dataclass(frozen=True)
+class Link:
+    """A link found in a source: its anchor text and absolute URL."""
+
+    text: str
+    url: str
 
 
 @dataclass(frozen=True)
@@ -49,6 +66,7 @@ class Source:
     published: str = ""
     added_by: str = ""
     added_at: str = ""
+    links: tuple[Link, ...] = ()
     # Anything else in the header is kept, so a newer storybot's fields survive a round trip.
     extra: dict = field(default_factory=dict, compare=False)
 
@@ -57,6 +75,8 @@ class Source:
         for name in ("publisher", "url", "published", "kind", "added_by", "added_at"):
             head[name] = getattr(self, name)
         head.update(self.extra)
+        if self.links:
+            head["links"] = [{"text": link.text, "url": link.url} for link in self.links]
         return head
 
 
@@ -103,12 +123,29 @@ def source_from_header(header: dict, text: str, name: str = "<source>") -> Sourc
     known = {*REQUIRED_FIELDS, *OPTIONAL_FIELDS}
     return Source(
         text=text,
-        extra={k: v for k, v in header.items() if k not in known},
+        links=_links(header.get("links", []), name),
+        extra={k: v for k, v in header.items() if k not in known and k != "links"},
         **{k: header[k] for k in known if k in header},
     )
 
 
+def _links(value, name: str) -> tuple[Link, ...]:
+    if not isinstance(value, list) or not all(
+        isinstance(item, dict)
+        and isinstance(item.get("url"), str)
+        and isinstance(item.get("text", ""), str)
+        for item in value
+    ):
+        raise CorpusError(f"{name}: 'links' must be a list of tables with text and url strings")
+    return tuple(Link(item.get("text", ""), item["url"]) for item in value)
+
+
 def read_source(path: Path) -> Source:
+    return read_source_named(path, path.stem)
+
+
+def read_source_named(path: Path, expected_id: str) -> Source:
+    """Read a source file whose id must be ``expected_id``."""
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -120,7 +157,7 @@ def read_source(path: Path) -> Source:
     except UnicodeDecodeError as exc:
         raise CorpusError(f"{path.name}: is not valid UTF-8 (byte {exc.start})") from exc
     source = parse(content, path.name)
-    if source.id != path.stem:
+    if source.id != expected_id:
         raise CorpusError(f"{path.name}: id {source.id!r} does not match the file name")
     return source
 
@@ -162,14 +199,49 @@ class Corpus:
         atomic_write(path, content.encode("utf-8"))
         return path
 
+    @property
+    def trash(self) -> Path:
+        return self.directory / TRASH_DIR
+
     def remove(self, source_id: str) -> Source:
-        """Delete a source's file and return what it held."""
+        """Move a source's file to the trash (atomically) and return what it held."""
         path = self.path_for(source_id)
         if not ID_PATTERN.match(source_id) or not path.exists():
             raise CorpusError(f"no source with id {source_id!r}")
         source = read_source(path)
-        path.unlink()
+        self.trash.mkdir(exist_ok=True)
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        os.replace(path, self.trash / f"{source_id}.{stamp}{SOURCE_SUFFIX}")
+        _fsync_dir(self.trash)
         _fsync_dir(self.directory)
+        return source
+
+    def trashed(self) -> dict[str, Path]:
+        """The newest trashed file of each removed source id."""
+        found: dict[str, Path] = {}
+        for path in sorted(self.trash.glob(f"*{SOURCE_SUFFIX}")):
+            found[path.name.split(".", 1)[0]] = path  # names sort by time
+        return found
+
+    def restore(self, source_id: str) -> Source:
+        """Bring back the most recently removed source with this id."""
+        trashed = self.trashed().get(source_id)
+        if trashed is None:
+            raise CorpusError(f"no removed source with id {source_id!r} to restore")
+        source = read_source_named(trashed, source_id)
+        path = self.path_for(source_id)
+        taken = CorpusError(f"a source with id {source_id!r} exists; remove it first")
+        try:
+            os.link(trashed, path)  # fails instead of replacing a source added meanwhile
+        except FileExistsError as exc:
+            raise taken from exc
+        except OSError:  # no hard links on this file system
+            if path.exists():
+                raise taken from None
+            os.replace(trashed, path)
+        trashed.unlink(missing_ok=True)
+        _fsync_dir(self.directory)
+        _fsync_dir(self.trash)
         return source
 
     def new_id(self, title: str, taken: Iterable[str] = ()) -> str:

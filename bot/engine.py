@@ -8,16 +8,19 @@ asked meanwhile is answered from the old, consistent state.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
 from bot.cache import PassageCache
 from bot.config import Config, load_config
-from bot.corpus import Corpus, CorpusError, Source, now_iso
+from bot.corpus import Corpus, CorpusError, Link, Source, now_iso
 from bot.index import Index
 from bot.questionlog import QuestionLog, Stats, newly_answered, open_log
 from bot.retrieval import Answer, Retriever
+from bot.state import AuditLog, database_path
 from bot.text import Analyzer
 
 log = logging.getLogger(__name__)
@@ -37,6 +40,7 @@ class StoryBot:
         self.config = config
         self.corpus = Corpus(config.corpus_dir)
         self.analyzer = analyzer or Analyzer(config.nlp.model)
+        self.audit = AuditLog(database_path(config.state_dir))
         self._write_lock = threading.Lock()
         # Passages per source, reused across builds and restarts (only changed sources are
         # run through spaCy again).
@@ -95,13 +99,24 @@ class StoryBot:
         added_by: str = "",
         kind: str = "source",
         source_id: str | None = None,
+        links: Sequence[Link] = (),
+        extra: dict | None = None,
+        detail: str = "",
+        check: Callable[[list[Source]], None] | None = None,
     ) -> Source:
-        """Store a new source and make it answerable; returns what was stored."""
+        """Store a new source and make it answerable; returns what was stored.
+
+        ``extra`` holds further header fields (e.g. ``author``); ``detail`` goes to the audit log.
+        ``check(sources)`` runs under the write lock with the current sources and may raise to
+        refuse the add (e.g. a duplicate URL), so two concurrent adds cannot both pass it.
+        """
         if not title.strip():
             raise CorpusError("a source needs a title")
         if not text.strip():
             raise CorpusError("the source has no text")
         with self._write_lock:
+            if check is not None:
+                check(self.sources)
             source = Source(
                 id=source_id or self.corpus.new_id(title),
                 title=title.strip(),
@@ -112,16 +127,35 @@ class StoryBot:
                 published=published,
                 added_by=added_by,
                 added_at=now_iso(),
+                links=tuple(links),
+                extra=dict(extra or {}),
             )
             self.corpus.write(source)
+            self._audit(added_by, "add", source, detail)
             self.reload()
         return source
 
-    def remove_source(self, source_id: str) -> Source:
+    def remove_source(self, source_id: str, *, removed_by: str = "") -> Source:
+        """Move a source to the corpus trash (``restore_source`` brings it back)."""
         with self._write_lock:
             source = self.corpus.remove(source_id)
+            self._audit(removed_by, "remove", source)
             self.reload()
         return source
+
+    def restore_source(self, source_id: str, *, restored_by: str = "") -> Source:
+        with self._write_lock:
+            source = self.corpus.restore(source_id)
+            self._audit(restored_by, "restore", source)
+            self.reload()
+        return source
+
+    def _audit(self, actor: str, action: str, source: Source, detail: str = "") -> None:
+        # The corpus change has happened; a broken database must not undo or hide it.
+        try:
+            self.audit.record(actor, action, source.id, source.url, detail)
+        except (sqlite3.Error, OSError, RuntimeError) as exc:
+            log.error("audit log not written (%s %s): %s", action, source.id, exc)
 
     def reload(self) -> None:
         """Re-read the corpus and swap the new index in (only new or changed sources are

@@ -1,0 +1,298 @@
+"""Add a source from a URL: fetch, extract, refuse duplicates, store; optionally follow its links.
+
+Used by the CLI and the Discord layer alike. :meth:`Ingestor.add_url` is a coroutine: the slow
+steps (download, extraction, re-indexing) run in worker threads, so the event loop keeps
+answering questions meanwhile, and a ``progress`` callback (plain function or coroutine) hears
+about every step, e.g. to move a progress bar or edit a Discord message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from bot.corpus import CorpusError, Link, Source
+from bot.engine import StoryBot
+from bot.extract import Extracted, ExtractError, extract
+from bot.fetch import Fetcher, FetchError
+from bot.urlguard import UrlRefused, url_host
+
+# Query parameters that only track who clicked where; they never change the page.
+TRACKING_PARAMS = {
+    "fbclid",
+    "gclid",
+    "gclsrc",
+    "dclid",
+    "gbraid",
+    "wbraid",
+    "msclkid",
+    "yclid",
+    "twclid",
+    "igshid",
+    "mc_cid",
+    "mc_eid",
+    "_ga",
+    "_gl",
+    "_hsenc",
+    "_hsmi",
+    "mkt_tok",
+    "oly_anon_id",
+    "oly_enc_id",
+    "vero_id",
+    "cmpid",
+    "ocid",
+    "smid",
+    "ref_src",
+    "ref_url",
+}
+TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "hsa_")
+# Near-duplicate text: share of common 5-word shingles (Jaccard), or how much of the smaller
+# text is inside the larger (containment; a syndicated copy with extra boilerplate).
+SHINGLE_WORDS = 5
+NEAR_DUPLICATE_JACCARD = 0.5
+NEAR_DUPLICATE_CONTAINMENT = 0.8
+MIN_SHINGLES = 10
+# When following links, links that fail are skipped; give up after this many attempts per page.
+FOLLOW_ATTEMPTS_PER_PAGE = 3
+
+ERRORS = (FetchError, UrlRefused, ExtractError, CorpusError)
+_WORD = re.compile(r"\w+")
+
+
+class DuplicateUrl(CorpusError):
+    def __init__(self, url: str, source_id: str) -> None:
+        super().__init__(f"{url} is already in the corpus as {source_id!r}")
+        self.source_id = source_id
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    stage: str  # "fetch", "store", "added", "skipped", "done"
+    url: str
+    done: int  # pages added so far (the first page counts)
+    total: int  # pages wanted: 1 + follow
+    message: str
+
+
+@dataclass(frozen=True)
+class Added:
+    source: Source
+    near_duplicate: tuple[str, float] | None = None  # (source id, similarity)
+
+
+@dataclass
+class IngestReport:
+    added: list[Added] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (url, reason)
+
+
+Progress = Callable[[ProgressEvent], Awaitable[None] | None]
+
+
+def clean_url(url: str) -> str:
+    """The URL to store: fragment and tracking parameters removed, scheme and host lowercase."""
+    parts = urlsplit(url.strip())
+    query = [
+        (k, v)
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        if k.lower() not in TRACKING_PARAMS and not k.lower().startswith(TRACKING_PREFIXES)
+    ]
+    netloc = parts.netloc.lower()
+    scheme = parts.scheme.lower()
+    for default in ((":80", "http"), (":443", "https")):
+        if netloc.endswith(default[0]) and scheme == default[1]:
+            netloc = netloc[: -len(default[0])]
+    return urlunsplit((scheme, netloc, parts.path or "/", urlencode(query), ""))
+
+
+def normalize_url(url: str) -> str:
+    """The URL for comparisons: ``clean_url`` with sorted query parameters."""
+    parts = urlsplit(clean_url(url))
+    query = urlencode(sorted(parse_qsl(parts.query, keep_blank_values=True)))
+    return urlunsplit(parts._replace(query=query))
+
+
+def shingles(text: str, size: int = SHINGLE_WORDS) -> frozenset[int]:
+    words = _WORD.findall(text.lower())
+    return frozenset(hash(" ".join(words[i : i + size])) for i in range(len(words) - size + 1))
+
+
+def similarity(a: frozenset[int], b: frozenset[int]) -> tuple[float, float]:
+    """(Jaccard, containment of the smaller in the larger)."""
+    if not a or not b:
+        return 0.0, 0.0
+    common = len(a & b)
+    return common / len(a | b), common / min(len(a), len(b))
+
+
+class Ingestor:
+    def __init__(self, bot: StoryBot, fetcher: Fetcher | None = None) -> None:
+        self.bot = bot
+        self.fetcher = fetcher or Fetcher(bot.config.fetch)
+        self._shingles: dict[tuple[str, int], frozenset[int]] = {}
+
+    # -- queries -------------------------------------------------------------------------------
+
+    def find_url(self, url: str) -> Source | None:
+        """The source stored under this URL (normalized), if any."""
+        return _find_url(self.bot.sources, url)
+
+    def links(self, source_id: str) -> list[tuple[Link, str | None]]:
+        """A source's links, each with the id of the source it already is in the corpus."""
+        source = next((s for s in self.bot.sources if s.id == source_id), None)
+        if source is None:
+            raise CorpusError(f"no source with id {source_id!r}")
+        return [(link, getattr(self.find_url(link.url), "id", None)) for link in source.links]
+
+    def near_duplicate(self, text: str) -> tuple[str, float] | None:
+        """The existing source whose text this nearly repeats, with the similarity."""
+        mine = shingles(text)
+        if len(mine) < MIN_SHINGLES:
+            return None
+        best: tuple[str, float] | None = None
+        for source in self.bot.sources:
+            key = (source.id, hash(source.text))
+            if key not in self._shingles:
+                self._shingles[key] = shingles(source.text)
+            jaccard, containment = similarity(mine, self._shingles[key])
+            if jaccard >= NEAR_DUPLICATE_JACCARD or containment >= NEAR_DUPLICATE_CONTAINMENT:
+                score = max(jaccard, containment)
+                if best is None or score > best[1]:
+                    best = (source.id, round(score, 3))
+        return best
+
+    # -- adding --------------------------------------------------------------------------------
+
+    def add_url_sync(
+        self,
+        url: str,
+        *,
+        title: str | None = None,
+        added_by: str = "",
+        kind: str = "source",
+        extra: dict | None = None,
+    ) -> Added:
+        """Fetch, extract and store one page (blocking). Raises one of ``ERRORS``."""
+        url = url.strip()
+        url_host(url)  # a clear refusal for ftp:, file:, garbage, before anything else
+        existing = self.find_url(url)
+        if existing is not None:
+            raise DuplicateUrl(url, existing.id)
+        page = self.fetcher.fetch(url)
+        content = extract(page)
+        return self.store(content, clean_url(page.final_url), title, added_by, kind, extra)
+
+    def store(
+        self,
+        content: Extracted,
+        url: str,
+        title: str | None = None,
+        added_by: str = "",
+        kind: str = "source",
+        extra: dict | None = None,
+    ) -> Added:
+        """Store extracted content as a new source unless its URL is already there."""
+
+        def refuse_duplicate(sources: list[Source]) -> None:
+            existing = _find_url(sources, url)
+            if existing is not None:
+                raise DuplicateUrl(url, existing.id)
+
+        twin = self.near_duplicate(content.text)
+        fields = dict(extra or {})
+        if content.author:
+            fields["author"] = content.author
+        if twin:
+            fields["near_duplicate_of"] = twin[0]
+        notes = [f"{k}={v}" for k, v in fields.items() if k in ("near_duplicate_of", "linked_from")]
+        source = self.bot.add_source(
+            content.text,
+            (title or "").strip() or content.title or _title_from_url(url),
+            publisher=content.sitename or urlsplit(url).hostname or "",
+            url=url,
+            published=content.date,
+            added_by=added_by,
+            kind=kind,
+            links=content.links,
+            extra=fields,
+            detail="; ".join(notes),
+            check=refuse_duplicate,
+        )
+        return Added(source, twin)
+
+    async def add_url(
+        self,
+        url: str,
+        *,
+        title: str | None = None,
+        added_by: str = "",
+        kind: str = "source",
+        follow: int = 0,
+        progress: Progress | None = None,
+    ) -> IngestReport:
+        """Add ``url``, then up to ``follow`` pages it links to that are not in the corpus yet.
+
+        The first page's failure raises (one of ``ERRORS``); a followed link that fails is
+        reported in ``IngestReport.skipped`` and the next link is tried.
+        """
+        total = 1 + max(0, follow)
+        report = IngestReport()
+
+        async def emit(stage: str, where: str, message: str) -> None:
+            if progress is not None:
+                result = progress(ProgressEvent(stage, where, len(report.added), total, message))
+                if inspect.isawaitable(result):
+                    await result
+
+        await emit("fetch", url, f"Fetching {url}")
+        first = await asyncio.to_thread(
+            self.add_url_sync, url, title=title, added_by=added_by, kind=kind
+        )
+        report.added.append(first)
+        await emit("added", first.source.url, f"Added {first.source.id}")
+        if follow > 0:
+            candidates = [
+                link for link, in_corpus in self.links(first.source.id) if in_corpus is None
+            ]
+            attempts = 0
+            for link in candidates:
+                if len(report.added) >= total or attempts >= FOLLOW_ATTEMPTS_PER_PAGE * follow:
+                    break
+                attempts += 1
+                await emit("fetch", link.url, f"Fetching {link.url}")
+                try:
+                    added = await asyncio.to_thread(
+                        self.add_url_sync,
+                        link.url,
+                        added_by=added_by,
+                        extra={"linked_from": first.source.id},
+                    )
+                except ERRORS as exc:
+                    report.skipped.append((link.url, str(exc)))
+                    await emit("skipped", link.url, str(exc))
+                    continue
+                report.added.append(added)
+                await emit("added", added.source.url, f"Added {added.source.id}")
+        await emit("done", url, f"Added {len(report.added)} source(s)")
+        return report
+
+
+def _find_url(sources: list[Source], url: str) -> Source | None:
+    wanted = normalize_url(url)
+    for source in sources:
+        try:
+            if source.url and normalize_url(source.url) == wanted:
+                return source
+        except ValueError:  # a hand-written url field that is not a URL
+            continue
+    return None
+
+
+def _title_from_url(url: str) -> str:
+    parts = urlsplit(url)
+    last = [p for p in parts.path.split("/") if p]
+    return (last[-1] if last else parts.hostname or url).replace("-", " ").replace("_", " ")
