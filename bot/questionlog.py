@@ -10,19 +10,19 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 from collections import Counter
-from collections.abc import Callable, Iterable
-from contextlib import closing
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.retrieval import Answer
+from bot.state import connect, database_path, migrate
 
-DB_NAME = "storybot.sqlite3"
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS questions (
+QUESTION_MIGRATIONS = [
+    """
+CREATE TABLE questions (
     id INTEGER PRIMARY KEY,
     asked_at TEXT NOT NULL,          -- ISO 8601, UTC
     server TEXT NOT NULL DEFAULT '',
@@ -33,8 +33,9 @@ CREATE TABLE IF NOT EXISTS questions (
     helpful INTEGER NOT NULL DEFAULT 0,
     not_helpful INTEGER NOT NULL DEFAULT 0
 );
-CREATE INDEX IF NOT EXISTS questions_asked_at ON questions (asked_at);
-"""
+CREATE INDEX questions_asked_at ON questions (asked_at)
+""",
+]
 # Two questions whose informative words overlap this much (Jaccard) are one gap.
 NEAR_DUPLICATE = 0.5
 
@@ -76,16 +77,15 @@ class QuestionLog:
         self.path = Path(path)
         self.enabled = enabled
         self.retention_days = retention_days
-        self._lock = threading.Lock()
-        if enabled:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with closing(self._connect()) as db, db:
-                db.executescript(SCHEMA)
+        self._ready = False
 
-    def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=10)
-        db.execute("PRAGMA journal_mode=WAL")
-        return db
+    @contextmanager
+    def _db(self) -> Iterator[sqlite3.Connection]:
+        with connect(self.path) as db:
+            if not self._ready:
+                migrate(db, "questions", QUESTION_MIGRATIONS)
+                self._ready = True
+            yield db
 
     def record(self, answer: Answer, server: str = "", when: datetime | None = None) -> int | None:
         """Store one asked question; returns its row id (None when logging is off)."""
@@ -94,7 +94,7 @@ class QuestionLog:
         when = when or datetime.now(UTC)
         sources = list(dict.fromkeys(e.source.id for e in answer.excerpts))
         top = answer.excerpts[0].score if answer.excerpts else None
-        with self._lock, closing(self._connect()) as db, db:
+        with self._db() as db:
             cursor = db.execute(
                 "INSERT INTO questions (asked_at, server, question, answered, top_score, sources)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
@@ -114,7 +114,7 @@ class QuestionLog:
         if not self.enabled:
             return False
         column = "helpful" if helpful else "not_helpful"
-        with self._lock, closing(self._connect()) as db, db:
+        with self._db() as db:
             cursor = db.execute(
                 f"UPDATE questions SET {column} = {column} + 1 WHERE id = ?", (question_id,)
             )
@@ -125,13 +125,13 @@ class QuestionLog:
         if not self.enabled:
             return 0
         cutoff = (now or datetime.now(UTC)) - timedelta(days=self.retention_days)
-        with self._lock, closing(self._connect()) as db, db:
+        with self._db() as db:
             return db.execute("DELETE FROM questions WHERE asked_at < ?", (_iso(cutoff),)).rowcount
 
     def rows(self, since: datetime | None = None) -> list[sqlite3.Row]:
         if not self.enabled or not self.path.exists():
             return []
-        with closing(self._connect()) as db:
+        with self._db() as db:
             db.row_factory = sqlite3.Row
             return db.execute(
                 "SELECT * FROM questions WHERE asked_at >= ? ORDER BY asked_at",
@@ -214,7 +214,7 @@ def open_log(config) -> QuestionLog:
     """The question log of a Config (its [stats] settings, its state directory)."""
     settings = config.stats
     return QuestionLog(
-        config.state_dir / DB_NAME,
+        database_path(config.state_dir),
         enabled=settings.log_questions,
         retention_days=settings.retention_days,
     )
