@@ -59,6 +59,19 @@ class FetchSettings:
 
 
 @dataclass(frozen=True)
+class DiscordSettings:
+    # Sync slash commands to these servers (instant); empty = globally (can take up to an hour).
+    guild_ids: tuple[int, ...] = ()
+    # Channels where every question posted is answered (needs the message content intent).
+    qa_channel_ids: tuple[int, ...] = ()
+    # Role names or ids whose members may change the corpus, besides Manage Server/Messages.
+    moderator_roles: tuple[str, ...] = ()
+    # Per-user limit on asking: at most ask_rate questions per ask_per_seconds.
+    ask_rate: int = 3
+    ask_per_seconds: float = 30.0
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path | None
     corpus_dir: Path
@@ -69,6 +82,7 @@ class Config:
     # Groups of interchangeable words, e.g. [["Cuties", "Mignonnes"]].
     aliases: tuple[tuple[str, ...], ...] = ()
     fetch: FetchSettings = field(default_factory=FetchSettings)
+    discord: DiscordSettings = field(default_factory=DiscordSettings)
     raw: dict = field(default_factory=dict, repr=False, compare=False)
 
 
@@ -109,6 +123,7 @@ def config_from_dict(data: dict, base: Path, path: Path | None = None) -> Config
         stats=_settings(StatsSettings, _table(data, "stats"), "stats"),
         aliases=_aliases(data.get("aliases", {})),
         fetch=_fetch(_table(data, "fetch")),
+        discord=_discord(_table(data, "discord")),
         raw=data,
     )
 
@@ -162,4 +177,23 @@ def _fetch(table: dict) -> FetchSettings:
     settings = _settings(FetchSettings, table | {"allow_hosts": tuple(hosts)}, "fetch")
     if settings.max_bytes < 1 or settings.timeout_seconds <= 0 or settings.max_redirects < 0:
         raise ConfigError("[fetch] max_bytes, timeout_seconds and max_redirects must be positive")
+    return settings
+
+
+def _discord(table: dict) -> DiscordSettings:
+    lists = {}
+    for key, kind in (("guild_ids", int), ("qa_channel_ids", int), ("moderator_roles", str)):
+        value = table.get(key, [])
+        if not isinstance(value, list):
+            raise ConfigError(f"[discord] {key} must be a list, e.g. [123456789012345678]")
+        try:
+            # Ids are accepted as numbers or strings; roles as names or ids.
+            lists[key] = tuple(kind(v) for v in value if not isinstance(v, bool))
+        except ValueError as exc:
+            raise ConfigError(f"[discord] {key}: {exc}") from exc
+    rest = {k: v for k, v in table.items() if k not in lists}
+    settings = _settings(DiscordSettings, rest, "discord")
+    settings = DiscordSettings(**(vars(settings) | lists))
+    if settings.ask_rate < 1 or settings.ask_per_seconds < 0:
+        raise ConfigError("[discord] ask_rate must be at least 1 and ask_per_seconds not negative")
     return settings
