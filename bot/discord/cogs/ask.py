@@ -1,0 +1,174 @@
+"""Members ask: ``/ask``, a mention of the bot, or a question in a Q&A channel; and ``/help``."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.discord.embeds import Reply, answer_reply, help_embed
+from bot.discord.errors import SORRY
+from bot.discord.views import AnswerView
+from bot.retrieval import MAX_QUESTION_CHARS, Answer, QuestionError, check_question
+
+if TYPE_CHECKING:
+    from bot.discord.client import StoryDiscordBot
+
+log = logging.getLogger("bot.discord")
+
+MENTION_HINT = "Ask me a question after the mention, e.g. “@storybot who directed the film?”"
+COOLDOWN_NOTICE_SECONDS = 10.0
+QUESTION_WORDS = frozenset(
+    "who whom whose what when where why how which is are was were do does did can could "
+    "will would should has have had".split()
+)
+
+
+def cooldown_message(wait: float) -> str:
+    return f"You're asking quickly: please wait {max(1, round(wait))} s before the next question."
+
+
+def looks_like_question(text: str) -> bool:
+    """In a Q&A channel, answer questions, not every "thanks!" or chat line."""
+    words = text.split()
+    return bool(words) and ("?" in text or words[0].lower().strip(",:") in QUESTION_WORDS)
+
+
+class AskCog(commands.Cog):
+    def __init__(self, bot: StoryDiscordBot) -> None:
+        self.bot = bot
+
+    # -- shared ------------------------------------------------------------------------------
+
+    async def answer(self, question: str) -> Answer:
+        """Retrieval runs in a thread: the event loop keeps serving other members meanwhile."""
+        return await asyncio.to_thread(self.bot.storybot.ask, question)
+
+    def view_for(self, answer: Answer, asker_id: int) -> AnswerView:
+        return AnswerView(self.bot.storybot, self.bot.feedback, answer, asker_id)
+
+    # -- /ask --------------------------------------------------------------------------------
+
+    @app_commands.command(name="ask", description="Ask about the story; I answer with quotes.")
+    @app_commands.describe(question="Your question, e.g. Who directed the film?")
+    async def ask(
+        self,
+        interaction: discord.Interaction,
+        question: app_commands.Range[str, 1, MAX_QUESTION_CHARS],
+    ) -> None:
+        started = time.perf_counter()
+        wait = self.bot.cooldowns.hit(interaction.user.id)
+        if wait is not None:
+            await interaction.response.send_message(
+                cooldown_message(wait),
+                ephemeral=True,
+                allowed_mentions=discord.AllowedMentions.none(),
+            )
+            log_handled("/ask", interaction.user.id, started, "cooldown")
+            return
+        try:
+            check_question(question)
+        except QuestionError as exc:
+            await interaction.response.send_message(
+                str(exc).replace("storybot ask", "/ask question:"),
+                ephemeral=True,
+                allowed_mentions=discord.AllowedMentions.none(),
+            )
+            log_handled("/ask", interaction.user.id, started, "bad question")
+            return
+        await interaction.response.defer(thinking=True)
+        answer = await self.answer(question)
+        reply = answer_reply(answer, show_question=True)
+        view = self.view_for(answer, interaction.user.id)
+        view.message = await interaction.followup.send(**reply.kwargs(), view=view, wait=True)
+        log_handled("/ask", interaction.user.id, started, _outcome(answer))
+
+    # -- mentions and Q&A channels -----------------------------------------------------------
+
+    def question_in(self, message: discord.Message) -> str | None:
+        """The question a message asks the bot, '' for a bare mention, None if it asks nothing."""
+        me = self.bot.user
+        if me is None or message.author.bot or message.webhook_id is not None:
+            return None
+        if any(user.id == me.id for user in message.mentions):
+            return re.sub(rf"<@!?{me.id}>", " ", message.content).strip()
+        channel_ids = self.bot.settings.qa_channel_ids
+        if message.guild is not None and message.channel.id in channel_ids:
+            text = message.content.strip()
+            return text if looks_like_question(text) else None
+        return None
+
+    @commands.Cog.listener()
+    async def on_message(self, message: discord.Message) -> None:
+        question = self.question_in(message)
+        if question is None:
+            return
+        started = time.perf_counter()
+        try:
+            await self._answer_message(message, question, started)
+        except Exception:
+            log.exception("answering message %s failed", message.id)
+            await _reply(message, Reply(content=SORRY))
+
+    async def _answer_message(self, message: discord.Message, question: str, started) -> None:
+        if not question:
+            await _reply(message, Reply(content=MENTION_HINT))
+            log_handled("mention", message.author.id, started, "no question")
+            return
+        wait = self.bot.cooldowns.hit(message.author.id)
+        if wait is not None:
+            await _reply(message, Reply(content=cooldown_message(wait)), COOLDOWN_NOTICE_SECONDS)
+            log_handled("mention", message.author.id, started, "cooldown")
+            return
+        try:
+            check_question(question)
+        except QuestionError as exc:
+            await _reply(message, Reply(content=str(exc).replace("storybot ask", "@storybot")))
+            return
+        async with message.channel.typing():
+            answer = await self.answer(question)
+        view = self.view_for(answer, message.author.id)
+        view.message = await _reply(message, answer_reply(answer), view=view)
+        log_handled("message", message.author.id, started, _outcome(answer))
+
+    # -- /help -------------------------------------------------------------------------------
+
+    @app_commands.command(name="help", description="What this bot does and how to ask.")
+    async def help(self, interaction: discord.Interaction) -> None:
+        started = time.perf_counter()
+        await interaction.response.send_message(
+            embed=help_embed(self.bot.storybot.config.retrieval.top_k),
+            ephemeral=True,
+            allowed_mentions=discord.AllowedMentions.none(),
+        )
+        log_handled("/help", interaction.user.id, started, "ok")
+
+
+async def _reply(
+    message: discord.Message,
+    reply: Reply,
+    delete_after: float | None = None,
+    view: discord.ui.View | None = None,
+) -> discord.Message:
+    kwargs = reply.kwargs()
+    if view is not None:
+        kwargs["view"] = view
+    return await message.reply(**kwargs, mention_author=False, delete_after=delete_after)
+
+
+def _outcome(answer: Answer) -> str:
+    if answer.answered:
+        return f"answered with {len(answer.excerpts)} excerpt(s)"
+    return f"no answer ({answer.reason})"
+
+
+def log_handled(command: str, user_id: int, started: float, outcome: str) -> None:
+    """One line per handled command, with its latency."""
+    elapsed = (time.perf_counter() - started) * 1000
+    log.info("%s user=%s %s in %.0f ms", command, user_id, outcome, elapsed)

@@ -1,0 +1,176 @@
+"""``/sources`` for everyone; the ``/source`` group for moderators (add-file, remove).
+
+Every corpus-changing command checks ``is_moderator`` itself before touching anything: hiding a
+command in the UI (default permissions) is only a default that server admins can change.
+``/source add url:`` (web ingestion) slots into the same group.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from pathlib import PurePath
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.corpus import CorpusError
+from bot.discord.checks import REFUSAL, is_moderator
+from bot.discord.cogs.ask import log_handled
+from bot.discord.embeds import link, no_preview, safe_trim
+from bot.discord.errors import tell
+from bot.discord.views import SourcesView
+from bot.documents import DocumentError
+from bot.uploads import MAX_DOCUMENT_BYTES, UPLOAD_SUFFIXES, upload_text
+
+if TYPE_CHECKING:
+    from bot.discord.client import StoryDiscordBot
+
+log = logging.getLogger("bot.discord")
+
+AUTOCOMPLETE_LIMIT = 25
+
+
+def added_by(user: discord.abc.User) -> str:
+    return f"{user.name} ({user.id}) via Discord"
+
+
+class SourcesCog(commands.Cog):
+    source = app_commands.Group(
+        name="source", description="Moderators: add or remove sources.", guild_only=True
+    )
+
+    def __init__(self, bot: StoryDiscordBot) -> None:
+        self.bot = bot
+        if not bot.settings.moderator_roles:
+            # Hide the group from members without Manage Messages by default. With moderator
+            # roles configured it stays visible, or role-only moderators could not see it.
+            self.source.default_permissions = discord.Permissions(manage_messages=True)
+
+    def _moderator(self, interaction: discord.Interaction) -> bool:
+        return is_moderator(interaction.user, self.bot.settings.moderator_roles)
+
+    # -- /sources ----------------------------------------------------------------------------
+
+    @app_commands.command(name="sources", description="List the sources I quote from.")
+    @app_commands.describe(page="Page to start on")
+    async def sources(
+        self, interaction: discord.Interaction, page: app_commands.Range[int, 1, 10_000] = 1
+    ) -> None:
+        started = time.perf_counter()
+        view = SourcesView(self.bot.storybot.sources, page - 1)
+        await interaction.response.send_message(
+            embed=view.embed(),
+            view=view,
+            ephemeral=True,
+            allowed_mentions=discord.AllowedMentions.none(),
+        )
+        log_handled("/sources", interaction.user.id, started, f"page {view.page + 1}")
+
+    # -- /source add-file --------------------------------------------------------------------
+
+    @source.command(name="add-file", description="Add a source from a .txt, .md or .html file.")
+    @app_commands.describe(
+        file="The article as a .txt, .md or .html file",
+        title="The article's title",
+        publisher="Who published it, e.g. The Guardian",
+        url="Where it was published (http or https)",
+        published="Publication date, e.g. 2020-09-10",
+    )
+    async def add_file(
+        self,
+        interaction: discord.Interaction,
+        file: discord.Attachment,
+        title: app_commands.Range[str, 1, 200],
+        publisher: app_commands.Range[str, 0, 200] = "",
+        url: app_commands.Range[str, 0, 2000] = "",
+        published: app_commands.Range[str, 0, 40] = "",
+    ) -> None:
+        started = time.perf_counter()
+        if not self._moderator(interaction):
+            await tell(interaction, REFUSAL)
+            log_handled("/source add-file", interaction.user.id, started, "refused")
+            return
+        problem = _check_upload(file, url)
+        if problem:
+            await tell(interaction, problem)
+            log_handled("/source add-file", interaction.user.id, started, "rejected")
+            return
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        try:
+            data = await file.read()
+            text = await asyncio.to_thread(upload_text, file.filename, data)
+            source = await asyncio.to_thread(
+                self.bot.storybot.add_source,
+                text,
+                title,
+                publisher=publisher,
+                url=url,
+                published=published,
+                added_by=added_by(interaction.user),
+            )
+        except (DocumentError, CorpusError) as exc:
+            await tell(interaction, f"Not added: {exc}")
+            log_handled("/source add-file", interaction.user.id, started, "rejected")
+            return
+        log.info("source %s added by %s", source.id, interaction.user.id)
+        where = f" ({no_preview(source.url)})" if source.url else ""
+        await tell(
+            interaction,
+            f"Added **{safe_trim(source.title, 200)}**{where} as `{source.id}` "
+            f"({len(source.text):,} characters). It is used from the next question on.",
+        )
+        log_handled("/source add-file", interaction.user.id, started, f"added {source.id}")
+
+    # -- /source remove ----------------------------------------------------------------------
+
+    @source.command(name="remove", description="Remove a source by its id (see /sources).")
+    @app_commands.rename(source_id="id")
+    @app_commands.describe(source_id="The source's id, as /sources shows it")
+    async def remove(self, interaction: discord.Interaction, source_id: str) -> None:
+        started = time.perf_counter()
+        if not self._moderator(interaction):
+            await tell(interaction, REFUSAL)
+            log_handled("/source remove", interaction.user.id, started, "refused")
+            return
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        try:
+            source = await asyncio.to_thread(self.bot.storybot.remove_source, source_id.strip())
+        except CorpusError as exc:
+            await tell(interaction, f"Not removed: {safe_trim(str(exc), 300)}")
+            log_handled("/source remove", interaction.user.id, started, "unknown id")
+            return
+        log.info("source %s removed by %s", source.id, interaction.user.id)
+        await tell(
+            interaction,
+            f"Removed `{source.id}`: **{safe_trim(source.title, 200)}**. "
+            "It is no longer quoted from the next question on.",
+        )
+        log_handled("/source remove", interaction.user.id, started, f"removed {source.id}")
+
+    @remove.autocomplete("source_id")
+    async def _source_ids(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        current = current.lower()
+        choices = [
+            app_commands.Choice(name=f"{s.id} — {s.title}"[:100], value=s.id)
+            for s in self.bot.storybot.sources
+            if current in s.id or current in s.title.lower()
+        ]
+        return choices[:AUTOCOMPLETE_LIMIT]
+
+
+def _check_upload(file: discord.Attachment, url: str) -> str | None:
+    """Why the upload can't be used, checked before downloading it; None if fine."""
+    suffix = PurePath(file.filename).suffix.lower()
+    if suffix not in UPLOAD_SUFFIXES:
+        return f"Not added: only {', '.join(sorted(UPLOAD_SUFFIXES))} files can be added."
+    if file.size > MAX_DOCUMENT_BYTES:
+        return f"Not added: the file is over {MAX_DOCUMENT_BYTES // 1_000_000} MB."
+    if url and not link(url):
+        return "Not added: the url must start with http:// or https://."
+    return None
