@@ -7,6 +7,7 @@ import asyncio
 import dataclasses
 import json
 import logging
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,6 +32,7 @@ from bot.urlguard import UrlRefused
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 SOURCES_HINT = "See what I know with: storybot sources list"
+TOKEN_ENV_VAR = "DISCORD_TOKEN"
 
 
 class CliError(Exception):
@@ -108,6 +110,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev = commands.add_parser("eval", help="measure answers on labelled questions (JSONL)")
     ev.add_argument("file", type=Path)
     ev.add_argument("--json", action="store_true", help="print the report as JSON")
+
+    commands.add_parser("run", help=f"run the Discord bot (token from ${TOKEN_ENV_VAR})")
+    commands.add_parser("sync", help="register the bot's slash commands with Discord now")
     return parser
 
 
@@ -121,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args, out, err)
     except CliError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
         return exc.code
     except (
         ConfigError,
@@ -473,12 +478,51 @@ def stats_record(stats, fixed) -> dict:
     }
 
 
+def discord_token() -> str:
+    token = os.environ.get(TOKEN_ENV_VAR, "").strip()
+    if not token:
+        raise CliError(
+            f"set the {TOKEN_ENV_VAR} environment variable to the bot token (see docs/discord.md)",
+            EXIT_USAGE,
+        )
+    return token
+
+
+def cmd_run(args, out: Console, err: Console) -> int:
+    token = discord_token()
+    from bot.discord import runner  # discord.py is imported only by the Discord commands
+
+    bot = open_bot(args, err)
+    try:
+        runner.run(bot, token, args.verbose)
+    except runner.StartError as exc:
+        raise CliError(str(exc)) from exc
+    return EXIT_OK
+
+
+def cmd_sync(args, out: Console, err: Console) -> int:
+    token = discord_token()
+    from bot.discord import runner
+
+    bot = open_bot(args, err)
+    try:
+        targets = runner.sync(bot, token, args.verbose)
+    except runner.StartError as exc:
+        raise CliError(str(exc)) from exc
+    if not targets:
+        raise CliError("no server accepted the commands; see the log above")
+    out.print(f"slash commands synced: {', '.join(targets)}", highlight=False)
+    return EXIT_OK
+
+
 COMMANDS = {
     "ask": cmd_ask,
     "chat": cmd_chat,
     "sources": cmd_sources,
     "stats": cmd_stats,
     "eval": cmd_eval,
+    "run": cmd_run,
+    "sync": cmd_sync,
 }
 
 
