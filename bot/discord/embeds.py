@@ -178,6 +178,7 @@ def excerpt_embeds(excerpts: Sequence[Excerpt], first_number: int = 1) -> list[d
             url=link(excerpt_link(excerpt)) or link(source.url),
             colour=ANSWER_COLOUR,
         )
+        # Author names are plain text on Discord (no markdown, no mentions): not escaped.
         embed.set_author(name=trim(source.publisher or UNKNOWN_PUBLISHER, AUTHOR_LIMIT))
         embeds.append(embed)
     if embeds:
