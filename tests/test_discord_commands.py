@@ -564,3 +564,31 @@ async def test_setup_hook_syncs_globally_without_guild_ids(make_bot, monkeypatch
     monkeypatch.setattr(bot.tree, "sync", sync)
     await bot.setup_hook()
     sync.assert_awaited_once_with()
+
+
+async def test_slow_work_runs_after_the_interaction_is_deferred(
+    ask_cog, sources_cog, client, monkeypatch
+):
+    interaction = mock_interaction(moderator())
+    deferred_when_called = []
+    real_ask, real_add = client.storybot.ask, client.storybot.add_source
+
+    def ask(question, k=None):
+        deferred_when_called.append(interaction.response.is_done())
+        return real_ask(question, k)
+
+    def add_source(*args, **kwargs):
+        deferred_when_called.append(interaction.response.is_done())
+        return real_add(*args, **kwargs)
+
+    monkeypatch.setattr(client.storybot, "ask", ask)
+    monkeypatch.setattr(client.storybot, "add_source", add_source)
+    await ask_cog.ask.callback(ask_cog, interaction, ANSWERED)
+    interaction = mock_interaction(moderator())
+    attachment = mock_attachment("n.txt", b"New text about the film.")
+    await sources_cog.add_file.callback(sources_cog, interaction, attachment, "New")
+    assert deferred_when_called == [True, True]
+
+
+def test_tree_errors_go_to_the_handler(client):
+    assert client.tree.on_error is on_app_command_error
