@@ -592,3 +592,21 @@ async def test_slow_work_runs_after_the_interaction_is_deferred(
 
 def test_tree_errors_go_to_the_handler(client):
     assert client.tree.on_error is on_app_command_error
+
+
+async def test_command_payloads_are_valid_for_discord(client):
+    await client.setup_hook()  # sync_on_setup=False: adds the cogs only
+    payloads = [c.to_dict(client.tree) for c in client.tree.get_commands()]
+    assert {p["name"] for p in payloads} == {"ask", "help", "sources", "source"}
+    source_group = next(p for p in payloads if p["name"] == "source")
+    assert {o["name"] for o in source_group["options"]} == {"add-file", "remove"}
+    remove = next(o for o in source_group["options"] if o["name"] == "remove")
+    assert remove["options"][0]["name"] == "id" and remove["options"][0]["autocomplete"]
+
+    def walk(node):
+        assert 1 <= len(node["description"]) <= 100
+        for option in node.get("options", []):
+            walk(option)
+
+    for payload in payloads:
+        walk(payload)

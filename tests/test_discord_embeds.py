@@ -175,3 +175,32 @@ def test_sources_pages_within_limits():
 
 def test_no_preview_wraps_links():
     assert E.no_preview("https://a.example/x") == "<https://a.example/x>"
+
+
+def unrender(quoted: str) -> str:
+    """Undo the quote's presentation: '> ' prefixes, bold markers, escapes, zero-width spaces."""
+    lines = [line.removeprefix(">").removeprefix(" ") for line in quoted.splitlines()]
+    out = []
+    for m in re.finditer(r"\\(.)|\*\*|(.)", "\n".join(lines), re.DOTALL):
+        if m.group(1) is not None:
+            out.append(m.group(1))
+        elif m.group(2) is not None:
+            out.append(m.group(2))
+    return "".join(out).replace("\u200b", "")
+
+
+def normalised(text: str) -> str:
+    lines = [line.rstrip() for line in text.strip().splitlines()]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines))
+
+
+PIECES = [*"abc xyz.,!?'\"*_`|~>#-@<:&\\", "\n", "1. ", "everyone", "<@123>", "[a](http://x)"]
+
+
+@given(st.lists(st.sampled_from(PIECES), min_size=1, max_size=120).map("".join))
+@settings(max_examples=300, deadline=None)
+def test_quote_shows_the_source_text_verbatim(text):
+    src = source("s", text)
+    words = tuple((m.start(), m.end()) for m in re.finditer(r"[a-z]+", text))[::2]
+    quoted = E.quote(excerpt_of(src, highlights=words), E.DESCRIPTION_LIMIT)
+    assert unrender(quoted) == normalised(text)
