@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import time
@@ -114,17 +115,18 @@ class AskCog(commands.Cog):
             await self._answer_message(message, question, started)
         except Exception:
             log.exception("answering message %s failed", message.id)
-            await _reply(message, Reply(content=SORRY))
+            with contextlib.suppress(discord.HTTPException):  # e.g. no permission to reply
+                await _reply(message, Reply(content=SORRY))
 
     async def _answer_message(self, message: discord.Message, question: str, started) -> None:
         if not question:
             await _reply(message, Reply(content=MENTION_HINT))
-            log_handled("mention", message.author.id, started, "no question")
+            log_handled("message", message.author.id, started, "no question")
             return
         wait = self.bot.cooldowns.hit(message.author.id)
         if wait is not None:
             await _reply(message, Reply(content=cooldown_message(wait)), COOLDOWN_NOTICE_SECONDS)
-            log_handled("mention", message.author.id, started, "cooldown")
+            log_handled("message", message.author.id, started, "cooldown")
             return
         try:
             check_question(question)
