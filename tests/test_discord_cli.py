@@ -7,12 +7,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO, write_config
 
 from bot.cli import main
 from bot.config import ConfigError, DiscordSettings, config_from_dict, load_config
 from bot.discord.cooldown import UserCooldowns
 from bot.discord.feedback import SqliteFeedback, Vote
+from conftest import REPO, write_config
 
 
 @pytest.mark.parametrize("command", ["run", "sync"])

@@ -20,7 +20,6 @@ from discord_mocks import (
     sends,
     texts,
 )
-from helpers import source
 
 from bot.discord import embeds as E
 from bot.discord.checks import REFUSAL, is_moderator
@@ -32,6 +31,7 @@ from bot.discord.errors import SORRY, on_app_command_error
 from bot.discord.feedback import MemoryFeedback
 from bot.discord.views import NO_MORE, NOT_ASKER, THANKS, AnswerView, SourcesView
 from bot.render import NO_ANSWER
+from helpers import source
 
 QA_CHANNEL = 1_200_000_000_000_000_001
 EDITORS_ID = 1_200_000_000_000_000_002

@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 
 import discord
-from helpers import source
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.discord import embeds as E
 from bot.retrieval import Answer, Excerpt
+from helpers import source
 
 HOSTILE = (
     "Breaking: @everyone and @here look at <@123> and <@&456789012345678901>. "
