@@ -62,6 +62,7 @@ def mock_message(content: str = "", *, author=None, channel_id: int | None = Non
     message.mentions = list(mentions)
     message.webhook_id = None
     message.guild = MagicMock(spec_set=discord.Guild)
+    message.guild.id = next_id()
     message.channel = MagicMock(spec_set=discord.TextChannel)
     message.channel.id = channel_id or next_id()
     message.channel.typing.return_value = contextlib.nullcontext()

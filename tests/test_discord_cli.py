@@ -1,4 +1,4 @@
-"""`storybot run` / `storybot sync`, the [discord] config section, and the feedback store."""
+"""`storybot run` / `storybot sync`, the [discord] config section, the ask cooldown."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ import pytest
 from bot.cli import main
 from bot.config import ConfigError, DiscordSettings, config_from_dict, load_config
 from bot.discord.cooldown import UserCooldowns
-from bot.discord.feedback import SqliteFeedback, Vote
 from conftest import REPO, write_config
 
 
@@ -92,16 +91,3 @@ def test_cooldown_window_slides():
     now[0] = 30.0
     assert cooldowns.hit(1) is None
     assert UserCooldowns(1, 0).hit(1) is None and UserCooldowns(1, 0).hit(1) is None
-
-
-def test_sqlite_feedback_keeps_one_vote_per_user_and_answer(tmp_path):
-    store = SqliteFeedback(tmp_path / "state" / "feedback.sqlite3")
-    store.record(Vote(1, 10, "Who?", ("a", "b"), True, guild_id=7))
-    store.record(Vote(1, 10, "Who?", ("a", "b"), False, guild_id=7))  # changed their mind
-    store.record(Vote(1, 11, "Who?", ("a",), True))
-    store.record(Vote(2, 10, "Why?", (), True))
-    assert store.counts() == (2, 1)
-    store.close()
-    again = SqliteFeedback(tmp_path / "state" / "feedback.sqlite3")
-    assert again.counts() == (2, 1)
-    again.close()

@@ -29,7 +29,15 @@ from bot.discord.cogs.sources import SourcesCog
 from bot.discord.cooldown import UserCooldowns
 from bot.discord.errors import SORRY, on_app_command_error
 from bot.discord.feedback import MemoryFeedback
-from bot.discord.views import NO_MORE, NOT_ASKER, THANKS, AnswerView, SourcesView
+from bot.discord.views import (
+    ALREADY_VOTED,
+    NO_MORE,
+    NOT_ASKER,
+    NOT_RECORDED,
+    THANKS,
+    AnswerView,
+    SourcesView,
+)
 from bot.render import NO_ANSWER
 from helpers import source
 
@@ -311,20 +319,60 @@ async def test_more_shows_the_next_excerpts_then_says_there_are_no_more(ask_cog)
             assert other != sid or end <= b or e <= start, "More repeated a passage"
 
 
-async def test_helpful_votes_are_recorded_once_per_user(ask_cog, client):
-    client.feedback = MemoryFeedback()
-    view = await answer_view(ask_cog, mock_member())
+async def test_questions_and_votes_go_to_the_question_log(ask_cog, storybot):
+    interaction = mock_interaction()
+    await ask_cog.ask.callback(ask_cog, interaction, ANSWERED)
+    view = only(sends(interaction))["view"]
+    (row,) = storybot.question_log.rows()
+    assert row["question"] == ANSWERED and row["answered"] == 1
+    assert row["server"] == str(interaction.guild_id)
+    assert view.question_id == row["id"]
+
     message = mock_message("")
     voter = mock_member()
     first = mock_interaction(voter, message=message)
     await view.helpful.callback(first)
     assert only(sends(first))["content"] == THANKS
-    await view.not_helpful.callback(mock_interaction(voter, message=message))
-    await view.helpful.callback(mock_interaction(mock_member(), message=message))
-    assert client.feedback.counts() == (1, 1)
-    vote = client.feedback.votes[(message.id, voter.id)]
-    assert vote.question == ANSWERED and vote.source_ids == ("sundance-prize",)
-    assert vote.helpful is False
+    again = mock_interaction(voter, message=message)
+    await view.not_helpful.callback(again)  # one vote per member per answer
+    assert only(sends(again))["content"] == ALREADY_VOTED
+    await view.not_helpful.callback(mock_interaction(mock_member(), message=message))
+    stats = storybot.stats()
+    assert (stats.asked, stats.answered, stats.helpful, stats.not_helpful) == (1, 1, 1, 1)
+    assert str(voter.id) not in repr([tuple(r) for r in storybot.question_log.rows()])
+
+
+async def test_mention_questions_are_logged_with_their_server(ask_cog, client, storybot):
+    message = mock_message(f"<@{client.user.id}> {UNANSWERED}", mentions=[client.user])
+    await ask_cog.on_message(message)
+    (row,) = storybot.question_log.rows()
+    assert row["question"] == UNANSWERED and row["answered"] == 0
+    assert row["server"] == str(message.guild.id)
+
+
+async def test_a_broken_question_log_does_not_cost_the_answer(ask_cog, client, caplog):
+    class Broken(MemoryFeedback):
+        def record(self, answer, server=""):
+            raise OSError("disk full")
+
+    client.feedback = Broken()
+    interaction = mock_interaction()
+    await ask_cog.ask.callback(ask_cog, interaction, ANSWERED)
+    sent = only(sends(interaction))
+    assert "embeds" in sent and sent["view"].question_id is None
+    assert "disk full" in caplog.text
+    vote = mock_interaction(message=mock_message(""))
+    await sent["view"].helpful.callback(vote)
+    assert only(sends(vote))["content"] == NOT_RECORDED
+
+
+async def test_feedback_sink_can_be_swapped(ask_cog, client):
+    client.feedback = MemoryFeedback()
+    interaction = mock_interaction()
+    await ask_cog.ask.callback(ask_cog, interaction, ANSWERED)
+    view = only(sends(interaction))["view"]
+    await view.not_helpful.callback(mock_interaction(message=mock_message("")))
+    assert client.feedback.votes == {view.question_id: [False]}
 
 
 # -- /sources and /help ---------------------------------------------------------------------------

@@ -204,3 +204,17 @@ def test_quote_shows_the_source_text_verbatim(text):
     words = tuple((m.start(), m.end()) for m in re.finditer(r"[a-z]+", text))[::2]
     quoted = E.quote(excerpt_of(src, highlights=words), E.DESCRIPTION_LIMIT)
     assert unrender(quoted) == normalised(text)
+
+
+@given(st.lists(st.sampled_from(PIECES), min_size=1, max_size=120).map("".join))
+@settings(max_examples=300, deadline=None)
+def test_no_quoted_line_starts_with_live_markdown(text):
+    quoted = E.quote(excerpt_of(source("s", text)), E.DESCRIPTION_LIMIT)
+    for line in quoted.splitlines():
+        body = line.removeprefix(">").removeprefix(" ")
+        assert not re.match(r"\s*([-#>]|\d+\.\s)", body), line
+
+
+def test_list_markers_after_a_line_break_are_escaped_on_their_own_line():
+    assert E.escape("intro\n- item\n# head") == "intro\n\\- item\n\\# head"
+    assert E.escape("  - sub\n  # h\n>x\n> y") == "  \\- sub\n  \\# h\n\\>x\n\\> y"

@@ -12,7 +12,7 @@ from bot.discord.cogs.ask import AskCog
 from bot.discord.cogs.sources import SourcesCog
 from bot.discord.cooldown import UserCooldowns
 from bot.discord.errors import on_app_command_error
-from bot.discord.feedback import FeedbackSink, MemoryFeedback
+from bot.discord.feedback import FeedbackSink
 from bot.engine import StoryBot
 
 log = logging.getLogger("bot.discord")
@@ -45,7 +45,8 @@ class StoryDiscordBot(commands.Bot):
             # Nothing the bot sends may ping anyone, whatever a quoted source contains.
             allowed_mentions=discord.AllowedMentions.none(),
         )
-        self.feedback: FeedbackSink = feedback or MemoryFeedback()
+        # Questions and votes go to the question log that `storybot stats` reports on.
+        self.feedback: FeedbackSink = feedback if feedback is not None else storybot.question_log
         self.cooldowns = UserCooldowns(self.settings.ask_rate, self.settings.ask_per_seconds)
         self.sync_on_setup = sync_on_setup
         self.tree.error(on_app_command_error)

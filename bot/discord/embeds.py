@@ -43,11 +43,23 @@ _SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]*\s")
 _ANGLE_SYNTAX = re.compile(r"<(?=[@#:/]|a:|t:)")
 # Numbered lists ("1. ") render as lists; escape_markdown does not cover them.
 _NUMBERED_LIST = re.compile(r"^(\s*\d+)\.(?=\s)", re.MULTILINE)
+_INDENTED_LIST = re.compile(r"^\\(\s+)-")
+# A line starting with ">" or an indented "#" (escape_markdown only covers "> " and "#" at the
+# very start).
+_LEADING_QUOTE = re.compile(r"^(\s*)(?=[>#])")
 
 
 def escape(text: str) -> str:
     """``text`` shown literally: no markdown, no mention, no Discord ``<...>`` syntax."""
+    if "\n" in text:
+        # Line by line: escape_markdown's list rule (^\s*-) would otherwise match across a
+        # line break and put the backslash on the line before the "-".
+        return "\n".join(escape(line) for line in text.split("\n"))
     text = discord.utils.escape_markdown(text)
+    # escape_markdown turns "  - item" into "\  - item": a visible backslash, and the dash
+    # still unescaped. Put the backslash on the dash instead.
+    text = _INDENTED_LIST.sub(r"\1\\-", text)
+    text = _LEADING_QUOTE.sub(r"\1\\", text)
     text = _NUMBERED_LIST.sub(r"\1\\.", text)
     text = _ANGLE_SYNTAX.sub(r"\\<", text)
     return discord.utils.escape_mentions(text)

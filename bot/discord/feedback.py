@@ -1,96 +1,40 @@
-"""Helpful / Not helpful votes on answers, kept for moderators.
+"""Where the Discord layer records questions and Helpful / Not helpful votes.
 
-``FeedbackSink`` is the interface the buttons use; ``SqliteFeedback`` stores one vote per user
-per answer in ``<state_dir>/feedback.sqlite3`` (a later change of mind replaces the vote).
+``FeedbackSink`` is the interface; ``bot.questionlog.QuestionLog`` (``storybot.question_log``,
+read by ``storybot stats``) implements it, and so does ``MemoryFeedback`` for tests. No user ids
+are stored: "one vote per member per answer" is enforced in memory by the answer's buttons.
 """
 
 from __future__ import annotations
 
-import sqlite3
-import threading
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Protocol
 
-from bot.corpus import now_iso
-
-
-@dataclass(frozen=True)
-class Vote:
-    message_id: int
-    user_id: int
-    question: str
-    source_ids: tuple[str, ...]
-    helpful: bool
-    guild_id: int | None = None
+from bot.retrieval import Answer
 
 
 class FeedbackSink(Protocol):
-    def record(self, vote: Vote) -> None: ...
+    def record(self, answer: Answer, server: str = "") -> int | None:
+        """Store an asked question; its id for votes, or None when recording is off."""
+        ...
 
-    def counts(self) -> tuple[int, int]:
-        """(helpful, not helpful) over all answers."""
+    def vote(self, question_id: int, helpful: bool) -> bool:
+        """Count one vote; False if the question is not recorded."""
         ...
 
 
 class MemoryFeedback:
-    """Votes in a dict (tests, or a bot without a state directory)."""
+    """Questions and votes in memory."""
 
     def __init__(self) -> None:
-        self.votes: dict[tuple[int, int], Vote] = {}
+        self.questions: list[tuple[Answer, str]] = []
+        self.votes: dict[int, list[bool]] = {}
 
-    def record(self, vote: Vote) -> None:
-        self.votes[(vote.message_id, vote.user_id)] = vote
+    def record(self, answer: Answer, server: str = "") -> int | None:
+        self.questions.append((answer, server))
+        return len(self.questions)
 
-    def counts(self) -> tuple[int, int]:
-        helpful = sum(v.helpful for v in self.votes.values())
-        return helpful, len(self.votes) - helpful
-
-
-class SqliteFeedback:
-    SCHEMA = """
-        CREATE TABLE IF NOT EXISTS feedback (
-            message_id INTEGER NOT NULL,
-            user_id INTEGER NOT NULL,
-            guild_id INTEGER,
-            question TEXT NOT NULL,
-            source_ids TEXT NOT NULL,
-            helpful INTEGER NOT NULL,
-            at TEXT NOT NULL,
-            PRIMARY KEY (message_id, user_id)
-        )
-    """
-
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False)
-        with self._db:
-            self._db.execute(self.SCHEMA)
-
-    def record(self, vote: Vote) -> None:
-        with self._lock, self._db:
-            self._db.execute(
-                "INSERT OR REPLACE INTO feedback VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    vote.message_id,
-                    vote.user_id,
-                    vote.guild_id,
-                    vote.question,
-                    " ".join(vote.source_ids),
-                    int(vote.helpful),
-                    now_iso(),
-                ),
-            )
-
-    def counts(self) -> tuple[int, int]:
-        with self._lock:
-            row = self._db.execute(
-                "SELECT COALESCE(SUM(helpful), 0), COUNT(*) - COALESCE(SUM(helpful), 0) "
-                "FROM feedback"
-            ).fetchone()
-        return int(row[0]), int(row[1])
-
-    def close(self) -> None:
-        self._db.close()
+    def vote(self, question_id: int, helpful: bool) -> bool:
+        if not 1 <= question_id <= len(self.questions):
+            return False
+        self.votes.setdefault(question_id, []).append(helpful)
+        return True

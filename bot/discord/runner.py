@@ -8,10 +8,7 @@ import logging
 import discord
 
 from bot.discord.client import StoryDiscordBot
-from bot.discord.feedback import SqliteFeedback
 from bot.engine import StoryBot
-
-FEEDBACK_DB = "feedback.sqlite3"
 
 
 class StartError(Exception):
@@ -36,8 +33,7 @@ def _unreachable(exc: BaseException) -> StartError:
 def run(storybot: StoryBot, token: str, verbose: bool = False) -> None:
     """Connect and serve until interrupted. Commands sync once, in ``setup_hook``."""
     _log_setup(verbose)
-    feedback = SqliteFeedback(storybot.config.state_dir / FEEDBACK_DB)
-    client = StoryDiscordBot(storybot, feedback=feedback)
+    client = StoryDiscordBot(storybot)
     try:
         client.run(token, log_handler=None)
     except discord.LoginFailure as exc:
@@ -52,8 +48,6 @@ def run(storybot: StoryBot, token: str, verbose: bool = False) -> None:
         ) from exc
     except (OSError, discord.HTTPException, discord.GatewayNotFound) as exc:
         raise _unreachable(exc) from exc
-    finally:
-        feedback.close()
 
 
 def sync(storybot: StoryBot, token: str, verbose: bool = False) -> list[str]:

@@ -12,7 +12,7 @@ import discord
 from bot.corpus import Source
 from bot.discord.embeds import excerpt_embeds, sources_page
 from bot.discord.errors import SORRY, tell
-from bot.discord.feedback import FeedbackSink, Vote
+from bot.discord.feedback import FeedbackSink
 from bot.engine import StoryBot
 from bot.retrieval import Answer, Excerpt
 
@@ -23,6 +23,8 @@ MAX_EXCERPTS = 30
 NOT_ASKER = "Only the person who asked can delete this answer."
 NO_MORE = "That's everything the sources have on this question."
 THANKS = "Thanks, noted for the moderators."
+ALREADY_VOTED = "You already gave feedback on this answer; thanks!"
+NOT_RECORDED = "Thanks! (Feedback is not being recorded on this bot.)"
 
 
 def _span(excerpt: Excerpt) -> tuple[str, int, int]:
@@ -32,12 +34,21 @@ def _span(excerpt: Excerpt) -> tuple[str, int, int]:
 class AnswerView(discord.ui.View):
     """Buttons under one answer. Each user paging with More gets the next excerpts privately."""
 
-    def __init__(self, storybot: StoryBot, feedback: FeedbackSink, answer: Answer, asker_id: int):
+    def __init__(
+        self,
+        storybot: StoryBot,
+        feedback: FeedbackSink,
+        answer: Answer,
+        asker_id: int,
+        question_id: int | None = None,
+    ) -> None:
         super().__init__(timeout=ANSWER_TIMEOUT)
         self.storybot, self.feedback = storybot, feedback
-        self.answer, self.asker_id = answer, asker_id
+        self.answer, self.asker_id, self.question_id = answer, asker_id, question_id
         self.message: discord.Message | None = None
         self._seen: dict[int, list[tuple[str, int, int]]] = {}
+        # Who voted, in memory only (the log stores no user ids): one vote per member.
+        self._voters: set[int] = set()
         if not answer.answered:
             self.remove_item(self.more)
 
@@ -95,18 +106,15 @@ class AnswerView(discord.ui.View):
         self.stop()
 
     async def _vote(self, interaction: discord.Interaction, helpful: bool) -> None:
-        message = interaction.message
-        vote = Vote(
-            message_id=message.id if message is not None else 0,
-            user_id=interaction.user.id,
-            question=self.answer.question,
-            source_ids=tuple(dict.fromkeys(e.source.id for e in self.answer.excerpts)),
-            helpful=helpful,
-            guild_id=interaction.guild_id,
+        if interaction.user.id in self._voters:
+            await tell(interaction, ALREADY_VOTED)
+            return
+        self._voters.add(interaction.user.id)
+        recorded = self.question_id is not None and await asyncio.to_thread(
+            self.feedback.vote, self.question_id, helpful
         )
-        await asyncio.to_thread(self.feedback.record, vote)
-        log.info("feedback helpful=%s user=%s", helpful, interaction.user.id)
-        await tell(interaction, THANKS)
+        log.info("feedback helpful=%s question=%s recorded=%s", helpful, self.question_id, recorded)
+        await tell(interaction, THANKS if recorded else NOT_RECORDED)
 
 
 def _overlaps(span: tuple[str, int, int], seen: Sequence[tuple[str, int, int]]) -> bool:

@@ -47,12 +47,22 @@ class AskCog(commands.Cog):
 
     # -- shared ------------------------------------------------------------------------------
 
-    async def answer(self, question: str) -> Answer:
-        """Retrieval runs in a thread: the event loop keeps serving other members meanwhile."""
-        return await asyncio.to_thread(self.bot.storybot.ask, question)
+    async def answer(self, question: str, guild_id: int | None) -> tuple[Answer, int | None]:
+        """The answer and its question-log id. Runs in a thread: the event loop keeps serving
+        other members meanwhile."""
+        return await asyncio.to_thread(self._answer_and_record, question, guild_id)
 
-    def view_for(self, answer: Answer, asker_id: int) -> AnswerView:
-        return AnswerView(self.bot.storybot, self.bot.feedback, answer, asker_id)
+    def _answer_and_record(self, question: str, guild_id: int | None) -> tuple[Answer, int | None]:
+        answer = self.bot.storybot.ask(question)
+        try:
+            question_id = self.bot.feedback.record(answer, str(guild_id or ""))
+        except Exception:  # the question log must never cost a member their answer
+            log.exception("could not record the question")
+            question_id = None
+        return answer, question_id
+
+    def view_for(self, answer: Answer, asker_id: int, question_id: int | None) -> AnswerView:
+        return AnswerView(self.bot.storybot, self.bot.feedback, answer, asker_id, question_id)
 
     # -- /ask --------------------------------------------------------------------------------
 
@@ -84,9 +94,9 @@ class AskCog(commands.Cog):
             log_handled("/ask", interaction.user.id, started, "bad question")
             return
         await interaction.response.defer(thinking=True)
-        answer = await self.answer(question)
+        answer, question_id = await self.answer(question, interaction.guild_id)
         reply = answer_reply(answer, show_question=True)
-        view = self.view_for(answer, interaction.user.id)
+        view = self.view_for(answer, interaction.user.id, question_id)
         view.message = await interaction.followup.send(**reply.kwargs(), view=view, wait=True)
         log_handled("/ask", interaction.user.id, started, _outcome(answer))
 
@@ -134,8 +144,8 @@ class AskCog(commands.Cog):
             await _reply(message, Reply(content=str(exc).replace("storybot ask", "@storybot")))
             return
         async with message.channel.typing():
-            answer = await self.answer(question)
-        view = self.view_for(answer, message.author.id)
+            answer, question_id = await self.answer(question, message.guild.id)
+        view = self.view_for(answer, message.author.id, question_id)
         view.message = await _reply(message, answer_reply(answer), view=view)
         log_handled("message", message.author.id, started, _outcome(answer))
 
