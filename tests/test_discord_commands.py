@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 from pathlib import Path
+from unittest.mock import MagicMock
 
 import discord
 import pytest
@@ -234,6 +236,16 @@ async def test_question_in_qa_channel_is_answered_without_mention(ask_cog):
     sent = only(sends(message))
     assert sent["embeds"][0].author.name == "Festival Daily"
     assert_no_mentions([sent])
+
+
+async def test_question_in_a_thread_of_the_qa_channel_is_answered(ask_cog):
+    message = mock_message(ANSWERED)
+    thread = MagicMock(spec_set=discord.Thread)
+    thread.id, thread.parent_id = next_id(), QA_CHANNEL
+    thread.typing.return_value = contextlib.nullcontext()
+    message.channel = thread
+    await ask_cog.on_message(message)
+    assert "embeds" in only(sends(message))
 
 
 @pytest.mark.parametrize(

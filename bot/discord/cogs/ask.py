@@ -110,7 +110,11 @@ class AskCog(commands.Cog):
         if any(user.id == me.id for user in message.mentions):
             return re.sub(rf"<@!?{me.id}>", " ", message.content).strip()
         channel_ids = self.bot.settings.qa_channel_ids
-        if message.guild is not None and message.channel.id in channel_ids:
+        channel = message.channel
+        in_qa_channel = channel.id in channel_ids or (
+            getattr(channel, "parent_id", None) in channel_ids  # a thread of a Q&A channel
+        )
+        if message.guild is not None and in_qa_channel:
             text = message.content.strip()
             return text if looks_like_question(text) else None
         return None
