@@ -194,8 +194,14 @@ class Ingestor:
         added_by: str = "",
         kind: str = "source",
         extra: dict | None = None,
+        *,
+        publisher: str = "",
+        published: str = "",
     ) -> Added:
-        """Store extracted content as a new source unless its URL is already there."""
+        """Store extracted content as a new source unless its URL is already there.
+
+        ``publisher`` and ``published``, when given (e.g. by a moderator uploading a file),
+        override what the page declares."""
 
         def refuse_duplicate(sources: list[Source]) -> None:
             existing = _find_url(sources, url)
@@ -212,9 +218,9 @@ class Ingestor:
         source = self.bot.add_source(
             content.text,
             (title or "").strip() or content.title or _title_from_url(url),
-            publisher=content.sitename or urlsplit(url).hostname or "",
+            publisher=publisher.strip() or content.sitename or urlsplit(url).hostname or "",
             url=url,
-            published=content.date,
+            published=published.strip() or content.date,
             added_by=added_by,
             kind=kind,
             links=content.links,

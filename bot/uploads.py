@@ -1,7 +1,7 @@
-"""An uploaded file (name + bytes) -> source text: text and Markdown as they are, HTML extracted.
+"""An uploaded file (name + bytes) -> extracted content ready for ``Ingestor.store``.
 
-Discord-free, so any front end can use it. HTML handling is one function, ``html_to_text``, kept
-small on purpose: the web-ingestion work (``bot/extract.py``) can replace it.
+Discord-free, so any front end can use it. Text and Markdown pass through unchanged; HTML goes
+through the same extractor as pages fetched from the web (``bot.extract``): article text only.
 """
 
 from __future__ import annotations
@@ -9,30 +9,27 @@ from __future__ import annotations
 from pathlib import PurePath
 
 from bot.documents import MAX_DOCUMENT_BYTES, TEXT_SUFFIXES, DocumentError, decode_text
+from bot.extract import Extracted, ExtractError, extract_html, extract_plain
 
 HTML_SUFFIXES = {".html", ".htm"}
+MARKDOWN_SUFFIXES = {".md", ".markdown"}
 UPLOAD_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES
 
-__all__ = ["MAX_DOCUMENT_BYTES", "UPLOAD_SUFFIXES", "html_to_text", "upload_text"]
+__all__ = ["MAX_DOCUMENT_BYTES", "UPLOAD_SUFFIXES", "upload_content"]
 
 
-def upload_text(filename: str, data: bytes) -> str:
-    """The text to store for an uploaded file; DocumentError with a user-fit message if unusable."""
+def upload_content(filename: str, data: bytes, url: str = "") -> Extracted:
+    """The content to store for an uploaded file; DocumentError with a user-fit message if it
+    is unusable. ``url`` (where the document was published) resolves relative links."""
     suffix = PurePath(filename).suffix.lower()
     if suffix not in UPLOAD_SUFFIXES:
         raise DocumentError(
             f"{filename}: only {', '.join(sorted(UPLOAD_SUFFIXES))} files can be added"
         )
     text = decode_text(data, filename)
-    if suffix in HTML_SUFFIXES:
-        text = html_to_text(text)
-        if not text.strip():
-            raise DocumentError(f"{filename}: no article text found in the HTML")
-    return text
-
-
-def html_to_text(html: str) -> str:
-    """The main text of an HTML page (no menus, no reader comments); '' if none is found."""
-    import trafilatura  # imported here: it is slow to import and only needed for HTML
-
-    return trafilatura.extract(html, include_comments=False, include_tables=False) or ""
+    try:
+        if suffix in HTML_SUFFIXES:
+            return extract_html(text, url)
+        return extract_plain(text, url, markdown=suffix in MARKDOWN_SUFFIXES)
+    except ExtractError as exc:
+        raise DocumentError(f"{filename}: no article text found") from exc

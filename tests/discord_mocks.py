@@ -111,7 +111,12 @@ def sends(mock) -> list[dict]:
     """Keyword arguments of every message sent through an interaction (``mock_interaction``)
     or as a reply to a message (``mock_message``); positional content becomes ``content``."""
     if isinstance(mock, MagicMock) and mock._spec_class is discord.Interaction:
-        targets = [mock.response.send_message, mock.response.edit_message, mock.followup.send]
+        targets = [
+            mock.response.send_message,
+            mock.response.edit_message,
+            mock.followup.send,
+            mock.edit_original_response,
+        ]
     else:
         targets = [mock.reply]
     calls = []

@@ -22,6 +22,7 @@ from discord_mocks import (
     sends,
     texts,
 )
+from web_server import serve
 
 from bot.discord import embeds as E
 from bot.discord.checks import REFUSAL, is_moderator
@@ -43,6 +44,7 @@ from bot.discord.views import (
 from bot.render import NO_ANSWER
 from helpers import source
 
+web = pytest.fixture(serve)
 QA_CHANNEL = 1_200_000_000_000_000_001
 EDITORS_ID = 1_200_000_000_000_000_002
 
@@ -74,6 +76,7 @@ def storybot(make_bot):
         config={
             "discord": {"qa_channel_ids": [QA_CHANNEL], "moderator_roles": [str(EDITORS_ID)]},
             "retrieval": {"top_k": 1},
+            "fetch": {"allow_hosts": ["127.0.0.1"], "timeout_seconds": 2.0},
         },
     )
 
@@ -659,7 +662,7 @@ async def test_command_payloads_are_valid_for_discord(client):
     payloads = [c.to_dict(client.tree) for c in client.tree.get_commands()]
     assert {p["name"] for p in payloads} == {"ask", "help", "sources", "source"}
     source_group = next(p for p in payloads if p["name"] == "source")
-    assert {o["name"] for o in source_group["options"]} == {"add-file", "remove"}
+    assert {o["name"] for o in source_group["options"]} == {"add", "add-file", "remove"}
     remove = next(o for o in source_group["options"] if o["name"] == "remove")
     assert remove["options"][0]["name"] == "id" and remove["options"][0]["autocomplete"]
 
@@ -670,3 +673,80 @@ async def test_command_payloads_are_valid_for_discord(client):
 
     for payload in payloads:
         walk(payload)
+
+
+# -- /source add url: (web ingestion) -------------------------------------------------------------
+
+
+async def test_moderator_adds_an_article_by_url_with_progress(sources_cog, ask_cog, web, storybot):
+    interaction = mock_interaction(moderator())
+    await sources_cog.add.callback(sources_cog, interaction, web.url("/article?utm_source=x"))
+    interaction.response.defer.assert_awaited_once_with(ephemeral=True, thinking=True)
+    calls = sends(interaction)
+    assert_no_mentions(calls)
+    progress = [c.kwargs["content"] for c in interaction.edit_original_response.call_args_list]
+    assert progress and progress[0].startswith("0/1")
+    final = interaction.followup.send.call_args
+    text = final.args[0] if final.args else final.kwargs["content"]
+    assert "`council-approves-harbour-bridge`" in text
+    assert f"<{web.url('/article')}>" in text
+    assert final.kwargs["ephemeral"] is True
+    stored = next(s for s in storybot.sources if s.id == "council-approves-harbour-bridge")
+    assert stored.publisher == "The Harbour Gazette"
+    assert str(interaction.user.id) in stored.added_by
+
+    asked = mock_interaction()
+    await ask_cog.ask.callback(ask_cog, asked, "How did the councillors vote on the bridge?")
+    assert only(sends(asked))["embeds"][0].author.name == "The Harbour Gazette"
+
+    again = mock_interaction(moderator())
+    await sources_cog.add.callback(sources_cog, again, web.url("/article"))
+    refusal = again.followup.send.call_args
+    assert "already in the corpus" in (refusal.args[0] if refusal.args else "")
+
+
+async def test_non_moderator_cannot_add_by_url_and_nothing_is_fetched(sources_cog, web, storybot):
+    before = corpus_state(storybot)
+    interaction = mock_interaction(mock_member())
+    await sources_cog.add.callback(sources_cog, interaction, web.url("/article"))
+    assert only(sends(interaction))["content"] == REFUSAL
+    assert web.requests == []
+    assert corpus_state(storybot) == before
+
+
+async def test_private_addresses_are_refused(sources_cog, storybot):
+    before = corpus_state(storybot)
+    interaction = mock_interaction(moderator())
+    await sources_cog.add.callback(sources_cog, interaction, "http://10.1.2.3/internal")
+    sent = interaction.followup.send.call_args
+    assert sent.kwargs["ephemeral"] is True and sent.args[0].startswith("Not added")
+    assert corpus_state(storybot) == before
+
+
+async def test_add_file_with_a_url_already_in_the_corpus_is_refused(sources_cog, storybot):
+    before = corpus_state(storybot)
+    interaction = mock_interaction(moderator())
+    attachment = mock_attachment("copy.txt", b"Something else entirely about the prize.")
+    await sources_cog.add_file.callback(
+        sources_cog, interaction, attachment, "Copy", url="https://festival.example/2020/prize"
+    )
+    sent = only(sends(interaction))
+    assert sent["content"].startswith("Not added") and "sundance-prize" in sent["content"]
+    assert corpus_state(storybot) == before
+
+
+async def test_add_file_points_out_a_near_duplicate(sources_cog, storybot):
+    interaction = mock_interaction(moderator())
+    attachment = mock_attachment("again.txt", FESTIVAL.text.encode())
+    await sources_cog.add_file.callback(sources_cog, interaction, attachment, "Same story")
+    assert "nearly repeats `sundance-prize`" in only(sends(interaction))["content"]
+
+
+async def test_add_by_url_can_follow_links(sources_cog, web, storybot):
+    interaction = mock_interaction(moderator())
+    await sources_cog.add.callback(sources_cog, interaction, web.url("/article"), follow=1)
+    text = interaction.followup.send.call_args.args[0]
+    assert text.count("Added **") == 2
+    assert len(text) <= E.CONTENT_LIMIT
+    linked = [s for s in storybot.sources if s.extra.get("linked_from")]
+    assert [s.extra["linked_from"] for s in linked] == ["council-approves-harbour-bridge"]

@@ -1,8 +1,9 @@
-"""``/sources`` for everyone; the ``/source`` group for moderators (add-file, remove).
+"""``/sources`` for everyone; the ``/source`` group for moderators (add, add-file, remove).
 
 Every corpus-changing command checks ``is_moderator`` itself before touching anything: hiding a
 command in the UI (default permissions) is only a default that server admins can change.
-``/source add url:`` (web ingestion) slots into the same group.
+Adding goes through ``bot.ingest.Ingestor`` like the CLI: duplicate URLs are refused and
+near-duplicates of an existing source are pointed out.
 """
 
 from __future__ import annotations
@@ -20,11 +21,12 @@ from discord.ext import commands
 from bot.corpus import CorpusError
 from bot.discord.checks import REFUSAL, is_moderator
 from bot.discord.cogs.ask import log_handled
-from bot.discord.embeds import link, no_preview, safe_trim
+from bot.discord.embeds import CONTENT_LIMIT, link, no_preview, safe_trim, trim
 from bot.discord.errors import tell
 from bot.discord.views import SourcesView
 from bot.documents import DocumentError
-from bot.uploads import MAX_DOCUMENT_BYTES, UPLOAD_SUFFIXES, upload_text
+from bot.ingest import ERRORS, Added, Ingestor, IngestReport, ProgressEvent, clean_url
+from bot.uploads import MAX_DOCUMENT_BYTES, UPLOAD_SUFFIXES, upload_content
 
 if TYPE_CHECKING:
     from bot.discord.client import StoryDiscordBot
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("bot.discord")
 
 AUTOCOMPLETE_LIMIT = 25
+MAX_FOLLOW = 10
 
 
 def added_by(user: discord.abc.User) -> str:
@@ -45,6 +48,7 @@ class SourcesCog(commands.Cog):
 
     def __init__(self, bot: StoryDiscordBot) -> None:
         self.bot = bot
+        self.ingestor = Ingestor(bot.storybot)
         if not bot.settings.moderator_roles:
             # Hide the group from members without Manage Messages by default. With moderator
             # roles configured it stays visible, or role-only moderators could not see it.
@@ -69,6 +73,52 @@ class SourcesCog(commands.Cog):
             allowed_mentions=discord.AllowedMentions.none(),
         )
         log_handled("/sources", interaction.user.id, started, f"page {view.page + 1}")
+
+    # -- /source add -------------------------------------------------------------------------
+
+    @source.command(name="add", description="Add a news article from its web address.")
+    @app_commands.describe(
+        url="The article's address (http or https)",
+        title="Title to use instead of the page's own",
+        follow="Also add up to this many articles it links to (default 0)",
+    )
+    async def add(
+        self,
+        interaction: discord.Interaction,
+        url: app_commands.Range[str, 1, 2000],
+        title: app_commands.Range[str, 0, 200] = "",
+        follow: app_commands.Range[int, 0, MAX_FOLLOW] = 0,
+    ) -> None:
+        started = time.perf_counter()
+        if not self._moderator(interaction):
+            await tell(interaction, REFUSAL)
+            log_handled("/source add", interaction.user.id, started, "refused")
+            return
+        await interaction.response.defer(ephemeral=True, thinking=True)
+
+        async def progress(event: ProgressEvent) -> None:
+            if event.stage in ("fetch", "skipped"):
+                text = f"{event.done}/{event.total} · {safe_trim(event.message, 300)}"
+                await interaction.edit_original_response(
+                    content=text, allowed_mentions=discord.AllowedMentions.none()
+                )
+
+        try:
+            report = await self.ingestor.add_url(
+                url.strip(),
+                title=title or None,
+                added_by=added_by(interaction.user),
+                follow=follow,
+                progress=progress,
+            )
+        except ERRORS as exc:
+            await tell(interaction, f"Not added: {safe_trim(str(exc), 500)}")
+            log_handled("/source add", interaction.user.id, started, "rejected")
+            return
+        for item in report.added:
+            log.info("source %s added by %s", item.source.id, interaction.user.id)
+        await tell(interaction, _report_text(report))
+        log_handled("/source add", interaction.user.id, started, f"added {len(report.added)}")
 
     # -- /source add-file --------------------------------------------------------------------
 
@@ -100,30 +150,26 @@ class SourcesCog(commands.Cog):
             log_handled("/source add-file", interaction.user.id, started, "rejected")
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
+        url = clean_url(url) if url else ""
         try:
             data = await file.read()
-            text = await asyncio.to_thread(upload_text, file.filename, data)
-            source = await asyncio.to_thread(
-                self.bot.storybot.add_source,
-                text,
+            content = await asyncio.to_thread(upload_content, file.filename, data, url)
+            added = await asyncio.to_thread(
+                self.ingestor.store,
+                content,
+                url,
                 title,
+                added_by(interaction.user),
                 publisher=publisher,
-                url=url,
                 published=published,
-                added_by=added_by(interaction.user),
             )
         except (DocumentError, CorpusError) as exc:
-            await tell(interaction, f"Not added: {exc}")
+            await tell(interaction, f"Not added: {safe_trim(str(exc), 500)}")
             log_handled("/source add-file", interaction.user.id, started, "rejected")
             return
-        log.info("source %s added by %s", source.id, interaction.user.id)
-        where = f" ({no_preview(source.url)})" if source.url else ""
-        await tell(
-            interaction,
-            f"Added **{safe_trim(source.title, 200)}**{where} as `{source.id}` "
-            f"({len(source.text):,} characters). It is used from the next question on.",
-        )
-        log_handled("/source add-file", interaction.user.id, started, f"added {source.id}")
+        log.info("source %s added by %s", added.source.id, interaction.user.id)
+        await tell(interaction, _added_line(added) + " It is used from the next question on.")
+        log_handled("/source add-file", interaction.user.id, started, f"added {added.source.id}")
 
     # -- /source remove ----------------------------------------------------------------------
 
@@ -138,7 +184,11 @@ class SourcesCog(commands.Cog):
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
         try:
-            source = await asyncio.to_thread(self.bot.storybot.remove_source, source_id.strip())
+            source = await asyncio.to_thread(
+                self.bot.storybot.remove_source,
+                source_id.strip(),
+                removed_by=added_by(interaction.user),
+            )
         except CorpusError as exc:
             await tell(interaction, f"Not removed: {safe_trim(str(exc), 300)}")
             log_handled("/source remove", interaction.user.id, started, "unknown id")
@@ -162,6 +212,26 @@ class SourcesCog(commands.Cog):
             if current in s.id or current in s.title.lower()
         ]
         return choices[:AUTOCOMPLETE_LIMIT]
+
+
+def _added_line(added: Added) -> str:
+    source = added.source
+    where = f" ({no_preview(source.url)})" if source.url else ""
+    line = (
+        f"Added **{safe_trim(source.title, 200)}**{where} as `{source.id}` "
+        f"({len(source.text):,} characters)."
+    )
+    if added.near_duplicate:
+        twin, score = added.near_duplicate
+        line += f" Note: it nearly repeats `{twin}` (similarity {score:.0%})."
+    return line
+
+
+def _report_text(report: IngestReport) -> str:
+    lines = [_added_line(a) for a in report.added]
+    lines += [f"Skipped {no_preview(u)}: {safe_trim(why, 200)}" for u, why in report.skipped]
+    lines.append("They are used from the next question on.")
+    return trim("\n".join(lines), CONTENT_LIMIT)
 
 
 def _check_upload(file: discord.Attachment, url: str) -> str | None:
