@@ -134,7 +134,7 @@ class QuestionLog:
         with self._db() as db:
             db.row_factory = sqlite3.Row
             return db.execute(
-                "SELECT * FROM questions WHERE asked_at >= ? ORDER BY asked_at",
+                "SELECT * FROM questions WHERE asked_at >= ? ORDER BY asked_at, id",
                 (_iso(since) if since else "",),
             ).fetchall()
 
@@ -183,7 +183,8 @@ def group_gaps(rows: list, terms_of: Callable[[str], Iterable[str]]) -> list[Gap
             clusters.append((set(terms), [row]))
     gaps = []
     for _, members in clusters:
-        latest = max(members, key=lambda r: r["asked_at"])
+        # The most recent wording; among equal times, the one recorded last.
+        _, latest = max(enumerate(members), key=lambda pair: (pair[1]["asked_at"], pair[0]))
         gaps.append(
             Gap(
                 question=latest["question"],
@@ -205,7 +206,7 @@ def newly_answered(gaps: Iterable[Gap], ask: Callable[[str], Answer]) -> list[tu
     fixed = []
     for gap in gaps:
         answer = ask(gap.question)
-        if answer.answered and any(e.source.added_at > gap.last_asked for e in answer.excerpts):
+        if answer.answered and any(e.source.added_at >= gap.last_asked for e in answer.excerpts):
             fixed.append((gap, answer))
     return fixed
 

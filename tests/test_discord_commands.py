@@ -660,7 +660,7 @@ def test_tree_errors_go_to_the_handler(client):
 async def test_command_payloads_are_valid_for_discord(client):
     await client.setup_hook()  # sync_on_setup=False: adds the cogs only
     payloads = [c.to_dict(client.tree) for c in client.tree.get_commands()]
-    assert {p["name"] for p in payloads} == {"ask", "help", "sources", "source"}
+    assert {p["name"] for p in payloads} == {"ask", "help", "sources", "source", "stats"}
     source_group = next(p for p in payloads if p["name"] == "source")
     assert {o["name"] for o in source_group["options"]} == {"add", "add-file", "remove"}
     remove = next(o for o in source_group["options"] if o["name"] == "remove")

@@ -10,6 +10,7 @@ from discord.ext import commands
 from bot.config import DiscordSettings
 from bot.discord.cogs.ask import AskCog
 from bot.discord.cogs.sources import SourcesCog
+from bot.discord.cogs.stats import StatsCog
 from bot.discord.cooldown import UserCooldowns
 from bot.discord.errors import on_app_command_error
 from bot.discord.feedback import FeedbackSink
@@ -55,6 +56,7 @@ class StoryDiscordBot(commands.Bot):
         """Runs once per process, before connecting: the place to sync (never ``on_ready``)."""
         await self.add_cog(AskCog(self))
         await self.add_cog(SourcesCog(self))
+        await self.add_cog(StatsCog(self))
         if self.sync_on_setup:
             await self.sync_commands()
 
