@@ -56,7 +56,9 @@ def excerpt_link(excerpt: Excerpt) -> str:
 
 
 def attribution(source: Source) -> str:
-    return f"{source.title} — {source.publisher or UNKNOWN_PUBLISHER}"
+    """Who published the source, and when if known (the title is shown beside it)."""
+    publisher = source.publisher or UNKNOWN_PUBLISHER
+    return f"{publisher}, {source.published}" if source.published else publisher
 
 
 def answer_record(answer: Answer) -> dict:
