@@ -154,6 +154,8 @@ def _retrieval(table: dict) -> RetrievalSettings:
     settings = _settings(RetrievalSettings, table, "retrieval")
     if settings.variant not in {"BM25L", "BM25Plus", "BM25Okapi"}:
         raise ConfigError("[retrieval] variant must be BM25L, BM25Plus or BM25Okapi")
+    if settings.k1 <= 0 or not 0.0 <= settings.b <= 1.0 or settings.delta < 0:
+        raise ConfigError("[retrieval] needs k1 > 0, 0 <= b <= 1 and delta >= 0")
     if not 0.0 <= settings.min_coverage <= 1.0:
         raise ConfigError("[retrieval] min_coverage must be between 0 and 1")
     if settings.top_k < 1:

@@ -171,3 +171,11 @@ def test_chat_session_in_a_subprocess(config_path):
     assert "Sundance" in result.stdout
     assert "seed-story" in result.stdout
     assert "don't cover that" in result.stdout
+
+
+def test_invalid_retrieval_settings_are_named(capsys, tmp_path):
+    for setting in ("k1 = 0", "b = 1.5", 'variant = "TF-IDF"', "min_coverage = 2", "top_k = 0"):
+        config = tmp_path / "config.toml"
+        config.write_text(f"[retrieval]\n{setting}\n", encoding="utf-8")
+        code, _, err = run(capsys, "--config", str(config), "ask", "Who?")
+        assert code == 1 and "[retrieval]" in err, setting
