@@ -13,8 +13,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from bot.config import ConfigError, load_config
 from bot.corpus import CorpusError, atomic_write
@@ -126,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args, out, err)
     except CliError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         return exc.code
     except (
         ConfigError,
@@ -137,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         UrlRefused,
         ExtractError,
     ) as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
         return EXIT_FAILURE
     except KeyboardInterrupt:
         return 130
@@ -148,7 +150,7 @@ def open_bot(args, err: Console) -> StoryBot:
     with err.status("Loading the corpus…"):
         bot = StoryBot(config)
     for problem in bot.load_errors:
-        err.print(f"[yellow]warning:[/yellow] skipped {problem}", highlight=False)
+        err.print(f"[yellow]warning:[/yellow] skipped {escape(problem)}", highlight=False)
     return bot
 
 
@@ -223,7 +225,12 @@ def cmd_chat(args, out: Console, err: Console) -> int:
         try:
             print_answer(out, bot.ask(question), "Type :sources to see what I know.")
         except QuestionError as exc:
-            out.print(f"[yellow]{exc}[/yellow]", highlight=False)
+            out.print(f"[yellow]{escape(str(exc))}[/yellow]", highlight=False)
+
+
+def add_plain_row(table: Table, *cells: str) -> None:
+    """A table row shown as typed: source titles and questions may contain [brackets]."""
+    table.add_row(*(Text(cell) for cell in cells))
 
 
 def sources_table(bot: StoryBot) -> Table:
@@ -231,7 +238,9 @@ def sources_table(bot: StoryBot) -> Table:
     for column in ("id", "title", "publisher", "kind", "added by", "added"):
         table.add_column(column)
     for s in bot.sources:
-        table.add_row(s.id, s.title, s.publisher or "—", s.kind, s.added_by or "—", s.added_at[:10])
+        add_plain_row(
+            table, s.id, s.title, s.publisher or "—", s.kind, s.added_by or "—", s.added_at[:10]
+        )
     return table
 
 
@@ -264,7 +273,7 @@ def cmd_sources(args, out: Console, err: Console) -> int:
             kind=args.kind,
             added_by=args.added_by,
         )
-        out.print(f"added [bold]{source.id}[/bold]: {source.title}", highlight=False)
+        out.print(f"added [bold]{source.id}[/bold]: {escape(source.title)}", highlight=False)
         return EXIT_OK
     if args.sources_command == "links":
         return show_links(bot, args, out)
@@ -272,11 +281,11 @@ def cmd_sources(args, out: Console, err: Console) -> int:
         return show_log(bot, args, out)
     if args.sources_command == "restore":
         source = bot.restore_source(args.id, restored_by=args.by)
-        out.print(f"restored [bold]{source.id}[/bold]: {source.title}", highlight=False)
+        out.print(f"restored [bold]{source.id}[/bold]: {escape(source.title)}", highlight=False)
         return EXIT_OK
     source = bot.remove_source(args.id, removed_by=args.by)
     out.print(
-        f"removed [bold]{source.id}[/bold]: {source.title} "
+        f"removed [bold]{source.id}[/bold]: {escape(source.title)} "
         f"(undo with: storybot sources restore {source.id})",
         highlight=False,
     )
@@ -317,7 +326,7 @@ def add_from_url(bot: StoryBot, args, out: Console, err: Console) -> int:
     for added in report.added:
         source = added.source
         out.print(
-            f"added [bold]{source.id}[/bold]: {source.title} "
+            f"added [bold]{source.id}[/bold]: {escape(source.title)} "
             f"({source.publisher or 'publisher unknown'}, {len(source.text):,} characters, "
             f"{len(source.links)} links)",
             highlight=False,
@@ -325,7 +334,7 @@ def add_from_url(bot: StoryBot, args, out: Console, err: Console) -> int:
         if added.near_duplicate:
             other, score = added.near_duplicate
             out.print(
-                f"  [yellow]note:[/yellow] nearly the same text as [bold]{other}[/bold] "
+                f"  [yellow]note:[/yellow] nearly the same text as [bold]{escape(other)}[/bold] "
                 f"(similarity {score:.0%}); remove one with storybot sources remove ID",
                 highlight=False,
             )
@@ -349,7 +358,7 @@ def show_links(bot: StoryBot, args, out: Console) -> int:
     for column in ("#", "anchor text", "URL", "in corpus"):
         table.add_column(column)
     for number, (link, in_corpus) in enumerate(rows, 1):
-        table.add_row(str(number), link.text, link.url, in_corpus or "—")
+        add_plain_row(table, str(number), link.text, link.url, in_corpus or "—")
     out.print(table)
     return EXIT_OK
 
@@ -364,7 +373,7 @@ def show_log(bot: StoryBot, args, out: Console) -> int:
     for column in ("when", "who", "action", "source", "URL", "detail"):
         table.add_column(column)
     for e in entries:
-        table.add_row(e.at, e.actor, e.action, e.source_id, e.url, e.detail)
+        add_plain_row(table, e.at, e.actor, e.action, e.source_id, e.url, e.detail)
     out.print(table)
     return EXIT_OK
 
@@ -392,7 +401,7 @@ def cmd_eval(args, out: Console, err: Console) -> int:
             table.add_row(name, f"{value:.1%}" if name != "mrr" else f"{value:.3f}")
     out.print(table)
     for miss in report.misses:
-        out.print(f"  [yellow]miss[/yellow] {miss}", highlight=False)
+        out.print(f"  [yellow]miss[/yellow] {escape(miss)}", highlight=False)
     return EXIT_OK
 
 
@@ -401,7 +410,7 @@ def cmd_stats(args, out: Console, err: Console) -> int:
         raise CliError("--days must be at least 1", EXIT_USAGE)
     bot = open_bot(args, err)
     if not bot.config.stats.log_questions:
-        err.print("[yellow]note:[/yellow] question logging is off ([stats] log_questions)")
+        err.print("[yellow]note:[/yellow] question logging is off (\\[stats] log_questions)")
     stats = bot.stats(args.days)
     fixed = bot.newly_answered(stats)
     titles = {s.id: s.title for s in bot.sources}
@@ -433,20 +442,21 @@ def cmd_stats(args, out: Console, err: Console) -> int:
     for column in ("question", "times", "unanswered", "not helpful", "last asked"):
         gaps.add_column(column)
     for g in stats.gaps:
-        gaps.add_row(
-            g.question, str(g.count), str(g.unanswered), str(g.not_helpful), g.last_asked[:16]
+        add_plain_row(
+            gaps, g.question, str(g.count), str(g.unanswered), str(g.not_helpful), g.last_asked[:16]
         )
     out.print(gaps)
     for gap, answer in fixed:
         out.print(
-            f"[green]now answered[/green] by {answer.excerpts[0].source.title}: {gap.question}",
+            f"[green]now answered[/green] by {escape(answer.excerpts[0].source.title)}: "
+            f"{escape(gap.question)}",
             highlight=False,
         )
     sources = Table(title="Most quoted sources", title_justify="left")
     sources.add_column("source")
     sources.add_column("quoted", justify="right")
     for sid, n in stats.top_sources:
-        sources.add_row(titles.get(sid, f"{sid} (removed)"), str(n))
+        add_plain_row(sources, titles.get(sid, f"{sid} (removed)"), str(n))
     out.print(sources)
     return EXIT_OK
 

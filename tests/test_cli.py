@@ -179,3 +179,14 @@ def test_invalid_retrieval_settings_are_named(capsys, tmp_path):
         config.write_text(f"[retrieval]\n{setting}\n", encoding="utf-8")
         code, _, err = run(capsys, "--config", str(config), "ask", "Who?")
         assert code == 1 and "[retrieval]" in err, setting
+
+
+def test_brackets_in_titles_and_errors_are_shown_as_typed(capsys, config_path, tmp_path):
+    doc = tmp_path / "note.txt"
+    doc.write_text("The zebra parade [video] was cancelled.", encoding="utf-8")
+    cfg = ["--config", str(config_path)]
+    title = "Zebra [video] parade [/] [bold]x"
+    code, out, _ = run(capsys, *cfg, "sources", "add", "--file", str(doc), "--title", title)
+    assert code == 0 and title in out
+    code, out, _ = run(capsys, *cfg, "sources", "list")
+    assert "[video]" in out and "[/]" in out
