@@ -112,7 +112,7 @@ def answer_renderable(answer: Answer, hint: str = "") -> Group | Text:
         panels.append(
             Panel(
                 Group(highlighted(excerpt), Text(""), footer),
-                title=f"[{n}] {source.title}",
+                title=Text(f"[{n}] {source.title}"),
                 title_align="left",
                 border_style="green" if n == 1 else "dim",
             )

@@ -190,3 +190,5 @@ def test_brackets_in_titles_and_errors_are_shown_as_typed(capsys, config_path, t
     assert code == 0 and title in out
     code, out, _ = run(capsys, *cfg, "sources", "list")
     assert "[video]" in out and "[/]" in out
+    code, out, _ = run(capsys, *cfg, "ask", "Who cancelled the zebra parade?")
+    assert code == 0 and title in out.replace("\n", " ").replace("│", "")
