@@ -132,7 +132,7 @@ class StoryBot:
             )
             self.corpus.write(source)
             self._audit(added_by, "add", source, detail)
-            self.reload()
+            self._reload()
         return source
 
     def remove_source(self, source_id: str, *, removed_by: str = "") -> Source:
@@ -140,14 +140,14 @@ class StoryBot:
         with self._write_lock:
             source = self.corpus.remove(source_id)
             self._audit(removed_by, "remove", source)
-            self.reload()
+            self._reload()
         return source
 
     def restore_source(self, source_id: str, *, restored_by: str = "") -> Source:
         with self._write_lock:
             source = self.corpus.restore(source_id)
             self._audit(restored_by, "restore", source)
-            self.reload()
+            self._reload()
         return source
 
     def _audit(self, actor: str, action: str, source: Source, detail: str = "") -> None:
@@ -159,7 +159,15 @@ class StoryBot:
 
     def reload(self) -> None:
         """Re-read the corpus and swap the new index in (only new or changed sources are
-        processed again; the index itself is rebuilt from all passages, which is fast)."""
+        processed again; the index itself is rebuilt from all passages, which is fast).
+
+        Under the write lock like every change: a reload that read the corpus before a
+        concurrent add must not swap its older snapshot in after the add's, and the passage
+        cache is not shared between two builds at once."""
+        with self._write_lock:
+            self._reload()
+
+    def _reload(self) -> None:  # the caller holds the write lock
         self._snapshot = self._build()
 
     def _build(self) -> Snapshot:
