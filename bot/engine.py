@@ -16,7 +16,7 @@ from functools import cached_property
 
 from bot.cache import PassageCache
 from bot.config import Config, load_config
-from bot.corpus import Corpus, CorpusError, Link, Source, now_iso
+from bot.corpus import Corpus, CorpusError, Link, Source, now_iso, remove_stale_temp_files
 from bot.index import Index
 from bot.questionlog import QuestionLog, Stats, newly_answered, open_log
 from bot.retrieval import Answer, Retriever
@@ -44,9 +44,12 @@ class StoryBot:
         self._write_lock = threading.Lock()
         # Passages per source, reused across builds and restarts (only changed sources are
         # run through spaCy again).
-        self._passages = PassageCache(
-            config.state_dir / "cache" / "passages", self.analyzer, config.nlp.window_sentences
-        )
+        cache_dir = config.state_dir / "cache" / "passages"
+        self._passages = PassageCache(cache_dir, self.analyzer, config.nlp.window_sentences)
+        # What a process killed mid-write left behind (ignored by loading anyway).
+        for directory in (self.corpus.directory, cache_dir):
+            for path in remove_stale_temp_files(directory):
+                log.info("removed stale temp file %s", path)
         self._snapshot = self._build()
 
     @classmethod

@@ -388,3 +388,35 @@ def test_word_stems_are_right_when_computed_from_many_threads():
         t.join(30)
     assert errors == []
     assert all(r == expected for r in results)
+
+
+def test_question_terms_are_right_when_computed_from_many_threads(analyzer):
+    """spaCy's tokenizer and the lemma lookup are shared by every thread: questions analysed
+    at once (and a passage split meanwhile) give the same terms as one at a time."""
+    texts = [*QUESTIONS[:-2], *(REPO / "corpus" / "seed-story.txt").read_text().split("\n\n")]
+    texts = texts * (4 if DEEP else 1)
+    expected = [analyzer.terms(t) for t in texts]
+    results: list[list[list[str]]] = []
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(6)
+
+    def work(n: int) -> None:
+        barrier.wait()
+        try:
+            order = list(range(len(texts)))
+            random.Random(n).shuffle(order)
+            got = dict.fromkeys(order)
+            for i in order:
+                got[i] = analyzer.terms(texts[i])
+            results.append([got[i] for i in range(len(texts))])
+        except BaseException as exc:  # collected for the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    assert len(results) == 6
+    assert all(r == expected for r in results)
