@@ -26,6 +26,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+import time
 import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -41,6 +42,9 @@ ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 REQUIRED_FIELDS = ("id", "title", "kind")
 OPTIONAL_FIELDS = ("publisher", "url", "published", "added_by", "added_at")
 TRASH_DIR = ".trash"
+# A temp file of an interrupted write (``.<name>.<random>.tmp``) older than this is removed at
+# start; a younger one may belong to a write in progress in another process.
+STALE_TEMP_SECONDS = 60.0
 
 
 class CorpusError(ValueError):
@@ -196,7 +200,12 @@ class Corpus:
         content = serialize(source)
         parse(content, path.name)
         self.directory.mkdir(parents=True, exist_ok=True)
-        atomic_write(path, content.encode("utf-8"))
+        try:
+            # Without overwrite, the final step cannot replace a file another process (the
+            # CLI next to the running bot) created since the check above.
+            atomic_write(path, content.encode("utf-8"), replace=overwrite)
+        except FileExistsError as exc:
+            raise CorpusError(f"a source with id {source.id!r} already exists") from exc
         return path
 
     @property
@@ -259,19 +268,57 @@ def now_iso() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat()
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write to a temp file in the same directory, fsync, then rename over ``path``."""
+def atomic_write(path: Path, data: bytes, *, replace: bool = True) -> None:
+    """Write to a temp file in the same directory, fsync, then rename over ``path``.
+
+    With ``replace=False`` an existing ``path`` is never replaced: FileExistsError instead
+    (the temp file is hard-linked into place, which fails atomically if the name is taken)."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        if replace:
+            os.replace(tmp, path)
+        else:
+            _link_new(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     _fsync_dir(path.parent)
+
+
+def _link_new(tmp: str, path: Path) -> None:
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        raise
+    except OSError:  # no hard links on this file system: check, then rename
+        if path.exists():
+            raise FileExistsError(path) from None
+        os.replace(tmp, path)
+    else:
+        Path(tmp).unlink()
+
+
+def remove_stale_temp_files(directory: Path, max_age: float = STALE_TEMP_SECONDS) -> list[Path]:
+    """Delete the temp files (``.<name>.<random>.tmp``) that writes killed half-way left in
+    ``directory`` and that are older than ``max_age`` seconds; return what was deleted."""
+    removed: list[Path] = []
+    cutoff = time.time() - max_age
+    try:
+        candidates = list(Path(directory).glob(".*.tmp"))
+    except OSError:
+        return removed
+    for path in candidates:
+        try:
+            if path.is_file() and path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed.append(path)
+        except OSError:  # gone meanwhile, or not ours to delete: leave it
+            continue
+    return removed
 
 
 def _fsync_dir(directory: Path) -> None:

@@ -16,7 +16,7 @@ from functools import cached_property
 
 from bot.cache import PassageCache
 from bot.config import Config, load_config
-from bot.corpus import Corpus, CorpusError, Link, Source, now_iso
+from bot.corpus import Corpus, CorpusError, Link, Source, now_iso, remove_stale_temp_files
 from bot.index import Index
 from bot.questionlog import QuestionLog, Stats, newly_answered, open_log
 from bot.retrieval import Answer, Retriever
@@ -44,9 +44,12 @@ class StoryBot:
         self._write_lock = threading.Lock()
         # Passages per source, reused across builds and restarts (only changed sources are
         # run through spaCy again).
-        self._passages = PassageCache(
-            config.state_dir / "cache" / "passages", self.analyzer, config.nlp.window_sentences
-        )
+        cache_dir = config.state_dir / "cache" / "passages"
+        self._passages = PassageCache(cache_dir, self.analyzer, config.nlp.window_sentences)
+        # What a process killed mid-write left behind (ignored by loading anyway).
+        for directory in (self.corpus.directory, cache_dir):
+            for path in remove_stale_temp_files(directory):
+                log.info("removed stale temp file %s", path)
         self._snapshot = self._build()
 
     @classmethod
@@ -132,7 +135,7 @@ class StoryBot:
             )
             self.corpus.write(source)
             self._audit(added_by, "add", source, detail)
-            self.reload()
+            self._reload()
         return source
 
     def remove_source(self, source_id: str, *, removed_by: str = "") -> Source:
@@ -140,14 +143,14 @@ class StoryBot:
         with self._write_lock:
             source = self.corpus.remove(source_id)
             self._audit(removed_by, "remove", source)
-            self.reload()
+            self._reload()
         return source
 
     def restore_source(self, source_id: str, *, restored_by: str = "") -> Source:
         with self._write_lock:
             source = self.corpus.restore(source_id)
             self._audit(restored_by, "restore", source)
-            self.reload()
+            self._reload()
         return source
 
     def _audit(self, actor: str, action: str, source: Source, detail: str = "") -> None:
@@ -159,7 +162,15 @@ class StoryBot:
 
     def reload(self) -> None:
         """Re-read the corpus and swap the new index in (only new or changed sources are
-        processed again; the index itself is rebuilt from all passages, which is fast)."""
+        processed again; the index itself is rebuilt from all passages, which is fast).
+
+        Under the write lock like every change: a reload that read the corpus before a
+        concurrent add must not swap its older snapshot in after the add's, and the passage
+        cache is not shared between two builds at once."""
+        with self._write_lock:
+            self._reload()
+
+    def _reload(self) -> None:  # the caller holds the write lock
         self._snapshot = self._build()
 
     def _build(self) -> Snapshot:

@@ -143,6 +143,10 @@ class Fetcher:
                         return self._read(url, current, response, deadline)
                 except httpx.TimeoutException as exc:
                     raise FetchError(f"{_host(current)} did not answer in time") from exc
+                except httpx.InvalidURL as exc:
+                    # Not an HTTPError: raised e.g. while httpx prepares a redirect to a
+                    # "data:" address, before storybot sees the response.
+                    raise FetchError(f"could not fetch {current}: {exc}") from exc
                 except httpx.HTTPError as exc:
                     # The guard's refusal at connect time arrives wrapped in a ConnectError.
                     refused = _find_cause(exc, UrlRefused)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -65,12 +66,17 @@ def fold(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
-_STEMMER = snowballstemmer.stemmer("english")
+# A snowball stemmer keeps the word it is working on in itself: one per thread, or questions
+# answered in worker threads while an index is built corrupt each other's stems.
+_stemmers = threading.local()
 
 
 def stem(term: str) -> str:
     """Snowball stem of a term: a coarser key than the lemma, for word families."""
-    return _STEMMER.stemWord(term)
+    stemmer = getattr(_stemmers, "english", None)
+    if stemmer is None:
+        stemmer = _stemmers.english = snowballstemmer.stemmer("english")
+    return stemmer.stemWord(term)
 
 
 def indexable_end(text: str) -> int:

@@ -2,10 +2,11 @@
 
 A moderator's link (and every redirect it leads to) must not make the bot talk to itself, the
 local network or the cloud metadata service. So a host is resolved and refused when any of its
-addresses is loopback, private, shared (CGNAT), link-local, multicast, reserved or unspecified,
-for IPv4 and IPv6 alike, including IPv4 addresses embedded in IPv6 (``::ffff:127.0.0.1``, 6to4,
-Teredo). Legacy spellings of IPv4 (``2130706433``, ``0177.0.0.1``, ``0x7f.1``) are resolved by the
-system resolver to the address they mean, so they are judged by that address.
+addresses is loopback, private, shared (CGNAT), link-local, site-local, multicast, reserved or
+unspecified, for IPv4 and IPv6 alike, including IPv4 addresses embedded in IPv6
+(``::ffff:127.0.0.1``, 6to4, Teredo). Legacy spellings of IPv4 (``2130706433``, ``0177.0.0.1``,
+``0x7f.1``) are resolved by the system resolver to the address they mean, so they are judged by
+that address.
 
 ``allow_hosts`` exempts exactly the hosts written there (compared with the URL's host, lowercase,
 brackets removed), e.g. ``["127.0.0.1"]`` for tests; ``localhost`` or ``2130706433`` are *not*
@@ -30,6 +31,10 @@ Resolver = Callable[[str, int], list[str]]
 
 _SHARED = ipaddress.ip_network("100.64.0.0/10")
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
+# IPv6 ranges Python 3.11 still calls global: site-local (deprecated, still used inside some
+# networks) and the documentation prefix of RFC 9637.
+_SITE_LOCAL = ipaddress.ip_network("fec0::/10")
+_DOCUMENTATION_V6 = ipaddress.ip_network("3fff::/20")
 
 
 class UrlRefused(ValueError):
@@ -67,6 +72,8 @@ def blocked_reason(address: IPAddress) -> str | None:
         ("multicast", address.is_multicast),
         ("private", address.is_private),
         ("shared (carrier-grade NAT)", address in _SHARED),
+        ("site-local", address in _SITE_LOCAL),
+        ("documentation", address in _DOCUMENTATION_V6),
         ("reserved", address.is_reserved),
         ("not globally routable", not address.is_global),
     )

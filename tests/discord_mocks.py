@@ -43,6 +43,7 @@ def mock_member(
     member.mention = f"<@{member.id}>"
     member.guild_permissions = permissions or discord.Permissions.none()
     member.roles = list(roles)
+    member.is_timed_out.return_value = False
     return member
 
 

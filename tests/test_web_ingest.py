@@ -281,15 +281,17 @@ def test_cli_add_links_remove_restore_and_log(web, tmp_path, analyzer, monkeypat
 
 CHILD = """
 import os, sys, time
-real_replace = os.replace
+real_replace, real_link = os.replace, os.link
 
-def paused_replace(src, dst, *args, **kwargs):
-    if str(dst).endswith(".txt") and ".tmp" in str(src):
-        print("MID-WRITE", flush=True)
-        time.sleep(60)
-    return real_replace(src, dst, *args, **kwargs)
+def paused(real):
+    def move(src, dst, *args, **kwargs):
+        if str(dst).endswith(".txt") and ".tmp" in str(src):
+            print("MID-WRITE", flush=True)
+            time.sleep(60)
+        return real(src, dst, *args, **kwargs)
+    return move
 
-os.replace = paused_replace
+os.replace, os.link = paused(real_replace), paused(real_link)
 from bot.cli import main
 sys.exit(main(["--config", sys.argv[1], "sources", "add", sys.argv[2]]))
 """
