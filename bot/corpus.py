@@ -108,7 +108,11 @@ def parse(content: str, name: str = "<source>") -> Source:
 
 
 def source_from_header(header: dict, text: str, name: str = "<source>") -> Source:
-    missing = [f for f in REQUIRED_FIELDS if not header.get(f)]
+    missing = [
+        f
+        for f in REQUIRED_FIELDS
+        if not header.get(f) or (isinstance(header[f], str) and not header[f].strip())
+    ]
     if missing:
         raise CorpusError(f"{name}: missing required field(s): {', '.join(missing)}")
     for key in (*REQUIRED_FIELDS, *OPTIONAL_FIELDS):

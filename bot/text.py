@@ -31,6 +31,12 @@ from spacy.tokens import Doc
 MAX_CHUNK_CHARS = 100_000
 HYPHENS = {"-", "‐", "‑"}
 NUMBER_SUFFIXES = {"+", "%"}
+# Symbols that wrap a word without being part of it, which spaCy's tokenizer leaves attached:
+# Discord markdown (||spoiler||, ~~strike~~), handles (@name), /paths/, \escapes. Stripped from
+# a word's edges, so "||Cuties||" is the term "cuties".
+WRAPPERS = "|~^/\\=@`*_<>"
+# Bump when the terms rule changes: cached passages made under the old rule are then redone.
+TERMS_RULE_VERSION = "2"
 # spaCy's English stop list also holds content words that questions about a story need
 # ("the main character's name", "the top story", "hundreds of girls"): those stay terms.
 CONTENT_WORDS = frozenset(
@@ -115,6 +121,7 @@ class Analyzer:
     def fingerprint(self) -> str:
         """Identifies everything that changes the terms (for caches)."""
         parts = [self.model or "blank-en", spacy.__version__, str(len(self._lemma_table or {}))]
+        parts.append(TERMS_RULE_VERSION)
         parts.append(self.nlp.meta.get("version", ""))
         return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
@@ -176,6 +183,7 @@ class Analyzer:
         lower = token.lower_
         if token.is_punct or token.is_space or not any(ch.isalnum() for ch in lower):
             return TokenTerms(*span, ())
+        lower = lower.strip(WRAPPERS)
         if lower in self.stop_words:
             return TokenTerms(*span, ())
         if token.like_num and any(ch.isdigit() for ch in lower):

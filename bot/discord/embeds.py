@@ -44,6 +44,8 @@ _ANGLE_SYNTAX = re.compile(r"<(?=[@#:/]|a:|t:)")
 # Numbered lists ("1. ") render as lists; escape_markdown does not cover them.
 _NUMBERED_LIST = re.compile(r"^(\s*\d+)\.(?=\s)", re.MULTILINE)
 _INDENTED_LIST = re.compile(r"^\\(\s+)-")
+# Every line break ``str.splitlines`` recognises (kept when splitting).
+_LINE_BREAK = re.compile("(\r\n|[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029])")
 # A line starting with ">" or an indented "#" (escape_markdown only covers "> " and "#" at the
 # very start).
 _LEADING_QUOTE = re.compile(r"^(\s*)(?=[>#])")
@@ -51,10 +53,13 @@ _LEADING_QUOTE = re.compile(r"^(\s*)(?=[>#])")
 
 def escape(text: str) -> str:
     """``text`` shown literally: no markdown, no mention, no Discord ``<...>`` syntax."""
-    if "\n" in text:
+    if _LINE_BREAK.search(text):
         # Line by line: escape_markdown's list rule (^\s*-) would otherwise match across a
-        # line break and put the backslash on the line before the "-".
-        return "\n".join(escape(line) for line in text.split("\n"))
+        # line break and put the backslash on the line before the "-". Every break that
+        # ``str.splitlines`` knows counts (\r, U+2028, ...): a block quote splits on all of them,
+        # so a "# heading" after a U+2028 would otherwise start a live line.
+        parts = _LINE_BREAK.split(text)
+        return "".join(p if i % 2 else escape(p) for i, p in enumerate(parts))
     text = discord.utils.escape_markdown(text)
     # escape_markdown turns "  - item" into "\  - item": a visible backslash, and the dash
     # still unescaped. Put the backslash on the dash instead.
@@ -191,7 +196,8 @@ def excerpt_embeds(excerpts: Sequence[Excerpt], first_number: int = 1) -> list[d
             colour=ANSWER_COLOUR,
         )
         # Author names are plain text on Discord (no markdown, no mentions): not escaped.
-        embed.set_author(name=trim(source.publisher or UNKNOWN_PUBLISHER, AUTHOR_LIMIT))
+        # Discord refuses an empty name: a blank publisher counts as unknown.
+        embed.set_author(name=trim(source.publisher, AUTHOR_LIMIT) or UNKNOWN_PUBLISHER)
         embeds.append(embed)
     if embeds:
         embeds[-1].set_footer(text=QUOTES_FOOTER)
@@ -233,7 +239,9 @@ def sources_page(sources: Sequence[Source], page: int, per_page: int = SOURCES_P
         description=None if sources else "No sources yet. Moderators can add one with `/source`.",
     )
     for source in shown:
-        embed.add_field(name=safe_trim(source.title, FIELD_NAME_LIMIT), value=_source_line(source))
+        # Discord refuses an empty field name (a title of only whitespace).
+        name = safe_trim(source.title, FIELD_NAME_LIMIT) or source.id
+        embed.add_field(name=name, value=_source_line(source))
     embed.set_footer(text=f"Page {page + 1} of {pages}")
     return embed, pages
 
