@@ -24,7 +24,7 @@ from bot.evaluate import evaluate, read_labelled
 from bot.extract import ExtractError
 from bot.fetch import FetchError
 from bot.ingest import Ingestor, ProgressEvent
-from bot.render import answer_record, print_answer
+from bot.render import answer_record, lit, print_answer
 from bot.report import render_html
 from bot.retrieval import QuestionError
 from bot.text import NlpError
@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args, out, err)
     except CliError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        err.print(f"[red]error:[/red] {lit(exc)}", highlight=False, soft_wrap=True)
         return exc.code
     except (
         ConfigError,
@@ -137,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         UrlRefused,
         ExtractError,
     ) as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        err.print(f"[red]error:[/red] {lit(exc)}", highlight=False)
         return EXIT_FAILURE
     except KeyboardInterrupt:
         return 130
@@ -148,7 +148,7 @@ def open_bot(args, err: Console) -> StoryBot:
     with err.status("Loading the corpus…"):
         bot = StoryBot(config)
     for problem in bot.load_errors:
-        err.print(f"[yellow]warning:[/yellow] skipped {problem}", highlight=False)
+        err.print(f"[yellow]warning:[/yellow] skipped {lit(problem)}", highlight=False)
     return bot
 
 
@@ -223,7 +223,7 @@ def cmd_chat(args, out: Console, err: Console) -> int:
         try:
             print_answer(out, bot.ask(question), "Type :sources to see what I know.")
         except QuestionError as exc:
-            out.print(f"[yellow]{exc}[/yellow]", highlight=False)
+            out.print(f"[yellow]{lit(exc)}[/yellow]", highlight=False)
 
 
 def sources_table(bot: StoryBot) -> Table:
@@ -231,7 +231,11 @@ def sources_table(bot: StoryBot) -> Table:
     for column in ("id", "title", "publisher", "kind", "added by", "added"):
         table.add_column(column)
     for s in bot.sources:
-        table.add_row(s.id, s.title, s.publisher or "—", s.kind, s.added_by or "—", s.added_at[:10])
+        table.add_row(
+            *map(
+                lit, (s.id, s.title, s.publisher or "—", s.kind, s.added_by or "—", s.added_at[:10])
+            )
+        )
     return table
 
 
@@ -264,7 +268,7 @@ def cmd_sources(args, out: Console, err: Console) -> int:
             kind=args.kind,
             added_by=args.added_by,
         )
-        out.print(f"added [bold]{source.id}[/bold]: {source.title}", highlight=False)
+        out.print(f"added [bold]{source.id}[/bold]: {lit(source.title)}", highlight=False)
         return EXIT_OK
     if args.sources_command == "links":
         return show_links(bot, args, out)
@@ -272,11 +276,11 @@ def cmd_sources(args, out: Console, err: Console) -> int:
         return show_log(bot, args, out)
     if args.sources_command == "restore":
         source = bot.restore_source(args.id, restored_by=args.by)
-        out.print(f"restored [bold]{source.id}[/bold]: {source.title}", highlight=False)
+        out.print(f"restored [bold]{source.id}[/bold]: {lit(source.title)}", highlight=False)
         return EXIT_OK
     source = bot.remove_source(args.id, removed_by=args.by)
     out.print(
-        f"removed [bold]{source.id}[/bold]: {source.title} "
+        f"removed [bold]{source.id}[/bold]: {lit(source.title)} "
         f"(undo with: storybot sources restore {source.id})",
         highlight=False,
     )
@@ -301,7 +305,8 @@ def add_from_url(bot: StoryBot, args, out: Console, err: Console) -> int:
             bar.update(task, completed=event.done, description=f"{event.stage} {short}")
             if event.stage == "skipped":
                 bar.console.print(
-                    f"[yellow]skipped[/yellow] {event.url}: {event.message}", highlight=False
+                    f"[yellow]skipped[/yellow] {lit(event.url)}: {lit(event.message)}",
+                    highlight=False,
                 )
 
         report = asyncio.run(
@@ -317,8 +322,8 @@ def add_from_url(bot: StoryBot, args, out: Console, err: Console) -> int:
     for added in report.added:
         source = added.source
         out.print(
-            f"added [bold]{source.id}[/bold]: {source.title} "
-            f"({source.publisher or 'publisher unknown'}, {len(source.text):,} characters, "
+            f"added [bold]{source.id}[/bold]: {lit(source.title)} "
+            f"({lit(source.publisher or 'publisher unknown')}, {len(source.text):,} characters, "
             f"{len(source.links)} links)",
             highlight=False,
         )
@@ -345,11 +350,11 @@ def show_links(bot: StoryBot, args, out: Console) -> int:
             record = {"text": link.text, "url": link.url, "in_corpus": in_corpus}
             print(json.dumps(record, ensure_ascii=False))
         return EXIT_OK
-    table = Table(title=f"{len(rows)} link(s) in {args.id}", title_justify="left")
+    table = Table(title=f"{len(rows)} link(s) in {lit(args.id)}", title_justify="left")
     for column in ("#", "anchor text", "URL", "in corpus"):
         table.add_column(column)
     for number, (link, in_corpus) in enumerate(rows, 1):
-        table.add_row(str(number), link.text, link.url, in_corpus or "—")
+        table.add_row(str(number), *map(lit, (link.text, link.url, in_corpus or "—")))
     out.print(table)
     return EXIT_OK
 
@@ -364,7 +369,7 @@ def show_log(bot: StoryBot, args, out: Console) -> int:
     for column in ("when", "who", "action", "source", "URL", "detail"):
         table.add_column(column)
     for e in entries:
-        table.add_row(e.at, e.actor, e.action, e.source_id, e.url, e.detail)
+        table.add_row(*map(lit, (e.at, e.actor, e.action, e.source_id, e.url, e.detail)))
     out.print(table)
     return EXIT_OK
 
@@ -381,7 +386,7 @@ def cmd_eval(args, out: Console, err: Console) -> int:
         print(json.dumps(report.as_dict(), ensure_ascii=False))
         return EXIT_OK
     table = Table(
-        title=f"{args.file.name}: {report.answerable} answerable, "
+        title=f"{lit(args.file.name)}: {report.answerable} answerable, "
         f"{report.unanswerable} unanswerable",
         title_justify="left",
     )
@@ -392,7 +397,7 @@ def cmd_eval(args, out: Console, err: Console) -> int:
             table.add_row(name, f"{value:.1%}" if name != "mrr" else f"{value:.3f}")
     out.print(table)
     for miss in report.misses:
-        out.print(f"  [yellow]miss[/yellow] {miss}", highlight=False)
+        out.print(f"  [yellow]miss[/yellow] {lit(miss)}", highlight=False)
     return EXIT_OK
 
 
@@ -410,7 +415,7 @@ def cmd_stats(args, out: Console, err: Console) -> int:
             atomic_write(args.html, render_html(stats, titles, args.days).encode("utf-8"))
         except OSError as exc:
             raise CliError(f"cannot write {args.html}: {exc.strerror}") from exc
-        err.print(f"wrote {args.html}", highlight=False)
+        err.print(f"wrote {lit(args.html)}", highlight=False)
     if args.json:
         print(json.dumps(stats_record(stats, fixed), ensure_ascii=False))
         return EXIT_OK
@@ -434,19 +439,20 @@ def cmd_stats(args, out: Console, err: Console) -> int:
         gaps.add_column(column)
     for g in stats.gaps:
         gaps.add_row(
-            g.question, str(g.count), str(g.unanswered), str(g.not_helpful), g.last_asked[:16]
+            lit(g.question), str(g.count), str(g.unanswered), str(g.not_helpful), g.last_asked[:16]
         )
     out.print(gaps)
     for gap, answer in fixed:
         out.print(
-            f"[green]now answered[/green] by {answer.excerpts[0].source.title}: {gap.question}",
+            f"[green]now answered[/green] by {lit(answer.excerpts[0].source.title)}: "
+            f"{lit(gap.question)}",
             highlight=False,
         )
     sources = Table(title="Most quoted sources", title_justify="left")
     sources.add_column("source")
     sources.add_column("quoted", justify="right")
     for sid, n in stats.top_sources:
-        sources.add_row(titles.get(sid, f"{sid} (removed)"), str(n))
+        sources.add_row(lit(titles.get(sid, f"{sid} (removed)")), str(n))
     out.print(sources)
     return EXIT_OK
 
@@ -511,7 +517,7 @@ def cmd_sync(args, out: Console, err: Console) -> int:
         raise CliError(str(exc)) from exc
     if not targets:
         raise CliError("no server accepted the commands; see the log above")
-    out.print(f"slash commands synced: {', '.join(targets)}", highlight=False)
+    out.print(f"slash commands synced: {lit(', '.join(targets))}", highlight=False)
     return EXIT_OK
 
 
