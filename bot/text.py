@@ -138,12 +138,13 @@ class Analyzer:
         """Index terms of every token of ``doc`` (offsets relative to the doc's text)."""
         out: list[TokenTerms] = []
         tokens = list(doc)
+        text = doc.text  # once: Doc.text rebuilds the string on every access
         i = 0
         while i < len(tokens):
             j = self._compound_end(tokens, i)
             if j > i:  # tokens[i..j] joined by hyphens: "TV-MA", "11-year-old"
                 start, end = tokens[i].idx, tokens[j].idx + len(tokens[j])
-                out.append(TokenTerms(start, end, (fold(doc.text[start:end]),)))
+                out.append(TokenTerms(start, end, (fold(text[start:end]),)))
                 out.extend(self._single(tokens[k]) for k in range(i, j + 1, 2))
                 i = j + 1
                 continue
