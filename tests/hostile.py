@@ -188,9 +188,15 @@ def allows_nothing(allowed: discord.AllowedMentions | None) -> bool:
 LIVE_MENTION = re.compile(r"(?<!\\)<(?:@[!&]?\d+|#\d+)>|@(?:everyone|here)")
 
 
+# A masked link "[text](url)" whose "[" is not escaped.
+LIVE_LINK = re.compile(r"(?<!\\)\[[^\]]*\]\(")
+
+
 def live_mention(text: str) -> str | None:
-    """The first live mention in ``text`` (escaped backslashes taken into account)."""
-    found = LIVE_MENTION.search(text.replace("\\\\", ""))
+    """The first live mention or masked link in ``text`` (escaped backslashes taken into
+    account)."""
+    text = text.replace("\\\\", "")
+    found = LIVE_MENTION.search(text) or LIVE_LINK.search(text)
     return found.group() if found else None
 
 

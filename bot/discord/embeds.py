@@ -35,6 +35,10 @@ QUOTES_FOOTER = "These are verbatim quotes from the sources, not generated text.
 SOURCES_HINT = "Try naming who or what you mean, or see what I know with `/sources`."
 SOURCES_PER_PAGE = 6
 QUESTION_PREVIEW_CHARS = 300
+# Title and publisher of an answer embed are kept shorter than Discord allows, so that ten
+# excerpts still leave each quote a fair share of the 6000 characters.
+ANSWER_TITLE_CHARS = 150
+ANSWER_AUTHOR_CHARS = 100
 ANSWER_COLOUR = discord.Colour.blurple()
 
 # A sentence ends with . ! ? (and maybe closing quotes/brackets) followed by whitespace.
@@ -60,7 +64,7 @@ def escape(text: str) -> str:
         # so a "# heading" after a U+2028 would otherwise start a live line.
         parts = _LINE_BREAK.split(text)
         return "".join(p if i % 2 else escape(p) for i, p in enumerate(parts))
-    text = discord.utils.escape_markdown(text)
+    text = _escape_markdown(text)
     # escape_markdown turns "  - item" into "\  - item": a visible backslash, and the dash
     # still unescaped. Put the backslash on the dash instead.
     text = _INDENTED_LIST.sub(r"\1\\-", text)
@@ -68,6 +72,23 @@ def escape(text: str) -> str:
     text = _NUMBERED_LIST.sub(r"\1\\.", text)
     text = _ANGLE_SYNTAX.sub(r"\\<", text)
     return discord.utils.escape_mentions(text)
+
+
+def _escape_markdown(line: str) -> str:
+    r"""``discord.utils.escape_markdown`` for one line, with every "[" escaped.
+
+    escape_markdown treats ``\[.+\]\(.+\)`` as one unit and escapes only its first "[": in
+    "[a](x) **b** [c](https://evil)" the bold, any backslash and the second masked link stayed
+    live. So the line is escaped in pieces between "["s, each "[" escaped by hand; a piece after
+    a "[" gets a harmless "x" in front so escape_markdown's start-of-line rules don't apply to it.
+    """
+    first, *rest = line.split("[")
+    pieces = [discord.utils.escape_markdown(first)]
+    pieces += [discord.utils.escape_markdown("x" + piece)[1:] for piece in rest]
+    # A URL is left as it is, so it may end in a bare backslash ("https://a.example\\"), which
+    # would pair with the backslash escaping the next "[": double it.
+    pieces[:-1] = [p + "\\" if (len(p) - len(p.rstrip("\\"))) % 2 else p for p in pieces[:-1]]
+    return "\\[".join(pieces)
 
 
 def cut_point(text: str, limit: int) -> int:
@@ -190,14 +211,15 @@ def excerpt_embeds(excerpts: Sequence[Excerpt], first_number: int = 1) -> list[d
     embeds = []
     for n, excerpt in enumerate(excerpts, first_number):
         source = excerpt.source
+        number = f"[{n}] "
         embed = discord.Embed(
-            title=safe_trim(f"[{n}] {source.title}", TITLE_LIMIT),
+            title=number + safe_trim(source.title, ANSWER_TITLE_CHARS - len(number)),
             url=link(excerpt_link(excerpt)) or link(source.url),
             colour=ANSWER_COLOUR,
         )
         # Author names are plain text on Discord (no markdown, no mentions): not escaped.
         # Discord refuses an empty name: a blank publisher counts as unknown.
-        embed.set_author(name=trim(source.publisher, AUTHOR_LIMIT) or UNKNOWN_PUBLISHER)
+        embed.set_author(name=trim(source.publisher, ANSWER_AUTHOR_CHARS) or UNKNOWN_PUBLISHER)
         embeds.append(embed)
     if embeds:
         embeds[-1].set_footer(text=QUOTES_FOOTER)
