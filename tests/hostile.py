@@ -86,6 +86,7 @@ PIECES = [
     "* ",
     "1. ",
     "[a](https://evil.example)",
+    " https://netflix.example/Cuties_film ",
     "\\",
     "](",
     "\\*",

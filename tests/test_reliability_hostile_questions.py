@@ -25,7 +25,7 @@ from hostile import (
     hostile_text,
     live_mention,
 )
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from bot.config import config_from_dict
@@ -306,6 +306,11 @@ def unrender(quoted: str) -> str:
     return "".join(out).replace("@\u200b", "@")
 
 
+# A URL glued to markdown: escape_markdown leaves URLs unescaped (Discord links them as they
+# stand), so what shows there is up to Discord's URL rule, not this oracle.
+URL_GLUED_TO_MARKUP = re.compile(r"://\S*[*_~|`<]")
+
+
 def normalised(text: str) -> str:
     """What a block quote can show of ``text``: line breaks as '\\n', lines right-stripped,
     blank runs as one blank line; a zero-width space after '@' is what escaping adds anyway."""
@@ -319,8 +324,7 @@ source_text = st.lists(st.sampled_from(PIECES), min_size=1, max_size=120).map(""
 @given(text=source_text, data=st.data())
 @settings(max_examples=deep_examples(200, 3000), deadline=None)
 def test_hostile_source_text_is_quoted_verbatim_escaped(text, data):
-    if not text.strip():
-        return
+    assume(text.strip() and not URL_GLUED_TO_MARKUP.search(text))
     src = source("s", text)
     words = tuple((m.start(), m.end()) for m in re.finditer(r"[A-Za-z]+", text))
     highlights = tuple(data.draw(st.lists(st.sampled_from(words), unique=True))) if words else ()

@@ -48,6 +48,7 @@ _ANGLE_SYNTAX = re.compile(r"<(?=[@#:/]|a:|t:)")
 # Numbered lists ("1. ") render as lists; escape_markdown does not cover them.
 _NUMBERED_LIST = re.compile(r"^(\s*\d+)\.(?=\s)", re.MULTILINE)
 _INDENTED_LIST = re.compile(r"^\\(\s+)-")
+_BRACKET_OR_BACKSLASH = re.compile(r"([\[\\])")
 # Every line break ``str.splitlines`` recognises (kept when splitting).
 _LINE_BREAK = re.compile("(\r\n|[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029])")
 # A line starting with ">" or an indented "#" (escape_markdown only covers "> " and "#" at the
@@ -75,20 +76,26 @@ def escape(text: str) -> str:
 
 
 def _escape_markdown(line: str) -> str:
-    r"""``discord.utils.escape_markdown`` for one line, with every "[" escaped.
+    r"""``discord.utils.escape_markdown`` for one line, with every "[" and backslash escaped.
 
     escape_markdown treats ``\[.+\]\(.+\)`` as one unit and escapes only its first "[": in
     "[a](x) **b** [c](https://evil)" the bold, any backslash and the second masked link stayed
-    live. So the line is escaped in pieces between "["s, each "[" escaped by hand; a piece after
-    a "[" gets a harmless "x" in front so escape_markdown's start-of-line rules don't apply to it.
+    live. It also leaves URLs alone, backslashes in them included, which then escaped what
+    followed. So the line is escaped in pieces between "["s and backslashes, which are escaped
+    by hand; a piece after one gets a harmless "x" in front so that escape_markdown's
+    start-of-line rules don't apply to it.
     """
-    first, *rest = line.split("[")
-    pieces = [discord.utils.escape_markdown(first)]
-    pieces += [discord.utils.escape_markdown("x" + piece)[1:] for piece in rest]
-    # A URL is left as it is, so it may end in a bare backslash ("https://a.example\\"), which
-    # would pair with the backslash escaping the next "[": double it.
-    pieces[:-1] = [p + "\\" if (len(p) - len(p.rstrip("\\"))) % 2 else p for p in pieces[:-1]]
-    return "\\[".join(pieces)
+    parts = _BRACKET_OR_BACKSLASH.split(line)
+    out = [discord.utils.escape_markdown(parts[0])]
+    for i in range(1, len(parts), 2):
+        out.append("\\" + parts[i])
+        # Inside a defused masked link "[a](https://x)**", the URL is escaped like the rest
+        # (as escape_markdown did when it took the link as one unit), so no markdown glued to
+        # it stays live.
+        masked = parts[i] == "[" and "](" in parts[i + 1]
+        escaped = discord.utils.escape_markdown("x" + parts[i + 1], ignore_links=not masked)
+        out.append(escaped[1:])
+    return "".join(out)
 
 
 def cut_point(text: str, limit: int) -> int:
