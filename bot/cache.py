@@ -34,7 +34,8 @@ from bot.text import Analyzer
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+# Bumped when the file format or the passage rules change (2: run-on sentences are cut).
+FORMAT_VERSION = 2
 
 
 class PassageCache:

@@ -13,10 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from rich.text import Text
 
 from bot.config import ConfigError, load_config
 from bot.corpus import CorpusError, atomic_write
@@ -26,7 +24,7 @@ from bot.evaluate import evaluate, read_labelled
 from bot.extract import ExtractError
 from bot.fetch import FetchError
 from bot.ingest import Ingestor, ProgressEvent
-from bot.render import answer_record, print_answer
+from bot.render import answer_record, lit, print_answer
 from bot.report import render_html
 from bot.retrieval import QuestionError
 from bot.text import NlpError
@@ -128,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args, out, err)
     except CliError as exc:
-        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        err.print(f"[red]error:[/red] {lit(exc)}", highlight=False, soft_wrap=True)
         return exc.code
     except (
         ConfigError,
@@ -139,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         UrlRefused,
         ExtractError,
     ) as exc:
-        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
+        err.print(f"[red]error:[/red] {lit(exc)}", highlight=False)
         return EXIT_FAILURE
     except KeyboardInterrupt:
         return 130
@@ -150,7 +148,7 @@ def open_bot(args, err: Console) -> StoryBot:
     with err.status("Loading the corpus…"):
         bot = StoryBot(config)
     for problem in bot.load_errors:
-        err.print(f"[yellow]warning:[/yellow] skipped {escape(problem)}", highlight=False)
+        err.print(f"[yellow]warning:[/yellow] skipped {lit(problem)}", highlight=False)
     return bot
 
 
@@ -225,12 +223,7 @@ def cmd_chat(args, out: Console, err: Console) -> int:
         try:
             print_answer(out, bot.ask(question), "Type :sources to see what I know.")
         except QuestionError as exc:
-            out.print(f"[yellow]{escape(str(exc))}[/yellow]", highlight=False)
-
-
-def add_plain_row(table: Table, *cells: str) -> None:
-    """A table row shown as typed: source titles and questions may contain [brackets]."""
-    table.add_row(*(Text(cell) for cell in cells))
+            out.print(f"[yellow]{lit(exc)}[/yellow]", highlight=False)
 
 
 def sources_table(bot: StoryBot) -> Table:
@@ -238,8 +231,10 @@ def sources_table(bot: StoryBot) -> Table:
     for column in ("id", "title", "publisher", "kind", "added by", "added"):
         table.add_column(column)
     for s in bot.sources:
-        add_plain_row(
-            table, s.id, s.title, s.publisher or "—", s.kind, s.added_by or "—", s.added_at[:10]
+        table.add_row(
+            *map(
+                lit, (s.id, s.title, s.publisher or "—", s.kind, s.added_by or "—", s.added_at[:10])
+            )
         )
     return table
 
@@ -273,7 +268,7 @@ def cmd_sources(args, out: Console, err: Console) -> int:
             kind=args.kind,
             added_by=args.added_by,
         )
-        out.print(f"added [bold]{source.id}[/bold]: {escape(source.title)}", highlight=False)
+        out.print(f"added [bold]{source.id}[/bold]: {lit(source.title)}", highlight=False)
         return EXIT_OK
     if args.sources_command == "links":
         return show_links(bot, args, out)
@@ -281,11 +276,11 @@ def cmd_sources(args, out: Console, err: Console) -> int:
         return show_log(bot, args, out)
     if args.sources_command == "restore":
         source = bot.restore_source(args.id, restored_by=args.by)
-        out.print(f"restored [bold]{source.id}[/bold]: {escape(source.title)}", highlight=False)
+        out.print(f"restored [bold]{source.id}[/bold]: {lit(source.title)}", highlight=False)
         return EXIT_OK
     source = bot.remove_source(args.id, removed_by=args.by)
     out.print(
-        f"removed [bold]{source.id}[/bold]: {escape(source.title)} "
+        f"removed [bold]{source.id}[/bold]: {lit(source.title)} "
         f"(undo with: storybot sources restore {source.id})",
         highlight=False,
     )
@@ -310,7 +305,8 @@ def add_from_url(bot: StoryBot, args, out: Console, err: Console) -> int:
             bar.update(task, completed=event.done, description=f"{event.stage} {short}")
             if event.stage == "skipped":
                 bar.console.print(
-                    f"[yellow]skipped[/yellow] {event.url}: {event.message}", highlight=False
+                    f"[yellow]skipped[/yellow] {lit(event.url)}: {lit(event.message)}",
+                    highlight=False,
                 )
 
         report = asyncio.run(
@@ -326,15 +322,15 @@ def add_from_url(bot: StoryBot, args, out: Console, err: Console) -> int:
     for added in report.added:
         source = added.source
         out.print(
-            f"added [bold]{source.id}[/bold]: {escape(source.title)} "
-            f"({source.publisher or 'publisher unknown'}, {len(source.text):,} characters, "
+            f"added [bold]{source.id}[/bold]: {lit(source.title)} "
+            f"({lit(source.publisher or 'publisher unknown')}, {len(source.text):,} characters, "
             f"{len(source.links)} links)",
             highlight=False,
         )
         if added.near_duplicate:
             other, score = added.near_duplicate
             out.print(
-                f"  [yellow]note:[/yellow] nearly the same text as [bold]{escape(other)}[/bold] "
+                f"  [yellow]note:[/yellow] nearly the same text as [bold]{other}[/bold] "
                 f"(similarity {score:.0%}); remove one with storybot sources remove ID",
                 highlight=False,
             )
@@ -354,11 +350,11 @@ def show_links(bot: StoryBot, args, out: Console) -> int:
             record = {"text": link.text, "url": link.url, "in_corpus": in_corpus}
             print(json.dumps(record, ensure_ascii=False))
         return EXIT_OK
-    table = Table(title=f"{len(rows)} link(s) in {args.id}", title_justify="left")
+    table = Table(title=f"{len(rows)} link(s) in {lit(args.id)}", title_justify="left")
     for column in ("#", "anchor text", "URL", "in corpus"):
         table.add_column(column)
     for number, (link, in_corpus) in enumerate(rows, 1):
-        add_plain_row(table, str(number), link.text, link.url, in_corpus or "—")
+        table.add_row(str(number), *map(lit, (link.text, link.url, in_corpus or "—")))
     out.print(table)
     return EXIT_OK
 
@@ -373,7 +369,7 @@ def show_log(bot: StoryBot, args, out: Console) -> int:
     for column in ("when", "who", "action", "source", "URL", "detail"):
         table.add_column(column)
     for e in entries:
-        add_plain_row(table, e.at, e.actor, e.action, e.source_id, e.url, e.detail)
+        table.add_row(*map(lit, (e.at, e.actor, e.action, e.source_id, e.url, e.detail)))
     out.print(table)
     return EXIT_OK
 
@@ -390,7 +386,7 @@ def cmd_eval(args, out: Console, err: Console) -> int:
         print(json.dumps(report.as_dict(), ensure_ascii=False))
         return EXIT_OK
     table = Table(
-        title=f"{args.file.name}: {report.answerable} answerable, "
+        title=f"{lit(args.file.name)}: {report.answerable} answerable, "
         f"{report.unanswerable} unanswerable",
         title_justify="left",
     )
@@ -401,7 +397,7 @@ def cmd_eval(args, out: Console, err: Console) -> int:
             table.add_row(name, f"{value:.1%}" if name != "mrr" else f"{value:.3f}")
     out.print(table)
     for miss in report.misses:
-        out.print(f"  [yellow]miss[/yellow] {escape(miss)}", highlight=False)
+        out.print(f"  [yellow]miss[/yellow] {lit(miss)}", highlight=False)
     return EXIT_OK
 
 
@@ -419,7 +415,7 @@ def cmd_stats(args, out: Console, err: Console) -> int:
             atomic_write(args.html, render_html(stats, titles, args.days).encode("utf-8"))
         except OSError as exc:
             raise CliError(f"cannot write {args.html}: {exc.strerror}") from exc
-        err.print(f"wrote {args.html}", highlight=False)
+        err.print(f"wrote {lit(args.html)}", highlight=False)
     if args.json:
         print(json.dumps(stats_record(stats, fixed), ensure_ascii=False))
         return EXIT_OK
@@ -442,21 +438,21 @@ def cmd_stats(args, out: Console, err: Console) -> int:
     for column in ("question", "times", "unanswered", "not helpful", "last asked"):
         gaps.add_column(column)
     for g in stats.gaps:
-        add_plain_row(
-            gaps, g.question, str(g.count), str(g.unanswered), str(g.not_helpful), g.last_asked[:16]
+        gaps.add_row(
+            lit(g.question), str(g.count), str(g.unanswered), str(g.not_helpful), g.last_asked[:16]
         )
     out.print(gaps)
     for gap, answer in fixed:
         out.print(
-            f"[green]now answered[/green] by {escape(answer.excerpts[0].source.title)}: "
-            f"{escape(gap.question)}",
+            f"[green]now answered[/green] by {lit(answer.excerpts[0].source.title)}: "
+            f"{lit(gap.question)}",
             highlight=False,
         )
     sources = Table(title="Most quoted sources", title_justify="left")
     sources.add_column("source")
     sources.add_column("quoted", justify="right")
     for sid, n in stats.top_sources:
-        add_plain_row(sources, titles.get(sid, f"{sid} (removed)"), str(n))
+        sources.add_row(lit(titles.get(sid, f"{sid} (removed)")), str(n))
     out.print(sources)
     return EXIT_OK
 
@@ -521,7 +517,7 @@ def cmd_sync(args, out: Console, err: Console) -> int:
         raise CliError(str(exc)) from exc
     if not targets:
         raise CliError("no server accepted the commands; see the log above")
-    out.print(f"slash commands synced: {', '.join(targets)}", highlight=False)
+    out.print(f"slash commands synced: {lit(', '.join(targets))}", highlight=False)
     return EXIT_OK
 
 

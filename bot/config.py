@@ -76,6 +76,8 @@ class Config:
     path: Path | None
     corpus_dir: Path
     state_dir: Path
+    # A source file larger than this is refused (named in the load errors) instead of loaded.
+    max_source_bytes: int = 10_000_000
     nlp: NlpSettings = field(default_factory=NlpSettings)
     retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
     stats: StatsSettings = field(default_factory=StatsSettings)
@@ -114,10 +116,16 @@ def load_config(path: str | os.PathLike | None = None) -> Config:
 
 def config_from_dict(data: dict, base: Path, path: Path | None = None) -> Config:
     corpus = _table(data, "corpus")
+    max_source_bytes = corpus.get("max_source_bytes", 10_000_000)
+    if not isinstance(max_source_bytes, int) or isinstance(max_source_bytes, bool):
+        raise ConfigError(f"[corpus] max_source_bytes must be an int, got {max_source_bytes!r}")
+    if max_source_bytes < 1:
+        raise ConfigError("[corpus] max_source_bytes must be positive")
     return Config(
         path=path,
         corpus_dir=base / str(corpus.get("dir", "corpus")),
         state_dir=base / str(corpus.get("state_dir", "state")),
+        max_source_bytes=max_source_bytes,
         nlp=_settings(NlpSettings, _table(data, "nlp"), "nlp"),
         retrieval=_retrieval(_table(data, "retrieval")),
         stats=_settings(StatsSettings, _table(data, "stats"), "stats"),

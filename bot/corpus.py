@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import tempfile
 import time
 import tomllib
@@ -45,6 +46,10 @@ TRASH_DIR = ".trash"
 # A temp file of an interrupted write (``.<name>.<random>.tmp``) older than this is removed at
 # start; a younger one may belong to a write in progress in another process.
 STALE_TEMP_SECONDS = 60.0
+# A source file larger than this is refused when the corpus loads (``[corpus] max_source_bytes``):
+# one giant file must not stall startup for minutes in spaCy.
+DEFAULT_MAX_SOURCE_BYTES = 10_000_000
+BOM = "\ufeff"
 
 
 class CorpusError(ValueError):
@@ -112,7 +117,11 @@ def parse(content: str, name: str = "<source>") -> Source:
 
 
 def source_from_header(header: dict, text: str, name: str = "<source>") -> Source:
-    missing = [f for f in REQUIRED_FIELDS if not header.get(f)]
+    missing = [
+        f
+        for f in REQUIRED_FIELDS
+        if not header.get(f) or (isinstance(header[f], str) and not header[f].strip())
+    ]
     if missing:
         raise CorpusError(f"{name}: missing required field(s): {', '.join(missing)}")
     for key in (*REQUIRED_FIELDS, *OPTIONAL_FIELDS):
@@ -144,33 +153,58 @@ def _links(value, name: str) -> tuple[Link, ...]:
     return tuple(Link(item.get("text", ""), item["url"]) for item in value)
 
 
-def read_source(path: Path) -> Source:
-    return read_source_named(path, path.stem)
+def read_source(path: Path, max_bytes: int = DEFAULT_MAX_SOURCE_BYTES) -> Source:
+    return read_source_named(path, path.stem, max_bytes)
 
 
-def read_source_named(path: Path, expected_id: str) -> Source:
-    """Read a source file whose id must be ``expected_id``."""
+def read_source_named(
+    path: Path, expected_id: str, max_bytes: int = DEFAULT_MAX_SOURCE_BYTES
+) -> Source:
+    """Read a source file whose id must be ``expected_id``; refuse anything that is not a
+    regular, readable, UTF-8 text file of at most ``max_bytes`` with a message naming it."""
     try:
-        raw = path.read_bytes()
+        info = path.stat()
+        # Not a directory, FIFO or device: reading /dev/zero or a pipe would never end.
+        if not stat.S_ISREG(info.st_mode):
+            raise CorpusError(f"{path.name}: is not a regular file")
+        if info.st_size > max_bytes:
+            raise CorpusError(_too_big(path.name, info.st_size, max_bytes))
+        with path.open("rb") as handle:
+            raw = handle.read(max_bytes + 1)  # the file may have grown since stat
     except OSError as exc:
         raise CorpusError(f"{path.name}: cannot be read ({exc.strerror})") from exc
+    if len(raw) > max_bytes:
+        raise CorpusError(_too_big(path.name, len(raw), max_bytes))
+    if not raw.strip():
+        raise CorpusError(f"{path.name}: is empty")
     if b"\x00" in raw:
         raise CorpusError(f"{path.name}: is a binary file, not text")
     try:
         content = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise CorpusError(f"{path.name}: is not valid UTF-8 (byte {exc.start})") from exc
-    source = parse(content, path.name)
+    # A byte order mark (Windows editors add one) is not part of the header.
+    source = parse(content.removeprefix(BOM), path.name)
     if source.id != expected_id:
         raise CorpusError(f"{path.name}: id {source.id!r} does not match the file name")
+    if not source.text.strip():
+        raise CorpusError(f"{path.name}: has no text after the metadata header")
     return source
+
+
+def _too_big(name: str, size: int, limit: int) -> str:
+    return (
+        f"{name}: is {size / 1e6:.1f} MB; sources are limited to {limit / 1e6:g} MB "
+        "([corpus] max_source_bytes)"
+    )
 
 
 class Corpus:
     """A directory of source files."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, max_source_bytes: int = DEFAULT_MAX_SOURCE_BYTES) -> None:
         self.directory = Path(directory)
+        self.max_source_bytes = max_source_bytes
 
     def path_for(self, source_id: str) -> Path:
         return self.directory / f"{source_id}{SOURCE_SUFFIX}"
@@ -183,7 +217,7 @@ class Corpus:
             return CorpusLoad([], [f"corpus directory not found: {self.directory}"])
         for path in sorted(self.directory.glob(f"*{SOURCE_SUFFIX}")):
             try:
-                sources.append(read_source(path))
+                sources.append(read_source(path, self.max_source_bytes))
             except CorpusError as exc:
                 errors.append(str(exc))
         return CorpusLoad(sources, errors)
@@ -199,11 +233,19 @@ class Corpus:
         # Validate what we are about to write by parsing it back.
         content = serialize(source)
         parse(content, path.name)
+        try:
+            data = content.encode("utf-8")
+        except UnicodeEncodeError as exc:  # a lone surrogate, e.g. from a non-UTF-8 argv
+            raise CorpusError(
+                f"{path.name}: the title or text holds characters that are not valid text"
+            ) from exc
+        if len(data) > self.max_source_bytes:
+            raise CorpusError(_too_big(path.name, len(data), self.max_source_bytes))
         self.directory.mkdir(parents=True, exist_ok=True)
         try:
             # Without overwrite, the final step cannot replace a file another process (the
             # CLI next to the running bot) created since the check above.
-            atomic_write(path, content.encode("utf-8"), replace=overwrite)
+            atomic_write(path, data, replace=overwrite)
         except FileExistsError as exc:
             raise CorpusError(f"a source with id {source.id!r} already exists") from exc
         return path
@@ -217,7 +259,7 @@ class Corpus:
         path = self.path_for(source_id)
         if not ID_PATTERN.match(source_id) or not path.exists():
             raise CorpusError(f"no source with id {source_id!r}")
-        source = read_source(path)
+        source = read_source(path, self.max_source_bytes)
         self.trash.mkdir(exist_ok=True)
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         os.replace(path, self.trash / f"{source_id}.{stamp}{SOURCE_SUFFIX}")
@@ -237,7 +279,7 @@ class Corpus:
         trashed = self.trashed().get(source_id)
         if trashed is None:
             raise CorpusError(f"no removed source with id {source_id!r} to restore")
-        source = read_source_named(trashed, source_id)
+        source = read_source_named(trashed, source_id, self.max_source_bytes)
         path = self.path_for(source_id)
         taken = CorpusError(f"a source with id {source_id!r} exists; remove it first")
         try:

@@ -38,7 +38,7 @@ class Snapshot:
 class StoryBot:
     def __init__(self, config: Config, analyzer: Analyzer | None = None) -> None:
         self.config = config
-        self.corpus = Corpus(config.corpus_dir)
+        self.corpus = Corpus(config.corpus_dir, config.max_source_bytes)
         self.analyzer = analyzer or Analyzer(config.nlp.model)
         self.audit = AuditLog(database_path(config.state_dir))
         self._write_lock = threading.Lock()

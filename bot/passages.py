@@ -42,15 +42,21 @@ def sentences(source: Source, analyzer: Analyzer) -> Iterator[list[Sentence]]:
         token_terms = analyzer.token_terms(doc)
         out: list[Sentence] = []
         k = 0
-        for sent in doc.sents:
+        # Once per paragraph: Doc.text joins every token again on each access, so calling it
+        # per sentence made a one-line 1 MB source take minutes (quadratic).
+        para_text = doc.text
+        spans = (
+            piece
+            for sent in doc.sents
+            for piece in _pieces(para_text, *_trim(para_text, sent.start_char, sent.end_char))
+        )
+        for start, end in spans:
             terms: list[str] = []
-            while k < len(token_terms) and token_terms[k].start < sent.end_char:
+            while k < len(token_terms) and token_terms[k].start < end:
                 terms.extend(token_terms[k].terms)
                 k += 1
-            if sent.text.strip():
-                start, end = _trim(doc.text, sent.start_char, sent.end_char)
-                # Interned: a corpus repeats each term many times (memory at 100k passages).
-                out.append(Sentence(p_start + start, p_start + end, tuple(map(sys.intern, terms))))
+            # Interned: a corpus repeats each term many times (memory at 100k passages).
+            out.append(Sentence(p_start + start, p_start + end, tuple(map(sys.intern, terms))))
         if out:
             yield out
 
@@ -88,6 +94,24 @@ def split(source: Source, analyzer: Analyzer, window: int = 2) -> list[Passage]:
 
 def split_all(sources: Iterable[Source], analyzer: Analyzer, window: int = 2) -> list[Passage]:
     return [p for source in sources for p in split(source, analyzer, window)]
+
+
+def _pieces(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
+    """The sentence ``text[start:end]``, or for a run-on "sentence" longer than
+    ``MAX_PASSAGE_CHARS`` (a long line without full stops), pieces of it cut at whitespace, so
+    no passage is a 100,000-character wall of text. Empty spans yield nothing."""
+    while end - start > MAX_PASSAGE_CHARS:
+        cut = max(
+            text.rfind(" ", start, start + MAX_PASSAGE_CHARS),
+            text.rfind("\n", start, start + MAX_PASSAGE_CHARS),
+        )
+        cut = cut if cut > start else start + MAX_PASSAGE_CHARS
+        piece = _trim(text, start, cut)
+        if piece[0] < piece[1]:
+            yield piece
+        start = _trim(text, cut, end)[0]
+    if start < end:
+        yield start, end
 
 
 def _trim(text: str, start: int, end: int) -> tuple[int, int]:

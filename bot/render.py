@@ -9,6 +9,7 @@ from __future__ import annotations
 from urllib.parse import quote, urldefrag
 
 from rich.console import Console, Group
+from rich.markup import escape as escape_markup
 from rich.panel import Panel
 from rich.text import Text
 
@@ -22,6 +23,12 @@ NO_ANSWER_REASONS = {
     "weak_match": "Some sources share a word or two with the question, but none answers it.",
 }
 UNKNOWN_PUBLISHER = "publisher unknown"
+# Control characters shown as their visible symbols (ESC -> "␛"), one character for one, so a
+# source or question can never send escape sequences to the terminal; lone surrogates (which
+# cannot be printed as UTF-8) become U+FFFD.
+_PRINTABLE = {c: 0x2400 + c for c in range(32) if chr(c) not in "\n\t"} | {0x7F: 0x2421}
+_PRINTABLE |= {c: 0xFFFD for c in range(0x80, 0xA0)}
+_PRINTABLE |= {c: 0xFFFD for c in range(0xD800, 0xE000)}
 # A text fragment quotes whole sentences up to this many words; longer ones use start,end.
 FRAGMENT_WORDS = 8
 
@@ -55,6 +62,17 @@ def excerpt_link(excerpt: Excerpt) -> str:
     return text_fragment_url(excerpt.source.url, lead)
 
 
+def printable(text: str) -> str:
+    """``text`` safe to write to a terminal: no control character, no lone surrogate."""
+    return text.translate(_PRINTABLE)
+
+
+def lit(value: object) -> str:
+    """``value`` for a rich markup string or table cell: shown literally, never as markup
+    (a title holding "[/x]" made rich raise MarkupError) and without control characters."""
+    return escape_markup(printable(str(value)))
+
+
 def attribution(source: Source) -> str:
     """Who published the source, and when if known (the title is shown beside it)."""
     publisher = source.publisher or UNKNOWN_PUBLISHER
@@ -85,7 +103,7 @@ def answer_record(answer: Answer) -> dict:
 
 
 def highlighted(excerpt: Excerpt, style: str = "bold yellow") -> Text:
-    text = Text(excerpt.text)
+    text = Text(printable(excerpt.text))
     for start, end in excerpt.highlights:
         text.stylize(style, start, end)
     return text
@@ -104,15 +122,15 @@ def answer_renderable(answer: Answer, hint: str = "") -> Group | Text:
     panels = []
     for n, excerpt in enumerate(answer.excerpts, 1):
         source = excerpt.source
-        footer = Text(attribution(source), style="cyan")
+        footer = Text(printable(attribution(source)), style="cyan")
         link = excerpt_link(excerpt)
         if link:
             footer.append("\n")
-            footer.append(link, style=f"link {link} blue underline")
+            footer.append(printable(link), style=f"link {link} blue underline")
         panels.append(
             Panel(
                 Group(highlighted(excerpt), Text(""), footer),
-                title=Text(f"[{n}] {source.title}"),
+                title=Text(printable(f"[{n}] {source.title}")),
                 title_align="left",
                 border_style="green" if n == 1 else "dim",
             )

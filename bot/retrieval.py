@@ -10,6 +10,8 @@ common word such as "Netflix" with the question.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -23,6 +25,8 @@ MAX_QUESTION_CHARS = 1000
 MAX_EXCERPT_CHARS = 1500
 # How many top-scoring windows are considered per excerpt asked for.
 CANDIDATES_PER_EXCERPT = 4
+# An ANSI/VT escape sequence (CSI "ESC [ ... m", or ESC and one character), pasted into a question.
+_TERMINAL_ESCAPE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|[@-_])")
 
 
 class QuestionError(ValueError):
@@ -56,9 +60,27 @@ class Answer:
     terms: tuple[str, ...] = ()
 
 
+def clean_question(question: str) -> str:
+    """``question`` as one line of printable text: control characters become spaces, invisible
+    format characters (zero-width spaces, joiners, bidi overrides, BOM) are dropped, lone
+    surrogates (which a ``str`` can hold but UTF-8 cannot) become U+FFFD, whitespace runs
+    collapse to one space. Terminal escape sequences (``ESC [31m``) are dropped whole."""
+    out = []
+    for ch in _TERMINAL_ESCAPE.sub(" ", question):
+        category = unicodedata.category(ch)
+        if category == "Cc":
+            out.append(" ")
+        elif category == "Cs":
+            out.append("\ufffd")
+        elif category != "Cf":
+            out.append(ch)
+    return " ".join("".join(out).split())
+
+
 def check_question(question: str) -> str:
-    """The question stripped, or QuestionError with a message fit to show a user."""
-    cleaned = " ".join(question.split()) if isinstance(question, str) else ""
+    """The question cleaned (``clean_question``), or QuestionError with a message fit to show
+    a user."""
+    cleaned = clean_question(question) if isinstance(question, str) else ""
     if not cleaned:
         raise QuestionError('Please type a question, e.g. storybot ask "Who directed Cuties?"')
     if len(cleaned) > MAX_QUESTION_CHARS:

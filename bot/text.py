@@ -32,6 +32,12 @@ from spacy.tokens import Doc
 MAX_CHUNK_CHARS = 100_000
 HYPHENS = {"-", "‐", "‑"}
 NUMBER_SUFFIXES = {"+", "%"}
+# Symbols that wrap a word without being part of it, which spaCy's tokenizer leaves attached:
+# Discord markdown (||spoiler||, ~~strike~~), handles (@name), /paths/, \escapes. Stripped from
+# a word's edges, so "||Cuties||" is the term "cuties".
+WRAPPERS = "|~^/\\=@`*_<>"
+# Bump when the terms rule changes: cached passages made under the old rule are then redone.
+TERMS_RULE_VERSION = "2"
 # spaCy's English stop list also holds content words that questions about a story need
 # ("the main character's name", "the top story", "hundreds of girls"): those stay terms.
 CONTENT_WORDS = frozenset(
@@ -121,6 +127,7 @@ class Analyzer:
     def fingerprint(self) -> str:
         """Identifies everything that changes the terms (for caches)."""
         parts = [self.model or "blank-en", spacy.__version__, str(len(self._lemma_table or {}))]
+        parts.append(TERMS_RULE_VERSION)
         parts.append(self.nlp.meta.get("version", ""))
         return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
@@ -137,12 +144,13 @@ class Analyzer:
         """Index terms of every token of ``doc`` (offsets relative to the doc's text)."""
         out: list[TokenTerms] = []
         tokens = list(doc)
+        text = doc.text  # once: Doc.text rebuilds the string on every access
         i = 0
         while i < len(tokens):
             j = self._compound_end(tokens, i)
             if j > i:  # tokens[i..j] joined by hyphens: "TV-MA", "11-year-old"
                 start, end = tokens[i].idx, tokens[j].idx + len(tokens[j])
-                out.append(TokenTerms(start, end, (fold(doc.text[start:end]),)))
+                out.append(TokenTerms(start, end, (fold(text[start:end]),)))
                 out.extend(self._single(tokens[k]) for k in range(i, j + 1, 2))
                 i = j + 1
                 continue
@@ -182,6 +190,7 @@ class Analyzer:
         lower = token.lower_
         if token.is_punct or token.is_space or not any(ch.isalnum() for ch in lower):
             return TokenTerms(*span, ())
+        lower = lower.strip(WRAPPERS)
         if lower in self.stop_words:
             return TokenTerms(*span, ())
         if token.like_num and any(ch.isdigit() for ch in lower):

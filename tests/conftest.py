@@ -5,11 +5,13 @@ Tests never touch the shipped ``corpus/``: ``make_bot`` copies what it needs int
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from bot.config import config_from_dict
 from bot.corpus import Corpus, Source
@@ -19,6 +21,11 @@ from bot.text import Analyzer
 REPO = Path(__file__).resolve().parent.parent
 SHIPPED_CORPUS = REPO / "corpus"
 SHIPPED_CONFIG = REPO / "config.toml"
+
+# STORYBOT_DEEP=1: the deep run (more hypothesis examples where a test does not fix its own).
+settings.register_profile("deep", max_examples=1000, deadline=None)
+if os.environ.get("STORYBOT_DEEP", "") not in ("", "0"):
+    settings.load_profile("deep")
 
 
 @pytest.fixture(scope="session")

@@ -35,6 +35,10 @@ QUOTES_FOOTER = "These are verbatim quotes from the sources, not generated text.
 SOURCES_HINT = "Try naming who or what you mean, or see what I know with `/sources`."
 SOURCES_PER_PAGE = 6
 QUESTION_PREVIEW_CHARS = 300
+# Title and publisher of an answer embed are kept shorter than Discord allows, so that ten
+# excerpts still leave each quote a fair share of the 6000 characters.
+ANSWER_TITLE_CHARS = 150
+ANSWER_AUTHOR_CHARS = 100
 ANSWER_COLOUR = discord.Colour.blurple()
 
 # A sentence ends with . ! ? (and maybe closing quotes/brackets) followed by whitespace.
@@ -44,6 +48,9 @@ _ANGLE_SYNTAX = re.compile(r"<(?=[@#:/]|a:|t:)")
 # Numbered lists ("1. ") render as lists; escape_markdown does not cover them.
 _NUMBERED_LIST = re.compile(r"^(\s*\d+)\.(?=\s)", re.MULTILINE)
 _INDENTED_LIST = re.compile(r"^\\(\s+)-")
+_BRACKET_OR_BACKSLASH = re.compile(r"([\[\\])")
+# Every line break ``str.splitlines`` recognises (kept when splitting).
+_LINE_BREAK = re.compile("(\r\n|[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029])")
 # A line starting with ">" or an indented "#" (escape_markdown only covers "> " and "#" at the
 # very start).
 _LEADING_QUOTE = re.compile(r"^(\s*)(?=[>#])")
@@ -51,11 +58,14 @@ _LEADING_QUOTE = re.compile(r"^(\s*)(?=[>#])")
 
 def escape(text: str) -> str:
     """``text`` shown literally: no markdown, no mention, no Discord ``<...>`` syntax."""
-    if "\n" in text:
+    if _LINE_BREAK.search(text):
         # Line by line: escape_markdown's list rule (^\s*-) would otherwise match across a
-        # line break and put the backslash on the line before the "-".
-        return "\n".join(escape(line) for line in text.split("\n"))
-    text = discord.utils.escape_markdown(text)
+        # line break and put the backslash on the line before the "-". Every break that
+        # ``str.splitlines`` knows counts (\r, U+2028, ...): a block quote splits on all of them,
+        # so a "# heading" after a U+2028 would otherwise start a live line.
+        parts = _LINE_BREAK.split(text)
+        return "".join(p if i % 2 else escape(p) for i, p in enumerate(parts))
+    text = _escape_markdown(text)
     # escape_markdown turns "  - item" into "\  - item": a visible backslash, and the dash
     # still unescaped. Put the backslash on the dash instead.
     text = _INDENTED_LIST.sub(r"\1\\-", text)
@@ -63,6 +73,29 @@ def escape(text: str) -> str:
     text = _NUMBERED_LIST.sub(r"\1\\.", text)
     text = _ANGLE_SYNTAX.sub(r"\\<", text)
     return discord.utils.escape_mentions(text)
+
+
+def _escape_markdown(line: str) -> str:
+    r"""``discord.utils.escape_markdown`` for one line, with every "[" and backslash escaped.
+
+    escape_markdown treats ``\[.+\]\(.+\)`` as one unit and escapes only its first "[": in
+    "[a](x) **b** [c](https://evil)" the bold, any backslash and the second masked link stayed
+    live. It also leaves URLs alone, backslashes in them included, which then escaped what
+    followed. So the line is escaped in pieces between "["s and backslashes, which are escaped
+    by hand; a piece after one gets a harmless "x" in front so that escape_markdown's
+    start-of-line rules don't apply to it.
+    """
+    parts = _BRACKET_OR_BACKSLASH.split(line)
+    out = [discord.utils.escape_markdown(parts[0])]
+    for i in range(1, len(parts), 2):
+        out.append("\\" + parts[i])
+        # Inside a defused masked link "[a](https://x)**", the URL is escaped like the rest
+        # (as escape_markdown did when it took the link as one unit), so no markdown glued to
+        # it stays live.
+        masked = parts[i] == "[" and "](" in parts[i + 1]
+        escaped = discord.utils.escape_markdown("x" + parts[i + 1], ignore_links=not masked)
+        out.append(escaped[1:])
+    return "".join(out)
 
 
 def cut_point(text: str, limit: int) -> int:
@@ -185,13 +218,15 @@ def excerpt_embeds(excerpts: Sequence[Excerpt], first_number: int = 1) -> list[d
     embeds = []
     for n, excerpt in enumerate(excerpts, first_number):
         source = excerpt.source
+        number = f"[{n}] "
         embed = discord.Embed(
-            title=safe_trim(f"[{n}] {source.title}", TITLE_LIMIT),
+            title=number + safe_trim(source.title, ANSWER_TITLE_CHARS - len(number)),
             url=link(excerpt_link(excerpt)) or link(source.url),
             colour=ANSWER_COLOUR,
         )
         # Author names are plain text on Discord (no markdown, no mentions): not escaped.
-        embed.set_author(name=trim(source.publisher or UNKNOWN_PUBLISHER, AUTHOR_LIMIT))
+        # Discord refuses an empty name: a blank publisher counts as unknown.
+        embed.set_author(name=trim(source.publisher, ANSWER_AUTHOR_CHARS) or UNKNOWN_PUBLISHER)
         embeds.append(embed)
     if embeds:
         embeds[-1].set_footer(text=QUOTES_FOOTER)
@@ -233,7 +268,9 @@ def sources_page(sources: Sequence[Source], page: int, per_page: int = SOURCES_P
         description=None if sources else "No sources yet. Moderators can add one with `/source`.",
     )
     for source in shown:
-        embed.add_field(name=safe_trim(source.title, FIELD_NAME_LIMIT), value=_source_line(source))
+        # Discord refuses an empty field name (a title of only whitespace).
+        name = safe_trim(source.title, FIELD_NAME_LIMIT) or source.id
+        embed.add_field(name=name, value=_source_line(source))
     embed.set_footer(text=f"Page {page + 1} of {pages}")
     return embed, pages
 

@@ -31,6 +31,17 @@ QUESTION_WORDS = frozenset(
 )
 
 
+# Discord syntax carries no words to look up: user, role and channel mentions, custom emoji,
+# timestamps, command links. Left in, "<@123456789012345678>" would count as an unknown word of
+# the question and make a mention of another member turn an answerable question into a refusal.
+DISCORD_SYNTAX = re.compile(r"<(?:@[!&]?\d+|#\d+|a?:\w+:\d+|t:-?\d+(?::[tTdDfFR])?|/[\w -]+:\d+)>")
+
+
+def without_discord_syntax(text: str) -> str:
+    """``text`` without mentions and other ``<...>`` Discord syntax, spaces collapsed."""
+    return " ".join(DISCORD_SYNTAX.sub(" ", text).split())
+
+
 def cooldown_message(wait: float) -> str:
     return f"You're asking quickly: please wait {max(1, round(wait))} s before the next question."
 
@@ -74,6 +85,7 @@ class AskCog(commands.Cog):
         question: app_commands.Range[str, 1, MAX_QUESTION_CHARS],
     ) -> None:
         started = time.perf_counter()
+        question = without_discord_syntax(question)
         wait = self.bot.cooldowns.hit(interaction.user.id)
         if wait is not None:
             await interaction.response.send_message(
@@ -108,14 +120,14 @@ class AskCog(commands.Cog):
         if me is None or message.author.bot or message.webhook_id is not None:
             return None
         if any(user.id == me.id for user in message.mentions):
-            return re.sub(rf"<@!?{me.id}>", " ", message.content).strip()
+            return without_discord_syntax(message.content)
         channel_ids = self.bot.settings.qa_channel_ids
         channel = message.channel
         in_qa_channel = channel.id in channel_ids or (
             getattr(channel, "parent_id", None) in channel_ids  # a thread of a Q&A channel
         )
         if message.guild is not None and in_qa_channel:
-            text = message.content.strip()
+            text = without_discord_syntax(message.content)
             return text if looks_like_question(text) else None
         return None
 
