@@ -8,8 +8,10 @@ asked meanwhile is answered from the old, consistent state.
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -25,6 +27,9 @@ from bot.text import Analyzer
 
 log = logging.getLogger(__name__)
 
+# How often (at most) a question checks whether another process changed the corpus directory.
+REFRESH_SECONDS = 1.0
+
 
 @dataclass(frozen=True)
 class Snapshot:
@@ -33,6 +38,8 @@ class Snapshot:
     sources: dict[str, Source]
     retriever: Retriever
     load_errors: tuple[str, ...]
+    # The corpus directory's modification time when it was read (None: no directory).
+    corpus_mtime: int | None = None
 
 
 class StoryBot:
@@ -51,6 +58,7 @@ class StoryBot:
             for path in remove_stale_temp_files(directory):
                 log.info("removed stale temp file %s", path)
         self._snapshot = self._build()
+        self._checked_at = time.monotonic()
 
     @classmethod
     def from_config(cls, path: str | None = None) -> StoryBot:
@@ -72,7 +80,35 @@ class StoryBot:
 
     def ask(self, question: str, k: int | None = None) -> Answer:
         """Answer ``question`` with excerpts, or abstain. Raises QuestionError for bad input."""
+        self.refresh_if_changed()
         return self._snapshot.retriever.ask(question, k)
+
+    def refresh_if_changed(self) -> bool:
+        """Reload when another process (the CLI beside the running bot) added, removed or
+        restored a source: one stat of the corpus directory, at most every REFRESH_SECONDS.
+        Skipped while this process is changing the corpus itself (it reloads anyway)."""
+        now = time.monotonic()
+        if now - self._checked_at < REFRESH_SECONDS:
+            return False
+        self._checked_at = now
+        if self._corpus_mtime() == self._snapshot.corpus_mtime:
+            return False
+        if not self._write_lock.acquire(blocking=False):
+            return False
+        try:
+            if self._corpus_mtime() == self._snapshot.corpus_mtime:
+                return False
+            log.info("the corpus changed on disk; reloading")
+            self._reload()
+            return True
+        finally:
+            self._write_lock.release()
+
+    def _corpus_mtime(self) -> int | None:
+        try:
+            return os.stat(self.corpus.directory).st_mtime_ns
+        except OSError:
+            return None
 
     # -- what members asked --------------------------------------------------------------------
 
@@ -174,6 +210,8 @@ class StoryBot:
         self._snapshot = self._build()
 
     def _build(self) -> Snapshot:
+        # Read before loading: a change during the load is seen by the next check.
+        mtime = self._corpus_mtime()
         loaded = self.corpus.load()
         for error in loaded.errors:
             log.warning("skipped corpus file: %s", error)
@@ -183,4 +221,4 @@ class StoryBot:
         retriever = Retriever(
             index, sources, self.analyzer, self.config.retrieval, self.config.aliases
         )
-        return Snapshot(sources, retriever, tuple(loaded.errors))
+        return Snapshot(sources, retriever, tuple(loaded.errors), mtime)

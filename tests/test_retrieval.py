@@ -175,3 +175,30 @@ def test_json_record_shape(make_bot):
     for e in record["excerpts"]:
         assert set(e) == {"text", "score", "start", "end", "source"}
         assert set(e["source"]) == {"id", "title", "publisher", "url"}
+
+
+def test_changes_by_another_process_are_picked_up(make_bot, monkeypatch):
+    import bot.engine
+    from bot.corpus import Corpus
+
+    monkeypatch.setattr(bot.engine, "REFRESH_SECONDS", 0.0)
+    running = make_bot()
+    question = "Which streaming rival bid for the zebra documentary?"
+    assert not running.ask(question).answered
+    # The CLI, in another process, writes to the same corpus directory.
+    Corpus(running.config.corpus_dir).write(
+        source("zebra", "Hulu bid for the zebra documentary in March.")
+    )
+    answer = running.ask(question)
+    assert answer.answered and answer.excerpts[0].source.id == "zebra"
+    Corpus(running.config.corpus_dir).remove("zebra")
+    assert not running.ask(question).answered
+
+
+def test_refresh_is_rate_limited(make_bot):
+    running = make_bot()
+    Corpus = type(running.corpus)
+    Corpus(running.config.corpus_dir).write(source("zebra", "Hulu bid for the zebra film."))
+    # Within REFRESH_SECONDS of the last check, questions are answered from the snapshot.
+    assert not running.refresh_if_changed()
+    assert "zebra" not in {s.id for s in running.sources}
