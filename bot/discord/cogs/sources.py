@@ -54,8 +54,15 @@ class SourcesCog(commands.Cog):
             # roles configured it stays visible, or role-only moderators could not see it.
             self.source.default_permissions = discord.Permissions(manage_messages=True)
 
-    def _moderator(self, interaction: discord.Interaction) -> bool:
-        return is_moderator(interaction.user, self.bot.settings.moderator_roles)
+    async def _refused(
+        self, interaction: discord.Interaction, command: str, started: float
+    ) -> bool:
+        """Refuse (privately, touching nothing) anyone who is not a moderator."""
+        if is_moderator(interaction.user, self.bot.settings.moderator_roles):
+            return False
+        await tell(interaction, REFUSAL)
+        log_handled(command, interaction.user.id, started, "refused")
+        return True
 
     # -- /sources ----------------------------------------------------------------------------
 
@@ -90,9 +97,7 @@ class SourcesCog(commands.Cog):
         follow: app_commands.Range[int, 0, MAX_FOLLOW] = 0,
     ) -> None:
         started = time.perf_counter()
-        if not self._moderator(interaction):
-            await tell(interaction, REFUSAL)
-            log_handled("/source add", interaction.user.id, started, "refused")
+        if await self._refused(interaction, "/source add", started):
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
 
@@ -140,9 +145,7 @@ class SourcesCog(commands.Cog):
         published: app_commands.Range[str, 0, 40] = "",
     ) -> None:
         started = time.perf_counter()
-        if not self._moderator(interaction):
-            await tell(interaction, REFUSAL)
-            log_handled("/source add-file", interaction.user.id, started, "refused")
+        if await self._refused(interaction, "/source add-file", started):
             return
         problem = _check_upload(file, url)
         if problem:
@@ -178,9 +181,7 @@ class SourcesCog(commands.Cog):
     @app_commands.describe(source_id="The source's id, as /sources shows it")
     async def remove(self, interaction: discord.Interaction, source_id: str) -> None:
         started = time.perf_counter()
-        if not self._moderator(interaction):
-            await tell(interaction, REFUSAL)
-            log_handled("/source remove", interaction.user.id, started, "refused")
+        if await self._refused(interaction, "/source remove", started):
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
         try:
