@@ -150,9 +150,13 @@ class Retriever:
             coverage[i] = (
                 sum(w for c, w in zip(concepts, weights, strict=True) if c & present) / total
             )
-        if max(coverage.values()) < self.settings.min_coverage:
+        passing = [i for i in candidates if coverage[i] >= self.settings.min_coverage]
+        if not passing:
             return Answer(question, False, reason="weak_match", terms=terms)
-        excerpts = self._merge(candidates, scores, coverage, k)
+        # The best passage that answers is always quoted, whatever outranks it; the other slots
+        # go to the next best windows by score.
+        ordered = [passing[0], *(i for i in candidates if i != passing[0])]
+        excerpts = self._merge(ordered, scores, coverage, k)
         query_terms = set(terms)
         excerpts = [self._with_highlights(e, query_terms) for e in excerpts]
         return Answer(question, True, excerpts, terms=terms)
@@ -160,20 +164,30 @@ class Retriever:
     def _merge(
         self, ranked: list[int], scores: Mapping[int, float], coverage, k: int
     ) -> list[Excerpt]:
-        """Overlapping windows of one source become one excerpt (best score kept)."""
+        """Up to ``k`` excerpts, best score first; overlapping windows of one source become one
+        excerpt (best score and coverage kept), so no sentence is quoted twice."""
         spans: list[list] = []  # [source_id, start, end, score, coverage]
         for i in ranked:
             p = self.index.passages[i]
-            for span in spans:
-                if span[0] == p.source_id and p.start < span[2] and p.end > span[1]:
-                    start, end = min(span[1], p.start), max(span[2], p.end)
-                    if end - start <= MAX_EXCERPT_CHARS:
-                        span[1], span[2] = start, end
-                        span[4] = max(span[4], coverage[i])
-                    break
-            else:
+            touching = [
+                span
+                for span in spans
+                if span[0] == p.source_id and p.start < span[2] and p.end > span[1]
+            ]
+            if not touching:
                 if len(spans) < k:
                     spans.append([p.source_id, p.start, p.end, float(scores[i]), coverage[i]])
+                continue
+            start = min(p.start, *(span[1] for span in touching))
+            end = max(p.end, *(span[2] for span in touching))
+            if end - start > MAX_EXCERPT_CHARS:
+                continue  # would grow too long: its text is already (partly) quoted
+            keep = touching[0]
+            keep[1], keep[2] = start, end
+            keep[3] = max(float(scores[i]), *(span[3] for span in touching))
+            keep[4] = max(coverage[i], *(span[4] for span in touching))
+            spans = [span for span in spans if span is keep or span not in touching]
+        spans.sort(key=lambda span: -span[3])
         return [Excerpt(self.sources[s], a, b, score, cov) for s, a, b, score, cov in spans]
 
     def _with_highlights(self, excerpt: Excerpt, query_terms: set[str]) -> Excerpt:

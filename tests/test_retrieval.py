@@ -202,3 +202,30 @@ def test_refresh_is_rate_limited(make_bot):
     # Within REFRESH_SECONDS of the last check, questions are answered from the snapshot.
     assert not running.refresh_if_changed()
     assert "zebra" not in {s.id for s in running.sources}
+
+
+def test_an_answer_always_quotes_a_passage_that_passes_the_threshold(make_bot):
+    bot = make_bot()
+    minimum = bot.config.retrieval.min_coverage
+    for item in ALL_QUESTIONS:
+        for k in (1, 2, 3):
+            answer = bot.ask(item["q"], k)
+            if answer.answered:
+                assert len(answer.excerpts) <= k
+                assert max(e.coverage for e in answer.excerpts) >= minimum, (item["q"], k)
+    answer = bot.ask("What did NME say about Cuties?", 1)
+    assert "NME" in answer.excerpts[0].text
+
+
+def test_no_sentence_is_quoted_twice_in_one_answer(make_bot):
+    import itertools
+    import random
+
+    bot = make_bot(config={"retrieval": {"min_coverage": 0.0}})
+    words = sorted({w.strip('.,"') for w in bot.sources[0].text.split() if len(w) > 3})
+    rng = random.Random(7)
+    for _ in range(400):
+        answer = bot.ask(" ".join(rng.sample(words, 5)), 5)
+        spans = sorted((e.source.id, e.start, e.end) for e in answer.excerpts)
+        for (s1, _, end1), (s2, start2, _) in itertools.pairwise(spans):
+            assert s1 != s2 or end1 <= start2, answer.question
