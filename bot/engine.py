@@ -68,6 +68,7 @@ class StoryBot:
 
     @property
     def sources(self) -> list[Source]:
+        self.refresh_if_changed()
         return list(self._snapshot.sources.values())
 
     @property
@@ -154,8 +155,11 @@ class StoryBot:
         if not text.strip():
             raise CorpusError("the source has no text")
         with self._write_lock:
+            # Checks (duplicate URL, near-duplicate text) must see what other processes added.
+            if self._corpus_mtime() != self._snapshot.corpus_mtime:
+                self._reload()
             if check is not None:
-                check(self.sources)
+                check(list(self._snapshot.sources.values()))
             source = Source(
                 id=source_id or self.corpus.new_id(title),
                 title=title.strip(),

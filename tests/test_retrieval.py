@@ -229,3 +229,17 @@ def test_no_sentence_is_quoted_twice_in_one_answer(make_bot):
         spans = sorted((e.source.id, e.start, e.end) for e in answer.excerpts)
         for (s1, _, end1), (s2, start2, _) in itertools.pairwise(spans):
             assert s1 != s2 or end1 <= start2, answer.question
+
+
+def test_add_checks_see_sources_another_process_added(make_bot):
+    from bot.corpus import Corpus
+
+    running = make_bot()  # REFRESH_SECONDS not lowered: no question refreshes the snapshot
+    Corpus(running.config.corpus_dir).write(
+        source("bridge", "The bridge opened.", url="https://x.org/b")
+    )
+    seen: list[str] = []
+    running.add_source(
+        "The tunnel opened.", "Tunnel", check=lambda ss: seen.extend(s.id for s in ss)
+    )
+    assert "bridge" in seen
