@@ -65,8 +65,12 @@ def extract_html(html: str, url: str) -> Extracted:
             target = ref.get("target", "")
             anchor = " ".join("".join(ref.itertext()).split())
             links.append(Link(anchor, target))
+    # trafilatura puts each paragraph (and the headline) on one line; stored with blank lines
+    # between them, they are paragraphs to the passage splitter too, so no passage runs from
+    # the headline into the first sentence or across paragraphs.
+    paragraphs = [line.strip() for line in text.splitlines() if line.strip()]
     return Extracted(
-        text=text.strip() + "\n",
+        text="\n\n".join(paragraphs) + "\n",
         title=_clean(getattr(doc, "title", "") or "")[:MAX_TITLE],
         author=_clean(getattr(doc, "author", "") or ""),
         date=getattr(doc, "date", "") or "",

@@ -49,6 +49,10 @@ def test_article_text_metadata_and_links(web, fetcher):
     ):
         assert boilerplate not in content.text
     assert content.title == "Council approves harbour bridge"
+    # One paragraph per block, separated by blank lines: passages never run across them.
+    paragraphs = content.text.strip().split("\n\n")
+    assert all("\n" not in p for p in paragraphs)
+    assert paragraphs[0] == "Council approves harbour bridge"
     assert content.author == "Lena Fischer"
     assert content.date == "2026-03-04"
     assert content.sitename == "The Harbour Gazette"
