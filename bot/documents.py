@@ -26,8 +26,7 @@ def decode_text(data: bytes, name: str = "the file") -> str:
         raise DocumentError(
             f"{name} is not UTF-8 text (bad byte at position {exc.start}); save it as UTF-8"
         ) from exc
-    controls = sum(1 for ch in text[:8192] if ord(ch) < 32 and ch not in "\n\r\t\f")
-    if controls > 0.01 * min(len(text), 8192):
+    if looks_binary(text):
         raise DocumentError(f"{name} looks binary (control characters); only text can be added")
     if not text.strip():
         raise DocumentError(f"{name} is empty")
@@ -45,6 +44,14 @@ def read_text_file(path: Path) -> str:
     except OSError as exc:
         raise DocumentError(f"{path}: cannot be read ({exc.strerror})") from exc
     return decode_text(data, path.name)
+
+
+def looks_binary(text: str, sample: int = 8192) -> bool:
+    """More than 1% control characters or undecodable bytes (U+FFFD) in the first ``sample``
+    characters: a binary file, whatever its name or content type says."""
+    head = text[:sample]
+    bad = sum(1 for ch in head if (ord(ch) < 32 and ch not in "\n\r\t\f") or ch == "\ufffd")
+    return bad > 0.01 * len(head)
 
 
 def _check_size(size: int, name: str) -> None:

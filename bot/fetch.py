@@ -26,6 +26,7 @@ import httpcore
 import httpx
 
 from bot.config import FetchSettings
+from bot.documents import looks_binary
 from bot.urlguard import UrlGuard, UrlRefused, url_host
 
 REDIRECT_CODES = {301, 302, 303, 307, 308}
@@ -189,6 +190,8 @@ class Fetcher:
         if urlsplit(final_url).path.lower().endswith((".md", ".markdown")) and kind == "text/plain":
             kind = "text/markdown"
         text, encoding = decode(data, params.get("charset"), html=kind == "text/html")
+        if looks_binary(text):
+            raise FetchError(f"{final_url} is a binary file, not a web page or text")
         if not text.strip():
             raise FetchError(f"{final_url} is empty")
         return Page(url, final_url, kind, text, encoding)

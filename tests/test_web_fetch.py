@@ -132,6 +132,7 @@ def test_a_slow_server_times_out(web):
         ("/report.pdf", "is application/pdf; only web pages"),
         ("/image", "is image/png"),
         ("/mislabelled", "is a binary file"),
+        ("/noise.txt", "is a binary file"),
         ("/untyped.pdf", "looks like application/pdf"),
         ("/missing", "HTTP 404"),
     ],

@@ -6,6 +6,7 @@ the address of a page, ``web.requests`` what was asked for, ``web.sent`` bytes w
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 from collections.abc import Iterator
@@ -186,6 +187,10 @@ class WebServer:
         self.routes["/mislabelled"] = Route(
             headers={"Content-Type": "text/plain"}, body=b"GIF89a\x00\x01\x00\x00binary"
         )
+        # Random bytes without a NUL, served as text: binary all the same.
+        rng = random.Random(4)
+        noise = bytes(rng.randrange(1, 256) for _ in range(4000))
+        self.routes["/noise.txt"] = Route(headers={"Content-Type": "text/plain"}, body=noise)
         self.routes["/untyped.pdf"] = Route(body=b"%PDF-1.4 not text at all")
         self.routes["/broken"] = Route(
             headers={"Content-Type": "text/html"}, body=BROKEN_HTML.encode()
