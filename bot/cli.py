@@ -245,7 +245,7 @@ def cmd_sources(args, out: Console, err: Console) -> int:
         if args.json:
             for s in bot.sources:
                 record = s.header() | {"characters": len(s.text)}
-                print(json.dumps(record, ensure_ascii=False))
+                print(json.dumps(record, ensure_ascii=False, default=str))  # TOML dates
         else:
             out.print(sources_table(bot))
         return EXIT_OK

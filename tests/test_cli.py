@@ -192,3 +192,15 @@ def test_brackets_in_titles_and_errors_are_shown_as_typed(capsys, config_path, t
     assert "[video]" in out and "[/]" in out
     code, out, _ = run(capsys, *cfg, "ask", "Who cancelled the zebra parade?")
     assert code == 0 and title in out.replace("\n", " ").replace("│", "")
+
+
+def test_sources_list_json_with_toml_dates_in_the_header(capsys, config_path):
+    path = config_path.parent / "corpus" / "dated.txt"
+    path.write_text(
+        '+++\nid = "dated"\ntitle = "Dated"\nkind = "source"\nupdated = 2020-09-10\n+++\nText.\n',
+        encoding="utf-8",
+    )
+    code, out, _ = run(capsys, "--config", str(config_path), "sources", "list", "--json")
+    assert code == 0
+    dated = next(json.loads(line) for line in out.splitlines() if '"dated"' in line)
+    assert dated["updated"] == "2020-09-10"
