@@ -11,6 +11,7 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -18,16 +19,17 @@ from rich.table import Table
 
 from bot.config import ConfigError, load_config
 from bot.corpus import CorpusError, atomic_write
-from bot.documents import DocumentError, read_text_file
+from bot.documents import DocumentError, read_document
 from bot.engine import StoryBot
 from bot.evaluate import evaluate, read_labelled
 from bot.extract import ExtractError
 from bot.fetch import FetchError
-from bot.ingest import Ingestor, ProgressEvent
+from bot.ingest import Added, Ingestor, ProgressEvent, clean_url
 from bot.render import answer_record, lit, print_answer
 from bot.report import render_html
 from bot.retrieval import QuestionError
 from bot.text import NlpError
+from bot.uploads import upload_content
 from bot.urlguard import UrlRefused
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
@@ -74,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
         "add", help="add a source from a web page (URL) or a text or Markdown file"
     )
     add.add_argument("link", nargs="?", metavar="URL", help="the page to add")
-    add.add_argument("--file", type=Path, help="a .txt or .md file instead of a URL")
+    add.add_argument("--file", type=Path, help="a .txt, .md or .html file instead of a URL")
     add.add_argument("--title", help="the title (needed with --file; taken from the page)")
     add.add_argument(
         "--follow",
@@ -256,20 +258,7 @@ def cmd_sources(args, out: Console, err: Console) -> int:
     if args.sources_command == "add":
         if args.file is None:
             raise CliError("what to add? storybot sources add URL, or --file FILE", EXIT_USAGE)
-        if not args.title:
-            raise CliError("--title is required with --file", EXIT_USAGE)
-        text = read_text_file(args.file)
-        source = bot.add_source(
-            text,
-            args.title,
-            publisher=args.publisher,
-            url=args.url,
-            published=args.published,
-            kind=args.kind,
-            added_by=args.added_by,
-        )
-        out.print(f"added [bold]{source.id}[/bold]: {lit(source.title)}", highlight=False)
-        return EXIT_OK
+        return add_from_file(bot, args, out)
     if args.sources_command == "links":
         return show_links(bot, args, out)
     if args.sources_command == "log":
@@ -285,6 +274,47 @@ def cmd_sources(args, out: Console, err: Console) -> int:
         highlight=False,
     )
     return EXIT_OK
+
+
+def add_from_file(bot: StoryBot, args, out: Console) -> int:
+    """``sources add --file``: the same checks and extraction as an upload on Discord."""
+    if not args.title:
+        raise CliError("--title is required with --file", EXIT_USAGE)
+    url = args.url.strip()
+    if url:
+        parts = urlsplit(url)
+        if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+            raise CliError("--url must be an http:// or https:// address", EXIT_USAGE)
+        url = clean_url(url)
+    content = upload_content(args.file.name, read_document(args.file), url)
+    added = Ingestor(bot).store(
+        content,
+        url,
+        args.title,
+        args.added_by,
+        kind=args.kind,
+        publisher=args.publisher,
+        published=args.published,
+    )
+    print_added(out, added)
+    return EXIT_OK
+
+
+def print_added(out: Console, added: Added) -> None:
+    source = added.source
+    out.print(
+        f"added [bold]{source.id}[/bold]: {lit(source.title)} "
+        f"({lit(source.publisher or 'publisher unknown')}, {len(source.text):,} characters, "
+        f"{len(source.links)} links)",
+        highlight=False,
+    )
+    if added.near_duplicate:
+        other, score = added.near_duplicate
+        out.print(
+            f"  [yellow]note:[/yellow] nearly the same text as [bold]{lit(other)}[/bold] "
+            f"(similarity {score:.0%}); remove one with storybot sources remove ID",
+            highlight=False,
+        )
 
 
 def add_from_url(bot: StoryBot, args, out: Console, err: Console) -> int:
@@ -320,20 +350,7 @@ def add_from_url(bot: StoryBot, args, out: Console, err: Console) -> int:
             )
         )
     for added in report.added:
-        source = added.source
-        out.print(
-            f"added [bold]{source.id}[/bold]: {lit(source.title)} "
-            f"({lit(source.publisher or 'publisher unknown')}, {len(source.text):,} characters, "
-            f"{len(source.links)} links)",
-            highlight=False,
-        )
-        if added.near_duplicate:
-            other, score = added.near_duplicate
-            out.print(
-                f"  [yellow]note:[/yellow] nearly the same text as [bold]{other}[/bold] "
-                f"(similarity {score:.0%}); remove one with storybot sources remove ID",
-                highlight=False,
-            )
+        print_added(out, added)
     if args.follow and len(report.added) < 1 + args.follow:
         out.print(
             f"followed {len(report.added) - 1} of {args.follow} link(s) asked for "

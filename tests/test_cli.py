@@ -204,3 +204,33 @@ def test_sources_list_json_with_toml_dates_in_the_header(capsys, config_path):
     assert code == 0
     dated = next(json.loads(line) for line in out.splitlines() if '"dated"' in line)
     assert dated["updated"] == "2020-09-10"
+
+
+def test_sources_add_file_uses_the_upload_checks(capsys, config_path, tmp_path):
+    cfg = ["--config", str(config_path)]
+    doc = tmp_path / "a.md"
+    doc.write_text("The zebra parade was cancelled by the council.\n", encoding="utf-8")
+    add = [*cfg, "sources", "add", "--file", str(doc), "--title", "Zebra"]
+    code, _, err = run(capsys, *add, "--url", "javascript:alert(1)")
+    assert code == 2 and "http" in err
+    code, _, _ = run(capsys, *add, "--url", "https://Gazette.example/zebra?utm_source=x#top")
+    assert code == 0
+    listed = run(capsys, *cfg, "sources", "list", "--json")[1]
+    urls = [json.loads(line)["url"] for line in listed.splitlines()]
+    assert "https://gazette.example/zebra" in urls
+    code, _, err = run(capsys, *add, "--url", "https://gazette.example/zebra?fbclid=1")
+    assert code == 1 and "already in the corpus" in err
+    page = tmp_path / "page.html"
+    page.write_text(
+        "<html><head><title>Parade news</title></head><body><nav>Home | Sports</nav>"
+        "<article><p>The zebra parade moves to Sunday after the council vote.</p>"
+        "<p>Organisers expect ten thousand visitors along the harbour.</p></article>"
+        "<footer>Subscribe now</footer></body></html>",
+        encoding="utf-8",
+    )
+    code, out, _ = run(
+        capsys, *cfg, "sources", "add", "--file", str(page), "--title", "Parade moves"
+    )
+    assert code == 0 and "parade-moves" in out
+    stored = (config_path.parent / "corpus" / "parade-moves.txt").read_text(encoding="utf-8")
+    assert "ten thousand visitors" in stored and "Subscribe now" not in stored
