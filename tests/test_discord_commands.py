@@ -750,3 +750,21 @@ async def test_add_by_url_can_follow_links(sources_cog, web, storybot):
     assert len(text) <= E.CONTENT_LIMIT
     linked = [s for s in storybot.sources if s.extra.get("linked_from")]
     assert [s.extra["linked_from"] for s in linked] == ["council-approves-harbour-bridge"]
+
+
+async def test_add_file_with_a_huge_url_and_title_still_confirms_within_limits(
+    sources_cog, storybot
+):
+    url = "https://music.example/" + "a" * 1970
+    title = "T" * 200
+    interaction = mock_interaction(moderator())
+    await sources_cog.add_file.callback(
+        sources_cog,
+        interaction,
+        mock_attachment("long.md", b"A long-url source text."),
+        title,
+        url=url,
+    )
+    sent = only(sends(interaction))
+    assert len(sent["content"]) <= E.CONTENT_LIMIT and "Added" in sent["content"]
+    assert any(s.url.startswith("https://music.example/aaa") for s in storybot.sources)

@@ -7,13 +7,18 @@ import logging
 import discord
 from discord import app_commands
 
+from bot.discord.embeds import CONTENT_LIMIT, trim
+
 log = logging.getLogger("bot.discord")
 
 SORRY = "Sorry, something went wrong on my side. It has been logged; please try again later."
 
 
 async def tell(interaction: discord.Interaction, text: str) -> None:
-    """A private message to whoever caused ``interaction``, whether or not it was answered."""
+    """A private message to whoever caused ``interaction``, whether or not it was answered.
+    Callers keep messages short; a longer one (e.g. a huge URL echoed back) is trimmed rather
+    than refused by Discord after the work it reports has been done."""
+    text = trim(text, CONTENT_LIMIT)
     kwargs = {"ephemeral": True, "allowed_mentions": discord.AllowedMentions.none()}
     if interaction.response.is_done():
         await interaction.followup.send(text, **kwargs)

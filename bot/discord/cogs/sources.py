@@ -35,6 +35,7 @@ log = logging.getLogger("bot.discord")
 
 AUTOCOMPLETE_LIMIT = 25
 MAX_FOLLOW = 10
+MAX_URL_SHOWN = 300
 
 
 def added_by(user: discord.abc.User) -> str:
@@ -217,7 +218,7 @@ class SourcesCog(commands.Cog):
 
 def _added_line(added: Added) -> str:
     source = added.source
-    where = f" ({no_preview(source.url)})" if source.url else ""
+    where = f" ({no_preview(source.url)})" if 0 < len(source.url) <= MAX_URL_SHOWN else ""
     line = (
         f"Added **{safe_trim(source.title, 200)}**{where} as `{source.id}` "
         f"({len(source.text):,} characters)."
