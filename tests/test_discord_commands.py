@@ -768,3 +768,10 @@ async def test_add_file_with_a_huge_url_and_title_still_confirms_within_limits(
     sent = only(sends(interaction))
     assert len(sent["content"]) <= E.CONTENT_LIMIT and "Added" in sent["content"]
     assert any(s.url.startswith("https://music.example/aaa") for s in storybot.sources)
+
+
+async def test_a_reply_to_the_bot_is_not_a_question(ask_cog, client):
+    # Discord lists the replied-to author in message.mentions; the text mentions nobody.
+    message = mock_message("thanks!", mentions=[client.user])
+    await ask_cog.on_message(message)
+    assert sends(message) == []

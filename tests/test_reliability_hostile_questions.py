@@ -223,7 +223,7 @@ def run_ask(cog: AskCog, question: str) -> list[dict]:
 
 def run_message(cog: AskCog, content: str, *, mention: bool) -> list[dict]:
     message = mock_message(
-        content,
+        f"<@{ME.id}> {content}" if mention else content,
         channel_id=None if mention else QA_CHANNEL,
         mentions=[ME] if mention else [],
     )

@@ -119,7 +119,9 @@ class AskCog(commands.Cog):
         me = self.bot.user
         if me is None or message.author.bot or message.webhook_id is not None:
             return None
-        if any(user.id == me.id for user in message.mentions):
+        # A mention typed in the text, not the author ping of a reply to the bot ("thanks!"),
+        # which Discord also lists in message.mentions.
+        if re.search(rf"<@!?{me.id}>", message.content):
             return without_discord_syntax(message.content)
         channel_ids = self.bot.settings.qa_channel_ids
         channel = message.channel
