@@ -78,6 +78,7 @@ class QuestionLog:
         self.enabled = enabled
         self.retention_days = retention_days
         self._ready = False
+        self._purged_on: str | None = None  # the UTC day of the last purge while recording
 
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
@@ -107,7 +108,13 @@ class QuestionLog:
                     json.dumps(sources),
                 ),
             )
-            return cursor.lastrowid
+            row_id = cursor.lastrowid
+        # A long-running bot keeps the retention promise: old rows go once a day.
+        today = when.astimezone(UTC).date().isoformat()
+        if self._purged_on != today:
+            self._purged_on = today
+            self.purge(now=when)
+        return row_id
 
     def vote(self, question_id: int, helpful: bool) -> bool:
         """Count a Helpful / Not helpful vote; False if the question is not (or no more) logged."""

@@ -174,3 +174,11 @@ def test_question_log_survives_reopen(tmp_path):
 
     first.record(Answer("Why?", False), when=NOW)
     assert [r["question"] for r in QuestionLog(db).rows()] == ["Why?"]
+
+
+def test_recording_purges_expired_rows_once_a_day(make_bot):
+    bot = make_bot(config={"stats": {"retention_days": 30}})
+    log = bot.question_log
+    log.record(bot.ask("Who directed Cuties?"), when=NOW - timedelta(days=40))
+    log.record(bot.ask("What did NME say about Cuties?"), when=NOW)
+    assert [r["question"] for r in log.rows()] == ["What did NME say about Cuties?"]
