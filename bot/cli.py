@@ -419,8 +419,8 @@ def cmd_eval(args, out: Console, err: Console) -> int:
 
 
 def cmd_stats(args, out: Console, err: Console) -> int:
-    if args.days < 1:
-        raise CliError("--days must be at least 1", EXIT_USAGE)
+    if not 1 <= args.days <= 3650:
+        raise CliError("--days must be between 1 and 3650", EXIT_USAGE)
     bot = open_bot(args, err)
     if not bot.config.stats.log_questions:
         err.print("[yellow]note:[/yellow] question logging is off (\\[stats] log_questions)")

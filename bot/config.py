@@ -126,7 +126,7 @@ def config_from_dict(data: dict, base: Path, path: Path | None = None) -> Config
         corpus_dir=base / str(corpus.get("dir", "corpus")),
         state_dir=base / str(corpus.get("state_dir", "state")),
         max_source_bytes=max_source_bytes,
-        nlp=_settings(NlpSettings, _table(data, "nlp"), "nlp"),
+        nlp=_nlp(_table(data, "nlp")),
         retrieval=_retrieval(_table(data, "retrieval")),
         stats=_settings(StatsSettings, _table(data, "stats"), "stats"),
         aliases=_aliases(data.get("aliases", {})),
@@ -158,6 +158,13 @@ def _settings(cls, table: dict, section: str):
     return cls(**values)
 
 
+def _nlp(table: dict) -> NlpSettings:
+    settings = _settings(NlpSettings, table, "nlp")
+    if not 1 <= settings.window_sentences <= 20:
+        raise ConfigError("[nlp] window_sentences must be between 1 and 20")
+    return settings
+
+
 def _retrieval(table: dict) -> RetrievalSettings:
     settings = _settings(RetrievalSettings, table, "retrieval")
     if settings.variant not in {"BM25L", "BM25Plus", "BM25Okapi"}:
@@ -166,8 +173,8 @@ def _retrieval(table: dict) -> RetrievalSettings:
         raise ConfigError("[retrieval] needs k1 > 0, 0 <= b <= 1 and delta >= 0")
     if not 0.0 <= settings.min_coverage <= 1.0:
         raise ConfigError("[retrieval] min_coverage must be between 0 and 1")
-    if settings.top_k < 1:
-        raise ConfigError("[retrieval] top_k must be at least 1")
+    if not 1 <= settings.top_k <= 10:
+        raise ConfigError("[retrieval] top_k must be between 1 and 10 (Discord shows 10 embeds)")
     return settings
 
 

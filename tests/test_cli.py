@@ -173,12 +173,15 @@ def test_chat_session_in_a_subprocess(config_path):
     assert "don't cover that" in result.stdout
 
 
-def test_invalid_retrieval_settings_are_named(capsys, tmp_path):
-    for setting in ("k1 = 0", "b = 1.5", 'variant = "TF-IDF"', "min_coverage = 2", "top_k = 0"):
+def test_invalid_settings_are_named(capsys, tmp_path):
+    settings = [f"[retrieval]\n{s}" for s in ("k1 = 0", "b = 1.5", 'variant = "TF-IDF"')]
+    settings += ["[retrieval]\nmin_coverage = 2", "[retrieval]\ntop_k = 0"]
+    settings += ["[retrieval]\ntop_k = 11", "[nlp]\nwindow_sentences = 0"]
+    for setting in settings:
         config = tmp_path / "config.toml"
-        config.write_text(f"[retrieval]\n{setting}\n", encoding="utf-8")
+        config.write_text(setting + "\n", encoding="utf-8")
         code, _, err = run(capsys, "--config", str(config), "ask", "Who?")
-        assert code == 1 and "[retrieval]" in err, setting
+        assert code == 1 and setting.split("\n")[0] in err, setting
 
 
 def test_brackets_in_titles_and_errors_are_shown_as_typed(capsys, config_path, tmp_path):
@@ -234,3 +237,9 @@ def test_sources_add_file_uses_the_upload_checks(capsys, config_path, tmp_path):
     assert code == 0 and "parade-moves" in out
     stored = (config_path.parent / "corpus" / "parade-moves.txt").read_text(encoding="utf-8")
     assert "ten thousand visitors" in stored and "Subscribe now" not in stored
+
+
+def test_stats_days_out_of_range(capsys, config_path):
+    for days in ("0", "1000000"):
+        code, _, err = run(capsys, "--config", str(config_path), "stats", "--days", days)
+        assert code == 2 and "--days" in err
