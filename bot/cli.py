@@ -171,7 +171,7 @@ def cmd_ask(args, out: Console, err: Console) -> int:
             if not (args.json or args.batch):
                 raise CliError(str(exc), EXIT_USAGE) from exc
             record = {"question": question, "answered": False, "excerpts": [], "error": str(exc)}
-            status = EXIT_FAILURE if not args.batch else status
+            status = EXIT_USAGE if not args.batch else status
         else:
             record = answer_record(answer)
             if not (args.json or args.batch):
@@ -191,11 +191,13 @@ def _batch_questions(path: Path) -> Iterator[str]:
             continue
         if line.lstrip().startswith("{"):
             try:
-                record = json.loads(line)
-                yield str(record["q"])
+                question = json.loads(line)["q"]
+                if not isinstance(question, str):
+                    raise TypeError("'q' is not a string")
+                yield question
             except (json.JSONDecodeError, KeyError, TypeError) as exc:
                 raise CliError(
-                    f"{path.name} line {number}: expected JSON with a 'q' field"
+                    f"{path.name} line {number}: expected JSON with a 'q' string field"
                 ) from exc
         else:
             yield line.strip()

@@ -243,3 +243,12 @@ def test_stats_days_out_of_range(capsys, config_path):
     for days in ("0", "1000000"):
         code, _, err = run(capsys, "--config", str(config_path), "stats", "--days", days)
         assert code == 2 and "--days" in err
+
+
+def test_ask_json_bad_question_and_batch_with_a_null_question(capsys, config_path, tmp_path):
+    code, out, _ = run(capsys, "--config", str(config_path), "ask", "--json", "")
+    assert code == 2 and "error" in json.loads(out)
+    batch = tmp_path / "q.jsonl"
+    batch.write_text('{"q": null}\n', encoding="utf-8")
+    code, _, err = run(capsys, "--config", str(config_path), "ask", "--batch", str(batch))
+    assert code == 1 and "line 1" in err
