@@ -461,10 +461,9 @@ def cmd_stats(args, out: Console, err: Console) -> int:
             lit(g.question), str(g.count), str(g.unanswered), str(g.not_helpful), g.last_asked[:16]
         )
     out.print(gaps)
-    for gap, answer in fixed:
+    for gap, source in fixed:
         out.print(
-            f"[green]now answered[/green] by {lit(answer.excerpts[0].source.title)}: "
-            f"{lit(gap.question)}",
+            f"[green]now answered[/green] by {lit(source.title)}: {lit(gap.question)}",
             highlight=False,
         )
     sources = Table(title="Most quoted sources", title_justify="left")
@@ -497,9 +496,7 @@ def stats_record(stats, fixed) -> dict:
             }
             for g in stats.gaps
         ],
-        "now_answered": [
-            {"question": g.question, "source": a.excerpts[0].source.id} for g, a in fixed
-        ],
+        "now_answered": [{"question": g.question, "source": source.id} for g, source in fixed],
     }
 
 

@@ -20,7 +20,7 @@ from bot.cache import PassageCache
 from bot.config import Config, load_config
 from bot.corpus import Corpus, CorpusError, Link, Source, now_iso, remove_stale_temp_files
 from bot.index import Index
-from bot.questionlog import QuestionLog, Stats, newly_answered, open_log
+from bot.questionlog import Gap, QuestionLog, Stats, newly_answered, open_log
 from bot.retrieval import Answer, Retriever
 from bot.state import AuditLog, database_path
 from bot.text import Analyzer
@@ -123,7 +123,8 @@ class StoryBot:
         self.question_log.purge()
         return self.question_log.stats(self.analyzer.terms, days=days)
 
-    def newly_answered(self, stats: Stats):
+    def newly_answered(self, stats: Stats) -> list[tuple[Gap, Source]]:
+        """The gaps of ``stats`` that sources added since now answer, with those sources."""
         return newly_answered(stats.gaps, self.ask)
 
     # -- changing the corpus -------------------------------------------------------------------

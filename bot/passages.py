@@ -7,7 +7,7 @@ exactly its text, so every excerpt the bot quotes is a verbatim slice of a store
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from bot.corpus import Source
@@ -90,10 +90,6 @@ def split(source: Source, analyzer: Analyzer, window: int = 2) -> list[Passage]:
             if s.start >= covered
         )
     return passages
-
-
-def split_all(sources: Iterable[Source], analyzer: Analyzer, window: int = 2) -> list[Passage]:
-    return [p for source in sources for p in split(source, analyzer, window)]
 
 
 def _pieces(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bot.corpus import Source
 from bot.retrieval import Answer
 from bot.state import connect, database_path, migrate
 
@@ -207,14 +208,17 @@ def group_gaps(rows: list, terms_of: Callable[[str], Iterable[str]]) -> list[Gap
     return gaps
 
 
-def newly_answered(gaps: Iterable[Gap], ask: Callable[[str], Answer]) -> list[tuple[Gap, Answer]]:
-    """Gaps that the corpus answers now, quoting a source added after the gap was last asked:
-    what a moderator's new source fixed."""
+def newly_answered(gaps: Iterable[Gap], ask: Callable[[str], Answer]) -> list[tuple[Gap, Source]]:
+    """Gaps that the corpus answers now by quoting a source added since the gap was last
+    asked, with that source: what a moderator's new source fixed."""
     fixed = []
     for gap in gaps:
         answer = ask(gap.question)
-        if answer.answered and any(e.source.added_at >= gap.last_asked for e in answer.excerpts):
-            fixed.append((gap, answer))
+        if not answer.answered:
+            continue
+        newer = [e.source for e in answer.excerpts if e.source.added_at >= gap.last_asked]
+        if newer:
+            fixed.append((gap, newer[0]))
     return fixed
 
 

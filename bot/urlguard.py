@@ -64,7 +64,7 @@ def blocked_reason(address: IPAddress) -> str | None:
             embedded = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
         if embedded is not None:
             reason = blocked_reason(embedded)
-            return f"{reason} (inside an IPv6 address)" if reason else None
+            return f"{reason} IPv4 (embedded in IPv6)" if reason else None
     checks = (
         ("unspecified", address.is_unspecified),
         ("loopback", address.is_loopback),

@@ -96,7 +96,9 @@ def test_stats_figures_and_newly_answered(make_bot):
     assert bot.newly_answered(stats) == []
     bot.add_source("The zebra parade is on Saturday at noon.", "Zebra parade date")
     fixed = bot.newly_answered(stats)
-    assert [gap.question for gap, _ in fixed] == ["When is the zebra parade happening?"]
+    assert [(gap.question, s.title) for gap, s in fixed] == [
+        ("When is the zebra parade happening?", "Zebra parade date")
+    ]
 
 
 class TableRows(HTMLParser):

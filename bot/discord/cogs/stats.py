@@ -63,10 +63,7 @@ def stats_embed(stats: Stats, fixed, titles: dict[str, str], days: int) -> disco
     )
     field(
         "Now answered by a newer source",
-        [
-            f"{safe_trim(g.question, 150)} → {safe_trim(a.excerpts[0].source.title, 100)}"
-            for g, a in fixed
-        ],
+        [f"{safe_trim(g.question, 150)} → {safe_trim(source.title, 100)}" for g, source in fixed],
         "Nothing new: add a source that covers a gap above.",
     )
     field(
