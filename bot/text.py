@@ -30,6 +30,8 @@ from spacy.tokens import Doc
 
 # spaCy refuses longer texts by default; paragraphs above this are cut at whitespace first.
 MAX_CHUNK_CHARS = 100_000
+# Distinct token texts whose terms are remembered (cleared when full).
+TERM_CACHE_SIZE = 200_000
 HYPHENS = {"-", "‐", "‑"}
 NUMBER_SUFFIXES = {"+", "%"}
 # Symbols that wrap a word without being part of it, which spaCy's tokenizer leaves attached:
@@ -122,6 +124,7 @@ class Analyzer:
         self.model = model
         self.nlp, self._lemma_table = _load_pipeline(model)
         self.stop_words = frozenset(self.nlp.Defaults.stop_words) - CONTENT_WORDS
+        self._terms_of_text: dict[str, tuple[str, ...]] = {}
 
     @cached_property
     def fingerprint(self) -> str:
@@ -176,10 +179,10 @@ class Analyzer:
         j = i
         while (
             j + 2 < len(tokens)
-            and _is_word(tokens[j])
+            and tokens[j + 1].text in HYPHENS  # cheapest test first: most tokens stop here
             and not tokens[j].whitespace_
-            and tokens[j + 1].text in HYPHENS
             and not tokens[j + 1].whitespace_
+            and _is_word(tokens[j])
             and _is_word(tokens[j + 2])
         ):
             j += 2
@@ -187,22 +190,33 @@ class Analyzer:
 
     def _single(self, token) -> TokenTerms:
         span = (token.idx, token.idx + len(token))
+        if self._lemma_table is None:  # a trained pipeline: lemmas depend on context
+            return TokenTerms(*span, self._word_terms(token))
+        # With the lookup table a token's terms depend on its text alone: computed once.
+        terms = self._terms_of_text.get(token.text)
+        if terms is None:
+            if len(self._terms_of_text) >= TERM_CACHE_SIZE:
+                self._terms_of_text.clear()
+            terms = self._terms_of_text[token.text] = self._word_terms(token)
+        return TokenTerms(*span, terms)
+
+    def _word_terms(self, token) -> tuple[str, ...]:
         lower = token.lower_
         if token.is_punct or token.is_space or not any(ch.isalnum() for ch in lower):
-            return TokenTerms(*span, ())
+            return ()
         lower = lower.strip(WRAPPERS)
         if lower in self.stop_words:
-            return TokenTerms(*span, ())
+            return ()
         if token.like_num and any(ch.isdigit() for ch in lower):
-            return TokenTerms(*span, (lower.replace(",", ""),))
+            return (lower.replace(",", ""),)
         if self._lemma_table is not None:
             lemma = self._lemma_table.get(lower, lower)
         else:
             lemma = token.lemma_.lower() or lower
         term = fold(lemma)
         if term in self.stop_words:
-            return TokenTerms(*span, ())
-        return TokenTerms(*span, (term,))
+            return ()
+        return (term,)
 
 
 def _is_word(token) -> bool:
