@@ -34,8 +34,9 @@ from bot.text import Analyzer
 
 log = logging.getLogger(__name__)
 
-# Bumped when the file format or the passage rules change (2: run-on sentences are cut).
-FORMAT_VERSION = 2
+# Bumped when the file format or the passage rules change (2: run-on sentences are cut;
+# 3: an opening quotation mark belongs to the sentence it opens).
+FORMAT_VERSION = 3
 
 
 class PassageCache:

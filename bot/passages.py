@@ -45,12 +45,12 @@ def sentences(source: Source, analyzer: Analyzer) -> Iterator[list[Sentence]]:
         # Once per paragraph: Doc.text joins every token again on each access, so calling it
         # per sentence made a one-line 1 MB source take minutes (quadratic).
         para_text = doc.text
-        spans = (
+        spans = [
             piece
             for sent in doc.sents
             for piece in _pieces(para_text, *_trim(para_text, sent.start_char, sent.end_char))
-        )
-        for start, end in spans:
+        ]
+        for start, end in _opening_quotes_forward(para_text, spans):
             terms: list[str] = []
             while k < len(token_terms) and token_terms[k].start < end:
                 terms.extend(token_terms[k].terms)
@@ -108,6 +108,26 @@ def _pieces(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
         start = _trim(text, cut, end)[0]
     if start < end:
         yield start, end
+
+
+OPENING_QUOTES = "\"'“‘«"
+
+
+def _opening_quotes_forward(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The sentencizer leaves a quotation's opening mark at the end of the sentence before it
+    ('... children. "' + 'It's an award-winning film ..."'): give it to the sentence it opens,
+    so an excerpt never starts inside a quotation without its mark or ends on a stray one."""
+    out = list(spans)
+    for n in range(len(out) - 1):
+        start, end = out[n]
+        _, nxt_end = out[n + 1]
+        if end - start > 1 and text[end - 1] in OPENING_QUOTES and text[end - 2].isspace():
+            new_end = end - 1
+            while new_end > start and text[new_end - 1].isspace():
+                new_end -= 1
+            out[n] = (start, new_end)
+            out[n + 1] = (end - 1, nxt_end)
+    return out
 
 
 def _trim(text: str, start: int, end: int) -> tuple[int, int]:

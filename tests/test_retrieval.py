@@ -243,3 +243,15 @@ def test_add_checks_see_sources_another_process_added(make_bot):
         "The tunnel opened.", "Tunnel", check=lambda ss: seen.extend(s.id for s in ss)
     )
     assert "bridge" in seen
+
+
+def test_an_opening_quotation_mark_starts_the_sentence_it_opens(make_bot, analyzer):
+    text = 'The council spoke. "We will build it," the mayor said. Work starts in May.'
+    story = source("quoted", text)
+    passages = split(story, analyzer, window=1)
+    quoted = [text[p.start : p.end] for p in passages]
+    assert quoted == [
+        "The council spoke.",
+        '"We will build it," the mayor said.',
+        "Work starts in May.",
+    ]
