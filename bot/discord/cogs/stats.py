@@ -16,14 +16,12 @@ from discord.ext import commands
 
 from bot.discord.checks import REFUSAL, is_moderator
 from bot.discord.cogs.ask import log_handled
-from bot.discord.embeds import safe_trim
+from bot.discord.embeds import DESCRIPTION_LIMIT, FIELD_VALUE_LIMIT, safe_trim
 from bot.questionlog import Stats
 
 if TYPE_CHECKING:
     from bot.discord.client import StoryDiscordBot
 
-FIELD_LIMIT = 1024
-DESCRIPTION_LIMIT = 4096
 LINES_PER_FIELD = 8
 LOGGING_OFF = "Question logging is off (`[stats] log_questions = false` in config.toml)."
 
@@ -42,7 +40,7 @@ def stats_embed(stats: Stats, fixed, titles: dict[str, str], days: int) -> disco
     def field(name: str, lines: list[str], empty: str) -> None:
         value = ""
         for line in lines[:LINES_PER_FIELD]:
-            if len(value) + len(line) + 1 > FIELD_LIMIT:
+            if len(value) + len(line) + 1 > FIELD_VALUE_LIMIT:
                 break
             value += line + "\n"
         embed.add_field(name=name, value=value.strip() or empty, inline=False)
