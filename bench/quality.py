@@ -17,8 +17,8 @@ from rank_bm25 import BM25Okapi
 
 from bot.config import load_config
 from bot.engine import StoryBot
-from bot.evaluate import evaluate, read_labelled
-from bot.retrieval import Answer, Excerpt
+from bot.search.evaluate import evaluate, read_labelled
+from bot.search.retrieval import Answer, Excerpt
 
 ROOT = Path(__file__).resolve().parent.parent
 

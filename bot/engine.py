@@ -16,14 +16,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
-from bot.cache import PassageCache
 from bot.config import Config, load_config
-from bot.corpus import Corpus, CorpusError, Link, Source, now_iso, remove_stale_temp_files
-from bot.index import Index
-from bot.questionlog import Gap, QuestionLog, Stats, newly_answered, open_log
-from bot.retrieval import Answer, Retriever
-from bot.state import AuditLog, database_path
-from bot.text import Analyzer
+from bot.insights.database import AuditLog, database_path
+from bot.insights.questionlog import Gap, QuestionLog, Stats, newly_answered, open_log
+from bot.search.cache import PassageCache
+from bot.search.index import Index
+from bot.search.retrieval import Answer, Retriever
+from bot.search.text import Analyzer
+from bot.sources.corpus import Corpus, CorpusError, Link, Source, now_iso, remove_stale_temp_files
 
 log = logging.getLogger(__name__)
 

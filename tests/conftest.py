@@ -14,9 +14,9 @@ import pytest
 from hypothesis import settings
 
 from bot.config import config_from_dict
-from bot.corpus import Corpus, Source
 from bot.engine import StoryBot
-from bot.text import Analyzer
+from bot.search.text import Analyzer
+from bot.sources.corpus import Corpus, Source
 
 REPO = Path(__file__).resolve().parent.parent
 SHIPPED_CORPUS = REPO / "corpus"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.corpus import Corpus
+from bot.sources.corpus import Corpus
 from conftest import SHIPPED_CORPUS, write_config
 from helpers import source
 

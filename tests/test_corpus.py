@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.corpus import Corpus, CorpusError, Source, parse, serialize
+from bot.sources.corpus import Corpus, CorpusError, Source, parse, serialize
 from helpers import source
 
 
@@ -94,7 +94,7 @@ def test_failed_write_leaves_the_old_file(tmp_path, monkeypatch):
     def crash(*args):
         raise OSError("disk full")
 
-    monkeypatch.setattr("bot.corpus.os.replace", crash)
+    monkeypatch.setattr("bot.sources.corpus.os.replace", crash)
     with pytest.raises(OSError):
         corpus.write(source("one", "Second."), overwrite=True)
     monkeypatch.undo()
@@ -118,7 +118,7 @@ def test_remove_and_new_ids(tmp_path):
 
 
 def test_written_files_get_the_usual_mode(tmp_path):
-    from bot.corpus import _UMASK
+    from bot.sources.corpus import _UMASK
 
     path = Corpus(tmp_path).write(source("moded", "Text."))
     # Not mkstemp's private 0600: the mode a plain write under this umask would give.

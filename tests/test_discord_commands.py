@@ -41,7 +41,7 @@ from bot.discord.views import (
     AnswerView,
     SourcesView,
 )
-from bot.render import NO_ANSWER
+from bot.presentation import NO_ANSWER
 from helpers import source
 
 web = pytest.fixture(serve)

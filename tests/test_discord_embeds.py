@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.discord import embeds as E
-from bot.retrieval import Answer, Excerpt
+from bot.search.retrieval import Answer, Excerpt
 from helpers import source
 
 HOSTILE = (

@@ -10,7 +10,7 @@ from bot.discord.checks import is_moderator
 from bot.discord.client import StoryDiscordBot
 from bot.discord.cogs.ask import AskCog
 from bot.discord.cogs.stats import LOGGING_OFF, StatsCog, stats_embed
-from bot.questionlog import Gap, Stats
+from bot.insights.questionlog import Gap, Stats
 
 ZEBRA = "When is the zebra parade?"
 

@@ -6,8 +6,8 @@ from the story text before tuning (see README, "Retrieval choices").
 
 from pathlib import Path
 
-from bot.evaluate import Labelled, evaluate, first_hit_rank, read_labelled
-from bot.retrieval import Answer, Excerpt
+from bot.search.evaluate import Labelled, evaluate, first_hit_rank, read_labelled
+from bot.search.retrieval import Answer, Excerpt
 from helpers import source
 
 HERE = Path(__file__).parent

@@ -21,15 +21,15 @@ import snowballstemmer
 from discord_mocks import mock_attachment, mock_interaction, mock_member, next_id, sends
 from web_server import serve
 
-from bot.corpus import Corpus
 from bot.discord.client import StoryDiscordBot
 from bot.discord.cogs.ask import AskCog
 from bot.discord.cogs.sources import SourcesCog, added_by
 from bot.engine import StoryBot
-from bot.ingest import Ingestor
-from bot.render import NO_ANSWER
-from bot.retrieval import MAX_QUESTION_CHARS, Answer, QuestionError
-from bot.text import stem
+from bot.presentation import NO_ANSWER
+from bot.search.retrieval import MAX_QUESTION_CHARS, Answer, QuestionError
+from bot.search.text import stem
+from bot.sources.corpus import Corpus
+from bot.sources.ingest import Ingestor
 from helpers import source
 
 DEEP = os.environ.get("STORYBOT_DEEP") == "1"

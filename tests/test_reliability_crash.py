@@ -34,9 +34,9 @@ import pytest
 import tomli_w
 
 from bot.config import load_config
-from bot.corpus import Corpus, CorpusError, read_source_named, serialize
 from bot.engine import StoryBot
-from bot.state import AuditLog, database_path
+from bot.insights.database import AuditLog, database_path
+from bot.sources.corpus import Corpus, CorpusError, read_source_named, serialize
 from helpers import source
 
 DEEP = os.environ.get("STORYBOT_DEEP") == "1"
@@ -49,7 +49,7 @@ DRIVER = r"""
 import json, os, signal, sys, traceback
 from bot.config import load_config
 from bot.engine import StoryBot
-from bot.text import Analyzer
+from bot.search.text import Analyzer
 
 config = load_config(sys.argv[1])
 analyzer = Analyzer(config.nlp.model)
@@ -374,7 +374,7 @@ def test_stale_temp_files_are_removed_at_start_and_young_ones_kept(make_bot, tmp
 def test_an_add_never_replaces_a_file_another_process_created_meanwhile(tmp_path, monkeypatch):
     """Two processes (the CLI next to the running bot) adding the same id at once: the one that
     renames second used to replace the other's file silently; now it is refused."""
-    import bot.corpus as corpus_module
+    import bot.sources.corpus as corpus_module
 
     corpus = Corpus(tmp_path)
     theirs = source("notes", "Written by the other process.")

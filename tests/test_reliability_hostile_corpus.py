@@ -17,9 +17,9 @@ from hostile import DEEP
 
 from bot.cli import main
 from bot.config import ConfigError, config_from_dict
-from bot.corpus import Corpus, CorpusError
 from bot.engine import StoryBot
-from bot.render import lit, printable
+from bot.presentation import lit, printable
+from bot.sources.corpus import Corpus, CorpusError
 from conftest import SHIPPED_CORPUS, write_config
 from helpers import source
 

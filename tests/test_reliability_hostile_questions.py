@@ -29,14 +29,14 @@ from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from bot.config import config_from_dict
-from bot.corpus import Corpus
 from bot.discord import embeds as E
 from bot.discord.client import StoryDiscordBot
 from bot.discord.cogs.ask import MENTION_HINT, AskCog, without_discord_syntax
 from bot.discord.errors import SORRY
 from bot.engine import StoryBot
-from bot.render import NO_ANSWER_REASONS
-from bot.retrieval import MAX_QUESTION_CHARS, Answer, Excerpt, QuestionError, check_question
+from bot.presentation import NO_ANSWER_REASONS
+from bot.search.retrieval import MAX_QUESTION_CHARS, Answer, Excerpt, QuestionError, check_question
+from bot.sources.corpus import Corpus
 from conftest import SHIPPED_CONFIG, SHIPPED_CORPUS
 from helpers import source
 

@@ -6,9 +6,9 @@ from urllib.parse import unquote
 
 import pytest
 
-from bot.passages import split
-from bot.render import answer_record, excerpt_link, text_fragment_url
-from bot.retrieval import MAX_QUESTION_CHARS, QuestionError
+from bot.presentation import answer_record, excerpt_link, text_fragment_url
+from bot.search.passages import split
+from bot.search.retrieval import MAX_QUESTION_CHARS, QuestionError
 from helpers import source
 
 HERE = Path(__file__).parent
@@ -179,7 +179,7 @@ def test_json_record_shape(make_bot):
 
 def test_changes_by_another_process_are_picked_up(make_bot, monkeypatch):
     import bot.engine
-    from bot.corpus import Corpus
+    from bot.sources.corpus import Corpus
 
     monkeypatch.setattr(bot.engine, "REFRESH_SECONDS", 0.0)
     running = make_bot()
@@ -232,7 +232,7 @@ def test_no_sentence_is_quoted_twice_in_one_answer(make_bot):
 
 
 def test_add_checks_see_sources_another_process_added(make_bot):
-    from bot.corpus import Corpus
+    from bot.sources.corpus import Corpus
 
     running = make_bot()  # REFRESH_SECONDS not lowered: no question refreshes the snapshot
     Corpus(running.config.corpus_dir).write(

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import bot.engine
-from bot.index import Index, rank_bm25_model
+from bot.search.index import Index, rank_bm25_model
 from conftest import REPO
 
 QUESTIONS = [

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import bot.cache
+import bot.search.cache
 from bot.config import config_from_dict
 from bot.engine import StoryBot
 from helpers import source
@@ -32,13 +32,13 @@ QUERIES = (["lighthouse"], ["film", "dance"], ["petition", "signature"], ["direc
 def processed(monkeypatch) -> list[str]:
     """Ids of the sources run through spaCy (a spy on the splitter the cache calls)."""
     seen: list[str] = []
-    real = bot.cache.split
+    real = bot.search.cache.split
 
     def spy(src, analyzer, window=2):
         seen.append(src.id)
         return real(src, analyzer, window)
 
-    monkeypatch.setattr(bot.cache, "split", spy)
+    monkeypatch.setattr(bot.search.cache, "split", spy)
     return seen
 
 

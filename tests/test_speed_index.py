@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.config import RetrievalSettings
-from bot.index import Index, rank_bm25_model
-from bot.passages import Passage
+from bot.search.index import Index, rank_bm25_model
+from bot.search.passages import Passage
 
 WORDS = st.sampled_from("a b c d e f g h i j".split())
 DOCS = st.lists(st.lists(WORDS, min_size=0, max_size=12), min_size=0, max_size=12)

@@ -5,8 +5,8 @@ from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 
 from bot.cli import main
-from bot.questionlog import QuestionLog, group_gaps
-from bot.report import render_html
+from bot.insights.questionlog import QuestionLog, group_gaps
+from bot.insights.report import render_html
 from conftest import write_config
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -172,7 +172,7 @@ def test_stats_cli_writes_report(capsys, tmp_path, make_bot):
 def test_question_log_survives_reopen(tmp_path):
     db = tmp_path / "state" / "q.sqlite3"
     first = QuestionLog(db)
-    from bot.retrieval import Answer
+    from bot.search.retrieval import Answer
 
     first.record(Answer("Why?", False), when=NOW)
     assert [r["question"] for r in QuestionLog(db).rows()] == ["Why?"]

@@ -2,7 +2,7 @@
 
 import pytest
 
-from bot.text import MAX_CHUNK_CHARS, indexable_end, paragraphs
+from bot.search.text import MAX_CHUNK_CHARS, indexable_end, paragraphs
 
 
 @pytest.mark.parametrize(

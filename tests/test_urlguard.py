@@ -9,8 +9,8 @@ import pytest
 from web_server import Route, serve
 
 from bot.config import FetchSettings
-from bot.fetch import Fetcher, FetchError
-from bot.urlguard import UrlGuard, UrlRefused, blocked_reason, system_resolver
+from bot.sources.web.fetch import Fetcher, FetchError
+from bot.sources.web.urlguard import UrlGuard, UrlRefused, blocked_reason, system_resolver
 
 
 def fake_dns(table: dict[str, list[str]]):

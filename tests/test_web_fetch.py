@@ -8,9 +8,9 @@ import pytest
 from web_server import ARTICLE_SENTENCES, BIG_BYTES, LATIN1_TEXT, serve
 
 from bot.config import FetchSettings
-from bot.extract import extract
-from bot.fetch import CHUNK, Fetcher, FetchError, TooLarge
-from bot.urlguard import UrlGuard, UrlRefused
+from bot.sources.web.extract import extract
+from bot.sources.web.fetch import CHUNK, Fetcher, FetchError, TooLarge
+from bot.sources.web.urlguard import UrlGuard, UrlRefused
 
 web = pytest.fixture(serve)
 ALLOW_LOCAL = FetchSettings(allow_hosts=("127.0.0.1",), timeout_seconds=2.0)

@@ -18,9 +18,9 @@ import tomli_w
 from web_server import ARTICLE_SENTENCES, MINUTES, serve
 
 from bot import cli
-from bot.corpus import Corpus, CorpusError, Link, parse, serialize
 from bot.engine import StoryBot
-from bot.ingest import DuplicateUrl, Ingestor, ProgressEvent, clean_url, normalize_url
+from bot.sources.corpus import Corpus, CorpusError, Link, parse, serialize
+from bot.sources.ingest import DuplicateUrl, Ingestor, ProgressEvent, clean_url, normalize_url
 from helpers import source
 
 web = pytest.fixture(serve)

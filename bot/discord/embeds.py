@@ -13,9 +13,9 @@ from urllib.parse import urlparse
 
 import discord
 
-from bot.corpus import Source
-from bot.render import NO_ANSWER, NO_ANSWER_REASONS, UNKNOWN_PUBLISHER, excerpt_link
-from bot.retrieval import Answer, Excerpt
+from bot.presentation import NO_ANSWER, NO_ANSWER_REASONS, UNKNOWN_PUBLISHER, excerpt_link
+from bot.search.retrieval import Answer, Excerpt
+from bot.sources.corpus import Source
 
 # Discord's limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits).
 CONTENT_LIMIT = 2000

@@ -1,6 +1,6 @@
 """Where the Discord layer records questions and Helpful / Not helpful votes.
 
-``FeedbackSink`` is the interface; ``bot.questionlog.QuestionLog`` (``storybot.question_log``,
+``FeedbackSink`` is the interface; ``QuestionLog`` (``storybot.question_log``,
 read by ``storybot stats``) implements it, and so does ``MemoryFeedback`` for tests. No user ids
 are stored: "one vote per member per answer" is enforced in memory by the answer's buttons.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from bot.retrieval import Answer
+from bot.search.retrieval import Answer
 
 
 class FeedbackSink(Protocol):

@@ -9,12 +9,12 @@ from collections.abc import Sequence
 
 import discord
 
-from bot.corpus import Source
 from bot.discord.embeds import excerpt_embeds, sources_page
 from bot.discord.errors import SORRY, tell
 from bot.discord.feedback import FeedbackSink
 from bot.engine import StoryBot
-from bot.retrieval import Answer, Excerpt
+from bot.search.retrieval import Answer, Excerpt
+from bot.sources.corpus import Source
 
 log = logging.getLogger("bot.discord")
 

@@ -16,7 +16,7 @@ from discord.ext import commands
 from bot.discord.embeds import Reply, answer_reply, help_embed
 from bot.discord.errors import SORRY
 from bot.discord.views import AnswerView
-from bot.retrieval import MAX_QUESTION_CHARS, Answer, QuestionError, check_question
+from bot.search.retrieval import MAX_QUESTION_CHARS, Answer, QuestionError, check_question
 
 if TYPE_CHECKING:
     from bot.discord.client import StoryDiscordBot

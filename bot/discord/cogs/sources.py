@@ -2,7 +2,7 @@
 
 Every corpus-changing command checks ``is_moderator`` itself before touching anything: hiding a
 command in the UI (default permissions) is only a default that server admins can change.
-Adding goes through ``bot.ingest.Ingestor`` like the CLI: duplicate URLs are refused and
+Adding goes through ``bot.sources.ingest.Ingestor`` like the CLI: duplicate URLs are refused and
 near-duplicates of an existing source are pointed out.
 """
 
@@ -18,15 +18,15 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.corpus import CorpusError
 from bot.discord.checks import REFUSAL, is_moderator
 from bot.discord.cogs.ask import log_handled
 from bot.discord.embeds import CONTENT_LIMIT, link, no_preview, safe_trim, trim
 from bot.discord.errors import tell
 from bot.discord.views import SourcesView
-from bot.documents import DocumentError
-from bot.ingest import ERRORS, Added, Ingestor, IngestReport, ProgressEvent, clean_url
-from bot.uploads import MAX_DOCUMENT_BYTES, UPLOAD_SUFFIXES, upload_content
+from bot.sources.corpus import CorpusError
+from bot.sources.decoding import DocumentError
+from bot.sources.ingest import ERRORS, Added, Ingestor, IngestReport, ProgressEvent, clean_url
+from bot.sources.uploads import MAX_DOCUMENT_BYTES, UPLOAD_SUFFIXES, upload_content
 
 if TYPE_CHECKING:
     from bot.discord.client import StoryDiscordBot

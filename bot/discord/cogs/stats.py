@@ -17,7 +17,7 @@ from discord.ext import commands
 from bot.discord.checks import REFUSAL, is_moderator
 from bot.discord.cogs.ask import log_handled
 from bot.discord.embeds import DESCRIPTION_LIMIT, FIELD_VALUE_LIMIT, safe_trim
-from bot.questionlog import Stats
+from bot.insights.questionlog import Stats
 
 if TYPE_CHECKING:
     from bot.discord.client import StoryDiscordBot

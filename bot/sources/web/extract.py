@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
-from bot.corpus import Link
-from bot.fetch import Page
+from bot.sources.corpus import Link
+from bot.sources.web.fetch import Page
 
 MAX_TITLE = 200
 _MD_LINK = re.compile(r"(?<!!)\[([^\]\n]{1,300})\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")

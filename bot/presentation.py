@@ -13,8 +13,8 @@ from rich.markup import escape as escape_markup
 from rich.panel import Panel
 from rich.text import Text
 
-from bot.corpus import Source
-from bot.retrieval import Answer, Excerpt
+from bot.search.retrieval import Answer, Excerpt
+from bot.sources.corpus import Source
 
 NO_ANSWER = "The sources I have don't cover that."
 NO_ANSWER_REASONS = {

@@ -13,7 +13,7 @@ brackets removed), e.g. ``["127.0.0.1"]`` for tests; ``localhost`` or ``21307064
 exempted by it. The shipped default is empty.
 
 DNS rebinding: :meth:`UrlGuard.resolve` returns the checked addresses and the fetcher connects to
-exactly those (see ``bot.fetch``), so a name cannot resolve to a public address for the check and
+exactly those (see ``fetch``), so a name cannot resolve to a public address for the check and
 a private one for the connection.
 """
 

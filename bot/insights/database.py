@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.corpus import now_iso
+from bot.sources.corpus import now_iso
 
 DATABASE_NAME = "storybot.sqlite3"
 

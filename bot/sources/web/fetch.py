@@ -1,6 +1,6 @@
 """Download one web page for a source, carefully.
 
-- Only http(s) to public addresses (``bot.urlguard``), checked for the first URL and again for
+- Only http(s) to public addresses (``urlguard``), checked for the first URL and again for
   every redirect before it is requested; and again at connect time, connecting to exactly the
   addresses that were checked (no DNS-rebinding window).
 - Redirects are followed by hand, at most ``max_redirects``.
@@ -26,8 +26,8 @@ import httpcore
 import httpx
 
 from bot.config import FetchSettings
-from bot.documents import looks_binary
-from bot.urlguard import UrlGuard, UrlRefused, url_host
+from bot.sources.decoding import looks_binary
+from bot.sources.web.urlguard import UrlGuard, UrlRefused, url_host
 
 REDIRECT_CODES = {301, 302, 303, 307, 308}
 HTML_TYPES = {"text/html", "application/xhtml+xml"}

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.corpus import Source
-from bot.retrieval import Answer
-from bot.state import connect, database_path, migrate
+from bot.insights.database import connect, database_path, migrate
+from bot.search.retrieval import Answer
+from bot.sources.corpus import Source
 
 QUESTION_MIGRATIONS = [
     """

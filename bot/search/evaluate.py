@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.retrieval import Answer
+from bot.search.retrieval import Answer
 
 
 @dataclass(frozen=True)

@@ -1,15 +1,15 @@
 """An uploaded file (name + bytes) -> extracted content ready for ``Ingestor.store``.
 
 Discord-free, so any front end can use it. Text and Markdown pass through unchanged; HTML goes
-through the same extractor as pages fetched from the web (``bot.extract``): article text only.
+through the same extractor as pages fetched from the web (``web.extract``): article text only.
 """
 
 from __future__ import annotations
 
 from pathlib import PurePath
 
-from bot.documents import MAX_DOCUMENT_BYTES, TEXT_SUFFIXES, DocumentError, decode_text
-from bot.extract import Extracted, ExtractError, extract_html, extract_plain
+from bot.sources.decoding import MAX_DOCUMENT_BYTES, TEXT_SUFFIXES, DocumentError, decode_text
+from bot.sources.web.extract import Extracted, ExtractError, extract_html, extract_plain
 
 HTML_SUFFIXES = {".html", ".htm"}
 MARKDOWN_SUFFIXES = {".md", ".markdown"}

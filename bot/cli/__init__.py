@@ -18,19 +18,19 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from bot.config import ConfigError, load_config
-from bot.corpus import CorpusError, atomic_write
-from bot.documents import DocumentError, read_document
 from bot.engine import StoryBot
-from bot.evaluate import evaluate, read_labelled
-from bot.extract import ExtractError
-from bot.fetch import FetchError
-from bot.ingest import Added, Ingestor, ProgressEvent, clean_url
-from bot.render import answer_record, lit, print_answer
-from bot.report import render_html
-from bot.retrieval import QuestionError
-from bot.text import NlpError
-from bot.uploads import upload_content
-from bot.urlguard import UrlRefused
+from bot.insights.report import render_html
+from bot.presentation import answer_record, lit, print_answer
+from bot.search.evaluate import evaluate, read_labelled
+from bot.search.retrieval import QuestionError
+from bot.search.text import NlpError
+from bot.sources.corpus import CorpusError, atomic_write
+from bot.sources.decoding import DocumentError, read_document
+from bot.sources.ingest import Added, Ingestor, ProgressEvent, clean_url
+from bot.sources.uploads import upload_content
+from bot.sources.web.extract import ExtractError
+from bot.sources.web.fetch import FetchError
+from bot.sources.web.urlguard import UrlRefused
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 SOURCES_HINT = "See what I know with: storybot sources list"

@@ -16,9 +16,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from bot.config import RetrievalSettings
-from bot.corpus import Source
-from bot.index import Index
-from bot.text import Analyzer, stem
+from bot.search.index import Index
+from bot.search.text import Analyzer, stem
+from bot.sources.corpus import Source
 
 MAX_QUESTION_CHARS = 1000
 # Overlapping windows are merged into one excerpt up to this size.

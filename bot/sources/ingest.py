@@ -15,11 +15,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from bot.corpus import CorpusError, Link, Source
 from bot.engine import StoryBot
-from bot.extract import Extracted, ExtractError, extract
-from bot.fetch import Fetcher, FetchError
-from bot.urlguard import UrlRefused, url_host
+from bot.sources.corpus import CorpusError, Link, Source
+from bot.sources.web.extract import Extracted, ExtractError, extract
+from bot.sources.web.fetch import Fetcher, FetchError
+from bot.sources.web.urlguard import UrlRefused, url_host
 
 # Query parameters that only track who clicked where; they never change the page.
 TRACKING_PARAMS = {

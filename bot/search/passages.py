@@ -10,8 +10,8 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from bot.corpus import Source
-from bot.text import Analyzer, indexable_end, paragraphs
+from bot.search.text import Analyzer, indexable_end, paragraphs
+from bot.sources.corpus import Source
 
 # A window stops growing past this many characters (a single longer sentence stays whole).
 MAX_PASSAGE_CHARS = 1200

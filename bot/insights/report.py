@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from html import escape
 
-from bot.questionlog import Stats
+from bot.insights.questionlog import Stats
 
 CHART_W, CHART_H, PAD = 720, 220, 36
 

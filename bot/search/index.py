@@ -27,7 +27,7 @@ import rank_bm25
 from scipy import sparse
 
 from bot.config import RetrievalSettings
-from bot.passages import Passage
+from bot.search.passages import Passage
 
 VARIANTS = {
     "BM25L": rank_bm25.BM25L,

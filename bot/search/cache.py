@@ -28,9 +28,9 @@ from pathlib import Path
 import numpy as np
 
 import bot
-from bot.corpus import ID_PATTERN, Source
-from bot.passages import MAX_PASSAGE_CHARS, Passage, split
-from bot.text import Analyzer
+from bot.search.passages import MAX_PASSAGE_CHARS, Passage, split
+from bot.search.text import Analyzer
+from bot.sources.corpus import ID_PATTERN, Source
 
 log = logging.getLogger(__name__)
 
