@@ -16,14 +16,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
+from bot.clock import now_iso
 from bot.config import Config, load_config
-from bot.insights.database import AuditLog, database_path
+from bot.files import remove_stale_temp_files
+from bot.insights.audit import AuditLog
+from bot.insights.database import database_path
 from bot.insights.questionlog import Gap, QuestionLog, Stats, newly_answered, open_log
 from bot.search.cache import PassageCache
 from bot.search.index import Index
 from bot.search.retrieval import Answer, Retriever
 from bot.search.text import Analyzer
-from bot.sources.corpus import Corpus, CorpusError, Link, Source, now_iso, remove_stale_temp_files
+from bot.sources.corpus import Corpus, CorpusError, Link, Source
 
 log = logging.getLogger(__name__)
 

@@ -118,8 +118,8 @@ def test_remove_and_new_ids(tmp_path):
 
 
 def test_written_files_get_the_usual_mode(tmp_path):
-    from bot.sources.corpus import _UMASK
+    from bot.files import UMASK
 
     path = Corpus(tmp_path).write(source("moded", "Text."))
     # Not mkstemp's private 0600: the mode a plain write under this umask would give.
-    assert path.stat().st_mode & 0o777 == 0o666 & ~_UMASK
+    assert path.stat().st_mode & 0o777 == 0o666 & ~UMASK

@@ -35,7 +35,8 @@ import tomli_w
 
 from bot.config import load_config
 from bot.engine import StoryBot
-from bot.insights.database import AuditLog, database_path
+from bot.insights.audit import AuditLog
+from bot.insights.database import database_path
 from bot.sources.corpus import Corpus, CorpusError, read_source_named, serialize
 from helpers import source
 

@@ -19,12 +19,13 @@ from rich.table import Table
 
 from bot.config import ConfigError, load_config
 from bot.engine import StoryBot
+from bot.files import atomic_write
 from bot.insights.report import render_html
 from bot.presentation import answer_record, lit, print_answer
 from bot.search.evaluate import evaluate, read_labelled
 from bot.search.retrieval import QuestionError
 from bot.search.text import NlpError
-from bot.sources.corpus import CorpusError, atomic_write
+from bot.sources.corpus import CorpusError
 from bot.sources.decoding import DocumentError, read_document
 from bot.sources.ingest import Added, Ingestor, ProgressEvent, clean_url
 from bot.sources.uploads import upload_content

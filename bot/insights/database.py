@@ -1,12 +1,14 @@
 """storybot's own database: SQLite at ``<state_dir>/storybot.sqlite3`` (WAL mode).
 
 Each feature owns a *component* with an ordered list of migrations (SQL scripts); the version of
-each component is kept in ``schema_versions``, so features can add tables independently::
+each component is kept in ``schema_versions``, so features can add tables independently. A
+feature's store subclasses :class:`Component`::
 
-    AUDIT_MIGRATIONS = ["CREATE TABLE audit (...)"]
-    with connect(path) as db:
-        migrate(db, "audit", AUDIT_MIGRATIONS)
+    class AuditLog(Component):
+        component = "audit"
+        migrations = ["CREATE TABLE audit (...)"]
 
+and opens a transaction with ``with self.transaction() as db: ...`` (migrated on first use).
 Migrations are append-only: never edit one that has shipped, add the next.
 """
 
@@ -15,10 +17,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-
-from bot.sources.corpus import now_iso
 
 DATABASE_NAME = "storybot.sqlite3"
 
@@ -75,68 +74,20 @@ def migrate(conn: sqlite3.Connection, component: str, migrations: Sequence[str])
     return len(migrations)
 
 
-AUDIT_MIGRATIONS = [
-    """
-    CREATE TABLE audit (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        at TEXT NOT NULL,
-        actor TEXT NOT NULL,
-        action TEXT NOT NULL,
-        source_id TEXT,
-        url TEXT,
-        detail TEXT
-    );
-    CREATE INDEX audit_source ON audit (source_id)
-    """,
-]
+class Component:
+    """One feature's tables in the shared database, migrated the first time they are used."""
 
-
-@dataclass(frozen=True)
-class AuditEntry:
-    id: int
-    at: str
-    actor: str
-    action: str
-    source_id: str
-    url: str
-    detail: str
-
-
-class AuditLog:
-    """Who added, removed or restored which source, when, and from which URL."""
+    component: str = ""
+    migrations: Sequence[str] = ()
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self._ready = False
 
     @contextmanager
-    def _db(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> Iterator[sqlite3.Connection]:
         with connect(self.path) as conn:
             if not self._ready:
-                migrate(conn, "audit", AUDIT_MIGRATIONS)
+                migrate(conn, self.component, self.migrations)
                 self._ready = True
             yield conn
-
-    def record(
-        self, actor: str, action: str, source_id: str = "", url: str = "", detail: str = ""
-    ) -> None:
-        with self._db() as conn:
-            conn.execute(
-                "INSERT INTO audit (at, actor, action, source_id, url, detail) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (now_iso(), actor or "unknown", action, source_id, url, detail),
-            )
-
-    def entries(self, source_id: str | None = None, limit: int = 50) -> list[AuditEntry]:
-        """The newest entries first, optionally only those about one source."""
-        if not self.path.exists():
-            return []
-        query = "SELECT id, at, actor, action, source_id, url, detail FROM audit"
-        params: tuple = ()
-        if source_id:
-            query += " WHERE source_id = ?"
-            params = (source_id,)
-        query += " ORDER BY id DESC LIMIT ?"
-        with self._db() as conn:
-            rows = conn.execute(query, (*params, limit)).fetchall()
-        return [AuditEntry(*(value if value is not None else "" for value in row)) for row in rows]

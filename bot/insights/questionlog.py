@@ -11,13 +11,13 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.insights.database import connect, database_path, migrate
+from bot.clock import iso
+from bot.insights.database import Component, database_path
 from bot.search.retrieval import Answer
 from bot.sources.corpus import Source
 
@@ -73,21 +73,15 @@ class Stats:
         return self.helpful / votes if votes else 0.0
 
 
-class QuestionLog:
+class QuestionLog(Component):
+    component = "questions"
+    migrations = QUESTION_MIGRATIONS
+
     def __init__(self, path: Path, *, enabled: bool = True, retention_days: int = 90) -> None:
-        self.path = Path(path)
+        super().__init__(path)
         self.enabled = enabled
         self.retention_days = retention_days
-        self._ready = False
         self._purged_on: str | None = None  # the UTC day of the last purge while recording
-
-    @contextmanager
-    def _db(self) -> Iterator[sqlite3.Connection]:
-        with connect(self.path) as db:
-            if not self._ready:
-                migrate(db, "questions", QUESTION_MIGRATIONS)
-                self._ready = True
-            yield db
 
     def record(self, answer: Answer, server: str = "", when: datetime | None = None) -> int | None:
         """Store one asked question; returns its row id (None when logging is off)."""
@@ -96,12 +90,12 @@ class QuestionLog:
         when = when or datetime.now(UTC)
         sources = list(dict.fromkeys(e.source.id for e in answer.excerpts))
         top = answer.excerpts[0].score if answer.excerpts else None
-        with self._db() as db:
+        with self.transaction() as db:
             cursor = db.execute(
                 "INSERT INTO questions (asked_at, server, question, answered, top_score, sources)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 (
-                    _iso(when),
+                    iso(when),
                     server,
                     answer.question,
                     int(answer.answered),
@@ -122,7 +116,7 @@ class QuestionLog:
         if not self.enabled:
             return False
         column = "helpful" if helpful else "not_helpful"
-        with self._db() as db:
+        with self.transaction() as db:
             cursor = db.execute(
                 f"UPDATE questions SET {column} = {column} + 1 WHERE id = ?", (question_id,)
             )
@@ -133,17 +127,17 @@ class QuestionLog:
         if not self.enabled:
             return 0
         cutoff = (now or datetime.now(UTC)) - timedelta(days=self.retention_days)
-        with self._db() as db:
-            return db.execute("DELETE FROM questions WHERE asked_at < ?", (_iso(cutoff),)).rowcount
+        with self.transaction() as db:
+            return db.execute("DELETE FROM questions WHERE asked_at < ?", (iso(cutoff),)).rowcount
 
     def rows(self, since: datetime | None = None) -> list[sqlite3.Row]:
         if not self.enabled or not self.path.exists():
             return []
-        with self._db() as db:
+        with self.transaction() as db:
             db.row_factory = sqlite3.Row
             return db.execute(
                 "SELECT * FROM questions WHERE asked_at >= ? ORDER BY asked_at, id",
-                (_iso(since) if since else "",),
+                (iso(since) if since else "",),
             ).fetchall()
 
     def stats(
@@ -230,7 +224,3 @@ def open_log(config) -> QuestionLog:
         enabled=settings.log_questions,
         retention_days=settings.retention_days,
     )
-
-
-def _iso(when: datetime) -> str:
-    return when.astimezone(UTC).replace(microsecond=0).isoformat()

@@ -19,15 +19,14 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
-import os
 import sys
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 
 import bot
+from bot.files import atomic_write
 from bot.search.passages import MAX_PASSAGE_CHARS, Passage, split
 from bot.search.text import Analyzer
 from bot.sources.corpus import ID_PATTERN, Source
@@ -108,14 +107,7 @@ class PassageCache:
         np.savez(buffer, key=np.array(key), **_pack(passages))
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-            try:
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(buffer.getvalue())
-                os.replace(tmp, path)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            atomic_write(path, buffer.getvalue())
         except OSError as exc:  # a read-only state dir only costs speed
             log.warning("cannot write passage cache %s: %s", path, exc)
 

@@ -26,15 +26,17 @@ from __future__ import annotations
 import os
 import re
 import stat
-import tempfile
-import time
 import tomllib
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import tomli_w
+
+from bot.config import MAX_SOURCE_BYTES
+from bot.files import atomic_write, fsync_dir
 
 FENCE = "+++"
 SOURCE_SUFFIX = ".txt"
@@ -43,12 +45,6 @@ ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 REQUIRED_FIELDS = ("id", "title", "kind")
 OPTIONAL_FIELDS = ("publisher", "url", "published", "added_by", "added_at")
 TRASH_DIR = ".trash"
-# A temp file of an interrupted write (``.<name>.<random>.tmp``) older than this is removed at
-# start; a younger one may belong to a write in progress in another process.
-STALE_TEMP_SECONDS = 60.0
-# A source file larger than this is refused when the corpus loads (``[corpus] max_source_bytes``):
-# one giant file must not stall startup for minutes in spaCy.
-DEFAULT_MAX_SOURCE_BYTES = 10_000_000
 BOM = "\ufeff"
 
 
@@ -153,13 +149,11 @@ def _links(value, name: str) -> tuple[Link, ...]:
     return tuple(Link(item.get("text", ""), item["url"]) for item in value)
 
 
-def read_source(path: Path, max_bytes: int = DEFAULT_MAX_SOURCE_BYTES) -> Source:
+def read_source(path: Path, max_bytes: int = MAX_SOURCE_BYTES) -> Source:
     return read_source_named(path, path.stem, max_bytes)
 
 
-def read_source_named(
-    path: Path, expected_id: str, max_bytes: int = DEFAULT_MAX_SOURCE_BYTES
-) -> Source:
+def read_source_named(path: Path, expected_id: str, max_bytes: int = MAX_SOURCE_BYTES) -> Source:
     """Read a source file whose id must be ``expected_id``; refuse anything that is not a
     regular, readable, UTF-8 text file of at most ``max_bytes`` with a message naming it."""
     try:
@@ -202,7 +196,7 @@ def _too_big(name: str, size: int, limit: int) -> str:
 class Corpus:
     """A directory of source files."""
 
-    def __init__(self, directory: Path, max_source_bytes: int = DEFAULT_MAX_SOURCE_BYTES) -> None:
+    def __init__(self, directory: Path, max_source_bytes: int = MAX_SOURCE_BYTES) -> None:
         self.directory = Path(directory)
         self.max_source_bytes = max_source_bytes
 
@@ -263,8 +257,8 @@ class Corpus:
         self.trash.mkdir(exist_ok=True)
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         os.replace(path, self.trash / f"{source_id}.{stamp}{SOURCE_SUFFIX}")
-        _fsync_dir(self.trash)
-        _fsync_dir(self.directory)
+        fsync_dir(self.trash)
+        fsync_dir(self.directory)
         return source
 
     def trashed(self) -> dict[str, Path]:
@@ -291,8 +285,8 @@ class Corpus:
                 raise taken from None
             os.replace(trashed, path)
         trashed.unlink(missing_ok=True)
-        _fsync_dir(self.directory)
-        _fsync_dir(self.trash)
+        fsync_dir(self.directory)
+        fsync_dir(self.trash)
         return source
 
     def new_id(self, title: str, taken: Iterable[str] = ()) -> str:
@@ -306,88 +300,5 @@ class Corpus:
         return candidate
 
 
-def now_iso() -> str:
-    return datetime.now(UTC).replace(microsecond=0).isoformat()
-
-
-def _current_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-_UMASK = _current_umask()  # read once, at import, before any thread could race on it
-
-
-def atomic_write(path: Path, data: bytes, *, replace: bool = True) -> None:
-    """Write to a temp file in the same directory, fsync, then rename over ``path``.
-
-    With ``replace=False`` an existing ``path`` is never replaced: FileExistsError instead
-    (the temp file is hard-linked into place, which fails atomically if the name is taken)."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            # mkstemp makes the file private (0600); give it the mode a plain write would.
-            os.fchmod(handle.fileno(), 0o666 & ~_UMASK)
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if replace:
-            os.replace(tmp, path)
-        else:
-            _link_new(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
-
-
-def _link_new(tmp: str, path: Path) -> None:
-    try:
-        os.link(tmp, path)
-    except FileExistsError:
-        raise
-    except OSError:  # no hard links on this file system: check, then rename
-        if path.exists():
-            raise FileExistsError(path) from None
-        os.replace(tmp, path)
-    else:
-        Path(tmp).unlink()
-
-
-def remove_stale_temp_files(directory: Path, max_age: float = STALE_TEMP_SECONDS) -> list[Path]:
-    """Delete the temp files (``.<name>.<random>.tmp``) that writes killed half-way left in
-    ``directory`` and that are older than ``max_age`` seconds; return what was deleted."""
-    removed: list[Path] = []
-    cutoff = time.time() - max_age
-    try:
-        candidates = list(Path(directory).glob(".*.tmp"))
-    except OSError:
-        return removed
-    for path in candidates:
-        try:
-            if path.is_file() and path.stat().st_mtime < cutoff:
-                path.unlink()
-                removed.append(path)
-        except OSError:  # gone meanwhile, or not ours to delete: leave it
-            continue
-    return removed
-
-
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def _ascii(text: str) -> str:
-    import unicodedata
-
     return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
