@@ -1,18 +1,16 @@
-"""Answer -> what a person or a program sees: JSON records, terminal output, links.
+"""Answers and figures -> neutral presentation pieces every front end shares: the words of a
+refusal, attributions, links that point at the quoted sentence, and the JSON records.
 
-Nothing here changes a quote: the text shown is always ``source.text[start:end]``; rendering
-only adds emphasis on the matched words and the attribution around it.
+Nothing here changes a quote: the text shown is always ``source.text[start:end]``. Terminal
+rendering lives in ``bot.cli.terminal``, Discord rendering in ``bot.discord.embeds``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from urllib.parse import quote, urldefrag
 
-from rich.console import Console, Group
-from rich.markup import escape as escape_markup
-from rich.panel import Panel
-from rich.text import Text
-
+from bot.insights.questionlog import Gap, Stats
 from bot.search.retrieval import Answer, Excerpt
 from bot.sources.corpus import Source
 
@@ -23,12 +21,8 @@ NO_ANSWER_REASONS = {
     "weak_match": "Some sources share a word or two with the question, but none answers it.",
 }
 UNKNOWN_PUBLISHER = "publisher unknown"
-# Control characters shown as their visible symbols (ESC -> "␛"), one character for one, so a
-# source or question can never send escape sequences to the terminal; lone surrogates (which
-# cannot be printed as UTF-8) become U+FFFD.
-_PRINTABLE = {c: 0x2400 + c for c in range(32) if chr(c) not in "\n\t"} | {0x7F: 0x2421}
-_PRINTABLE |= {c: 0xFFFD for c in range(0x80, 0xA0)}
-_PRINTABLE |= {c: 0xFFFD for c in range(0xD800, 0xE000)}
+REMOVED = "(removed)"
+QUOTES_NOTE = "Quoted verbatim from the sources; nothing here is generated."
 # A text fragment quotes whole sentences up to this many words; longer ones use start,end.
 FRAGMENT_WORDS = 8
 
@@ -62,21 +56,15 @@ def excerpt_link(excerpt: Excerpt) -> str:
     return text_fragment_url(excerpt.source.url, lead)
 
 
-def printable(text: str) -> str:
-    """``text`` safe to write to a terminal: no control character, no lone surrogate."""
-    return text.translate(_PRINTABLE)
-
-
-def lit(value: object) -> str:
-    """``value`` for a rich markup string or table cell: shown literally, never as markup
-    (a title holding "[/x]" made rich raise MarkupError) and without control characters."""
-    return escape_markup(printable(str(value)))
-
-
 def attribution(source: Source) -> str:
     """Who published the source, and when if known (the title is shown beside it)."""
     publisher = source.publisher or UNKNOWN_PUBLISHER
     return f"{publisher}, {source.published}" if source.published else publisher
+
+
+def source_title(titles: Mapping[str, str], source_id: str) -> str:
+    """A quoted source's title, or its id marked as removed when it is gone."""
+    return titles.get(source_id, f"{source_id} {REMOVED}")
 
 
 def answer_record(answer: Answer) -> dict:
@@ -102,42 +90,27 @@ def answer_record(answer: Answer) -> dict:
     }
 
 
-def highlighted(excerpt: Excerpt, style: str = "bold yellow") -> Text:
-    text = Text(printable(excerpt.text))
-    for start, end in excerpt.highlights:
-        text.stylize(style, start, end)
-    return text
-
-
-def answer_renderable(answer: Answer, hint: str = "") -> Group | Text:
-    """A rich renderable of an answer, as the terminal shows it."""
-    if not answer.answered:
-        message = Text(NO_ANSWER, style="bold")
-        reason = NO_ANSWER_REASONS.get(answer.reason, "")
-        if reason:
-            message.append(f"\n{reason}", style="dim")
-        if hint:
-            message.append(f"\n{hint}", style="dim")
-        return message
-    panels = []
-    for n, excerpt in enumerate(answer.excerpts, 1):
-        source = excerpt.source
-        footer = Text(printable(attribution(source)), style="cyan")
-        link = excerpt_link(excerpt)
-        if link:
-            footer.append("\n")
-            footer.append(printable(link), style=f"link {link} blue underline")
-        panels.append(
-            Panel(
-                Group(highlighted(excerpt), Text(""), footer),
-                title=Text(printable(f"[{n}] {source.title}")),
-                title_align="left",
-                border_style="green" if n == 1 else "dim",
-            )
-        )
-    note = Text("Quoted verbatim from the sources; nothing here is generated.", style="dim italic")
-    return Group(*panels, note)
-
-
-def print_answer(console: Console, answer: Answer, hint: str = "") -> None:
-    console.print(answer_renderable(answer, hint))
+def stats_record(stats: Stats, fixed: Sequence[tuple[Gap, Source]]) -> dict:
+    """The JSON form of ``storybot stats --json``."""
+    return {
+        "asked": stats.asked,
+        "answered": stats.answered,
+        "answer_rate": round(stats.answer_rate, 4),
+        "helpful": stats.helpful,
+        "not_helpful": stats.not_helpful,
+        "helpful_rate": round(stats.helpful_rate, 4),
+        "days": [{"day": d, "asked": a, "answered": n} for d, a, n in stats.days],
+        "top_sources": [{"id": sid, "quoted": n} for sid, n in stats.top_sources],
+        "gaps": [
+            {
+                "question": g.question,
+                "count": g.count,
+                "variants": list(g.variants),
+                "unanswered": g.unanswered,
+                "not_helpful": g.not_helpful,
+                "last_asked": g.last_asked,
+            }
+            for g in stats.gaps
+        ],
+        "now_answered": [{"question": g.question, "source": source.id} for g, source in fixed],
+    }

@@ -141,3 +141,21 @@ def texts(kwargs: dict) -> str:
         for f in data.get("fields", []):
             parts += [f["name"], f["value"]]
     return "\n".join(parts)
+
+
+async def invoke(command, cog, interaction, *args, **kwargs) -> None:
+    """Run an app command as discord.py does: its checks first (a failed check goes to the
+    tree's error handler, as in the running bot), then its callback."""
+    from discord import app_commands
+
+    from bot.discord.errors import on_app_command_error
+
+    interaction.client = cog.bot  # what discord.py sets: the bot the command belongs to
+    try:
+        for check in command.checks:
+            if not await discord.utils.maybe_coroutine(check, interaction):
+                raise app_commands.CheckFailure(f"check failed for {command.name}")
+    except app_commands.CheckFailure as error:
+        await on_app_command_error(interaction, error)
+        return
+    await command.callback(cog, interaction, *args, **kwargs)

@@ -12,6 +12,7 @@ import discord
 import pytest
 from discord import app_commands
 from discord_mocks import (
+    invoke,
     mock_attachment,
     mock_interaction,
     mock_member,
@@ -24,14 +25,13 @@ from discord_mocks import (
 )
 from web_server import serve
 
-from bot.discord import embeds as E
+from bot.discord import markdown as M
 from bot.discord.checks import REFUSAL, is_moderator
 from bot.discord.client import StoryDiscordBot, intents_for
 from bot.discord.cogs.ask import MENTION_HINT, AskCog
 from bot.discord.cogs.sources import SourcesCog
 from bot.discord.cooldown import UserCooldowns
 from bot.discord.errors import SORRY, on_app_command_error
-from bot.discord.feedback import MemoryFeedback
 from bot.discord.views import (
     ALREADY_VOTED,
     NO_MORE,
@@ -131,7 +131,7 @@ def only(calls: list[dict]) -> dict:
 async def test_ask_defers_then_answers_with_attributed_quotes(ask_cog, caplog):
     interaction = mock_interaction()
     with caplog.at_level(logging.INFO, logger="bot.discord"):
-        await ask_cog.ask.callback(ask_cog, interaction, ANSWERED)
+        await invoke(ask_cog.ask, ask_cog, interaction, ANSWERED)
 
     interaction.response.defer.assert_awaited_once_with(thinking=True)
     sent = only(sends(interaction))
@@ -143,7 +143,7 @@ async def test_ask_defers_then_answers_with_attributed_quotes(ask_cog, caplog):
     assert embed.author.name == "Festival Daily"
     assert embed.description.startswith("> The **Sundance** **jury** **awarded**")
     assert "not generated" in embed.footer.text
-    assert sum(len(e) for e in sent["embeds"]) <= E.EMBED_TOTAL_LIMIT
+    assert sum(len(e) for e in sent["embeds"]) <= M.EMBED_TOTAL_LIMIT
     view = sent["view"]
     assert isinstance(view, AnswerView)
     assert [c.label for c in view.children] == ["More", "Helpful", "Not helpful", "Delete"]
@@ -153,7 +153,7 @@ async def test_ask_defers_then_answers_with_attributed_quotes(ask_cog, caplog):
 
 async def test_ask_without_an_answer_says_so_briefly(ask_cog):
     interaction = mock_interaction()
-    await ask_cog.ask.callback(ask_cog, interaction, UNANSWERED)
+    await invoke(ask_cog.ask, ask_cog, interaction, UNANSWERED)
     sent = only(sends(interaction))
     assert NO_ANSWER in sent["content"] and "/sources" in sent["content"]
     assert "embeds" not in sent  # no quotes of noise
@@ -163,7 +163,7 @@ async def test_ask_without_an_answer_says_so_briefly(ask_cog):
 
 async def test_blank_question_is_refused_privately(ask_cog):
     interaction = mock_interaction()
-    await ask_cog.ask.callback(ask_cog, interaction, "   ")
+    await invoke(ask_cog.ask, ask_cog, interaction, "   ")
     sent = only(sends(interaction))
     assert sent["ephemeral"] is True and "/ask question:" in sent["content"]
     interaction.response.defer.assert_not_awaited()
@@ -171,7 +171,7 @@ async def test_blank_question_is_refused_privately(ask_cog):
 
 async def test_source_text_with_mentions_and_markdown_renders_escaped(ask_cog):
     interaction = mock_interaction()
-    await ask_cog.ask.callback(ask_cog, interaction, "What did the zebra keeper tell?")
+    await invoke(ask_cog.ask, ask_cog, interaction, "What did the zebra keeper tell?")
     sent = only(sends(interaction))
     # Author names are plain text on Discord (no markdown, no mentions): shown as stored.
     assert sent["embeds"][0].author.name == "Zoo <@456> Times"
@@ -190,22 +190,24 @@ async def test_cooldown_per_user_with_private_notice(ask_cog, client, monkeypatc
     client.cooldowns = UserCooldowns(2, 30, clock=lambda: now[0])
     asked = []
     real_ask = client.storybot.ask
-    monkeypatch.setattr(client.storybot, "ask", lambda q, k=None: asked.append(q) or real_ask(q))
+    monkeypatch.setattr(
+        client.storybot, "ask", lambda q, k=None, **log: asked.append(q) or real_ask(q, k, **log)
+    )
     user = mock_member()
     for _ in range(2):
-        await ask_cog.ask.callback(ask_cog, mock_interaction(user), ANSWERED)
+        await invoke(ask_cog.ask, ask_cog, mock_interaction(user), ANSWERED)
     blocked = mock_interaction(user)
-    await ask_cog.ask.callback(ask_cog, blocked, ANSWERED)
+    await invoke(ask_cog.ask, ask_cog, blocked, ANSWERED)
     sent = only(sends(blocked))
     assert sent["ephemeral"] is True and "wait 30 s" in sent["content"]
     blocked.response.defer.assert_not_awaited()
     assert len(asked) == 2
     other = mock_interaction()  # another member is not limited
-    await ask_cog.ask.callback(ask_cog, other, ANSWERED)
+    await invoke(ask_cog.ask, ask_cog, other, ANSWERED)
     assert "embeds" in only(sends(other))
     now[0] += 30.5
     later = mock_interaction(user)
-    await ask_cog.ask.callback(ask_cog, later, ANSWERED)
+    await invoke(ask_cog.ask, ask_cog, later, ANSWERED)
     assert "embeds" in only(sends(later))
 
 
@@ -220,7 +222,7 @@ async def test_mention_gets_the_same_answer_as_a_reply(ask_cog, client):
     assert sent["mention_author"] is False
     assert_no_mentions([sent])
     interaction = mock_interaction()
-    await ask_cog.ask.callback(ask_cog, interaction, ANSWERED)
+    await invoke(ask_cog.ask, ask_cog, interaction, ANSWERED)
     by_slash = only(sends(interaction))["embeds"]
     assert [e.to_dict() for e in sent["embeds"]] == [e.to_dict() for e in by_slash]
     assert sent["view"].asker_id == message.author.id
@@ -275,7 +277,7 @@ async def test_bots_are_ignored(ask_cog, client):
 async def test_failure_while_answering_a_message_is_logged_and_reported(
     ask_cog, client, monkeypatch, caplog
 ):
-    def broken(question, k=None):
+    def broken(question, k=None, **log):
         raise RuntimeError("index exploded")
 
     monkeypatch.setattr(client.storybot, "ask", broken)
@@ -290,7 +292,7 @@ async def test_failure_while_answering_a_message_is_logged_and_reported(
 
 async def answer_view(ask_cog, asker) -> AnswerView:
     interaction = mock_interaction(asker)
-    await ask_cog.ask.callback(ask_cog, interaction, ANSWERED)
+    await invoke(ask_cog.ask, ask_cog, interaction, ANSWERED)
     return only(sends(interaction))["view"]
 
 
@@ -336,7 +338,7 @@ async def test_more_shows_the_next_excerpts_then_says_there_are_no_more(ask_cog)
 
 async def test_questions_and_votes_go_to_the_question_log(ask_cog, storybot):
     interaction = mock_interaction()
-    await ask_cog.ask.callback(ask_cog, interaction, ANSWERED)
+    await invoke(ask_cog.ask, ask_cog, interaction, ANSWERED)
     view = only(sends(interaction))["view"]
     (row,) = storybot.question_log.rows()
     assert row["question"] == ANSWERED and row["answered"] == 1
@@ -365,14 +367,15 @@ async def test_mention_questions_are_logged_with_their_server(ask_cog, client, s
     assert row["server"] == str(message.guild.id)
 
 
-async def test_a_broken_question_log_does_not_cost_the_answer(ask_cog, client, caplog):
-    class Broken(MemoryFeedback):
-        def record(self, answer, server=""):
-            raise OSError("disk full")
+async def test_a_broken_question_log_does_not_cost_the_answer(
+    ask_cog, storybot, monkeypatch, caplog
+):
+    def broken(answer, server=""):
+        raise OSError("disk full")
 
-    client.feedback = Broken()
+    monkeypatch.setattr(storybot.question_log, "record", broken)
     interaction = mock_interaction()
-    await ask_cog.ask.callback(ask_cog, interaction, ANSWERED)
+    await invoke(ask_cog.ask, ask_cog, interaction, ANSWERED)
     sent = only(sends(interaction))
     assert "embeds" in sent and sent["view"].question_id is None
     assert "disk full" in caplog.text
@@ -381,21 +384,12 @@ async def test_a_broken_question_log_does_not_cost_the_answer(ask_cog, client, c
     assert only(sends(vote))["content"] == NOT_RECORDED
 
 
-async def test_feedback_sink_can_be_swapped(ask_cog, client):
-    client.feedback = MemoryFeedback()
-    interaction = mock_interaction()
-    await ask_cog.ask.callback(ask_cog, interaction, ANSWERED)
-    view = only(sends(interaction))["view"]
-    await view.not_helpful.callback(mock_interaction(message=mock_message("")))
-    assert client.feedback.votes == {view.question_id: [False]}
-
-
 # -- /sources and /help ---------------------------------------------------------------------------
 
 
 async def test_sources_lists_the_corpus_privately_with_paging(sources_cog, storybot):
     interaction = mock_interaction()
-    await sources_cog.sources.callback(sources_cog, interaction)
+    await invoke(sources_cog.sources, sources_cog, interaction)
     sent = only(sends(interaction))
     assert sent["ephemeral"] is True
     assert_no_mentions([sent])
@@ -420,10 +414,10 @@ async def test_sources_view_pages(storybot):
 
 async def test_help_explains_asking(ask_cog):
     interaction = mock_interaction()
-    await ask_cog.help.callback(ask_cog, interaction)
+    await invoke(ask_cog.help, ask_cog, interaction)
     sent = only(sends(interaction))
     assert sent["ephemeral"] is True and "/ask" in texts(sent)
-    assert len(sent["embed"]) <= E.EMBED_TOTAL_LIMIT
+    assert len(sent["embed"]) <= M.EMBED_TOTAL_LIMIT
 
 
 # -- moderators -------------------------------------------------------------------------------
@@ -445,7 +439,7 @@ async def test_non_moderator_cannot_add_and_corpus_is_unchanged(sources_cog, sto
     attachment = mock_attachment("a.md", b"Aliens directed the film.")
     for user in (mock_member(), mock_user()):
         interaction = mock_interaction(user)
-        await sources_cog.add_file.callback(sources_cog, interaction, attachment, "Aliens")
+        await invoke(sources_cog.add_file, sources_cog, interaction, attachment, "Aliens")
         sent = only(sends(interaction))
         assert sent["content"] == REFUSAL and sent["ephemeral"] is True
     attachment.read.assert_not_awaited()
@@ -456,7 +450,7 @@ async def test_non_moderator_cannot_add_and_corpus_is_unchanged(sources_cog, sto
 async def test_non_moderator_cannot_remove_and_corpus_is_unchanged(sources_cog, storybot):
     before = corpus_state(storybot)
     interaction = mock_interaction(mock_member())
-    await sources_cog.remove.callback(sources_cog, interaction, "sundance-prize")
+    await invoke(sources_cog.remove, sources_cog, interaction, "sundance-prize")
     assert only(sends(interaction))["content"] == REFUSAL
     assert corpus_state(storybot) == before
     assert "sundance-prize" in {s.id for s in storybot.sources}
@@ -465,7 +459,7 @@ async def test_non_moderator_cannot_remove_and_corpus_is_unchanged(sources_cog, 
 async def test_moderator_adds_a_file_and_next_question_uses_it(sources_cog, ask_cog, storybot):
     question = "Which orchestra recorded the soundtrack?"
     before = mock_interaction()
-    await ask_cog.ask.callback(ask_cog, before, question)
+    await invoke(ask_cog.ask, ask_cog, before, question)
     assert NO_ANSWER in only(sends(before))["content"]
 
     text = "# Score\n\nThe Lyon Philharmonic orchestra recorded the soundtrack in 2019.\n"
@@ -489,7 +483,7 @@ async def test_moderator_adds_a_file_and_next_question_uses_it(sources_cog, ask_
     assert str(interaction.user.id) in added.added_by
 
     after = mock_interaction()
-    await ask_cog.ask.callback(ask_cog, after, question)
+    await invoke(ask_cog.ask, ask_cog, after, question)
     (embed,) = only(sends(after))["embeds"]
     assert embed.author.name == "Music Weekly"
     assert "Lyon Philharmonic" in embed.description
@@ -505,7 +499,7 @@ async def test_moderator_adds_html_as_extracted_text(sources_cog, storybot):
     )
     interaction = mock_interaction(moderator())
     attachment = mock_attachment("premiere.html", html.encode())
-    await sources_cog.add_file.callback(sources_cog, interaction, attachment, "Premiere")
+    await invoke(sources_cog.add_file, sources_cog, interaction, attachment, "Premiere")
     assert "`premiere`" in only(sends(interaction))["content"]
     added = next(s for s in storybot.sources if s.id == "premiere")
     assert "rainy evening" in added.text
@@ -524,7 +518,7 @@ async def test_unusable_uploads_are_refused(sources_cog, storybot, filename, dat
     before = corpus_state(storybot)
     interaction = mock_interaction(moderator())
     attachment = mock_attachment(filename, data)
-    await sources_cog.add_file.callback(sources_cog, interaction, attachment, "T", url=url)
+    await invoke(sources_cog.add_file, sources_cog, interaction, attachment, "T", url=url)
     sent = only(sends(interaction))
     assert sent["ephemeral"] is True and sent["content"].startswith("Not added")
     assert why in sent["content"]
@@ -535,19 +529,19 @@ async def test_moderator_removes_a_source_and_it_is_no_longer_quoted(
     sources_cog, ask_cog, storybot
 ):
     interaction = mock_interaction(moderator())
-    await sources_cog.remove.callback(sources_cog, interaction, "sundance-prize")
+    await invoke(sources_cog.remove, sources_cog, interaction, "sundance-prize")
     sent = only(sends(interaction))
     assert sent["ephemeral"] is True and "Removed `sundance-prize`" in sent["content"]
     assert not (Path(storybot.config.corpus_dir) / "sundance-prize.txt").exists()
     after = mock_interaction()
-    await ask_cog.ask.callback(ask_cog, after, ANSWERED)
+    await invoke(ask_cog.ask, ask_cog, after, ANSWERED)
     assert "Festival Daily" not in texts(only(sends(after)))
 
 
 async def test_removing_an_unknown_id_is_a_private_refusal(sources_cog, storybot):
     before = corpus_state(storybot)
     interaction = mock_interaction(moderator())
-    await sources_cog.remove.callback(sources_cog, interaction, "no-such-source")
+    await invoke(sources_cog.remove, sources_cog, interaction, "no-such-source")
     sent = only(sends(interaction))
     assert sent["ephemeral"] is True and sent["content"].startswith("Not removed")
     assert corpus_state(storybot) == before
@@ -636,9 +630,9 @@ async def test_slow_work_runs_after_the_interaction_is_deferred(
     deferred_when_called = []
     real_ask, real_add = client.storybot.ask, client.storybot.add_source
 
-    def ask(question, k=None):
+    def ask(question, k=None, **log):
         deferred_when_called.append(interaction.response.is_done())
-        return real_ask(question, k)
+        return real_ask(question, k, **log)
 
     def add_source(*args, **kwargs):
         deferred_when_called.append(interaction.response.is_done())
@@ -646,10 +640,10 @@ async def test_slow_work_runs_after_the_interaction_is_deferred(
 
     monkeypatch.setattr(client.storybot, "ask", ask)
     monkeypatch.setattr(client.storybot, "add_source", add_source)
-    await ask_cog.ask.callback(ask_cog, interaction, ANSWERED)
+    await invoke(ask_cog.ask, ask_cog, interaction, ANSWERED)
     interaction = mock_interaction(moderator())
     attachment = mock_attachment("n.txt", b"New text about the film.")
-    await sources_cog.add_file.callback(sources_cog, interaction, attachment, "New")
+    await invoke(sources_cog.add_file, sources_cog, interaction, attachment, "New")
     assert deferred_when_called == [True, True]
 
 
@@ -680,7 +674,7 @@ async def test_command_payloads_are_valid_for_discord(client):
 
 async def test_moderator_adds_an_article_by_url_with_progress(sources_cog, ask_cog, web, storybot):
     interaction = mock_interaction(moderator())
-    await sources_cog.add.callback(sources_cog, interaction, web.url("/article?utm_source=x"))
+    await invoke(sources_cog.add, sources_cog, interaction, web.url("/article?utm_source=x"))
     interaction.response.defer.assert_awaited_once_with(ephemeral=True, thinking=True)
     calls = sends(interaction)
     assert_no_mentions(calls)
@@ -696,11 +690,11 @@ async def test_moderator_adds_an_article_by_url_with_progress(sources_cog, ask_c
     assert str(interaction.user.id) in stored.added_by
 
     asked = mock_interaction()
-    await ask_cog.ask.callback(ask_cog, asked, "How did the councillors vote on the bridge?")
+    await invoke(ask_cog.ask, ask_cog, asked, "How did the councillors vote on the bridge?")
     assert only(sends(asked))["embeds"][0].author.name == "The Harbour Gazette"
 
     again = mock_interaction(moderator())
-    await sources_cog.add.callback(sources_cog, again, web.url("/article"))
+    await invoke(sources_cog.add, sources_cog, again, web.url("/article"))
     refusal = again.followup.send.call_args
     assert "already in the corpus" in (refusal.args[0] if refusal.args else "")
 
@@ -708,7 +702,7 @@ async def test_moderator_adds_an_article_by_url_with_progress(sources_cog, ask_c
 async def test_non_moderator_cannot_add_by_url_and_nothing_is_fetched(sources_cog, web, storybot):
     before = corpus_state(storybot)
     interaction = mock_interaction(mock_member())
-    await sources_cog.add.callback(sources_cog, interaction, web.url("/article"))
+    await invoke(sources_cog.add, sources_cog, interaction, web.url("/article"))
     assert only(sends(interaction))["content"] == REFUSAL
     assert web.requests == []
     assert corpus_state(storybot) == before
@@ -717,7 +711,7 @@ async def test_non_moderator_cannot_add_by_url_and_nothing_is_fetched(sources_co
 async def test_private_addresses_are_refused(sources_cog, storybot):
     before = corpus_state(storybot)
     interaction = mock_interaction(moderator())
-    await sources_cog.add.callback(sources_cog, interaction, "http://10.1.2.3/internal")
+    await invoke(sources_cog.add, sources_cog, interaction, "http://10.1.2.3/internal")
     sent = interaction.followup.send.call_args
     assert sent.kwargs["ephemeral"] is True and sent.args[0].startswith("Not added")
     assert corpus_state(storybot) == before
@@ -738,16 +732,16 @@ async def test_add_file_with_a_url_already_in_the_corpus_is_refused(sources_cog,
 async def test_add_file_points_out_a_near_duplicate(sources_cog, storybot):
     interaction = mock_interaction(moderator())
     attachment = mock_attachment("again.txt", FESTIVAL.text.encode())
-    await sources_cog.add_file.callback(sources_cog, interaction, attachment, "Same story")
+    await invoke(sources_cog.add_file, sources_cog, interaction, attachment, "Same story")
     assert "nearly repeats `sundance-prize`" in only(sends(interaction))["content"]
 
 
 async def test_add_by_url_can_follow_links(sources_cog, web, storybot):
     interaction = mock_interaction(moderator())
-    await sources_cog.add.callback(sources_cog, interaction, web.url("/article"), follow=1)
+    await invoke(sources_cog.add, sources_cog, interaction, web.url("/article"), follow=1)
     text = interaction.followup.send.call_args.args[0]
     assert text.count("Added **") == 2
-    assert len(text) <= E.CONTENT_LIMIT
+    assert len(text) <= M.CONTENT_LIMIT
     linked = [s for s in storybot.sources if s.extra.get("linked_from")]
     assert [s.extra["linked_from"] for s in linked] == ["council-approves-harbour-bridge"]
 
@@ -766,7 +760,7 @@ async def test_add_file_with_a_huge_url_and_title_still_confirms_within_limits(
         url=url,
     )
     sent = only(sends(interaction))
-    assert len(sent["content"]) <= E.CONTENT_LIMIT and "Added" in sent["content"]
+    assert len(sent["content"]) <= M.CONTENT_LIMIT and "Added" in sent["content"]
     assert any(s.url.startswith("https://music.example/aaa") for s in storybot.sources)
 
 

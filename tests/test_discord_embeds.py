@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.discord import embeds as E
+from bot.discord import markdown as M
 from bot.search.retrieval import Answer, Excerpt
 from helpers import source
 
@@ -26,7 +27,7 @@ def excerpt_of(src, start=0, end=None, highlights=()):
 
 
 def test_escape_neutralises_mentions_and_markdown():
-    out = E.escape(HOSTILE)
+    out = M.escape(HOSTILE)
     assert "@everyone" not in out and "@here" not in out
     assert "@\u200beveryone" in out
     assert not re.search(r"(?<!\\)<@123>", out) and "\\<@123>" in out
@@ -45,27 +46,27 @@ def test_escape_neutralises_mentions_and_markdown():
 @settings(max_examples=200, deadline=None)
 def test_trim_fits_and_keeps_a_prefix(text):
     for limit in (5, 17, 60, 200):
-        out = E.trim(text, limit)
+        out = M.trim(text, limit)
         assert len(out) <= limit
-        if out.endswith(E.ELLIPSIS) and len(text.strip()) > limit:
-            kept = out[: -len(E.ELLIPSIS)].rstrip()
+        if out.endswith(M.ELLIPSIS) and len(text.strip()) > limit:
+            kept = out[: -len(M.ELLIPSIS)].rstrip()
             assert text.strip().startswith(kept)
 
 
 def test_trim_prefers_sentence_then_word_boundaries():
     text = "The jury praised the film. Critics were divided about the marketing campaign."
-    assert E.trim(text, 40) == "The jury praised the film. …"
-    cut = E.trim("Netflix apologised for the inappropriate artwork yesterday", 30)
+    assert M.trim(text, 40) == "The jury praised the film. …"
+    cut = M.trim("Netflix apologised for the inappropriate artwork yesterday", 30)
     assert cut == "Netflix apologised for the…"
-    assert E.trim("short", 10) == "short"
+    assert M.trim("short", 10) == "short"
 
 
 @given(st.text(alphabet=st.sampled_from("ab *_`|~\\@<>:#\n"), max_size=600))
 @settings(max_examples=200, deadline=None)
 def test_safe_trim_never_exceeds_and_never_splits_an_escape(text):
-    out = E.safe_trim(text, 50)
+    out = M.safe_trim(text, 50)
     assert len(out) <= 50
-    body = out.removesuffix(E.ELLIPSIS).rstrip()
+    body = out.removesuffix(M.ELLIPSIS).rstrip()
     # A trailing lone backslash would escape whatever follows: an escape cut in half.
     trailing = len(body) - len(body.rstrip("\\"))
     assert trailing % 2 == 0
@@ -123,12 +124,12 @@ def test_embeds_stay_within_every_discord_limit():
         for i in range(12)
     ]
     embeds = E.excerpt_embeds([excerpt_of(s) for s in srcs])
-    assert len(embeds) <= E.EMBEDS_LIMIT
-    assert sum(len(e) for e in embeds) <= E.EMBED_TOTAL_LIMIT
+    assert len(embeds) <= M.EMBEDS_LIMIT
+    assert sum(len(e) for e in embeds) <= M.EMBED_TOTAL_LIMIT
     for embed in embeds:
-        assert len(embed.title) <= E.TITLE_LIMIT
-        assert len(embed.description) <= E.DESCRIPTION_LIMIT
-        assert len(embed.author.name) <= E.AUTHOR_LIMIT
+        assert len(embed.title) <= M.TITLE_LIMIT
+        assert len(embed.description) <= M.DESCRIPTION_LIMIT
+        assert len(embed.author.name) <= M.AUTHOR_LIMIT
         assert len(embed.description) > 300  # the budget is shared, not starved
 
 
@@ -162,7 +163,7 @@ def test_sources_pages_within_limits():
     first, pages = E.sources_page(srcs, 0)
     assert pages == 3
     assert len(first.fields) == E.SOURCES_PER_PAGE
-    assert len(first) <= E.EMBED_TOTAL_LIMIT
+    assert len(first) <= M.EMBED_TOTAL_LIMIT
     value = first.fields[0].value
     assert "src-00" in value and "2026-11-25" in value and "mod (1) via Discord" in value
     assert "[link](https://example.com/" in value
@@ -174,7 +175,7 @@ def test_sources_pages_within_limits():
 
 
 def test_no_preview_wraps_links():
-    assert E.no_preview("https://a.example/x") == "<https://a.example/x>"
+    assert M.no_preview("https://a.example/x") == "<https://a.example/x>"
 
 
 def unrender(quoted: str) -> str:
@@ -202,19 +203,19 @@ PIECES = [*"abc xyz.,!?'\"*_`|~>#-@<:&\\", "\n", "1. ", "everyone", "<@123>", "[
 def test_quote_shows_the_source_text_verbatim(text):
     src = source("s", text)
     words = tuple((m.start(), m.end()) for m in re.finditer(r"[a-z]+", text))[::2]
-    quoted = E.quote(excerpt_of(src, highlights=words), E.DESCRIPTION_LIMIT)
+    quoted = E.quote(excerpt_of(src, highlights=words), M.DESCRIPTION_LIMIT)
     assert unrender(quoted) == normalised(text)
 
 
 @given(st.lists(st.sampled_from(PIECES), min_size=1, max_size=120).map("".join))
 @settings(max_examples=300, deadline=None)
 def test_no_quoted_line_starts_with_live_markdown(text):
-    quoted = E.quote(excerpt_of(source("s", text)), E.DESCRIPTION_LIMIT)
+    quoted = E.quote(excerpt_of(source("s", text)), M.DESCRIPTION_LIMIT)
     for line in quoted.splitlines():
         body = line.removeprefix(">").removeprefix(" ")
         assert not re.match(r"\s*([-#>]|\d+\.\s)", body), line
 
 
 def test_list_markers_after_a_line_break_are_escaped_on_their_own_line():
-    assert E.escape("intro\n- item\n# head") == "intro\n\\- item\n\\# head"
-    assert E.escape("  - sub\n  # h\n>x\n> y") == "  \\- sub\n  \\# h\n\\>x\n\\> y"
+    assert M.escape("intro\n- item\n# head") == "intro\n\\- item\n\\# head"
+    assert M.escape("  - sub\n  # h\n>x\n> y") == "  \\- sub\n  \\# h\n\\>x\n\\> y"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import discord
 import pytest
-from discord_mocks import mock_interaction, mock_member, next_id, sends, texts
+from discord_mocks import invoke, mock_interaction, mock_member, next_id, sends, texts
 
 from bot.discord.checks import is_moderator
 from bot.discord.client import StoryDiscordBot
@@ -29,7 +29,7 @@ def moderator():
 
 async def ask(client, question):
     cog = AskCog(client)
-    await cog.ask.callback(cog, mock_interaction(), question)
+    await invoke(cog.ask, cog, mock_interaction(), question)
 
 
 async def test_members_are_refused_and_see_no_figures(client):
@@ -37,7 +37,7 @@ async def test_members_are_refused_and_see_no_figures(client):
     cog = StatsCog(client)
     interaction = mock_interaction(mock_member())
     assert not is_moderator(interaction.user)
-    await cog.stats.callback(cog, interaction, 30)
+    await invoke(cog.stats, cog, interaction, 30)
     [sent] = sends(interaction)
     assert sent["ephemeral"] is True and "Only moderators" in sent["content"]
     assert "zebra" not in texts(sent)
@@ -50,7 +50,7 @@ async def test_moderator_sees_gaps_then_what_a_new_source_answers(client):
     await ask(client, "Who directed Cuties?")
     cog = StatsCog(client)
     first = mock_interaction(moderator())
-    await cog.stats.callback(cog, first, 7)
+    await invoke(cog.stats, cog, first, 7)
     first.response.defer.assert_called_once()
     [sent] = sends(first)
     assert sent["ephemeral"] is True
@@ -60,7 +60,7 @@ async def test_moderator_sees_gaps_then_what_a_new_source_answers(client):
     assert "Nothing new" in shown
     client.storybot.add_source("The zebra parade is on Saturday at noon.", "Zebra parade date")
     second = mock_interaction(moderator())
-    await cog.stats.callback(cog, second, 7)
+    await invoke(cog.stats, cog, second, 7)
     assert "When is the zebra parade happening? → Zebra parade date" in texts(sends(second)[0])
 
 
@@ -69,7 +69,7 @@ async def test_logging_off_is_said(make_bot, monkeypatch):
     monkeypatch.setattr(StoryDiscordBot, "user", property(lambda self: discord.Object(id=1)))
     cog = StatsCog(bot)
     interaction = mock_interaction(moderator())
-    await cog.stats.callback(cog, interaction, 30)
+    await invoke(cog.stats, cog, interaction, 30)
     [sent] = sends(interaction)
     assert sent["content"] == LOGGING_OFF and "**0** questions" in texts(sent)
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import discord
 import pytest
 import snowballstemmer
-from discord_mocks import mock_attachment, mock_interaction, mock_member, next_id, sends
+from discord_mocks import invoke, mock_attachment, mock_interaction, mock_member, next_id, sends
 from web_server import serve
 
 from bot.discord.client import StoryDiscordBot
@@ -29,7 +29,6 @@ from bot.presentation import NO_ANSWER
 from bot.search.retrieval import MAX_QUESTION_CHARS, Answer, QuestionError
 from bot.search.text import stem
 from bot.sources.corpus import Corpus
-from bot.sources.ingest import Ingestor
 from helpers import source
 
 DEEP = os.environ.get("STORYBOT_DEEP") == "1"
@@ -142,7 +141,7 @@ async def client(storybot, monkeypatch) -> StoryDiscordBot:
 async def ask_via_discord(cog: AskCog, question: str, delay: float) -> str:
     await asyncio.sleep(delay)
     interaction = mock_interaction()
-    await cog.ask.callback(cog, interaction, question)
+    await invoke(cog.ask, cog, interaction, question)
     [sent] = sends(interaction)
     if not question.strip() or len(question) > MAX_QUESTION_CHARS:
         assert sent["ephemeral"] is True
@@ -234,7 +233,7 @@ async def test_questions_in_flight_while_sources_change_through_discord(
         assert all(e.source.id != "sundance-prize" for e in storybot.ask(ON_REMOVED).excerpts)
 
     # Exactly the audit rows expected, with their actors: none lost, none doubled.
-    rows = [(e.actor, e.action, e.source_id) for e in storybot.audit.entries(limit=1000)]
+    rows = [(e.actor, e.action, e.source_id) for e in storybot.audit_entries(limit=1000)]
     first_round = {
         (added_by(ana), "add", "council-approves-harbour-bridge"),
         (added_by(ben), "add", "the-score"),
@@ -249,15 +248,14 @@ async def test_questions_in_flight_while_sources_change_through_discord(
 async def test_questions_in_flight_while_sources_change_through_the_core_api(
     web, make_bot, analyzer
 ):
-    """The same with Ingestor.add_url, StoryBot.add_source and remove_source directly, each
+    """The same with StoryBot.add_url, StoryBot.add_source and remove_source directly, each
     in its own thread or task, and reload() called by a fourth party at the same time."""
     bot = make_bot(FESTIVAL, LIGHTHOUSE, config=CONFIG)
-    ingestor = Ingestor(bot)
     rng = random.Random(11)
     questions = [rng.choice(QUESTIONS) for _ in range(IN_FLIGHT)]
     spread = 1.0 / IN_FLIGHT
     changes = [
-        ingestor.add_url(web.url("/sluggish"), added_by="ana"),
+        bot.add_url(web.url("/sluggish"), added_by="ana"),
         asyncio.to_thread(bot.add_source, SCORE, "The score", added_by="ben"),
         asyncio.to_thread(bot.remove_source, "sundance-prize", removed_by="cy"),
         asyncio.to_thread(bot.reload),
@@ -273,7 +271,7 @@ async def test_questions_in_flight_while_sources_change_through_the_core_api(
         "council-approves-harbour-bridge",
     }
     assert_index_consistent(bot, {"sundance-prize"}, analyzer)
-    rows = sorted((e.actor, e.action, e.source_id) for e in bot.audit.entries())
+    rows = sorted((e.actor, e.action, e.source_id) for e in bot.audit_entries())
     assert rows == [
         ("ana", "add", "council-approves-harbour-bridge"),
         ("ben", "add", "the-score"),
@@ -351,7 +349,7 @@ def test_many_threads_adding_removing_and_reloading(make_bot, analyzer):
     }
     assert {sid for sid, _ in in_memory(bot)} == expected
     assert on_disk(bot) == in_memory(bot)
-    entries = bot.audit.entries(limit=10_000)
+    entries = bot.audit_entries(limit=10_000)
     adds = sum(1 for e in entries if e.action == "add")
     removes = sum(1 for e in entries if e.action == "remove")
     restores = sum(1 for e in entries if e.action == "restore")

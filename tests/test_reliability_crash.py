@@ -251,7 +251,7 @@ def test_kill_9_at_random_points_of_add_and_remove(driver, analyzer):
     scratch = tomli_w.dumps({"corpus": {"dir": str(config.corpus_dir), "state_dir": "scratch"}})
     (config_path.parent / "scratch.toml").write_text(scratch, encoding="utf-8")
     rebuilt = StoryBot(load_config(config_path.parent / "scratch.toml"), analyzer=analyzer)
-    assert rebuilt._passages.processed == len(rebuilt.sources)  # nothing cached there
+    assert rebuilt.cached_passage_builds == len(rebuilt.sources)  # nothing cached there
     cached = [
         (p.source_id, p.start, p.end, p.terms) for p in live._snapshot.retriever.index.passages
     ]
@@ -343,7 +343,7 @@ def test_a_kill_mid_cache_write_does_not_break_the_next_start(tmp_path, analyzer
     fresh = StoryBot(config, analyzer=analyzer)
     assert fresh.load_errors == ()
     assert "cache-victim" in {s.id for s in fresh.sources}
-    assert fresh._passages.processed == 1  # only the victim was processed again
+    assert fresh.cached_passage_builds == 1  # only the victim was processed again
     assert fresh.ask("Who is the captain of the harbour ferry?").answered
     assert all(p.exists() for p in leftovers)  # young: maybe another process's write
     # Once stale, the next start removes them.

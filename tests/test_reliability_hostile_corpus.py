@@ -16,9 +16,9 @@ import pytest
 from hostile import DEEP
 
 from bot.cli import main
+from bot.cli.terminal import literal, printable
 from bot.config import ConfigError, config_from_dict
 from bot.engine import StoryBot
-from bot.presentation import lit, printable
 from bot.sources.corpus import Corpus, CorpusError
 from conftest import SHIPPED_CORPUS, write_config
 from helpers import source
@@ -307,4 +307,4 @@ def test_cli_survives_markup_and_control_characters_in_sources(tmp_path, capsys)
 
 
 def test_lit_shows_anything_literally():
-    assert lit("[bold]x[/x] \x1b \udcff") == "\\[bold]x\\[/x] ␛ \ufffd"
+    assert literal("[bold]x[/x] \x1b \udcff") == "\\[bold]x\\[/x] ␛ \ufffd"

@@ -14,7 +14,7 @@ import tomllib
 
 import discord
 import pytest
-from discord_mocks import mock_interaction, mock_member, mock_message, sends
+from discord_mocks import invoke, mock_interaction, mock_member, mock_message, sends
 from hostile import (
     NAMED_QUESTIONS,
     PIECES,
@@ -30,12 +30,13 @@ from hypothesis import strategies as st
 
 from bot.config import config_from_dict
 from bot.discord import embeds as E
+from bot.discord import markdown as M
 from bot.discord.client import StoryDiscordBot
 from bot.discord.cogs.ask import MENTION_HINT, AskCog, without_discord_syntax
 from bot.discord.errors import SORRY
 from bot.engine import StoryBot
 from bot.presentation import NO_ANSWER_REASONS
-from bot.search.retrieval import MAX_QUESTION_CHARS, Answer, Excerpt, QuestionError, check_question
+from bot.search.retrieval import MAX_QUESTION_CHARS, Answer, Excerpt, QuestionError, clean_or_refuse
 from bot.sources.corpus import Corpus
 from conftest import SHIPPED_CONFIG, SHIPPED_CORPUS
 from helpers import source
@@ -125,8 +126,8 @@ def check_echo(content: str, question: str) -> None:
     shown = first.removeprefix("**Q:** ")
     if "://" in question:
         return  # a URL is left unescaped (Discord links it), backslashes in it included
-    if shown.endswith(E.ELLIPSIS) and len(question) > E.QUESTION_PREVIEW_CHARS:
-        assert question.startswith(unescape(shown.removesuffix(E.ELLIPSIS).rstrip()))
+    if shown.endswith(M.ELLIPSIS) and len(question) > E.QUESTION_PREVIEW_CHARS:
+        assert question.startswith(unescape(shown.removesuffix(M.ELLIPSIS).rstrip()))
     else:
         assert unescape(shown) == question
 
@@ -202,13 +203,13 @@ def run_ask(cog: AskCog, question: str) -> list[dict]:
     interaction = mock_interaction(mock_member())
 
     async def go() -> None:
-        await cog.ask.callback(cog, interaction, question)
+        await invoke(cog.ask, cog, interaction, question)
 
     asyncio.run(go())
     calls = sends(interaction)
     assert len(calls) == 1, calls
     try:
-        check_question(without_discord_syntax(question))
+        clean_or_refuse(without_discord_syntax(question))
         refused = False
     except QuestionError:
         refused = True
@@ -329,8 +330,8 @@ def test_hostile_source_text_is_quoted_verbatim_escaped(text, data):
     words = tuple((m.start(), m.end()) for m in re.finditer(r"[A-Za-z]+", text))
     highlights = tuple(data.draw(st.lists(st.sampled_from(words), unique=True))) if words else ()
     excerpt = Excerpt(src, 0, len(text), 1.0, 1.0, highlights=tuple(sorted(highlights)))
-    quoted = E.quote(excerpt, E.DESCRIPTION_LIMIT)
-    assert len(quoted) <= E.DESCRIPTION_LIMIT
+    quoted = E.quote(excerpt, M.DESCRIPTION_LIMIT)
+    assert len(quoted) <= M.DESCRIPTION_LIMIT
     assert unrender(quoted) == normalised(text)
     assert live_mention(quoted) is None
     for line in quoted.splitlines():
@@ -355,7 +356,7 @@ def test_excerpt_embeds_of_hostile_sources_fit(texts, title, publisher, url):
         excerpts.append(Excerpt(src, 0, len(text), 1.0, 1.0))
     embeds = E.excerpt_embeds(excerpts)
     check_embeds(embeds)
-    assert len(embeds) == min(len(excerpts), E.EMBEDS_LIMIT)
+    assert len(embeds) == min(len(excerpts), M.EMBEDS_LIMIT)
     check_send(E.Reply(embeds=tuple(embeds)).kwargs())
 
 

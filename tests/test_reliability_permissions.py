@@ -27,7 +27,7 @@ from unittest.mock import MagicMock
 import discord
 import pytest
 from discord.state import ConnectionState
-from discord_mocks import mock_attachment, mock_interaction, mock_user, next_id, sends
+from discord_mocks import invoke, mock_attachment, mock_interaction, mock_user, next_id, sends
 from web_server import serve
 
 from bot.discord.checks import REFUSAL, is_moderator
@@ -227,21 +227,21 @@ def disk_state(client: StoryDiscordBot) -> dict[str, bytes]:
 
 
 def audit_rows(client: StoryDiscordBot) -> list[tuple[str, str, str]]:
-    return [(e.actor, e.action, e.source_id) for e in client.storybot.audit.entries(limit=100)]
+    return [(e.actor, e.action, e.source_id) for e in client.storybot.audit_entries(limit=100)]
 
 
 async def run(client: StoryDiscordBot, command: str, interaction, web):
     sources, stats = SourcesCog(client), StatsCog(client)
     attachment = mock_attachment("tides.md", b"# Tides\n\nHigh water at 06:12 on Saturday.\n")
     if command == "source add":
-        await sources.add.callback(sources, interaction, web.url("/article"))
+        await invoke(sources.add, sources, interaction, web.url("/article"))
     elif command == "source add-file":
-        await sources.add_file.callback(sources, interaction, attachment, "Tide tables")
+        await invoke(sources.add_file, sources, interaction, attachment, "Tide tables")
     elif command == "source remove":
-        await sources.remove.callback(sources, interaction, NOTE.id)
+        await invoke(sources.remove, sources, interaction, NOTE.id)
     else:
         client.storybot.question_log.record(client.storybot.ask("Who is the harbour master?"))
-        await stats.stats.callback(stats, interaction, 30)
+        await invoke(stats.stats, stats, interaction, 30)
     return attachment
 
 

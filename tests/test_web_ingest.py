@@ -17,10 +17,11 @@ import pytest
 import tomli_w
 from web_server import ARTICLE_SENTENCES, MINUTES, serve
 
-from bot import cli
+from bot import cli, engine
 from bot.engine import StoryBot
 from bot.sources.corpus import Corpus, CorpusError, Link, parse, serialize
-from bot.sources.ingest import DuplicateUrl, Ingestor, ProgressEvent, clean_url, normalize_url
+from bot.sources.ingest import DuplicateUrl, ProgressEvent
+from bot.sources.urls import clean_url, normalize_url
 from helpers import source
 
 web = pytest.fixture(serve)
@@ -33,11 +34,6 @@ def bot(make_bot) -> StoryBot:
     return make_bot(config=LOCAL)
 
 
-@pytest.fixture
-def ingestor(bot) -> Ingestor:
-    return Ingestor(bot)
-
-
 def test_normalized_urls():
     messy = "HTTPS://News.Example.COM:443/a/story?utm_source=tw&b=2&fbclid=x&a=1&gclid=y#comments"
     assert clean_url(messy) == "https://news.example.com/a/story?b=2&a=1"
@@ -46,8 +42,8 @@ def test_normalized_urls():
     assert normalize_url("http://example.org/x?id=1") != normalize_url("http://example.org/x?id=2")
 
 
-async def test_add_an_article_from_a_url(web, bot, ingestor):
-    report = await ingestor.add_url(web.url("/article?utm_campaign=spring#top"), added_by="mod-ana")
+async def test_add_an_article_from_a_url(web, bot):
+    report = await bot.add_url(web.url("/article?utm_campaign=spring#top"), added_by="mod-ana")
     stored = report.added[0].source
     assert stored.id == "council-approves-harbour-bridge"
     assert stored.url == web.url("/article")  # tracking parameters and fragment dropped
@@ -66,7 +62,7 @@ async def test_add_an_article_from_a_url(web, bot, ingestor):
     assert answer.answered
     assert answer.excerpts[0].source.id == stored.id
     assert ARTICLE_SENTENCES[2][:40] in answer.excerpts[0].text
-    [entry] = bot.audit.entries()
+    [entry] = bot.audit_entries()
     assert (entry.actor, entry.action, entry.source_id, entry.url) == (
         "mod-ana",
         "add",
@@ -75,43 +71,43 @@ async def test_add_an_article_from_a_url(web, bot, ingestor):
     )
 
 
-async def test_the_same_url_with_tracking_parameters_is_a_duplicate(web, bot, ingestor):
-    await ingestor.add_url(web.url("/article"))
+async def test_the_same_url_with_tracking_parameters_is_a_duplicate(web, bot):
+    await bot.add_url(web.url("/article"))
     fetched = len(web.requests)
     for again in (
         web.url("/article?utm_source=newsletter&utm_medium=email&fbclid=abc#comments"),
         web.url("/article").replace("http://", "HTTP://"),
     ):
         with pytest.raises(DuplicateUrl, match="already in the corpus as 'council-approves"):
-            await ingestor.add_url(again)
+            await bot.add_url(again)
     assert len(web.requests) == fetched  # refused without downloading it again
     # A link that redirects to the same page is caught after the fetch.
     with pytest.raises(DuplicateUrl):
-        await ingestor.add_url(web.url("/redirect-ok"))
+        await bot.add_url(web.url("/redirect-ok"))
     assert len(bot.sources) == 2  # the seed story and the article
 
 
-async def test_a_syndicated_copy_is_added_but_flagged(web, bot, ingestor):
-    await ingestor.add_url(web.url("/article"))
-    report = await ingestor.add_url(web.url("/syndicated/bridge"), added_by="mod-ben")
+async def test_a_syndicated_copy_is_added_but_flagged(web, bot):
+    await bot.add_url(web.url("/article"))
+    report = await bot.add_url(web.url("/syndicated/bridge"), added_by="mod-ben")
     copy = report.added[0]
     assert copy.near_duplicate is not None
     assert copy.near_duplicate[0] == "council-approves-harbour-bridge"
     assert copy.near_duplicate[1] > 0.9
     assert copy.source.extra["near_duplicate_of"] == "council-approves-harbour-bridge"
-    assert "near_duplicate_of=council-approves-harbour-bridge" in bot.audit.entries()[0].detail
+    assert "near_duplicate_of=council-approves-harbour-bridge" in bot.audit_entries()[0].detail
     # Different text is not flagged.
-    other = await ingestor.add_url(web.url("/minutes"))
+    other = await bot.add_url(web.url("/minutes"))
     assert other.added[0].near_duplicate is None
 
 
-async def test_follow_adds_linked_pages_with_progress(web, bot, ingestor):
+async def test_follow_adds_linked_pages_with_progress(web, bot):
     events: list[ProgressEvent] = []
 
     async def progress(event: ProgressEvent) -> None:  # a coroutine callback works too
         events.append(event)
 
-    report = await ingestor.add_url(web.url("/article"), follow=2, progress=progress)
+    report = await bot.add_url(web.url("/article"), follow=2, progress=progress)
     ids = [added.source.id for added in report.added]
     assert ids == [
         "council-approves-harbour-bridge",
@@ -124,7 +120,7 @@ async def test_follow_adds_linked_pages_with_progress(web, bot, ingestor):
     assert events[-1].stage == "done"
     assert events[-1].done == events[-1].total == 3
     # The article's links now know which are in the corpus (example.org was never fetched).
-    status = [(link.url, in_corpus) for link, in_corpus in ingestor.links(ids[0])]
+    status = [(link.url, in_corpus) for link, in_corpus in bot.links(ids[0])]
     assert status == [
         (web.url("/minutes"), ids[1]),
         (web.url("/ferry-study"), ids[2]),
@@ -133,7 +129,7 @@ async def test_follow_adds_linked_pages_with_progress(web, bot, ingestor):
     assert not any("example.org" in path for path, _ in web.requests)
 
 
-async def test_follow_skips_links_that_fail(web, bot, ingestor):
+async def test_follow_skips_links_that_fail(web, bot):
     web.html(
         "/roundup",
         "<html><head><title>Harbour roundup</title></head><body><article>"
@@ -141,15 +137,15 @@ async def test_follow_skips_links_that_fail(web, bot, ingestor):
         "the <a href='/missing'>budget annex</a> and the <a href='/minutes'>minutes</a> of "
         "Tuesday's meeting, which ran for more than nine hours.</p></article></body></html>",
     )
-    report = await ingestor.add_url(web.url("/roundup"), follow=1)
+    report = await bot.add_url(web.url("/roundup"), follow=1)
     assert [a.source.id for a in report.added] == ["harbour-roundup", "council-minutes-3-march"]
     assert [url for url, _ in report.skipped] == [web.url("/report.pdf"), web.url("/missing")]
     assert "application/pdf" in report.skipped[0][1]
 
 
-async def test_two_adds_at_once_both_land(web, bot, ingestor):
+async def test_two_adds_at_once_both_land(web, bot):
     results = await asyncio.gather(
-        ingestor.add_url(web.url("/minutes")), ingestor.add_url(web.url("/ferry-study"))
+        bot.add_url(web.url("/minutes")), bot.add_url(web.url("/ferry-study"))
     )
     assert {r.added[0].source.id for r in results} == {
         "council-minutes-3-march",
@@ -163,15 +159,15 @@ async def test_two_adds_at_once_both_land(web, bot, ingestor):
     # The same URL twice at once: exactly one lands.
     web.html("/twice", "<html><body><article><p>" + " ".join(MINUTES) + "</p></article></body>")
     outcomes = await asyncio.gather(
-        ingestor.add_url(web.url("/twice")),
-        ingestor.add_url(web.url("/twice?utm_source=x")),
+        bot.add_url(web.url("/twice")),
+        bot.add_url(web.url("/twice?utm_source=x")),
         return_exceptions=True,
     )
     assert sorted(type(o).__name__ for o in outcomes) == ["DuplicateUrl", "IngestReport"]
 
 
-async def test_questions_are_answered_while_a_source_is_added(web, bot, ingestor):
-    add = asyncio.create_task(ingestor.add_url(web.url("/sluggish")))  # the server waits 0.4 s
+async def test_questions_are_answered_while_a_source_is_added(web, bot):
+    add = asyncio.create_task(bot.add_url(web.url("/sluggish")))  # the server waits 0.4 s
     await asyncio.sleep(0.05)
     answer = bot.ask("Who directed Cuties?")
     assert not add.done()  # the loop was free while the page downloads
@@ -190,7 +186,7 @@ def test_remove_goes_to_the_trash_and_restore_brings_it_back(bot):
     assert restored.id == "seed-story"
     assert bot.corpus.path_for("seed-story").read_bytes() == before
     assert bot.ask("Who directed Cuties?").answered
-    assert [(e.actor, e.action) for e in bot.audit.entries("seed-story")] == [
+    assert [(e.actor, e.action) for e in bot.audit_entries("seed-story")] == [
         ("mod-di", "restore"),
         ("mod-cy", "remove"),
     ]
@@ -234,7 +230,7 @@ def write_config(directory: Path, **fetch) -> Path:
 
 
 def test_cli_add_links_remove_restore_and_log(web, tmp_path, analyzer, monkeypatch, capsys):
-    monkeypatch.setattr(cli, "StoryBot", functools.partial(StoryBot, analyzer=analyzer))
+    monkeypatch.setattr(engine, "StoryBot", functools.partial(StoryBot, analyzer=analyzer))
     config = str(write_config(tmp_path))
 
     def run(*argv: str) -> tuple[int, str, str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from html import escape
 
 from bot.insights.questionlog import Stats
+from bot.presentation import source_title
 
 CHART_W, CHART_H, PAD = 720, 220, 36
 
@@ -58,8 +59,7 @@ def render_html(stats: Stats, titles: dict[str, str], period_days: int) -> str:
         for g in stats.gaps
     )
     source_rows = "\n".join(
-        f"<tr><td>{escape(titles.get(sid, sid + ' (removed)'))}</td><td>{escape(sid)}</td>"
-        f"<td>{n}</td></tr>"
+        f"<tr><td>{escape(source_title(titles, sid))}</td><td>{escape(sid)}</td><td>{n}</td></tr>"
         for sid, n in stats.top_sources
     )
     return f"""<!DOCTYPE html>

@@ -30,7 +30,12 @@ _TERMINAL_ESCAPE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|[@-_])")
 
 
 class QuestionError(ValueError):
-    """The question cannot be asked as it is (empty, too long)."""
+    """The question cannot be asked as it is: ``empty`` (adapters then show how to ask), or
+    too long."""
+
+    def __init__(self, message: str, *, empty: bool = False) -> None:
+        super().__init__(message)
+        self.empty = empty
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,8 @@ class Answer:
     # Why there is no answer (empty when answered).
     reason: str = ""
     terms: tuple[str, ...] = ()
+    # The question log's row for this question (set by ``StoryBot.ask(record=True)``).
+    question_id: int | None = None
 
 
 def clean_question(question: str) -> str:
@@ -77,12 +84,12 @@ def clean_question(question: str) -> str:
     return " ".join("".join(out).split())
 
 
-def check_question(question: str) -> str:
+def clean_or_refuse(question: str) -> str:
     """The question cleaned (``clean_question``), or QuestionError with a message fit to show
-    a user."""
+    a user (adapters add how to ask in their own words)."""
     cleaned = clean_question(question) if isinstance(question, str) else ""
     if not cleaned:
-        raise QuestionError('Please type a question, e.g. storybot ask "Who directed Cuties?"')
+        raise QuestionError("Please type a question.", empty=True)
     if len(cleaned) > MAX_QUESTION_CHARS:
         raise QuestionError(
             f"That question is {len(cleaned):,} characters long; please keep it under "
@@ -131,7 +138,7 @@ class Retriever:
         return seen
 
     def ask(self, question: str, k: int | None = None) -> Answer:
-        question = check_question(question)
+        question = clean_or_refuse(question)
         k = k or self.settings.top_k
         concepts = self.concepts(question)
         terms = tuple(dict.fromkeys(t for c in concepts for t in sorted(c)))
@@ -166,29 +173,27 @@ class Retriever:
     ) -> list[Excerpt]:
         """Up to ``k`` excerpts, best score first; overlapping windows of one source become one
         excerpt (best score and coverage kept), so no sentence is quoted twice."""
-        spans: list[list] = []  # [source_id, start, end, score, coverage]
+        spans: list[_Span] = []
         for i in ranked:
             p = self.index.passages[i]
-            touching = [
-                span
-                for span in spans
-                if span[0] == p.source_id and p.start < span[2] and p.end > span[1]
-            ]
+            touching = [s for s in spans if s.overlaps(p.source_id, p.start, p.end)]
             if not touching:
                 if len(spans) < k:
-                    spans.append([p.source_id, p.start, p.end, float(scores[i]), coverage[i]])
+                    spans.append(_Span(p.source_id, p.start, p.end, float(scores[i]), coverage[i]))
                 continue
-            start = min(p.start, *(span[1] for span in touching))
-            end = max(p.end, *(span[2] for span in touching))
+            start = min(p.start, *(s.start for s in touching))
+            end = max(p.end, *(s.end for s in touching))
             if end - start > MAX_EXCERPT_CHARS:
                 continue  # would grow too long: its text is already (partly) quoted
             keep = touching[0]
-            keep[1], keep[2] = start, end
-            keep[3] = max(float(scores[i]), *(span[3] for span in touching))
-            keep[4] = max(coverage[i], *(span[4] for span in touching))
-            spans = [span for span in spans if span is keep or span not in touching]
-        spans.sort(key=lambda span: -span[3])
-        return [Excerpt(self.sources[s], a, b, score, cov) for s, a, b, score, cov in spans]
+            keep.start, keep.end = start, end
+            keep.score = max(float(scores[i]), *(s.score for s in touching))
+            keep.coverage = max(coverage[i], *(s.coverage for s in touching))
+            spans = [s for s in spans if s is keep or s not in touching]
+        spans.sort(key=lambda s: -s.score)
+        return [
+            Excerpt(self.sources[s.source_id], s.start, s.end, s.score, s.coverage) for s in spans
+        ]
 
     def _with_highlights(self, excerpt: Excerpt, query_terms: set[str]) -> Excerpt:
         doc = self.analyzer.doc(excerpt.text)
@@ -203,6 +208,20 @@ class Retriever:
             highlights=_disjoint(marks),
             lead_end=lead.end_char if lead is not None else len(excerpt.text),
         )
+
+
+@dataclass(eq=False)
+class _Span:
+    """An excerpt being assembled from overlapping windows of one source."""
+
+    source_id: str
+    start: int
+    end: int
+    score: float
+    coverage: float
+
+    def overlaps(self, source_id: str, start: int, end: int) -> bool:
+        return source_id == self.source_id and start < self.end and end > self.start
 
 
 def _disjoint(spans: tuple[tuple[int, int], ...]) -> tuple[tuple[int, int], ...]:

@@ -1,9 +1,11 @@
-"""Add a source from a URL: fetch, extract, refuse duplicates, store; optionally follow its links.
+"""Extracted content -> a stored source: fetch, extract, refuse duplicates, store; follow links.
 
-Used by the CLI and the Discord layer alike. :meth:`Ingestor.add_url` is a coroutine: the slow
-steps (download, extraction, re-indexing) run in worker threads, so the event loop keeps
-answering questions meanwhile, and a ``progress`` callback (plain function or coroutine) hears
-about every step, e.g. to move a progress bar or edit a Discord message.
+``StoryBot`` (the engine) owns one :class:`Ingestor` and is its :class:`Library`: the ingestor
+only needs the current sources and a way to store one, so nothing here imports the engine.
+:meth:`Ingestor.add_url` is a coroutine: the slow steps (download, extraction, re-indexing) run
+in worker threads, so the event loop keeps answering questions meanwhile, and a ``progress``
+callback (plain function or coroutine) hears about every step, e.g. to move a progress bar or
+edit a Discord message.
 """
 
 from __future__ import annotations
@@ -13,43 +15,17 @@ import inspect
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from typing import Protocol
+from urllib.parse import urlsplit
 
-from bot.engine import StoryBot
 from bot.sources.corpus import CorpusError, Link, Source
+from bot.sources.decoding import DocumentError
+from bot.sources.uploads import upload_content
+from bot.sources.urls import clean_url, is_http_url, normalize_url
 from bot.sources.web.extract import Extracted, ExtractError, extract
 from bot.sources.web.fetch import Fetcher, FetchError
 from bot.sources.web.urlguard import UrlRefused, url_host
 
-# Query parameters that only track who clicked where; they never change the page.
-TRACKING_PARAMS = {
-    "fbclid",
-    "gclid",
-    "gclsrc",
-    "dclid",
-    "gbraid",
-    "wbraid",
-    "msclkid",
-    "yclid",
-    "twclid",
-    "igshid",
-    "mc_cid",
-    "mc_eid",
-    "_ga",
-    "_gl",
-    "_hsenc",
-    "_hsmi",
-    "mkt_tok",
-    "oly_anon_id",
-    "oly_enc_id",
-    "vero_id",
-    "cmpid",
-    "ocid",
-    "smid",
-    "ref_src",
-    "ref_url",
-}
-TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "hsa_")
 # Near-duplicate text: share of common 5-word shingles (Jaccard), or how much of the smaller
 # text is inside the larger (containment; a syndicated copy with extra boilerplate).
 SHINGLE_WORDS = 5
@@ -59,7 +35,8 @@ MIN_SHINGLES = 10
 # When following links, links that fail are skipped; give up after this many attempts per page.
 FOLLOW_ATTEMPTS_PER_PAGE = 3
 
-ERRORS = (FetchError, UrlRefused, ExtractError, CorpusError)
+# What adding can raise: each a message fit for the moderator.
+ERRORS = (FetchError, UrlRefused, ExtractError, CorpusError, DocumentError)
 _WORD = re.compile(r"\w+")
 
 
@@ -93,29 +70,6 @@ class IngestReport:
 Progress = Callable[[ProgressEvent], Awaitable[None] | None]
 
 
-def clean_url(url: str) -> str:
-    """The URL to store: fragment and tracking parameters removed, scheme and host lowercase."""
-    parts = urlsplit(url.strip())
-    query = [
-        (k, v)
-        for k, v in parse_qsl(parts.query, keep_blank_values=True)
-        if k.lower() not in TRACKING_PARAMS and not k.lower().startswith(TRACKING_PREFIXES)
-    ]
-    netloc = parts.netloc.lower()
-    scheme = parts.scheme.lower()
-    for default in ((":80", "http"), (":443", "https")):
-        if netloc.endswith(default[0]) and scheme == default[1]:
-            netloc = netloc[: -len(default[0])]
-    return urlunsplit((scheme, netloc, parts.path or "/", urlencode(query), ""))
-
-
-def normalize_url(url: str) -> str:
-    """The URL for comparisons: ``clean_url`` with sorted query parameters."""
-    parts = urlsplit(clean_url(url))
-    query = urlencode(sorted(parse_qsl(parts.query, keep_blank_values=True)))
-    return urlunsplit(parts._replace(query=query))
-
-
 def shingles(text: str, size: int = SHINGLE_WORDS) -> frozenset[int]:
     words = _WORD.findall(text.lower())
     return frozenset(hash(" ".join(words[i : i + size])) for i in range(len(words) - size + 1))
@@ -129,21 +83,30 @@ def similarity(a: frozenset[int], b: frozenset[int]) -> tuple[float, float]:
     return common / len(a | b), common / min(len(a), len(b))
 
 
+class Library(Protocol):
+    """Where sources are kept: the engine (``bot.engine.StoryBot``)."""
+
+    @property
+    def sources(self) -> list[Source]: ...
+
+    def add_source(self, text: str, title: str, **fields) -> Source: ...
+
+
 class Ingestor:
-    def __init__(self, bot: StoryBot, fetcher: Fetcher | None = None) -> None:
-        self.bot = bot
-        self.fetcher = fetcher or Fetcher(bot.config.fetch)
+    def __init__(self, library: Library, fetcher: Fetcher) -> None:
+        self.library = library
+        self.fetcher = fetcher
         self._shingles: dict[tuple[str, int], frozenset[int]] = {}
 
     # -- queries -------------------------------------------------------------------------------
 
     def find_url(self, url: str) -> Source | None:
         """The source stored under this URL (normalized), if any."""
-        return _find_url(self.bot.sources, url)
+        return _find_url(self.library.sources, url)
 
     def links(self, source_id: str) -> list[tuple[Link, str | None]]:
         """A source's links, each with the id of the source it already is in the corpus."""
-        source = next((s for s in self.bot.sources if s.id == source_id), None)
+        source = next((s for s in self.library.sources if s.id == source_id), None)
         if source is None:
             raise CorpusError(f"no source with id {source_id!r}")
         return [(link, getattr(self.find_url(link.url), "id", None)) for link in source.links]
@@ -154,7 +117,7 @@ class Ingestor:
         if len(mine) < MIN_SHINGLES:
             return None
         best: tuple[str, float] | None = None
-        for source in self.bot.sources:
+        for source in self.library.sources:
             key = (source.id, hash(source.text))
             if key not in self._shingles:
                 self._shingles[key] = shingles(source.text)
@@ -186,6 +149,35 @@ class Ingestor:
         content = extract(page)
         return self.store(content, clean_url(page.final_url), title, added_by, kind, extra)
 
+    def add_document(
+        self,
+        filename: str,
+        data: bytes,
+        *,
+        title: str | None = None,
+        url: str = "",
+        publisher: str = "",
+        published: str = "",
+        added_by: str = "",
+        kind: str = "source",
+    ) -> Added:
+        """Store a document a moderator hands in (a .txt, .md or .html file's name and bytes):
+        the same checks as a fetched page, then the same duplicate refusal. Blocking."""
+        url = url.strip()
+        if url and not is_http_url(url):
+            raise DocumentError("the url must be an http:// or https:// address")
+        url = clean_url(url) if url else ""
+        content = upload_content(filename, data, url)
+        return self.store(
+            content,
+            url,
+            title,
+            added_by,
+            kind=kind,
+            publisher=publisher,
+            published=published,
+        )
+
     def store(
         self,
         content: Extracted,
@@ -215,7 +207,7 @@ class Ingestor:
         if twin:
             fields["near_duplicate_of"] = twin[0]
         notes = [f"{k}={v}" for k, v in fields.items() if k in ("near_duplicate_of", "linked_from")]
-        source = self.bot.add_source(
+        source = self.library.add_source(
             content.text,
             (title or "").strip() or content.title or _title_from_url(url),
             publisher=publisher.strip() or content.sitename or urlsplit(url).hostname or "",

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from bot.sources.corpus import Link
+from bot.sources.urls import is_http_url
 from bot.sources.web.fetch import Page
 
 MAX_TITLE = 200
@@ -99,7 +100,7 @@ def clean_links(links: list[Link], base_url: str) -> tuple[Link, ...]:
     kept: list[Link] = []
     for link in links:
         absolute = _without_fragment(urljoin(base_url, link.url.strip()))
-        if urlsplit(absolute).scheme not in ("http", "https") or absolute in seen:
+        if not is_http_url(absolute) or absolute in seen:
             continue
         seen.add(absolute)
         kept.append(Link(link.text or absolute, absolute))

@@ -24,7 +24,8 @@ import socket
 from collections.abc import Callable, Iterable
 from urllib.parse import urlsplit
 
-ALLOWED_SCHEMES = ("http", "https")
+from bot.sources.urls import HTTP_SCHEMES
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 # (host, port) -> addresses; replaceable in tests.
 Resolver = Callable[[str, int], list[str]]
@@ -91,7 +92,7 @@ def url_host(url: str) -> tuple[str, str, int]:
     except ValueError as exc:
         raise UrlRefused(f"not a valid URL: {url!r}") from exc
     scheme = parts.scheme.lower()
-    if scheme not in ALLOWED_SCHEMES:
+    if scheme not in HTTP_SCHEMES:
         shown = f"{scheme}:" if scheme else "no scheme"
         raise UrlRefused(f"only http and https links can be added ({shown} given)")
     if not parts.hostname:
