@@ -29,6 +29,7 @@ from bot.insights.database import database_path
 from bot.insights.questionlog import Gap, QuestionLog, Stats, newly_answered, open_log
 from bot.search.cache import PassageCache
 from bot.search.index import Index
+from bot.search.passages import Passage
 from bot.search.retrieval import Answer, Retriever
 from bot.search.text import Analyzer
 from bot.sources.corpus import Corpus, CorpusError, Link, Source
@@ -91,6 +92,16 @@ class StoryBot:
     @property
     def passage_count(self) -> int:
         return len(self._snapshot.retriever.index)
+
+    @property
+    def passages(self) -> list[Passage]:
+        """The passages of the current snapshot, in index order."""
+        return self._snapshot.retriever.index.passages
+
+    @property
+    def retriever(self) -> Retriever:
+        """The current snapshot's retriever (replaced, never changed, when the corpus changes)."""
+        return self._snapshot.retriever
 
     @property
     def cached_passage_builds(self) -> int:

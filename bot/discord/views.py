@@ -44,6 +44,10 @@ class AnswerView(discord.ui.View):
         if not answer.answered:
             self.remove_item(self.more)
 
+    def seen_by(self, user_id: int) -> list[tuple[str, int, int]]:
+        """The (source id, start, end) spans this member has been shown, the answer included."""
+        return self._seen.get(user_id, [_span(e) for e in self.answer.excerpts])
+
     async def on_error(self, interaction: discord.Interaction, error: Exception, item) -> None:
         log.error("button %r failed", getattr(item, "label", item), exc_info=error)
         with contextlib.suppress(discord.HTTPException):

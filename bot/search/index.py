@@ -13,14 +13,22 @@ each passage that contains it is computed once, at build time, with rank-bm25's 
 formula (the same floating-point operations in the same order), into a sparse terms x passages
 matrix. A question then touches only the passages that contain one of its terms. BM25Plus
 also gives passages *without* the term ``idf * delta``; that per-term constant is kept apart
-and added to every passage. ``tests/test_speed_index.py`` checks the scores against
+and added to every passage. ``tests/search/test_index_parity.py`` checks the scores against
 rank-bm25's ``get_scores`` on random corpora.
+
+Each variant is a pair of small pure functions (as in bm25s): its idf over document
+frequencies, and its per-(term, passage) contribution. Note that rank-bm25's BM25L, which we
+match bit for bit, scores a passage *without* a query term as 0; Lv and Zhai's paper gives such
+a passage ``idf * delta * (k1 + 1) / (k1 + delta)`` (the ctd = 0 case of the formula). Only
+the relative order of passages containing the terms matters to retrieval here, and "score > 0"
+then means "shares a term", which the abstention rule relies on.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import rank_bm25
@@ -29,13 +37,60 @@ from scipy import sparse
 from bot.config import RetrievalSettings
 from bot.search.passages import Passage
 
-VARIANTS = {
-    "BM25L": rank_bm25.BM25L,
-    "BM25Plus": rank_bm25.BM25Plus,
-    "BM25Okapi": rank_bm25.BM25Okapi,
-}
 # rank-bm25's default for BM25Okapi's idf floor (we do not configure it).
 OKAPI_EPSILON = 0.25
+
+
+# -- the variants: idf and contribution, written as rank-bm25 writes them (same bits) ----------
+
+
+def bm25l_idf(freqs: list[int], n: int) -> list[float]:
+    return [math.log(n + 1) - math.log(f + 0.5) for f in freqs]
+
+
+def bm25plus_idf(freqs: list[int], n: int) -> list[float]:
+    return [math.log((n + 1) / f) for f in freqs]
+
+
+def okapi_idf(freqs: list[int], n: int) -> list[float]:
+    """Negative idfs (terms in over half the passages) are floored to epsilon * mean idf."""
+    idf = [math.log(n - f + 0.5) - math.log(f + 0.5) for f in freqs]
+    if not idf:
+        return idf
+    idf_sum = 0.0
+    for value in idf:  # summed in vocabulary order, as rank-bm25 does
+        idf_sum += value
+    eps = OKAPI_EPSILON * (idf_sum / len(idf))
+    return [eps if value < 0 else value for value in idf]
+
+
+def bm25l_score(idf, tf, doc_len, avgdl, k1: float, b: float, delta: float):
+    ctd = tf / (1 - b + b * doc_len / avgdl)
+    return idf * tf * (k1 + 1) * (ctd + delta) / (k1 + ctd + delta)
+
+
+def bm25plus_score(idf, tf, doc_len, avgdl, k1: float, b: float, delta: float):
+    return idf * (delta + (tf * (k1 + 1)) / (k1 * (1 - b + b * doc_len / avgdl) + tf))
+
+
+def okapi_score(idf, tf, doc_len, avgdl, k1: float, b: float, delta: float):
+    return idf * (tf * (k1 + 1) / (tf + k1 * (1 - b + b * doc_len / avgdl)))
+
+
+@dataclass(frozen=True)
+class Variant:
+    idf: Callable[[list[int], int], list[float]]
+    score: Callable[..., np.ndarray]
+    reference: type  # rank-bm25's class, the reference the fast path is tested against
+    # BM25Plus also scores passages that lack the term: idf * delta.
+    scores_absent_terms: bool = False
+
+
+VARIANTS = {
+    "BM25L": Variant(bm25l_idf, bm25l_score, rank_bm25.BM25L),
+    "BM25Plus": Variant(bm25plus_idf, bm25plus_score, rank_bm25.BM25Plus, True),
+    "BM25Okapi": Variant(okapi_idf, okapi_score, rank_bm25.BM25Okapi),
+}
 
 
 class Index:
@@ -44,6 +99,7 @@ class Index:
     def __init__(self, passages: Sequence[Passage], settings: RetrievalSettings) -> None:
         self.passages = list(passages)
         self.settings = settings
+        variant = VARIANTS[settings.variant]
         # Passages without a single term cannot match; leaving them out also avoids a zero avgdl.
         rows = [i for i, p in enumerate(self.passages) if p.terms]
         self._rows = np.asarray(rows, dtype=np.int64)
@@ -65,7 +121,7 @@ class Index:
         tf.sum_duplicates()
         df = np.diff(tf.indptr)
         self.doc_freq: dict[str, int] = dict(zip(vocab, df.tolist(), strict=True))
-        self._idf = self._rank_bm25_idf(df, n)
+        self._idf = np.asarray(variant.idf(df.tolist(), n), dtype=np.float64)
         # Score of a passage that lacks the term (BM25Plus only; 0 for the others).
         self._absent = np.zeros(len(vocab))
         self._matrix = tf
@@ -74,13 +130,21 @@ class Index:
             row_idf = np.repeat(self._idf, df)
             self._matrix = sparse.csr_matrix(
                 (
-                    self._contributions(row_idf, tf.data, doc_len[tf.indices], avgdl),
+                    variant.score(
+                        row_idf,
+                        tf.data,
+                        doc_len[tf.indices],
+                        avgdl,
+                        settings.k1,
+                        settings.b,
+                        settings.delta,
+                    ),
                     tf.indices,
                     tf.indptr,
                 ),
                 shape=tf.shape,
             )
-            if settings.variant == "BM25Plus":
+            if variant.scores_absent_terms:
                 self._absent = self._idf * settings.delta
 
     def __len__(self) -> int:
@@ -139,44 +203,10 @@ class Index:
                 out[matrix.indices[a:b]] += matrix.data[a:b]
         return out
 
-    def _rank_bm25_idf(self, df: np.ndarray, n: int) -> np.ndarray:
-        """Each vocabulary term's idf exactly as rank-bm25's ``_calc_idf`` for the variant."""
-        variant = self.settings.variant
-        freqs = df.tolist()
-        if variant == "BM25L":
-            idf = [math.log(n + 1) - math.log(f + 0.5) for f in freqs]
-        elif variant == "BM25Plus":
-            idf = [math.log((n + 1) / f) for f in freqs]
-        else:
-            idf = [math.log(n - f + 0.5) - math.log(f + 0.5) for f in freqs]
-            if idf:
-                idf_sum = 0.0
-                for value in idf:
-                    idf_sum += value
-                eps = OKAPI_EPSILON * (idf_sum / len(idf))
-                idf = [eps if value < 0 else value for value in idf]
-        return np.asarray(idf, dtype=np.float64)
-
-    def _contributions(
-        self, idf: np.ndarray, q_freq: np.ndarray, doc_len: np.ndarray, avgdl: float
-    ) -> np.ndarray:
-        """Per (term, passage) score, written as rank-bm25 writes it, so the floating-point
-        operations (and so the bits) are the same."""
-        s = self.settings
-        k1, b, delta = s.k1, s.b, s.delta
-        if s.variant == "BM25L":
-            ctd = q_freq / (1 - b + b * doc_len / avgdl)
-            return idf * q_freq * (k1 + 1) * (ctd + delta) / (k1 + ctd + delta)
-        if s.variant == "BM25Plus":
-            return idf * (
-                delta + (q_freq * (k1 + 1)) / (k1 * (1 - b + b * doc_len / avgdl) + q_freq)
-            )
-        return idf * (q_freq * (k1 + 1) / (q_freq + k1 * (1 - b + b * doc_len / avgdl)))
-
 
 def rank_bm25_model(corpus: Sequence[Sequence[str]], settings: RetrievalSettings):
     """rank-bm25's own model for ``settings`` (the reference the fast path is tested against)."""
     params = {"k1": settings.k1, "b": settings.b}
     if settings.variant != "BM25Okapi":
         params["delta"] = settings.delta
-    return VARIANTS[settings.variant]([list(doc) for doc in corpus], **params)
+    return VARIANTS[settings.variant].reference([list(doc) for doc in corpus], **params)

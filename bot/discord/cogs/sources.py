@@ -188,7 +188,7 @@ class SourcesCog(commands.Cog):
         log_handled("/source remove", interaction.user.id, started, f"removed {source.id}")
 
     @remove.autocomplete("source_id")
-    async def _source_ids(
+    async def source_id_choices(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
         current = current.lower()

@@ -154,7 +154,7 @@ def test_bot_starts_names_each_bad_file_and_serves_the_rest(hostile, analyzer):
         assert answer.answered, question
         assert answer.excerpts[0].source.id == source_id
         for e in answer.excerpts:
-            assert e.text == bot._snapshot.sources[e.source.id].text[e.start : e.end]
+            assert e.text == bot.source(e.source.id).text[e.start : e.end]
             assert "\r" not in e.text[-1:] and e.text == e.text.strip()
 
 
@@ -244,7 +244,7 @@ def test_one_megabyte_single_line_is_indexed_in_exact_bounded_passages(tmp_path,
     assert bot.load_errors == ()
     assert elapsed < 30, elapsed
     assert grown_mb < 600, grown_mb
-    passages = bot._snapshot.retriever.index.passages
+    passages = bot.passages
     texts = {s.id: s.text for s in bot.sources}
     assert max(p.end - p.start for p in passages) <= 1200
     for p in passages:

@@ -43,7 +43,7 @@ from helpers import source
 DEEP = os.environ.get("STORYBOT_DEEP") == "1"
 FORK_KILLS = 200 if DEEP else 20
 CLI_KILLS = 10 if DEEP else 2
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "PYTHONPATH": str(REPO)}
 
 DRIVER = r"""
@@ -118,7 +118,7 @@ def audit_count(path: Path) -> int:
 
 
 def passages(bot: StoryBot) -> list[tuple]:
-    return [(p.source_id, p.start, p.end, p.terms) for p in bot._snapshot.retriever.index.passages]
+    return [(p.source_id, p.start, p.end, p.terms) for p in bot.passages]
 
 
 def note_text(n: int) -> str:
@@ -252,12 +252,8 @@ def test_kill_9_at_random_points_of_add_and_remove(driver, analyzer):
     (config_path.parent / "scratch.toml").write_text(scratch, encoding="utf-8")
     rebuilt = StoryBot(load_config(config_path.parent / "scratch.toml"), analyzer=analyzer)
     assert rebuilt.cached_passage_builds == len(rebuilt.sources)  # nothing cached there
-    cached = [
-        (p.source_id, p.start, p.end, p.terms) for p in live._snapshot.retriever.index.passages
-    ]
-    assert cached == [
-        (p.source_id, p.start, p.end, p.terms) for p in rebuilt._snapshot.retriever.index.passages
-    ]
+    cached = [(p.source_id, p.start, p.end, p.terms) for p in live.passages]
+    assert cached == [(p.source_id, p.start, p.end, p.terms) for p in rebuilt.passages]
 
 
 def test_kill_9_of_the_cli_at_random_moments(tmp_path, analyzer):

@@ -10,7 +10,7 @@ from bot.search.evaluate import Labelled, evaluate, first_hit_rank, read_labelle
 from bot.search.retrieval import Answer, Excerpt
 from helpers import source
 
-HERE = Path(__file__).parent
+HERE = Path(__file__).parents[1] / "data"
 
 
 def test_dev_questions(make_bot):

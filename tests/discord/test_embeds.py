@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import discord
+from discord_mocks import unrender
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -176,18 +177,6 @@ def test_sources_pages_within_limits():
 
 def test_no_preview_wraps_links():
     assert M.no_preview("https://a.example/x") == "<https://a.example/x>"
-
-
-def unrender(quoted: str) -> str:
-    """Undo the quote's presentation: '> ' prefixes, bold markers, escapes, zero-width spaces."""
-    lines = [line.removeprefix(">").removeprefix(" ") for line in quoted.splitlines()]
-    out = []
-    for m in re.finditer(r"\\(.)|\*\*|(.)", "\n".join(lines), re.DOTALL):
-        if m.group(1) is not None:
-            out.append(m.group(1))
-        elif m.group(2) is not None:
-            out.append(m.group(2))
-    return "".join(out).replace("\u200b", "")
 
 
 def normalised(text: str) -> str:

@@ -13,12 +13,12 @@ import pytest
 
 import bot.engine
 from bot.search.index import Index, rank_bm25_model
-from conftest import REPO
+from conftest import DATA
 
 QUESTIONS = [
     json.loads(line)["q"]
     for name in ("dev-questions.jsonl", "more-questions.jsonl")
-    for line in (REPO / "tests" / name).read_text(encoding="utf-8").splitlines()
+    for line in (DATA / name).read_text(encoding="utf-8").splitlines()
     if line.strip()
 ]
 
@@ -55,11 +55,11 @@ def test_dev_questions_same_excerpts_as_rank_bm25(make_bot, monkeypatch, variant
     fast = make_bot(config={"retrieval": {"variant": variant}})
     monkeypatch.setattr(bot.engine, "Index", RankBm25Index)
     fast.reload()
-    reference_retriever = fast._snapshot.retriever
+    reference_retriever = fast.retriever
     assert isinstance(reference_retriever.index, RankBm25Index)
     monkeypatch.undo()
     fast.reload()
-    assert type(fast._snapshot.retriever.index) is Index
+    assert type(fast.retriever.index) is Index
     answered = 0
     for question in QUESTIONS:
         expected = summary(reference_retriever.ask(question))

@@ -12,7 +12,7 @@ from bot.sources.corpus import Corpus
 from conftest import SHIPPED_CORPUS, write_config
 from helpers import source
 
-HERE = Path(__file__).parent
+HERE = Path(__file__).parents[1] / "data"
 
 
 @pytest.fixture

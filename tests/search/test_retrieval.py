@@ -11,7 +11,7 @@ from bot.search.passages import split
 from bot.search.retrieval import MAX_QUESTION_CHARS, QuestionError
 from helpers import source
 
-HERE = Path(__file__).parent
+HERE = Path(__file__).parents[1] / "data"
 
 
 def questions(name):

@@ -15,13 +15,11 @@ import random
 import threading
 from pathlib import Path
 
-import discord
 import pytest
 import snowballstemmer
-from discord_mocks import invoke, mock_attachment, mock_interaction, mock_member, next_id, sends
+from discord_mocks import invoke, mock_attachment, mock_interaction, moderator, sends
 from web_server import serve
 
-from bot.discord.client import StoryDiscordBot
 from bot.discord.cogs.ask import AskCog
 from bot.discord.cogs.sources import SourcesCog, added_by
 from bot.engine import StoryBot
@@ -29,6 +27,7 @@ from bot.presentation import NO_ANSWER
 from bot.search.retrieval import MAX_QUESTION_CHARS, Answer, QuestionError
 from bot.search.text import stem
 from bot.sources.corpus import Corpus
+from conftest import DATA
 from helpers import source
 
 DEEP = os.environ.get("STORYBOT_DEEP") == "1"
@@ -36,10 +35,10 @@ ROUNDS = 5 if DEEP else 1
 IN_FLIGHT = 1000 if DEEP else 200
 
 web = pytest.fixture(serve)
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 DEV_QUESTIONS = [
     json.loads(line)["q"]
-    for line in (REPO / "tests" / "dev-questions.jsonl").read_text(encoding="utf-8").splitlines()
+    for line in (DATA / "dev-questions.jsonl").read_text(encoding="utf-8").splitlines()
     if line.strip()
 ]
 FESTIVAL = source(
@@ -79,10 +78,6 @@ CONFIG = {
 }
 
 
-def moderator(name: str) -> discord.Member:
-    return mock_member(name=name, permissions=discord.Permissions(manage_messages=True))
-
-
 def replies(interaction) -> str:
     return "\n".join(str(kwargs.get("content")) for kwargs in sends(interaction))
 
@@ -109,14 +104,14 @@ def assert_index_consistent(bot: StoryBot, removed: set[str], analyzer) -> None:
     """Every excerpt quotes a stored source verbatim; removed sources are gone; a fresh engine
     built from disk (passage cache included) answers exactly like the live one."""
     stored = {s.id: s.text for s in Corpus(bot.config.corpus_dir).load().sources}
-    passages = bot._snapshot.retriever.index.passages
+    passages = bot.passages
     assert {p.source_id for p in passages} == set(stored)
     assert not removed & {p.source_id for p in passages}
     fresh = StoryBot(bot.config, analyzer=analyzer)
     assert in_memory(fresh) == in_memory(bot)
-    assert [
-        (p.source_id, p.start, p.end, p.terms) for p in fresh._snapshot.retriever.index.passages
-    ] == [(p.source_id, p.start, p.end, p.terms) for p in passages]
+    assert [(p.source_id, p.start, p.end, p.terms) for p in fresh.passages] == [
+        (p.source_id, p.start, p.end, p.terms) for p in passages
+    ]
     for question in QUESTIONS[:-2]:
         live = bot.ask(question)
         for excerpt in live.excerpts:
@@ -128,14 +123,6 @@ def assert_index_consistent(bot: StoryBot, removed: set[str], analyzer) -> None:
 @pytest.fixture
 def storybot(make_bot) -> StoryBot:
     return make_bot(FESTIVAL, LIGHTHOUSE, config=CONFIG)
-
-
-@pytest.fixture
-async def client(storybot, monkeypatch) -> StoryDiscordBot:
-    bot = StoryDiscordBot(storybot, sync_on_setup=False)
-    me = discord.Object(id=next_id())
-    monkeypatch.setattr(StoryDiscordBot, "user", property(lambda self: me))
-    return bot
 
 
 async def ask_via_discord(cog: AskCog, question: str, delay: float) -> str:

@@ -51,13 +51,13 @@ def restart(bot_: StoryBot, **nlp) -> StoryBot:
 
 
 def passages(bot_: StoryBot) -> list:
-    return bot_._snapshot.retriever.index.passages
+    return bot_.passages
 
 
 def assert_same_index(left: StoryBot, right: StoryBot) -> None:
     assert passages(left) == passages(right)
     for query in QUERIES:
-        li, ri = left._snapshot.retriever.index, right._snapshot.retriever.index
+        li, ri = left.retriever.index, right.retriever.index
         assert np.array_equal(li.scores(query), ri.scores(query))
         assert li.top(query, 5) == ri.top(query, 5)
 

@@ -25,7 +25,7 @@ from bot.sources.urls import clean_url, normalize_url
 from helpers import source
 
 web = pytest.fixture(serve)
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 LOCAL = {"fetch": {"allow_hosts": ["127.0.0.1"], "timeout_seconds": 2.0}}
 
 

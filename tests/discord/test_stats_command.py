@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import discord
-import pytest
-from discord_mocks import invoke, mock_interaction, mock_member, next_id, sends, texts
+from discord_mocks import invoke, mock_interaction, mock_member, moderator, sends, texts
 
 from bot.discord.checks import is_moderator
 from bot.discord.client import StoryDiscordBot
@@ -13,18 +12,6 @@ from bot.discord.cogs.stats import LOGGING_OFF, StatsCog, stats_embed
 from bot.insights.questionlog import Gap, Stats
 
 ZEBRA = "When is the zebra parade?"
-
-
-@pytest.fixture
-def client(make_bot, monkeypatch):
-    bot = StoryDiscordBot(make_bot(), sync_on_setup=False)
-    me = discord.Object(id=next_id())
-    monkeypatch.setattr(StoryDiscordBot, "user", property(lambda self: me))
-    return bot
-
-
-def moderator():
-    return mock_member(name="mod", permissions=discord.Permissions(manage_messages=True))
 
 
 async def ask(client, question):

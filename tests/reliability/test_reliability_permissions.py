@@ -207,18 +207,14 @@ COMMANDS = ["source add", "source add-file", "source remove", "stats"]
 
 
 @pytest.fixture
-def client(make_bot, monkeypatch) -> StoryDiscordBot:
-    storybot = make_bot(
+def storybot(make_bot):
+    return make_bot(
         NOTE,
         config={
             "discord": {"moderator_roles": MODERATOR_ROLES},
             "fetch": {"allow_hosts": ["127.0.0.1"], "timeout_seconds": 2.0},
         },
     )
-    bot = StoryDiscordBot(storybot, sync_on_setup=False)
-    me = discord.Object(id=next_id())
-    monkeypatch.setattr(StoryDiscordBot, "user", property(lambda self: me))
-    return bot
 
 
 def disk_state(client: StoryDiscordBot) -> dict[str, bytes]:

@@ -14,7 +14,7 @@ import tomllib
 
 import discord
 import pytest
-from discord_mocks import invoke, mock_interaction, mock_member, mock_message, sends
+from discord_mocks import invoke, mock_interaction, mock_member, mock_message, sends, unrender
 from hostile import (
     NAMED_QUESTIONS,
     PIECES,
@@ -96,7 +96,7 @@ def ask_core(storybot: StoryBot, question: str) -> Answer | None:
     if answer.answered:
         assert 1 <= len(answer.excerpts) <= storybot.config.retrieval.top_k
         for excerpt in answer.excerpts:
-            text = storybot._snapshot.sources[excerpt.source.id].text
+            text = storybot.source(excerpt.source.id).text
             assert 0 <= excerpt.start < excerpt.end <= len(text)
             assert excerpt.text == text[excerpt.start : excerpt.end]
             for start, end in excerpt.highlights:
@@ -293,18 +293,6 @@ def test_bare_mention_with_only_noise_gets_the_hint(cog):
 
 
 # -- hostile source text rendered ----------------------------------------------------------------
-
-
-def unrender(quoted: str) -> str:
-    """Undo the quote's presentation: '> ' prefixes, bold markers, escapes."""
-    lines = [line.removeprefix(">").removeprefix(" ") for line in quoted.splitlines()]
-    out = []
-    for m in re.finditer(r"\\(.)|\*\*|(.)", "\n".join(lines), re.DOTALL):
-        if m.group(1) is not None:
-            out.append(m.group(1))
-        elif m.group(2) is not None:
-            out.append(m.group(2))
-    return "".join(out).replace("@\u200b", "@")
 
 
 # A URL glued to markdown: escape_markdown leaves URLs unescaped (Discord links them as they

@@ -19,6 +19,7 @@ from discord_mocks import (
     mock_message,
     mock_role,
     mock_user,
+    moderator,
     next_id,
     sends,
     texts,
@@ -82,14 +83,6 @@ def storybot(make_bot):
 
 
 @pytest.fixture
-async def client(storybot, monkeypatch):
-    bot = StoryDiscordBot(storybot, sync_on_setup=False)
-    me = discord.Object(id=next_id())
-    monkeypatch.setattr(StoryDiscordBot, "user", property(lambda self: me))
-    return bot
-
-
-@pytest.fixture
 def ask_cog(client):
     return AskCog(client)
 
@@ -97,10 +90,6 @@ def ask_cog(client):
 @pytest.fixture
 def sources_cog(client):
     return SourcesCog(client)
-
-
-def moderator(**kwargs):
-    return mock_member(name="mod", permissions=discord.Permissions(manage_messages=True), **kwargs)
 
 
 def corpus_state(storybot) -> dict[str, bytes]:
@@ -329,7 +318,7 @@ async def test_more_shows_the_next_excerpts_then_says_there_are_no_more(ask_cog)
     assert len(pages) >= 2
     numbers = [int(e.title[1 : e.title.index("]")]) for page in pages for e in page]
     assert numbers == list(range(2, 2 + len(numbers)))
-    spans = view._seen[presser.id]  # what this member has seen, first answer included
+    spans = view.seen_by(presser.id)  # what this member has seen, first answer included
     assert len(spans) == 1 + len(numbers)
     for i, (sid, start, end) in enumerate(spans):
         for other, b, e in spans[i + 1 :]:
@@ -548,7 +537,7 @@ async def test_removing_an_unknown_id_is_a_private_refusal(sources_cog, storybot
 
 
 async def test_remove_autocomplete_offers_matching_ids(sources_cog):
-    choices = await sources_cog._source_ids(mock_interaction(), "sund")
+    choices = await sources_cog.source_id_choices(mock_interaction(), "sund")
     assert [c.value for c in choices] == ["sundance-prize"]
 
 

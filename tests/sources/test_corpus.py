@@ -29,10 +29,10 @@ def test_round_trip_keeps_header_and_exact_body():
 
 
 def test_shipped_story_is_the_seed_text_verbatim():
-    shipped = Corpus(Path(__file__).parent.parent / "corpus").load()
+    shipped = Corpus(Path(__file__).parents[2] / "corpus").load()
     assert shipped.errors == []
     story = next(s for s in shipped.sources if s.kind == "story")
-    seed = Path(__file__).parent.parent.parent / "shared" / "seed-story.txt"
+    seed = Path(__file__).parents[3] / "shared" / "seed-story.txt"
     if seed.exists():
         assert story.text == seed.read_text(encoding="utf-8")
     assert story.publisher == "" and story.url == ""  # nothing invented
