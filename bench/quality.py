@@ -1,6 +1,6 @@
 """Retrieval quality of storybot's settings against naive rank-bm25, on labelled questions.
 
-    .venv/bin/python bench/quality.py [tests/dev-questions.jsonl tests/more-questions.jsonl]
+    .venv/bin/python bench/quality.py [tests/data/dev-questions.jsonl ...]
 
 The naive baseline is what the foundation issue measured: BM25Okapi over whitespace tokens of
 single sentences (split on ". "), top 3, never abstaining.
@@ -17,8 +17,8 @@ from rank_bm25 import BM25Okapi
 
 from bot.config import load_config
 from bot.engine import StoryBot
-from bot.evaluate import evaluate, read_labelled
-from bot.retrieval import Answer, Excerpt
+from bot.search.evaluate import evaluate, read_labelled
+from bot.search.retrieval import Answer, Excerpt
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -41,8 +41,8 @@ def naive_asker(bot: StoryBot):
 
 def main(paths: list[str]) -> None:
     files = [Path(p) for p in paths] or [
-        ROOT / "tests" / "dev-questions.jsonl",
-        ROOT / "tests" / "more-questions.jsonl",
+        ROOT / "tests" / "data" / "dev-questions.jsonl",
+        ROOT / "tests" / "data" / "more-questions.jsonl",
     ]
     config = load_config(ROOT / "config.toml")
     rows = [("naive BM25Okapi, whitespace, sentences", naive_asker(StoryBot(config)))]

@@ -100,7 +100,7 @@ def _accumulate(values):
 def make_corpus(directory: Path, passages: int, maker: TextMaker) -> int:
     """``directory``/config.toml + corpus/ with about ``passages`` passages in ~100-passage
     sources (a source is a news article of ~1,500 words)."""
-    from bot.corpus import Corpus, Source
+    from bot.sources.corpus import Corpus, Source
 
     (directory / "corpus").mkdir(parents=True)
     shutil.copy(REPO / "config.toml", directory / "config.toml")
@@ -147,8 +147,8 @@ def make_questions(bot, n: int) -> list[str]:
 def worker_fast(directory: Path, questions_n: int, add_words: int) -> dict:
     from bot.config import load_config
     from bot.engine import StoryBot
-    from bot.index import Index
-    from bot.render import answer_record
+    from bot.presentation import answer_record
+    from bot.search.index import Index
 
     config = load_config(directory / "config.toml")
     t0 = time.perf_counter()
@@ -206,8 +206,8 @@ def worker_naive(directory: Path, questions_n: int) -> dict:
     import bot.engine
     from bot.config import load_config
     from bot.engine import StoryBot
-    from bot.index import Index, rank_bm25_model
-    from bot.render import answer_record
+    from bot.presentation import answer_record
+    from bot.search.index import Index, rank_bm25_model
 
     class NaiveIndex(Index):
         """storybot before the sparse index: rank-bm25 get_scores over all passages."""

@@ -16,6 +16,11 @@ from bot import __version__
 
 DEFAULT_CONFIG_NAME = "config.toml"
 CONFIG_ENV_VAR = "STORYBOT_CONFIG"
+# A source file larger than this is refused when the corpus loads (``[corpus] max_source_bytes``):
+# one giant file must not stall startup for minutes in spaCy.
+MAX_SOURCE_BYTES = 10_000_000
+# The BM25 variants of rank-bm25 that ``bot.search.index`` implements.
+BM25_VARIANTS = ("BM25L", "BM25Plus", "BM25Okapi")
 
 
 class ConfigError(ValueError):
@@ -77,7 +82,7 @@ class Config:
     corpus_dir: Path
     state_dir: Path
     # A source file larger than this is refused (named in the load errors) instead of loaded.
-    max_source_bytes: int = 10_000_000
+    max_source_bytes: int = MAX_SOURCE_BYTES
     nlp: NlpSettings = field(default_factory=NlpSettings)
     retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
     stats: StatsSettings = field(default_factory=StatsSettings)
@@ -116,7 +121,7 @@ def load_config(path: str | os.PathLike | None = None) -> Config:
 
 def config_from_dict(data: dict, base: Path, path: Path | None = None) -> Config:
     corpus = _table(data, "corpus")
-    max_source_bytes = corpus.get("max_source_bytes", 10_000_000)
+    max_source_bytes = corpus.get("max_source_bytes", MAX_SOURCE_BYTES)
     if not isinstance(max_source_bytes, int) or isinstance(max_source_bytes, bool):
         raise ConfigError(f"[corpus] max_source_bytes must be an int, got {max_source_bytes!r}")
     if max_source_bytes < 1:
@@ -167,8 +172,8 @@ def _nlp(table: dict) -> NlpSettings:
 
 def _retrieval(table: dict) -> RetrievalSettings:
     settings = _settings(RetrievalSettings, table, "retrieval")
-    if settings.variant not in {"BM25L", "BM25Plus", "BM25Okapi"}:
-        raise ConfigError("[retrieval] variant must be BM25L, BM25Plus or BM25Okapi")
+    if settings.variant not in BM25_VARIANTS:
+        raise ConfigError(f"[retrieval] variant must be one of {', '.join(BM25_VARIANTS)}")
     if settings.k1 <= 0 or not 0.0 <= settings.b <= 1.0 or settings.delta < 0:
         raise ConfigError("[retrieval] needs k1 > 0, 0 <= b <= 1 and delta >= 0")
     if not 0.0 <= settings.min_coverage <= 1.0:

@@ -1,8 +1,13 @@
-"""The core API that the CLI and the Discord layer both adapt: load, ask, add, remove.
+"""The one core API that the CLI and the Discord layer both adapt.
 
 Data flow: corpus files -> Source -> passages (spaCy) -> Index (BM25) -> Retriever -> Answer.
 A change to the corpus builds a new Retriever and swaps it in with one assignment, so a question
 asked meanwhile is answered from the old, consistent state.
+
+:class:`StoryBot` is everything an adapter calls: ask (and record) questions and votes; add
+sources from a URL or a document, list their links, remove and restore them; read the audit
+log and the moderators' figures. Nothing below it imports it: the ingestor sees it only as a
+``Library`` (its sources and ``add_source``).
 """
 
 from __future__ import annotations
@@ -13,17 +18,23 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
-from bot.cache import PassageCache
+from bot.clock import now_iso
 from bot.config import Config, load_config
-from bot.corpus import Corpus, CorpusError, Link, Source, now_iso, remove_stale_temp_files
-from bot.index import Index
-from bot.questionlog import Gap, QuestionLog, Stats, newly_answered, open_log
-from bot.retrieval import Answer, Retriever
-from bot.state import AuditLog, database_path
-from bot.text import Analyzer
+from bot.files import remove_stale_temp_files
+from bot.insights.audit import AuditEntry, AuditLog
+from bot.insights.database import database_path
+from bot.insights.questionlog import Gap, QuestionLog, Stats, newly_answered, open_log
+from bot.search.cache import PassageCache
+from bot.search.index import Index
+from bot.search.passages import Passage
+from bot.search.retrieval import Answer, Retriever
+from bot.search.text import Analyzer
+from bot.sources.corpus import Corpus, CorpusError, Link, Source
+from bot.sources.ingest import Added, Ingestor, IngestReport, Progress
+from bot.sources.web.fetch import Fetcher
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +54,9 @@ class Snapshot:
 
 
 class StoryBot:
-    def __init__(self, config: Config, analyzer: Analyzer | None = None) -> None:
+    def __init__(
+        self, config: Config, analyzer: Analyzer | None = None, fetcher: Fetcher | None = None
+    ) -> None:
         self.config = config
         self.corpus = Corpus(config.corpus_dir, config.max_source_bytes)
         self.analyzer = analyzer or Analyzer(config.nlp.model)
@@ -57,6 +70,7 @@ class StoryBot:
         for directory in (self.corpus.directory, cache_dir):
             for path in remove_stale_temp_files(directory):
                 log.info("removed stale temp file %s", path)
+        self._ingestor = Ingestor(self, fetcher or Fetcher(config.fetch))
         self._snapshot = self._build()
         self._checked_at = time.monotonic()
 
@@ -79,10 +93,58 @@ class StoryBot:
     def passage_count(self) -> int:
         return len(self._snapshot.retriever.index)
 
-    def ask(self, question: str, k: int | None = None) -> Answer:
-        """Answer ``question`` with excerpts, or abstain. Raises QuestionError for bad input."""
+    @property
+    def passages(self) -> list[Passage]:
+        """The passages of the current snapshot, in index order."""
+        return self._snapshot.retriever.index.passages
+
+    @property
+    def retriever(self) -> Retriever:
+        """The current snapshot's retriever (replaced, never changed, when the corpus changes)."""
+        return self._snapshot.retriever
+
+    @property
+    def cached_passage_builds(self) -> int:
+        """How many sources this process ran through spaCy (the rest came from the cache)."""
+        return self._passages.processed
+
+    def ask(
+        self, question: str, k: int | None = None, *, record: bool = False, server: str = ""
+    ) -> Answer:
+        """Answer ``question`` with excerpts, or abstain. Raises QuestionError for bad input.
+
+        With ``record``, the question goes to the question log (``[stats]`` settings) and the
+        answer carries its ``question_id`` for votes; a broken log never costs the answer."""
         self.refresh_if_changed()
-        return self._snapshot.retriever.ask(question, k)
+        answer = self._snapshot.retriever.ask(question, k)
+        if not record:
+            return answer
+        try:
+            question_id = self.question_log.record(answer, server)
+        except Exception:
+            log.exception("could not record the question")
+            return answer
+        return replace(answer, question_id=question_id)
+
+    def vote(self, question_id: int, helpful: bool) -> bool:
+        """Count a Helpful / Not helpful vote on a recorded question; False if not recorded."""
+        return self.question_log.vote(question_id, helpful)
+
+    def source(self, source_id: str) -> Source:
+        """The source with this id; CorpusError if there is none."""
+        self.refresh_if_changed()
+        found = self._snapshot.sources.get(source_id)
+        if found is None:
+            raise CorpusError(f"no source with id {source_id!r}")
+        return found
+
+    def links(self, source_id: str) -> list[tuple[Link, str | None]]:
+        """A source's links, each with the id of the source it already is in the corpus."""
+        return self._ingestor.links(source_id)
+
+    def audit_entries(self, source_id: str | None = None, limit: int = 50) -> list[AuditEntry]:
+        """Who added, removed or restored what, newest first."""
+        return self.audit.entries(source_id, limit)
 
     def refresh_if_changed(self) -> bool:
         """Reload when another process (the CLI beside the running bot) added, removed or
@@ -128,6 +190,46 @@ class StoryBot:
         return newly_answered(stats.gaps, self.ask)
 
     # -- changing the corpus -------------------------------------------------------------------
+
+    async def add_url(
+        self,
+        url: str,
+        *,
+        title: str | None = None,
+        added_by: str = "",
+        kind: str = "source",
+        follow: int = 0,
+        progress: Progress | None = None,
+    ) -> IngestReport:
+        """Fetch and store ``url`` (and up to ``follow`` pages it links to); ``progress`` hears
+        about every step. The first page's failure raises one of ``bot.sources.ingest.ERRORS``."""
+        return await self._ingestor.add_url(
+            url, title=title, added_by=added_by, kind=kind, follow=follow, progress=progress
+        )
+
+    def add_file(
+        self,
+        filename: str,
+        data: bytes,
+        *,
+        title: str | None = None,
+        url: str = "",
+        publisher: str = "",
+        published: str = "",
+        added_by: str = "",
+        kind: str = "source",
+    ) -> Added:
+        """Store a .txt, .md or .html document (name and bytes), checked like a fetched page."""
+        return self._ingestor.add_document(
+            filename,
+            data,
+            title=title,
+            url=url,
+            publisher=publisher,
+            published=published,
+            added_by=added_by,
+            kind=kind,
+        )
 
     def add_source(
         self,

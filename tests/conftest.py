@@ -14,13 +14,15 @@ import pytest
 from hypothesis import settings
 
 from bot.config import config_from_dict
-from bot.corpus import Corpus, Source
 from bot.engine import StoryBot
-from bot.text import Analyzer
+from bot.search.text import Analyzer
+from bot.sources.corpus import Corpus, Source
 
 REPO = Path(__file__).resolve().parent.parent
 SHIPPED_CORPUS = REPO / "corpus"
 SHIPPED_CONFIG = REPO / "config.toml"
+# Labelled questions: dev-questions.jsonl (the team's sample), more-questions.jsonl (ours).
+DATA = REPO / "tests" / "data"
 
 # STORYBOT_DEEP=1: the deep run (more hypothesis examples where a test does not fix its own).
 settings.register_profile("deep", max_examples=1000, deadline=None)
@@ -62,3 +64,23 @@ def make_bot(tmp_path: Path, analyzer: Analyzer) -> Callable[..., StoryBot]:
         return StoryBot(config_from_dict(data, base=tmp_path, path=None), analyzer=analyzer)
 
     return make
+
+
+@pytest.fixture
+def storybot(make_bot) -> StoryBot:
+    """The engine a test's Discord client serves; modules override it with their corpus."""
+    return make_bot()
+
+
+@pytest.fixture
+def client(storybot, monkeypatch):
+    """The real discord.py client over ``storybot``, never connected (``user`` set by hand)."""
+    import discord
+    from discord_mocks import next_id
+
+    from bot.discord.client import StoryDiscordBot
+
+    bot = StoryDiscordBot(storybot, sync_on_setup=False)
+    me = discord.Object(id=next_id())
+    monkeypatch.setattr(StoryDiscordBot, "user", property(lambda self: me))
+    return bot

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import re
 from unittest.mock import MagicMock
 
 import discord
@@ -45,6 +46,11 @@ def mock_member(
     member.roles = list(roles)
     member.is_timed_out.return_value = False
     return member
+
+
+def moderator(name: str = "mod", **kwargs) -> MagicMock:
+    """A member with Manage Messages: a moderator for storybot."""
+    return mock_member(name=name, permissions=discord.Permissions(manage_messages=True), **kwargs)
 
 
 def mock_user(*, name: str = "dm-user", user_id: int | None = None) -> MagicMock:
@@ -141,3 +147,34 @@ def texts(kwargs: dict) -> str:
         for f in data.get("fields", []):
             parts += [f["name"], f["value"]]
     return "\n".join(parts)
+
+
+async def invoke(command, cog, interaction, *args, **kwargs) -> None:
+    """Run an app command as discord.py does: its checks first (a failed check goes to the
+    tree's error handler, as in the running bot), then its callback."""
+    from discord import app_commands
+
+    from bot.discord.errors import on_app_command_error
+
+    interaction.client = cog.bot  # what discord.py sets: the bot the command belongs to
+    try:
+        for check in command.checks:
+            if not await discord.utils.maybe_coroutine(check, interaction):
+                raise app_commands.CheckFailure(f"check failed for {command.name}")
+    except app_commands.CheckFailure as error:
+        await on_app_command_error(interaction, error)
+        return
+    await command.callback(cog, interaction, *args, **kwargs)
+
+
+def unrender(quoted: str) -> str:
+    """Undo a quote's Discord presentation: '> ' prefixes, bold markers, backslash escapes, and
+    the zero-width space that escaping puts after "@" (other zero-width characters are text)."""
+    lines = [line.removeprefix(">").removeprefix(" ") for line in quoted.splitlines()]
+    out = []
+    for m in re.finditer(r"\\(.)|\*\*|(.)", "\n".join(lines), re.DOTALL):
+        if m.group(1) is not None:
+            out.append(m.group(1))
+        elif m.group(2) is not None:
+            out.append(m.group(2))
+    return "".join(out).replace("@\u200b", "@")

@@ -1,6 +1,6 @@
 """Small builders shared by tests."""
 
-from bot.corpus import Source
+from bot.sources.corpus import Source
 
 
 def source(source_id: str, text: str, **fields) -> Source:

@@ -11,7 +11,7 @@ import re
 import discord
 from hypothesis import strategies as st
 
-from bot.discord import embeds as E
+from bot.discord import markdown as M
 
 DEEP = os.environ.get("STORYBOT_DEEP", "") not in ("", "0")
 
@@ -216,7 +216,7 @@ def check_send(kwargs: dict) -> None:
     content = kwargs.get("content")
     if content is not None:
         assert isinstance(content, str)
-        assert len(content) <= E.CONTENT_LIMIT, len(content)
+        assert len(content) <= M.CONTENT_LIMIT, len(content)
         assert live_mention(content) is None, content
         assert encodable(content), repr(content)
     embeds = list(kwargs.get("embeds") or []) + ([kwargs["embed"]] if kwargs.get("embed") else [])
@@ -225,21 +225,21 @@ def check_send(kwargs: dict) -> None:
 
 
 def check_embeds(embeds: list[discord.Embed]) -> None:
-    assert len(embeds) <= E.EMBEDS_LIMIT
-    assert sum(len(e) for e in embeds) <= E.EMBED_TOTAL_LIMIT
+    assert len(embeds) <= M.EMBEDS_LIMIT
+    assert sum(len(e) for e in embeds) <= M.EMBED_TOTAL_LIMIT
     for embed in embeds:
         data = embed.to_dict()
-        assert len(data.get("title", "")) <= E.TITLE_LIMIT
-        assert len(data.get("description", "")) <= E.DESCRIPTION_LIMIT
-        assert len(data.get("fields", [])) <= E.FIELDS_LIMIT
+        assert len(data.get("title", "")) <= M.TITLE_LIMIT
+        assert len(data.get("description", "")) <= M.DESCRIPTION_LIMIT
+        assert len(data.get("fields", [])) <= M.FIELDS_LIMIT
         for f in data.get("fields", []):
-            assert 0 < len(f["name"]) <= E.FIELD_NAME_LIMIT
-            assert 0 < len(f["value"]) <= E.FIELD_VALUE_LIMIT
+            assert 0 < len(f["name"]) <= M.FIELD_NAME_LIMIT
+            assert 0 < len(f["value"]) <= M.FIELD_VALUE_LIMIT
         # Discord refuses empty names and texts where a part is present.
-        assert "title" not in data or 0 < len(data["title"]) <= E.TITLE_LIMIT
-        assert "footer" not in data or 0 < len(data["footer"]["text"]) <= E.FOOTER_LIMIT
-        assert "author" not in data or 0 < len(data["author"]["name"]) <= E.AUTHOR_LIMIT
-        assert len(data.get("url", "")) <= E.URL_LIMIT
+        assert "title" not in data or 0 < len(data["title"]) <= M.TITLE_LIMIT
+        assert "footer" not in data or 0 < len(data["footer"]["text"]) <= M.FOOTER_LIMIT
+        assert "author" not in data or 0 < len(data["author"]["name"]) <= M.AUTHOR_LIMIT
+        assert len(data.get("url", "")) <= M.URL_LIMIT
         for text in (data.get("title", ""), data.get("description", "")):
             assert live_mention(text) is None, text
         texts = [data.get("title", ""), data.get("description", ""), data.get("url", "")]

@@ -1,15 +1,27 @@
-"""Who may change the corpus. Checked inside every corpus-changing command, not only in the UI."""
+"""Who may change the corpus (and see the moderators' figures).
+
+``moderator_only()`` is an ``app_commands.check``: discord.py runs it before the command's body
+on every invocation, whatever the server's command permissions say (those are only a default
+that server admins can change). A refusal raises :class:`NotModerator`, which
+``errors.on_app_command_error`` answers privately.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
 import discord
+from discord import app_commands
 
 REFUSAL = (
     "Only moderators can change the sources (Manage Server or Manage Messages permission, "
     "or a moderator role)."
 )
+STATS_REFUSAL = REFUSAL.replace("change the sources", "see the stats")
+
+
+class NotModerator(app_commands.CheckFailure):
+    """A member who is not a moderator used a moderator command; the message says why."""
 
 
 def is_moderator(user: discord.abc.User, moderator_roles: Iterable[str] = ()) -> bool:
@@ -36,3 +48,14 @@ def is_moderator(user: discord.abc.User, moderator_roles: Iterable[str] = ()) ->
     ids = {w for w in wanted if w.isdigit()}
     names = wanted - ids
     return any(str(role.id) in ids or role.name.casefold() in names for role in user.roles)
+
+
+def moderator_only(refusal: str = REFUSAL):
+    """A check for moderator commands; the bot's ``settings.moderator_roles`` count too."""
+
+    def predicate(interaction: discord.Interaction) -> bool:
+        if is_moderator(interaction.user, interaction.client.settings.moderator_roles):
+            return True
+        raise NotModerator(refusal)
+
+    return app_commands.check(predicate)

@@ -1,4 +1,4 @@
-"""The discord.py client: intents, the cogs, and one command sync per process."""
+"""The discord.py client: intents, the cogs (loaded as extensions), and command sync."""
 
 from __future__ import annotations
 
@@ -8,15 +8,14 @@ import discord
 from discord.ext import commands
 
 from bot.config import DiscordSettings
-from bot.discord.cogs.ask import AskCog
-from bot.discord.cogs.sources import SourcesCog
-from bot.discord.cogs.stats import StatsCog
 from bot.discord.cooldown import UserCooldowns
 from bot.discord.errors import on_app_command_error
-from bot.discord.feedback import FeedbackSink
 from bot.engine import StoryBot
 
 log = logging.getLogger("bot.discord")
+
+# Each module has ``async def setup(bot)`` that adds its cog.
+EXTENSIONS = ("bot.discord.cogs.ask", "bot.discord.cogs.sources", "bot.discord.cogs.stats")
 
 
 def intents_for(settings: DiscordSettings) -> discord.Intents:
@@ -30,13 +29,7 @@ def intents_for(settings: DiscordSettings) -> discord.Intents:
 
 
 class StoryDiscordBot(commands.Bot):
-    def __init__(
-        self,
-        storybot: StoryBot,
-        *,
-        feedback: FeedbackSink | None = None,
-        sync_on_setup: bool = True,
-    ) -> None:
+    def __init__(self, storybot: StoryBot, *, sync_on_setup: bool = True) -> None:
         self.storybot = storybot
         self.settings = storybot.config.discord
         super().__init__(
@@ -46,17 +39,14 @@ class StoryDiscordBot(commands.Bot):
             # Nothing the bot sends may ping anyone, whatever a quoted source contains.
             allowed_mentions=discord.AllowedMentions.none(),
         )
-        # Questions and votes go to the question log that `storybot stats` reports on.
-        self.feedback: FeedbackSink = feedback if feedback is not None else storybot.question_log
         self.cooldowns = UserCooldowns(self.settings.ask_rate, self.settings.ask_per_seconds)
         self.sync_on_setup = sync_on_setup
         self.tree.error(on_app_command_error)
 
     async def setup_hook(self) -> None:
         """Runs once per process, before connecting: the place to sync (never ``on_ready``)."""
-        await self.add_cog(AskCog(self))
-        await self.add_cog(SourcesCog(self))
-        await self.add_cog(StatsCog(self))
+        for extension in EXTENSIONS:
+            await self.load_extension(extension)
         if self.sync_on_setup:
             await self.sync_commands()
 

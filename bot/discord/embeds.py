@@ -1,36 +1,35 @@
-"""Answers, source lists and help as Discord messages, always within Discord's limits.
+"""Answers, source lists and help as Discord embeds and messages, always within Discord's limits.
 
-Quoted text is escaped (markdown, mentions) and trimmed at a sentence or word boundary *before*
-any markdown is added, so a trim never cuts an escape sequence or a ``**bold**`` pair in half.
+Quoted text goes through ``markdown`` (escaped, trimmed at a boundary) before any emphasis is
+added here.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from urllib.parse import urlparse
 
 import discord
 
-from bot.corpus import Source
-from bot.render import NO_ANSWER, NO_ANSWER_REASONS, UNKNOWN_PUBLISHER, excerpt_link
-from bot.retrieval import Answer, Excerpt
+from bot.discord.markdown import (
+    CONTENT_LIMIT,
+    DESCRIPTION_LIMIT,
+    ELLIPSIS,
+    EMBED_TOTAL_LIMIT,
+    EMBEDS_LIMIT,
+    FIELD_NAME_LIMIT,
+    FIELD_VALUE_LIMIT,
+    cut_point,
+    escape,
+    link,
+    safe_trim,
+    trim,
+    with_ellipsis,
+)
+from bot.presentation import NO_ANSWER, NO_ANSWER_REASONS, UNKNOWN_PUBLISHER, excerpt_link
+from bot.search.retrieval import Answer, Excerpt
+from bot.sources.corpus import Source
 
-# Discord's limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits).
-CONTENT_LIMIT = 2000
-TITLE_LIMIT = 256
-DESCRIPTION_LIMIT = 4096
-FIELD_NAME_LIMIT = 256
-FIELD_VALUE_LIMIT = 1024
-FIELDS_LIMIT = 25
-FOOTER_LIMIT = 2048
-AUTHOR_LIMIT = 256
-EMBED_TOTAL_LIMIT = 6000
-EMBEDS_LIMIT = 10
-URL_LIMIT = 2048
-
-ELLIPSIS = "…"
 QUOTES_FOOTER = "These are verbatim quotes from the sources, not generated text."
 SOURCES_HINT = "Try naming who or what you mean, or see what I know with `/sources`."
 SOURCES_PER_PAGE = 6
@@ -40,106 +39,6 @@ QUESTION_PREVIEW_CHARS = 300
 ANSWER_TITLE_CHARS = 150
 ANSWER_AUTHOR_CHARS = 100
 ANSWER_COLOUR = discord.Colour.blurple()
-
-# A sentence ends with . ! ? (and maybe closing quotes/brackets) followed by whitespace.
-_SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]*\s")
-# Discord syntax that escape_markdown leaves alone: <@id>, <#id>, <:emoji:id>, <t:123>, </cmd:id>
-_ANGLE_SYNTAX = re.compile(r"<(?=[@#:/]|a:|t:)")
-# Numbered lists ("1. ") render as lists; escape_markdown does not cover them.
-_NUMBERED_LIST = re.compile(r"^(\s*\d+)\.(?=\s)", re.MULTILINE)
-_INDENTED_LIST = re.compile(r"^\\(\s+)-")
-_BRACKET_OR_BACKSLASH = re.compile(r"([\[\\])")
-# Every line break ``str.splitlines`` recognises (kept when splitting).
-_LINE_BREAK = re.compile("(\r\n|[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029])")
-# A line starting with ">" or an indented "#" (escape_markdown only covers "> " and "#" at the
-# very start).
-_LEADING_QUOTE = re.compile(r"^(\s*)(?=[>#])")
-
-
-def escape(text: str) -> str:
-    """``text`` shown literally: no markdown, no mention, no Discord ``<...>`` syntax."""
-    if _LINE_BREAK.search(text):
-        # Line by line: escape_markdown's list rule (^\s*-) would otherwise match across a
-        # line break and put the backslash on the line before the "-". Every break that
-        # ``str.splitlines`` knows counts (\r, U+2028, ...): a block quote splits on all of them,
-        # so a "# heading" after a U+2028 would otherwise start a live line.
-        parts = _LINE_BREAK.split(text)
-        return "".join(p if i % 2 else escape(p) for i, p in enumerate(parts))
-    text = _escape_markdown(text)
-    # escape_markdown turns "  - item" into "\  - item": a visible backslash, and the dash
-    # still unescaped. Put the backslash on the dash instead.
-    text = _INDENTED_LIST.sub(r"\1\\-", text)
-    text = _LEADING_QUOTE.sub(r"\1\\", text)
-    text = _NUMBERED_LIST.sub(r"\1\\.", text)
-    text = _ANGLE_SYNTAX.sub(r"\\<", text)
-    return discord.utils.escape_mentions(text)
-
-
-def _escape_markdown(line: str) -> str:
-    r"""``discord.utils.escape_markdown`` for one line, with every "[" and backslash escaped.
-
-    escape_markdown treats ``\[.+\]\(.+\)`` as one unit and escapes only its first "[": in
-    "[a](x) **b** [c](https://evil)" the bold, any backslash and the second masked link stayed
-    live. It also leaves URLs alone, backslashes in them included, which then escaped what
-    followed. So the line is escaped in pieces between "["s and backslashes, which are escaped
-    by hand; a piece after one gets a harmless "x" in front so that escape_markdown's
-    start-of-line rules don't apply to it.
-    """
-    parts = _BRACKET_OR_BACKSLASH.split(line)
-    out = [discord.utils.escape_markdown(parts[0])]
-    for i in range(1, len(parts), 2):
-        out.append("\\" + parts[i])
-        # Inside a defused masked link "[a](https://x)**", the URL is escaped like the rest
-        # (as escape_markdown did when it took the link as one unit), so no markdown glued to
-        # it stays live.
-        masked = parts[i] == "[" and "](" in parts[i + 1]
-        escaped = discord.utils.escape_markdown("x" + parts[i + 1], ignore_links=not masked)
-        out.append(escaped[1:])
-    return "".join(out)
-
-
-def cut_point(text: str, limit: int) -> int:
-    """Where to cut ``text`` to keep at most ``limit`` characters: the end of the last sentence
-    that fits if it keeps at least half, else the last word boundary, else ``limit``."""
-    if len(text) <= limit:
-        return len(text)
-    if limit <= 0:
-        return 0
-    window = text[: limit + 1]
-    sentence_ends = [m.end() - 1 for m in _SENTENCE_END.finditer(window)]
-    if sentence_ends and sentence_ends[-1] >= limit // 2:
-        return sentence_ends[-1]
-    space = max(window.rfind(" "), window.rfind("\n"), window.rfind("\t"))
-    if space > 0:
-        return len(text[:space].rstrip())
-    return limit  # one giant "word": nothing better to do
-
-
-def with_ellipsis(kept: str) -> str:
-    """``kept`` + an ellipsis: spaced after a full sentence, attached after a word."""
-    kept = kept.rstrip()
-    return f"{kept} {ELLIPSIS}" if kept[-1:] in ".!?\"'”’)]" else kept + ELLIPSIS
-
-
-def trim(text: str, limit: int) -> str:
-    """``text`` if it fits in ``limit`` characters, else cut at a boundary with an ellipsis."""
-    text = text.strip()
-    if len(text) <= limit:
-        return text
-    return with_ellipsis(text[: cut_point(text, limit - 2)])
-
-
-def safe_trim(text: str, limit: int) -> str:
-    """``text`` escaped and trimmed so that the *escaped* form fits in ``limit``."""
-    budget = limit
-    while True:
-        text = text.strip()
-        cut = cut_point(text, budget - 2) if len(text) > budget else len(text)
-        out = escape(text[:cut].rstrip())
-        out = with_ellipsis(out) if cut < len(text) else out
-        if len(out) <= limit or budget <= 1:
-            return out[:limit] if len(out) > limit else out
-        budget -= max(1, len(out) - limit)
 
 
 def quote(excerpt: Excerpt, limit: int) -> str:
@@ -180,19 +79,6 @@ def _quote_lines(text: str) -> str:
         lines.append(f"> {line.rstrip()}")
         blank = False
     return "\n".join(lines)
-
-
-def link(url: str) -> str | None:
-    """``url`` if Discord will accept it as an embed link (http/https, not too long)."""
-    if not url or len(url) > URL_LIMIT or any(c.isspace() for c in url):
-        return None
-    parsed = urlparse(url)
-    return url if parsed.scheme in ("http", "https") and parsed.netloc else None
-
-
-def no_preview(url: str) -> str:
-    """A URL for message content that Discord shows without a preview card."""
-    return f"<{url}>"
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,8 @@ import logging
 import discord
 from discord import app_commands
 
-from bot.discord.embeds import CONTENT_LIMIT, trim
+from bot.discord.checks import NotModerator
+from bot.discord.markdown import CONTENT_LIMIT, trim
 
 log = logging.getLogger("bot.discord")
 
@@ -28,6 +29,8 @@ async def tell(interaction: discord.Interaction, text: str) -> None:
 
 def user_message(error: Exception) -> str | None:
     """What to tell the user for expected errors; None for bugs (logged with traceback)."""
+    if isinstance(error, NotModerator):
+        return str(error)
     if isinstance(error, app_commands.CommandOnCooldown):
         return f"Slow down a little: try again in {error.retry_after:.0f} s."
     if isinstance(error, app_commands.NoPrivateMessage):
@@ -49,6 +52,8 @@ async def on_app_command_error(
     if message is None:
         log.error("/%s failed for user %s", name, interaction.user.id, exc_info=original)
         message = SORRY
+    elif isinstance(original, NotModerator):
+        log.info("/%s user=%s refused (not a moderator)", name, interaction.user.id)
     else:
         log.info("/%s refused for user %s: %s", name, interaction.user.id, message)
     try:

@@ -8,7 +8,6 @@ import logging
 import discord
 
 from bot.discord.client import StoryDiscordBot
-from bot.discord.feedback import MemoryFeedback
 from bot.engine import StoryBot
 
 
@@ -56,8 +55,7 @@ def sync(storybot: StoryBot, token: str, verbose: bool = False) -> list[str]:
     _log_setup(verbose)
 
     async def main() -> list[str]:
-        # Nothing is asked while syncing: no need to open the question log.
-        client = StoryDiscordBot(storybot, feedback=MemoryFeedback(), sync_on_setup=False)
+        client = StoryDiscordBot(storybot, sync_on_setup=False)
         async with client:
             try:
                 await client.login(token)  # runs setup_hook: adds the cogs

@@ -9,12 +9,11 @@ from collections.abc import Sequence
 
 import discord
 
-from bot.corpus import Source
 from bot.discord.embeds import excerpt_embeds, sources_page
 from bot.discord.errors import SORRY, tell
-from bot.discord.feedback import FeedbackSink
 from bot.engine import StoryBot
-from bot.retrieval import Answer, Excerpt
+from bot.search.retrieval import Answer, Excerpt
+from bot.sources.corpus import Source
 
 log = logging.getLogger("bot.discord")
 
@@ -34,23 +33,20 @@ def _span(excerpt: Excerpt) -> tuple[str, int, int]:
 class AnswerView(discord.ui.View):
     """Buttons under one answer. Each user paging with More gets the next excerpts privately."""
 
-    def __init__(
-        self,
-        storybot: StoryBot,
-        feedback: FeedbackSink,
-        answer: Answer,
-        asker_id: int,
-        question_id: int | None = None,
-    ) -> None:
+    def __init__(self, storybot: StoryBot, answer: Answer, asker_id: int) -> None:
         super().__init__(timeout=ANSWER_TIMEOUT)
-        self.storybot, self.feedback = storybot, feedback
-        self.answer, self.asker_id, self.question_id = answer, asker_id, question_id
+        self.storybot = storybot
+        self.answer, self.asker_id, self.question_id = answer, asker_id, answer.question_id
         self.message: discord.Message | None = None
         self._seen: dict[int, list[tuple[str, int, int]]] = {}
         # Who voted, in memory only (the log stores no user ids): one vote per member.
         self._voters: set[int] = set()
         if not answer.answered:
             self.remove_item(self.more)
+
+    def seen_by(self, user_id: int) -> list[tuple[str, int, int]]:
+        """The (source id, start, end) spans this member has been shown, the answer included."""
+        return self._seen.get(user_id, [_span(e) for e in self.answer.excerpts])
 
     async def on_error(self, interaction: discord.Interaction, error: Exception, item) -> None:
         log.error("button %r failed", getattr(item, "label", item), exc_info=error)
@@ -111,7 +107,7 @@ class AnswerView(discord.ui.View):
             return
         self._voters.add(interaction.user.id)
         recorded = self.question_id is not None and await asyncio.to_thread(
-            self.feedback.vote, self.question_id, helpful
+            self.storybot.vote, self.question_id, helpful
         )
         log.info("feedback helpful=%s question=%s recorded=%s", helpful, self.question_id, recorded)
         await tell(interaction, THANKS if recorded else NOT_RECORDED)

@@ -15,8 +15,9 @@ from discord.ext import commands
 
 from bot.discord.embeds import Reply, answer_reply, help_embed
 from bot.discord.errors import SORRY
+from bot.discord.logs import log_handled
 from bot.discord.views import AnswerView
-from bot.retrieval import MAX_QUESTION_CHARS, Answer, QuestionError, check_question
+from bot.search.retrieval import MAX_QUESTION_CHARS, Answer, QuestionError, clean_or_refuse
 
 if TYPE_CHECKING:
     from bot.discord.client import StoryDiscordBot
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("bot.discord")
 
 MENTION_HINT = "Ask me a question after the mention, e.g. “@storybot who directed the film?”"
+SLASH_EXAMPLE = "For example: /ask question: Who directed the film?"
 COOLDOWN_NOTICE_SECONDS = 10.0
 QUESTION_WORDS = frozenset(
     "who whom whose what when where why how which is are was were do does did can could "
@@ -58,22 +60,15 @@ class AskCog(commands.Cog):
 
     # -- shared ------------------------------------------------------------------------------
 
-    async def answer(self, question: str, guild_id: int | None) -> tuple[Answer, int | None]:
-        """The answer and its question-log id. Runs in a thread: the event loop keeps serving
-        other members meanwhile."""
-        return await asyncio.to_thread(self._answer_and_record, question, guild_id)
+    async def answer(self, question: str, guild_id: int | None) -> Answer:
+        """The answer, recorded in the question log. Runs in a thread: the event loop keeps
+        serving other members meanwhile."""
+        return await asyncio.to_thread(
+            self.bot.storybot.ask, question, record=True, server=str(guild_id or "")
+        )
 
-    def _answer_and_record(self, question: str, guild_id: int | None) -> tuple[Answer, int | None]:
-        answer = self.bot.storybot.ask(question)
-        try:
-            question_id = self.bot.feedback.record(answer, str(guild_id or ""))
-        except Exception:  # the question log must never cost a member their answer
-            log.exception("could not record the question")
-            question_id = None
-        return answer, question_id
-
-    def view_for(self, answer: Answer, asker_id: int, question_id: int | None) -> AnswerView:
-        return AnswerView(self.bot.storybot, self.bot.feedback, answer, asker_id, question_id)
+    def view_for(self, answer: Answer, asker_id: int) -> AnswerView:
+        return AnswerView(self.bot.storybot, answer, asker_id)
 
     # -- /ask --------------------------------------------------------------------------------
 
@@ -96,19 +91,19 @@ class AskCog(commands.Cog):
             log_handled("/ask", interaction.user.id, started, "cooldown")
             return
         try:
-            check_question(question)
+            clean_or_refuse(question)
         except QuestionError as exc:
             await interaction.response.send_message(
-                str(exc).replace("storybot ask", "/ask question:"),
+                f"{exc} {SLASH_EXAMPLE}" if exc.empty else str(exc),
                 ephemeral=True,
                 allowed_mentions=discord.AllowedMentions.none(),
             )
             log_handled("/ask", interaction.user.id, started, "bad question")
             return
         await interaction.response.defer(thinking=True)
-        answer, question_id = await self.answer(question, interaction.guild_id)
+        answer = await self.answer(question, interaction.guild_id)
         reply = answer_reply(answer, show_question=True)
-        view = self.view_for(answer, interaction.user.id, question_id)
+        view = self.view_for(answer, interaction.user.id)
         view.message = await interaction.followup.send(**reply.kwargs(), view=view, wait=True)
         log_handled("/ask", interaction.user.id, started, _outcome(answer))
 
@@ -157,13 +152,13 @@ class AskCog(commands.Cog):
             log_handled("message", message.author.id, started, "cooldown")
             return
         try:
-            check_question(question)
+            clean_or_refuse(question)
         except QuestionError as exc:
-            await _reply(message, Reply(content=str(exc).replace("storybot ask", "@storybot")))
+            await _reply(message, Reply(content=f"{exc} {MENTION_HINT}" if exc.empty else str(exc)))
             return
         async with message.channel.typing():
-            answer, question_id = await self.answer(question, message.guild.id)
-        view = self.view_for(answer, message.author.id, question_id)
+            answer = await self.answer(question, message.guild.id)
+        view = self.view_for(answer, message.author.id)
         view.message = await _reply(message, answer_reply(answer), view=view)
         log_handled("message", message.author.id, started, _outcome(answer))
 
@@ -198,7 +193,5 @@ def _outcome(answer: Answer) -> str:
     return f"no answer ({answer.reason})"
 
 
-def log_handled(command: str, user_id: int, started: float, outcome: str) -> None:
-    """One line per handled command, with its latency."""
-    elapsed = (time.perf_counter() - started) * 1000
-    log.info("%s user=%s %s in %.0f ms", command, user_id, outcome, elapsed)
+async def setup(bot: StoryDiscordBot) -> None:
+    await bot.add_cog(AskCog(bot))

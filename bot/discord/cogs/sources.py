@@ -1,9 +1,9 @@
 """``/sources`` for everyone; the ``/source`` group for moderators (add, add-file, remove).
 
-Every corpus-changing command checks ``is_moderator`` itself before touching anything: hiding a
-command in the UI (default permissions) is only a default that server admins can change.
-Adding goes through ``bot.ingest.Ingestor`` like the CLI: duplicate URLs are refused and
-near-duplicates of an existing source are pointed out.
+Every corpus-changing command carries the ``moderator_only`` check, which runs before its body:
+hiding a command in the UI (default permissions) is only a default that server admins can
+change. Adding goes through ``StoryBot.add_url`` / ``add_file`` like the CLI: duplicate URLs are
+refused and near-duplicates of an existing source are pointed out.
 """
 
 from __future__ import annotations
@@ -18,15 +18,14 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.corpus import CorpusError
-from bot.discord.checks import REFUSAL, is_moderator
-from bot.discord.cogs.ask import log_handled
-from bot.discord.embeds import CONTENT_LIMIT, link, no_preview, safe_trim, trim
+from bot.discord.checks import moderator_only
 from bot.discord.errors import tell
+from bot.discord.logs import log_handled
+from bot.discord.markdown import CONTENT_LIMIT, link, no_preview, safe_trim, trim
 from bot.discord.views import SourcesView
-from bot.documents import DocumentError
-from bot.ingest import ERRORS, Added, Ingestor, IngestReport, ProgressEvent, clean_url
-from bot.uploads import MAX_DOCUMENT_BYTES, UPLOAD_SUFFIXES, upload_content
+from bot.sources.corpus import CorpusError
+from bot.sources.ingest import ERRORS, Added, IngestReport, ProgressEvent
+from bot.sources.uploads import MAX_DOCUMENT_BYTES, UPLOAD_SUFFIXES
 
 if TYPE_CHECKING:
     from bot.discord.client import StoryDiscordBot
@@ -49,21 +48,10 @@ class SourcesCog(commands.Cog):
 
     def __init__(self, bot: StoryDiscordBot) -> None:
         self.bot = bot
-        self.ingestor = Ingestor(bot.storybot)
         if not bot.settings.moderator_roles:
             # Hide the group from members without Manage Messages by default. With moderator
             # roles configured it stays visible, or role-only moderators could not see it.
             self.source.default_permissions = discord.Permissions(manage_messages=True)
-
-    async def _refused(
-        self, interaction: discord.Interaction, command: str, started: float
-    ) -> bool:
-        """Refuse (privately, touching nothing) anyone who is not a moderator."""
-        if is_moderator(interaction.user, self.bot.settings.moderator_roles):
-            return False
-        await tell(interaction, REFUSAL)
-        log_handled(command, interaction.user.id, started, "refused")
-        return True
 
     # -- /sources ----------------------------------------------------------------------------
 
@@ -90,6 +78,7 @@ class SourcesCog(commands.Cog):
         title="Title to use instead of the page's own",
         follow="Also add up to this many articles it links to (default 0)",
     )
+    @moderator_only()
     async def add(
         self,
         interaction: discord.Interaction,
@@ -98,8 +87,6 @@ class SourcesCog(commands.Cog):
         follow: app_commands.Range[int, 0, MAX_FOLLOW] = 0,
     ) -> None:
         started = time.perf_counter()
-        if await self._refused(interaction, "/source add", started):
-            return
         await interaction.response.defer(ephemeral=True, thinking=True)
 
         async def progress(event: ProgressEvent) -> None:
@@ -110,7 +97,7 @@ class SourcesCog(commands.Cog):
                 )
 
         try:
-            report = await self.ingestor.add_url(
+            report = await self.bot.storybot.add_url(
                 url.strip(),
                 title=title or None,
                 added_by=added_by(interaction.user),
@@ -136,6 +123,7 @@ class SourcesCog(commands.Cog):
         url="Where it was published (http or https)",
         published="Publication date, e.g. 2020-09-10",
     )
+    @moderator_only()
     async def add_file(
         self,
         interaction: discord.Interaction,
@@ -146,28 +134,25 @@ class SourcesCog(commands.Cog):
         published: app_commands.Range[str, 0, 40] = "",
     ) -> None:
         started = time.perf_counter()
-        if await self._refused(interaction, "/source add-file", started):
-            return
         problem = _check_upload(file, url)
         if problem:
             await tell(interaction, problem)
             log_handled("/source add-file", interaction.user.id, started, "rejected")
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
-        url = clean_url(url) if url else ""
         try:
             data = await file.read()
-            content = await asyncio.to_thread(upload_content, file.filename, data, url)
             added = await asyncio.to_thread(
-                self.ingestor.store,
-                content,
-                url,
-                title,
-                added_by(interaction.user),
+                self.bot.storybot.add_file,
+                file.filename,
+                data,
+                title=title,
+                url=url,
                 publisher=publisher,
                 published=published,
+                added_by=added_by(interaction.user),
             )
-        except (DocumentError, CorpusError) as exc:
+        except ERRORS as exc:
             await tell(interaction, f"Not added: {safe_trim(str(exc), 500)}")
             log_handled("/source add-file", interaction.user.id, started, "rejected")
             return
@@ -180,10 +165,9 @@ class SourcesCog(commands.Cog):
     @source.command(name="remove", description="Remove a source by its id (see /sources).")
     @app_commands.rename(source_id="id")
     @app_commands.describe(source_id="The source's id, as /sources shows it")
+    @moderator_only()
     async def remove(self, interaction: discord.Interaction, source_id: str) -> None:
         started = time.perf_counter()
-        if await self._refused(interaction, "/source remove", started):
-            return
         await interaction.response.defer(ephemeral=True, thinking=True)
         try:
             source = await asyncio.to_thread(
@@ -204,7 +188,7 @@ class SourcesCog(commands.Cog):
         log_handled("/source remove", interaction.user.id, started, f"removed {source.id}")
 
     @remove.autocomplete("source_id")
-    async def _source_ids(
+    async def source_id_choices(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
         current = current.lower()
@@ -246,3 +230,7 @@ def _check_upload(file: discord.Attachment, url: str) -> str | None:
     if url and not link(url):
         return "Not added: the url must start with http:// or https://."
     return None
+
+
+async def setup(bot: StoryDiscordBot) -> None:
+    await bot.add_cog(SourcesCog(bot))

@@ -14,10 +14,11 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord.checks import REFUSAL, is_moderator
-from bot.discord.cogs.ask import log_handled
-from bot.discord.embeds import DESCRIPTION_LIMIT, FIELD_VALUE_LIMIT, safe_trim
-from bot.questionlog import Stats
+from bot.discord.checks import STATS_REFUSAL, moderator_only
+from bot.discord.logs import log_handled
+from bot.discord.markdown import DESCRIPTION_LIMIT, FIELD_VALUE_LIMIT, safe_trim
+from bot.insights.questionlog import Stats
+from bot.presentation import source_title
 
 if TYPE_CHECKING:
     from bot.discord.client import StoryDiscordBot
@@ -66,10 +67,7 @@ def stats_embed(stats: Stats, fixed, titles: dict[str, str], days: int) -> disco
     )
     field(
         "Most quoted sources",
-        [
-            f"{n}× {safe_trim(titles.get(sid, sid + ' (removed)'), 150)}"
-            for sid, n in stats.top_sources
-        ],
+        [f"{n}× {safe_trim(source_title(titles, sid), 150)}" for sid, n in stats.top_sources],
         "None yet.",
     )
     return embed
@@ -83,18 +81,11 @@ class StatsCog(commands.Cog):
     @app_commands.describe(days="How many days to look back (default 30)")
     @app_commands.default_permissions(manage_messages=True)
     @app_commands.guild_only()
+    @moderator_only(STATS_REFUSAL)
     async def stats(
         self, interaction: discord.Interaction, days: app_commands.Range[int, 1, 3650] = 30
     ) -> None:
         started = time.perf_counter()
-        if not is_moderator(interaction.user, self.bot.settings.moderator_roles):
-            await interaction.response.send_message(
-                REFUSAL.replace("change the sources", "see the stats"),
-                ephemeral=True,
-                allowed_mentions=discord.AllowedMentions.none(),
-            )
-            log_handled("/stats", interaction.user.id, started, "refused")
-            return
         await interaction.response.defer(ephemeral=True, thinking=True)
         storybot = self.bot.storybot
         figures = await asyncio.to_thread(storybot.stats, days)
@@ -107,3 +98,7 @@ class StatsCog(commands.Cog):
             allowed_mentions=discord.AllowedMentions.none(),
         )
         log_handled("/stats", interaction.user.id, started, f"{figures.asked} questions")
+
+
+async def setup(bot: StoryDiscordBot) -> None:
+    await bot.add_cog(StatsCog(bot))

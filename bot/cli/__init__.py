@@ -1,0 +1,67 @@
+"""The ``storybot`` command line: a thin adapter over ``bot.engine.StoryBot``.
+
+One module per command group (``ask``, ``sources``, ``stats``, ``serve``); each registers its
+subcommands with ``set_defaults(handler=...)`` and :func:`main` calls the handler. Heavy imports
+(spaCy, the index, discord.py) happen inside handlers, so ``--help`` answers at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from rich.console import Console
+
+from bot.cli import ask, serve, sources, stats
+from bot.cli.common import EXIT_FAILURE, CliError
+from bot.cli.terminal import literal
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="storybot",
+        description="Answer questions about a news story with attributed, verbatim excerpts.",
+    )
+    parser.add_argument(
+        "--config", metavar="PATH", help="config.toml to use (default ./config.toml)"
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for group in (ask, sources, stats, serve):
+        group.register(commands)
+    return parser
+
+
+def _user_errors() -> tuple[type[Exception], ...]:
+    """Errors whose message is for the user (no traceback): config, corpus, input, network."""
+    from bot.config import ConfigError
+    from bot.search.text import NlpError
+    from bot.sources.ingest import ERRORS
+
+    return (ConfigError, NlpError, *ERRORS)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.ERROR,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    out, err = Console(), Console(stderr=True)
+    try:
+        return args.handler(args, out, err)
+    except CliError as exc:
+        err.print(f"[red]error:[/red] {literal(exc)}", highlight=False, soft_wrap=True)
+        return exc.code
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        if not isinstance(exc, _user_errors()):
+            raise
+        err.print(f"[red]error:[/red] {literal(exc)}", highlight=False)
+        return EXIT_FAILURE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,151 @@
+"""``storybot ask``, ``chat`` and ``eval``: questions in, quoted answers out."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from bot.cli.common import EXIT_OK, EXIT_USAGE, CliError, open_bot, print_json
+from bot.cli.sources import sources_table
+from bot.cli.terminal import literal, print_answer
+
+SOURCES_HINT = "See what I know with: storybot sources list"
+EXAMPLE = 'For example: storybot ask "Who directed Cuties?"'
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    ask = commands.add_parser("ask", help="answer a question (or a file of questions)")
+    ask.add_argument("question", nargs="?", help="the question, in quotes")
+    ask.add_argument("-k", type=int, default=None, metavar="N", help="number of excerpts")
+    ask.add_argument("--json", action="store_true", help="print one JSON object")
+    ask.add_argument(
+        "--batch", metavar="FILE", help="questions, one per line or JSONL with a 'q' field"
+    )
+    ask.set_defaults(handler=cmd_ask)
+
+    chat = commands.add_parser("chat", help="ask questions interactively")
+    chat.set_defaults(handler=cmd_chat)
+
+    ev = commands.add_parser("eval", help="measure answers on labelled questions (JSONL)")
+    ev.add_argument("file", type=Path)
+    ev.add_argument("--json", action="store_true", help="print the report as JSON")
+    ev.set_defaults(handler=cmd_eval)
+
+
+def cmd_ask(args, out: Console, err: Console) -> int:
+    from bot.presentation import answer_record
+    from bot.search.retrieval import QuestionError
+
+    if args.k is not None and not 1 <= args.k <= 10:
+        raise CliError("-k must be between 1 and 10", EXIT_USAGE)
+    if args.batch and args.question:
+        raise CliError("give either a question or --batch FILE, not both", EXIT_USAGE)
+    if not args.batch and args.question is None:
+        raise CliError(f"what is the question? {EXAMPLE}", EXIT_USAGE)
+    questions = list(_batch_questions(Path(args.batch))) if args.batch else [args.question]
+    bot = open_bot(args, err)
+    status = EXIT_OK
+    for question in questions:
+        try:
+            answer = bot.ask(question, args.k)
+        except QuestionError as exc:
+            if not (args.json or args.batch):
+                raise CliError(_question_problem(exc), EXIT_USAGE) from exc
+            record = {"question": question, "answered": False, "excerpts": [], "error": str(exc)}
+            status = EXIT_USAGE if not args.batch else status
+        else:
+            record = answer_record(answer)
+            if not (args.json or args.batch):
+                print_answer(out, answer, SOURCES_HINT)
+                continue
+        print_json(record)
+    return status
+
+
+def _question_problem(exc) -> str:
+    return f"{exc} {EXAMPLE}" if exc.empty else str(exc)
+
+
+def _batch_questions(path: Path) -> Iterator[str]:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CliError(f"cannot read {path}: {exc}") from exc
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        if line.lstrip().startswith("{"):
+            try:
+                question = json.loads(line)["q"]
+                if not isinstance(question, str):
+                    raise TypeError("'q' is not a string")
+                yield question
+            except (json.JSONDecodeError, KeyError, TypeError) as exc:
+                raise CliError(
+                    f"{path.name} line {number}: expected JSON with a 'q' string field"
+                ) from exc
+        else:
+            yield line.strip()
+
+
+def cmd_chat(args, out: Console, err: Console) -> int:
+    from bot.search.retrieval import QuestionError
+
+    bot = open_bot(args, err)
+    out.print(
+        f"[bold]storybot[/bold] — {len(bot.sources)} source(s), {bot.passage_count} passages. "
+        "Ask a question; [dim]:sources[/dim] lists sources, [dim]:quit[/dim] or Ctrl-D leaves.",
+        highlight=False,
+    )
+    while True:
+        try:
+            question = out.input("[bold green]ask>[/bold green] ")
+        except EOFError:
+            out.print()
+            return EXIT_OK
+        command = question.strip().lower()
+        if command in {":quit", ":q", ":exit", "quit", "exit"}:
+            return EXIT_OK
+        if command == ":sources":
+            out.print(sources_table(bot.sources))
+            continue
+        if not command:
+            continue
+        try:
+            print_answer(out, bot.ask(question), "Type :sources to see what I know.")
+        except QuestionError as exc:
+            out.print(f"[yellow]{literal(exc)}[/yellow]", highlight=False)
+
+
+def cmd_eval(args, out: Console, err: Console) -> int:
+    from bot.search.evaluate import evaluate, read_labelled
+
+    try:
+        items = read_labelled(args.file)
+    except (OSError, ValueError) as exc:
+        raise CliError(f"cannot read {args.file}: {exc}") from exc
+    bot = open_bot(args, err)
+    k = max(3, bot.config.retrieval.top_k)
+    report = evaluate(lambda q: bot.ask(q, k), items)
+    if args.json:
+        print_json(report.as_dict())
+        return EXIT_OK
+    table = Table(
+        title=f"{literal(args.file.name)}: {report.answerable} answerable, "
+        f"{report.unanswerable} unanswerable",
+        title_justify="left",
+    )
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for name, value in report.as_dict().items():
+        if isinstance(value, float):
+            table.add_row(name, f"{value:.1%}" if name != "mrr" else f"{value:.3f}")
+    out.print(table)
+    for miss in report.misses:
+        out.print(f"  [yellow]miss[/yellow] {literal(miss)}", highlight=False)
+    return EXIT_OK

@@ -1,0 +1,57 @@
+"""``storybot run`` and ``storybot sync``: the Discord bot (discord.py is imported only here)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from rich.console import Console
+
+from bot.cli.common import EXIT_OK, EXIT_USAGE, CliError, open_bot
+from bot.cli.terminal import literal
+
+TOKEN_ENV_VAR = "DISCORD_TOKEN"
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    run = commands.add_parser("run", help=f"run the Discord bot (token from ${TOKEN_ENV_VAR})")
+    run.set_defaults(handler=cmd_run)
+    sync = commands.add_parser("sync", help="register the bot's slash commands with Discord now")
+    sync.set_defaults(handler=cmd_sync)
+
+
+def discord_token() -> str:
+    token = os.environ.get(TOKEN_ENV_VAR, "").strip()
+    if not token:
+        raise CliError(
+            f"set the {TOKEN_ENV_VAR} environment variable to the bot token (see docs/discord.md)",
+            EXIT_USAGE,
+        )
+    return token
+
+
+def cmd_run(args, out: Console, err: Console) -> int:
+    token = discord_token()
+    from bot.discord import runner
+
+    bot = open_bot(args, err)
+    try:
+        runner.run(bot, token, args.verbose)
+    except runner.StartError as exc:
+        raise CliError(str(exc)) from exc
+    return EXIT_OK
+
+
+def cmd_sync(args, out: Console, err: Console) -> int:
+    token = discord_token()
+    from bot.discord import runner
+
+    bot = open_bot(args, err)
+    try:
+        targets = runner.sync(bot, token, args.verbose)
+    except runner.StartError as exc:
+        raise CliError(str(exc)) from exc
+    if not targets:
+        raise CliError("no server accepted the commands; see the log above")
+    out.print(f"slash commands synced: {literal(', '.join(targets))}", highlight=False)
+    return EXIT_OK

@@ -1,0 +1,93 @@
+"""storybot's own database: SQLite at ``<state_dir>/storybot.sqlite3`` (WAL mode).
+
+Each feature owns a *component* with an ordered list of migrations (SQL scripts); the version of
+each component is kept in ``schema_versions``, so features can add tables independently. A
+feature's store subclasses :class:`Component`::
+
+    class AuditLog(Component):
+        component = "audit"
+        migrations = ["CREATE TABLE audit (...)"]
+
+and opens a transaction with ``with self.transaction() as db: ...`` (migrated on first use).
+Migrations are append-only: never edit one that has shipped, add the next.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+DATABASE_NAME = "storybot.sqlite3"
+
+
+def database_path(state_dir: Path) -> Path:
+    return Path(state_dir) / DATABASE_NAME
+
+
+@contextmanager
+def connect(path: Path) -> Iterator[sqlite3.Connection]:
+    """One transaction: committed on success, rolled back on error; the connection is closed.
+
+    ``BEGIN IMMEDIATE`` serializes writers (and migrations) across threads and processes; DDL is
+    transactional in SQLite, so a migration interrupted half-way leaves no trace.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, timeout=10.0, isolation_level=None)
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+
+
+def migrate(conn: sqlite3.Connection, component: str, migrations: Sequence[str]) -> int:
+    """Apply the migrations of ``component`` not applied yet; return its schema version."""
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_versions "
+        "(component TEXT PRIMARY KEY, version INTEGER NOT NULL)"
+    )
+    row = conn.execute(
+        "SELECT version FROM schema_versions WHERE component = ?", (component,)
+    ).fetchone()
+    version = row[0] if row else 0
+    if version > len(migrations):
+        raise RuntimeError(
+            f"the database's {component} schema (v{version}) is newer than this storybot"
+        )
+    for number, script in enumerate(migrations[version:], version + 1):
+        for statement in filter(str.strip, script.split(";")):
+            conn.execute(statement)
+        conn.execute(
+            "INSERT INTO schema_versions (component, version) VALUES (?, ?) "
+            "ON CONFLICT(component) DO UPDATE SET version = excluded.version",
+            (component, number),
+        )
+    return len(migrations)
+
+
+class Component:
+    """One feature's tables in the shared database, migrated the first time they are used."""
+
+    component: str = ""
+    migrations: Sequence[str] = ()
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._ready = False
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        with connect(self.path) as conn:
+            if not self._ready:
+                migrate(conn, self.component, self.migrations)
+                self._ready = True
+            yield conn

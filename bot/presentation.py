@@ -1,0 +1,116 @@
+"""Answers and figures -> neutral presentation pieces every front end shares: the words of a
+refusal, attributions, links that point at the quoted sentence, and the JSON records.
+
+Nothing here changes a quote: the text shown is always ``source.text[start:end]``. Terminal
+rendering lives in ``bot.cli.terminal``, Discord rendering in ``bot.discord.embeds``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from urllib.parse import quote, urldefrag
+
+from bot.insights.questionlog import Gap, Stats
+from bot.search.retrieval import Answer, Excerpt
+from bot.sources.corpus import Source
+
+NO_ANSWER = "The sources I have don't cover that."
+NO_ANSWER_REASONS = {
+    "no_terms": "Your question has no words I can look up; try naming who or what you mean.",
+    "no_match": "No source mentions those words.",
+    "weak_match": "Some sources share a word or two with the question, but none answers it.",
+}
+UNKNOWN_PUBLISHER = "publisher unknown"
+REMOVED = "(removed)"
+QUOTES_NOTE = "Quoted verbatim from the sources; nothing here is generated."
+# A text fragment quotes whole sentences up to this many words; longer ones use start,end.
+FRAGMENT_WORDS = 8
+
+
+def text_fragment_url(url: str, quoted: str) -> str:
+    """``url`` with a ``#:~:text=`` fragment that makes browsers scroll to ``quoted``."""
+    if not url:
+        return ""
+    base, _ = urldefrag(url)
+    words = quoted.split()
+    if not words:
+        return base
+    if len(words) <= FRAGMENT_WORDS:
+        directive = _fragment_part(" ".join(words))
+    else:
+        half = FRAGMENT_WORDS // 2
+        directive = (
+            f"{_fragment_part(' '.join(words[:half]))},{_fragment_part(' '.join(words[-half:]))}"
+        )
+    return f"{base}#:~:text={directive}"
+
+
+def _fragment_part(text: str) -> str:
+    # '-', ',' and '&' are syntax inside a text directive and must be percent-encoded.
+    return quote(text, safe="").replace("-", "%2D")
+
+
+def excerpt_link(excerpt: Excerpt) -> str:
+    """The source URL, pointing at the excerpt's first sentence where the source has a URL."""
+    lead = excerpt.text[: excerpt.lead_end or len(excerpt.text)]
+    return text_fragment_url(excerpt.source.url, lead)
+
+
+def attribution(source: Source) -> str:
+    """Who published the source, and when if known (the title is shown beside it)."""
+    publisher = source.publisher or UNKNOWN_PUBLISHER
+    return f"{publisher}, {source.published}" if source.published else publisher
+
+
+def source_title(titles: Mapping[str, str], source_id: str) -> str:
+    """A quoted source's title, or its id marked as removed when it is gone."""
+    return titles.get(source_id, f"{source_id} {REMOVED}")
+
+
+def answer_record(answer: Answer) -> dict:
+    """The JSON form of ``storybot ask --json``: one object per question."""
+    return {
+        "question": answer.question,
+        "answered": answer.answered,
+        "excerpts": [
+            {
+                "text": e.text,
+                "score": round(e.score, 6),
+                "start": e.start,
+                "end": e.end,
+                "source": {
+                    "id": e.source.id,
+                    "title": e.source.title,
+                    "publisher": e.source.publisher,
+                    "url": e.source.url,
+                },
+            }
+            for e in answer.excerpts
+        ],
+    }
+
+
+def stats_record(stats: Stats, fixed: Sequence[tuple[Gap, Source]]) -> dict:
+    """The JSON form of ``storybot stats --json``."""
+    return {
+        "asked": stats.asked,
+        "answered": stats.answered,
+        "answer_rate": round(stats.answer_rate, 4),
+        "helpful": stats.helpful,
+        "not_helpful": stats.not_helpful,
+        "helpful_rate": round(stats.helpful_rate, 4),
+        "days": [{"day": d, "asked": a, "answered": n} for d, a, n in stats.days],
+        "top_sources": [{"id": sid, "quoted": n} for sid, n in stats.top_sources],
+        "gaps": [
+            {
+                "question": g.question,
+                "count": g.count,
+                "variants": list(g.variants),
+                "unanswered": g.unanswered,
+                "not_helpful": g.not_helpful,
+                "last_asked": g.last_asked,
+            }
+            for g in stats.gaps
+        ],
+        "now_answered": [{"question": g.question, "source": source.id} for g, source in fixed],
+    }

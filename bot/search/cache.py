@@ -1,0 +1,162 @@
+"""Processed passages per source, remembered in memory and on disk, so spaCy runs only on what
+changed.
+
+A source's passages (offsets, terms, sentence starts) depend on its id and text and on the
+pipeline's settings: the analyzer's fingerprint (spaCy version, model, lemma table), the window
+size, the passage size cap and storybot's version (the terms rules live in the code). All of that
+is hashed into the source's *key*. One file per source, ``<state_dir>/cache/passages/<id>.npz``,
+holds its key and passages as plain arrays (no pickle: ``np.load(allow_pickle=False)``); a file
+whose key differs (the source or a setting changed) or that cannot be read (truncated, corrupted)
+is ignored, and the source is processed again and its file rewritten. Files of removed sources
+are deleted on the next build.
+
+In memory, the passages of the last build are kept per source, so adding or removing one source
+re-processes only that source (``StoryBot.reload`` goes through here).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+
+import bot
+from bot.files import atomic_write
+from bot.search.passages import MAX_PASSAGE_CHARS, Passage, split
+from bot.search.text import Analyzer
+from bot.sources.corpus import ID_PATTERN, Source
+
+log = logging.getLogger(__name__)
+
+# Bumped when the file format or the passage rules change (2: run-on sentences are cut;
+# 3: an opening quotation mark belongs to the sentence it opens).
+FORMAT_VERSION = 3
+
+
+class PassageCache:
+    def __init__(self, directory: Path | None, analyzer: Analyzer, window: int) -> None:
+        self.directory = directory
+        self.analyzer = analyzer
+        self.window = window
+        self._memory: dict[str, tuple[str, list[Passage]]] = {}
+        # How many sources were run through spaCy (tests and the benchmark read this).
+        self.processed = 0
+        self._settings = "|".join(
+            map(
+                str,
+                (FORMAT_VERSION, bot.__version__, analyzer.fingerprint, window, MAX_PASSAGE_CHARS),
+            )
+        )
+
+    def key(self, source: Source) -> str:
+        digest = hashlib.sha256(f"{self._settings}|{source.id}|".encode())
+        digest.update(source.text.encode("utf-8", "surrogatepass"))
+        return digest.hexdigest()
+
+    def passages(self, sources: Iterable[Source]) -> list[Passage]:
+        """All passages of ``sources``, in order; only sources not cached are processed."""
+        memory: dict[str, tuple[str, list[Passage]]] = {}
+        out: list[Passage] = []
+        for source in sources:
+            key = self.key(source)
+            known = self._memory.get(source.id)
+            if known is not None and known[0] == key:
+                found = known[1]
+            else:
+                found = self._read(source, key)
+                if found is None:
+                    found = split(source, self.analyzer, self.window)
+                    self.processed += 1
+                    self._write(source.id, key, found)
+            memory[source.id] = (key, found)
+            out.extend(found)
+        self._memory = memory
+        self._prune(memory.keys())
+        return out
+
+    # -- disk ----------------------------------------------------------------------------------
+
+    def _path(self, source_id: str) -> Path | None:
+        if self.directory is None or not ID_PATTERN.fullmatch(source_id):
+            return None
+        return self.directory / f"{source_id}.npz"
+
+    def _read(self, source: Source, key: str) -> list[Passage] | None:
+        path = self._path(source.id)
+        if path is None or not path.is_file():
+            return None
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                if str(data["key"]) != key:
+                    return None
+                return _unpack(source, data)
+        except Exception as exc:  # any damage means: not cached
+            log.warning("ignored unreadable passage cache %s: %s", path, exc)
+            return None
+
+    def _write(self, source_id: str, key: str, passages: list[Passage]) -> None:
+        path = self._path(source_id)
+        if path is None:
+            return
+        buffer = io.BytesIO()
+        np.savez(buffer, key=np.array(key), **_pack(passages))
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(path, buffer.getvalue())
+        except OSError as exc:  # a read-only state dir only costs speed
+            log.warning("cannot write passage cache %s: %s", path, exc)
+
+    def _prune(self, keep: Iterable[str]) -> None:
+        if self.directory is None or not self.directory.is_dir():
+            return
+        wanted = {f"{source_id}.npz" for source_id in keep}
+        for path in self.directory.glob("*.npz"):
+            if path.name not in wanted:
+                path.unlink(missing_ok=True)
+
+
+def _pack(passages: list[Passage]) -> dict[str, np.ndarray]:
+    vocab: dict[str, int] = {}
+    ids = [vocab.setdefault(t, len(vocab)) for p in passages for t in p.terms]
+    return {
+        "bounds": np.array([(p.start, p.end) for p in passages], dtype=np.int64).reshape(-1, 2),
+        "term_ptr": np.cumsum([0, *(len(p.terms) for p in passages)], dtype=np.int64),
+        "term_ids": np.array(ids, dtype=np.int32),
+        "vocab": np.array(list(vocab), dtype=str),
+        "sent_ptr": np.cumsum([0, *(len(p.sentence_starts) for p in passages)], dtype=np.int64),
+        "sent_starts": np.array([s for p in passages for s in p.sentence_starts], dtype=np.int64),
+    }
+
+
+def _unpack(source: Source, data) -> list[Passage]:
+    bounds, term_ptr, term_ids = data["bounds"], data["term_ptr"], data["term_ids"]
+    sent_ptr, sent_starts = data["sent_ptr"], data["sent_starts"]
+    vocab = [sys.intern(v) for v in data["vocab"].tolist()]
+    n = len(bounds)
+    if (
+        bounds.ndim != 2
+        or len(term_ptr) != n + 1
+        or len(sent_ptr) != n + 1
+        or term_ptr[-1] != len(term_ids)
+        or sent_ptr[-1] != len(sent_starts)
+        or (n and (bounds.min() < 0 or bounds.max() > len(source.text)))
+        or (len(term_ids) and (term_ids.min() < 0 or term_ids.max() >= len(vocab)))
+    ):
+        raise ValueError("inconsistent arrays")
+    terms = [vocab[i] for i in term_ids.tolist()]
+    tp, sp, starts = term_ptr.tolist(), sent_ptr.tolist(), sent_starts.tolist()
+    return [
+        Passage(
+            source.id,
+            start,
+            end,
+            tuple(terms[tp[j] : tp[j + 1]]),
+            tuple(starts[sp[j] : sp[j + 1]]),
+        )
+        for j, (start, end) in enumerate(bounds.tolist())
+    ]

@@ -1,0 +1,304 @@
+"""The corpus on disk: one human-readable file per source.
+
+A source file is TOML front matter between ``+++`` lines, then the source text exactly as stored::
+
+    +++
+    id = "seed-story"
+    title = "..."
+    kind = "story"
+    +++
+    The text...
+
+Excerpts are slices of that text, so it is never rewritten once stored. Files are written
+atomically (temp file, fsync, rename), so a crash mid-write leaves the corpus as it was.
+A removed source is moved to ``.trash/`` inside the corpus directory and can be restored.
+
+Links found in a source (e.g. the outbound links of a web article) are kept in the header as a
+list of tables::
+
+    links = [
+        { text = "the published minutes", url = "https://example.org/minutes" },
+    ]
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import tomllib
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import tomli_w
+
+from bot.config import MAX_SOURCE_BYTES
+from bot.files import atomic_write, fsync_dir
+
+FENCE = "+++"
+SOURCE_SUFFIX = ".txt"
+KINDS = ("story", "source")
+ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+REQUIRED_FIELDS = ("id", "title", "kind")
+OPTIONAL_FIELDS = ("publisher", "url", "published", "added_by", "added_at")
+TRASH_DIR = ".trash"
+BOM = "\ufeff"
+
+
+class CorpusError(ValueError):
+    """A corpus file or a corpus change is not valid."""
+
+
+@dataclass(frozen=True)
+class Link:
+    """A link found in a source: its anchor text and absolute URL."""
+
+    text: str
+    url: str
+
+
+@dataclass(frozen=True)
+class Source:
+    id: str
+    title: str
+    text: str
+    kind: str = "source"
+    publisher: str = ""
+    url: str = ""
+    published: str = ""
+    added_by: str = ""
+    added_at: str = ""
+    links: tuple[Link, ...] = ()
+    # Anything else in the header is kept, so a newer storybot's fields survive a round trip.
+    extra: dict = field(default_factory=dict, compare=False)
+
+    def header(self) -> dict:
+        head = {"id": self.id, "title": self.title}
+        for name in ("publisher", "url", "published", "kind", "added_by", "added_at"):
+            head[name] = getattr(self, name)
+        head.update(self.extra)
+        if self.links:
+            head["links"] = [{"text": link.text, "url": link.url} for link in self.links]
+        return head
+
+
+@dataclass(frozen=True)
+class CorpusLoad:
+    """The sources that loaded, and one message per file that did not."""
+
+    sources: list[Source]
+    errors: list[str]
+
+
+def serialize(source: Source) -> str:
+    return f"{FENCE}\n{tomli_w.dumps(source.header())}{FENCE}\n{source.text}"
+
+
+def parse(content: str, name: str = "<source>") -> Source:
+    """Parse one source file's content; raise CorpusError naming ``name`` on any problem."""
+    if not content.startswith(FENCE + "\n") and not content.startswith(FENCE + "\r\n"):
+        raise CorpusError(f"{name}: does not start with a '+++' metadata header")
+    first_break = content.index("\n") + 1
+    match = re.compile(r"^\+\+\+\r?\n", re.MULTILINE).search(content, first_break)
+    if match is None:
+        raise CorpusError(f"{name}: the metadata header has no closing '+++' line")
+    try:
+        header = tomllib.loads(content[first_break : match.start()])
+    except tomllib.TOMLDecodeError as exc:
+        raise CorpusError(f"{name}: the metadata header is not valid TOML ({exc})") from exc
+    return source_from_header(header, content[match.end() :], name)
+
+
+def source_from_header(header: dict, text: str, name: str = "<source>") -> Source:
+    missing = [
+        f
+        for f in REQUIRED_FIELDS
+        if not header.get(f) or (isinstance(header[f], str) and not header[f].strip())
+    ]
+    if missing:
+        raise CorpusError(f"{name}: missing required field(s): {', '.join(missing)}")
+    for key in (*REQUIRED_FIELDS, *OPTIONAL_FIELDS):
+        if key in header and not isinstance(header[key], str):
+            raise CorpusError(f"{name}: field '{key}' must be a string")
+    if not ID_PATTERN.match(header["id"]):
+        raise CorpusError(
+            f"{name}: id {header['id']!r} must be lowercase letters, digits and dashes"
+        )
+    if header["kind"] not in KINDS:
+        raise CorpusError(f"{name}: kind must be one of {', '.join(KINDS)}")
+    known = {*REQUIRED_FIELDS, *OPTIONAL_FIELDS}
+    return Source(
+        text=text,
+        links=_links(header.get("links", []), name),
+        extra={k: v for k, v in header.items() if k not in known and k != "links"},
+        **{k: header[k] for k in known if k in header},
+    )
+
+
+def _links(value, name: str) -> tuple[Link, ...]:
+    if not isinstance(value, list) or not all(
+        isinstance(item, dict)
+        and isinstance(item.get("url"), str)
+        and isinstance(item.get("text", ""), str)
+        for item in value
+    ):
+        raise CorpusError(f"{name}: 'links' must be a list of tables with text and url strings")
+    return tuple(Link(item.get("text", ""), item["url"]) for item in value)
+
+
+def read_source(path: Path, max_bytes: int = MAX_SOURCE_BYTES) -> Source:
+    return read_source_named(path, path.stem, max_bytes)
+
+
+def read_source_named(path: Path, expected_id: str, max_bytes: int = MAX_SOURCE_BYTES) -> Source:
+    """Read a source file whose id must be ``expected_id``; refuse anything that is not a
+    regular, readable, UTF-8 text file of at most ``max_bytes`` with a message naming it."""
+    try:
+        info = path.stat()
+        # Not a directory, FIFO or device: reading /dev/zero or a pipe would never end.
+        if not stat.S_ISREG(info.st_mode):
+            raise CorpusError(f"{path.name}: is not a regular file")
+        if info.st_size > max_bytes:
+            raise CorpusError(_too_big(path.name, info.st_size, max_bytes))
+        with path.open("rb") as handle:
+            raw = handle.read(max_bytes + 1)  # the file may have grown since stat
+    except OSError as exc:
+        raise CorpusError(f"{path.name}: cannot be read ({exc.strerror})") from exc
+    if len(raw) > max_bytes:
+        raise CorpusError(_too_big(path.name, len(raw), max_bytes))
+    if not raw.strip():
+        raise CorpusError(f"{path.name}: is empty")
+    if b"\x00" in raw:
+        raise CorpusError(f"{path.name}: is a binary file, not text")
+    try:
+        content = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CorpusError(f"{path.name}: is not valid UTF-8 (byte {exc.start})") from exc
+    # A byte order mark (Windows editors add one) is not part of the header.
+    source = parse(content.removeprefix(BOM), path.name)
+    if source.id != expected_id:
+        raise CorpusError(f"{path.name}: id {source.id!r} does not match the file name")
+    if not source.text.strip():
+        raise CorpusError(f"{path.name}: has no text after the metadata header")
+    return source
+
+
+def _too_big(name: str, size: int, limit: int) -> str:
+    return (
+        f"{name}: is {size / 1e6:.1f} MB; sources are limited to {limit / 1e6:g} MB "
+        "([corpus] max_source_bytes)"
+    )
+
+
+class Corpus:
+    """A directory of source files."""
+
+    def __init__(self, directory: Path, max_source_bytes: int = MAX_SOURCE_BYTES) -> None:
+        self.directory = Path(directory)
+        self.max_source_bytes = max_source_bytes
+
+    def path_for(self, source_id: str) -> Path:
+        return self.directory / f"{source_id}{SOURCE_SUFFIX}"
+
+    def load(self) -> CorpusLoad:
+        """Load every source; a bad file is reported by name and the others still load."""
+        sources: list[Source] = []
+        errors: list[str] = []
+        if not self.directory.is_dir():
+            return CorpusLoad([], [f"corpus directory not found: {self.directory}"])
+        for path in sorted(self.directory.glob(f"*{SOURCE_SUFFIX}")):
+            try:
+                sources.append(read_source(path, self.max_source_bytes))
+            except CorpusError as exc:
+                errors.append(str(exc))
+        return CorpusLoad(sources, errors)
+
+    def ids(self) -> set[str]:
+        return {p.stem for p in self.directory.glob(f"*{SOURCE_SUFFIX}")}
+
+    def write(self, source: Source, *, overwrite: bool = False) -> Path:
+        """Store ``source`` atomically; refuse to replace an existing id unless asked."""
+        path = self.path_for(source.id)
+        if path.exists() and not overwrite:
+            raise CorpusError(f"a source with id {source.id!r} already exists")
+        # Validate what we are about to write by parsing it back.
+        content = serialize(source)
+        parse(content, path.name)
+        try:
+            data = content.encode("utf-8")
+        except UnicodeEncodeError as exc:  # a lone surrogate, e.g. from a non-UTF-8 argv
+            raise CorpusError(
+                f"{path.name}: the title or text holds characters that are not valid text"
+            ) from exc
+        if len(data) > self.max_source_bytes:
+            raise CorpusError(_too_big(path.name, len(data), self.max_source_bytes))
+        self.directory.mkdir(parents=True, exist_ok=True)
+        try:
+            # Without overwrite, the final step cannot replace a file another process (the
+            # CLI next to the running bot) created since the check above.
+            atomic_write(path, data, replace=overwrite)
+        except FileExistsError as exc:
+            raise CorpusError(f"a source with id {source.id!r} already exists") from exc
+        return path
+
+    @property
+    def trash(self) -> Path:
+        return self.directory / TRASH_DIR
+
+    def remove(self, source_id: str) -> Source:
+        """Move a source's file to the trash (atomically) and return what it held."""
+        path = self.path_for(source_id)
+        if not ID_PATTERN.match(source_id) or not path.exists():
+            raise CorpusError(f"no source with id {source_id!r}")
+        source = read_source(path, self.max_source_bytes)
+        self.trash.mkdir(exist_ok=True)
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        os.replace(path, self.trash / f"{source_id}.{stamp}{SOURCE_SUFFIX}")
+        fsync_dir(self.trash)
+        fsync_dir(self.directory)
+        return source
+
+    def trashed(self) -> dict[str, Path]:
+        """The newest trashed file of each removed source id."""
+        found: dict[str, Path] = {}
+        for path in sorted(self.trash.glob(f"*{SOURCE_SUFFIX}")):
+            found[path.name.split(".", 1)[0]] = path  # names sort by time
+        return found
+
+    def restore(self, source_id: str) -> Source:
+        """Bring back the most recently removed source with this id."""
+        trashed = self.trashed().get(source_id)
+        if trashed is None:
+            raise CorpusError(f"no removed source with id {source_id!r} to restore")
+        source = read_source_named(trashed, source_id, self.max_source_bytes)
+        path = self.path_for(source_id)
+        taken = CorpusError(f"a source with id {source_id!r} exists; remove it first")
+        try:
+            os.link(trashed, path)  # fails instead of replacing a source added meanwhile
+        except FileExistsError as exc:
+            raise taken from exc
+        except OSError:  # no hard links on this file system
+            if path.exists():
+                raise taken from None
+            os.replace(trashed, path)
+        trashed.unlink(missing_ok=True)
+        fsync_dir(self.directory)
+        fsync_dir(self.trash)
+        return source
+
+    def new_id(self, title: str, taken: Iterable[str] = ()) -> str:
+        """A readable, unused id made from a title: 'netflix-defends-cuties', '...-2'."""
+        taken = set(taken) | self.ids()
+        base = re.sub(r"[^a-z0-9]+", "-", _ascii(title).lower()).strip("-")[:48].strip("-")
+        base = base or "source"
+        candidate, n = base, 2
+        while candidate in taken:
+            candidate, n = f"{base}-{n}", n + 1
+        return candidate
+
+
+def _ascii(text: str) -> str:
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")

@@ -1,0 +1,296 @@
+"""Extracted content -> a stored source: fetch, extract, refuse duplicates, store; follow links.
+
+``StoryBot`` (the engine) owns one :class:`Ingestor` and is its :class:`Library`: the ingestor
+only needs the current sources and a way to store one, so nothing here imports the engine.
+:meth:`Ingestor.add_url` is a coroutine: the slow steps (download, extraction, re-indexing) run
+in worker threads, so the event loop keeps answering questions meanwhile, and a ``progress``
+callback (plain function or coroutine) hears about every step, e.g. to move a progress bar or
+edit a Discord message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+from urllib.parse import urlsplit
+
+from bot.sources.corpus import CorpusError, Link, Source
+from bot.sources.decoding import DocumentError
+from bot.sources.uploads import upload_content
+from bot.sources.urls import clean_url, is_http_url, normalize_url
+from bot.sources.web.extract import Extracted, ExtractError, extract
+from bot.sources.web.fetch import Fetcher, FetchError
+from bot.sources.web.urlguard import UrlRefused, url_host
+
+# Near-duplicate text: share of common 5-word shingles (Jaccard), or how much of the smaller
+# text is inside the larger (containment; a syndicated copy with extra boilerplate).
+SHINGLE_WORDS = 5
+NEAR_DUPLICATE_JACCARD = 0.5
+NEAR_DUPLICATE_CONTAINMENT = 0.8
+MIN_SHINGLES = 10
+# When following links, links that fail are skipped; give up after this many attempts per page.
+FOLLOW_ATTEMPTS_PER_PAGE = 3
+
+# What adding can raise: each a message fit for the moderator.
+ERRORS = (FetchError, UrlRefused, ExtractError, CorpusError, DocumentError)
+_WORD = re.compile(r"\w+")
+
+
+class DuplicateUrl(CorpusError):
+    def __init__(self, url: str, source_id: str) -> None:
+        super().__init__(f"{url} is already in the corpus as {source_id!r}")
+        self.source_id = source_id
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    stage: str  # "fetch", "store", "added", "skipped", "done"
+    url: str
+    done: int  # pages added so far (the first page counts)
+    total: int  # pages wanted: 1 + follow
+    message: str
+
+
+@dataclass(frozen=True)
+class Added:
+    source: Source
+    near_duplicate: tuple[str, float] | None = None  # (source id, similarity)
+
+
+@dataclass
+class IngestReport:
+    added: list[Added] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (url, reason)
+
+
+Progress = Callable[[ProgressEvent], Awaitable[None] | None]
+
+
+def shingles(text: str, size: int = SHINGLE_WORDS) -> frozenset[int]:
+    words = _WORD.findall(text.lower())
+    return frozenset(hash(" ".join(words[i : i + size])) for i in range(len(words) - size + 1))
+
+
+def similarity(a: frozenset[int], b: frozenset[int]) -> tuple[float, float]:
+    """(Jaccard, containment of the smaller in the larger)."""
+    if not a or not b:
+        return 0.0, 0.0
+    common = len(a & b)
+    return common / len(a | b), common / min(len(a), len(b))
+
+
+class Library(Protocol):
+    """Where sources are kept: the engine (``bot.engine.StoryBot``)."""
+
+    @property
+    def sources(self) -> list[Source]: ...
+
+    def add_source(self, text: str, title: str, **fields) -> Source: ...
+
+
+class Ingestor:
+    def __init__(self, library: Library, fetcher: Fetcher) -> None:
+        self.library = library
+        self.fetcher = fetcher
+        self._shingles: dict[tuple[str, int], frozenset[int]] = {}
+
+    # -- queries -------------------------------------------------------------------------------
+
+    def find_url(self, url: str) -> Source | None:
+        """The source stored under this URL (normalized), if any."""
+        return _find_url(self.library.sources, url)
+
+    def links(self, source_id: str) -> list[tuple[Link, str | None]]:
+        """A source's links, each with the id of the source it already is in the corpus."""
+        source = next((s for s in self.library.sources if s.id == source_id), None)
+        if source is None:
+            raise CorpusError(f"no source with id {source_id!r}")
+        return [(link, getattr(self.find_url(link.url), "id", None)) for link in source.links]
+
+    def near_duplicate(self, text: str) -> tuple[str, float] | None:
+        """The existing source whose text this nearly repeats, with the similarity."""
+        mine = shingles(text)
+        if len(mine) < MIN_SHINGLES:
+            return None
+        best: tuple[str, float] | None = None
+        for source in self.library.sources:
+            key = (source.id, hash(source.text))
+            if key not in self._shingles:
+                self._shingles[key] = shingles(source.text)
+            jaccard, containment = similarity(mine, self._shingles[key])
+            if jaccard >= NEAR_DUPLICATE_JACCARD or containment >= NEAR_DUPLICATE_CONTAINMENT:
+                score = max(jaccard, containment)
+                if best is None or score > best[1]:
+                    best = (source.id, round(score, 3))
+        return best
+
+    # -- adding --------------------------------------------------------------------------------
+
+    def add_url_sync(
+        self,
+        url: str,
+        *,
+        title: str | None = None,
+        added_by: str = "",
+        kind: str = "source",
+        extra: dict | None = None,
+    ) -> Added:
+        """Fetch, extract and store one page (blocking). Raises one of ``ERRORS``."""
+        url = url.strip()
+        url_host(url)  # a clear refusal for ftp:, file:, garbage, before anything else
+        existing = self.find_url(url)
+        if existing is not None:
+            raise DuplicateUrl(url, existing.id)
+        page = self.fetcher.fetch(url)
+        content = extract(page)
+        return self.store(content, clean_url(page.final_url), title, added_by, kind, extra)
+
+    def add_document(
+        self,
+        filename: str,
+        data: bytes,
+        *,
+        title: str | None = None,
+        url: str = "",
+        publisher: str = "",
+        published: str = "",
+        added_by: str = "",
+        kind: str = "source",
+    ) -> Added:
+        """Store a document a moderator hands in (a .txt, .md or .html file's name and bytes):
+        the same checks as a fetched page, then the same duplicate refusal. Blocking."""
+        url = url.strip()
+        if url and not is_http_url(url):
+            raise DocumentError("the url must be an http:// or https:// address")
+        url = clean_url(url) if url else ""
+        content = upload_content(filename, data, url)
+        return self.store(
+            content,
+            url,
+            title,
+            added_by,
+            kind=kind,
+            publisher=publisher,
+            published=published,
+        )
+
+    def store(
+        self,
+        content: Extracted,
+        url: str,
+        title: str | None = None,
+        added_by: str = "",
+        kind: str = "source",
+        extra: dict | None = None,
+        *,
+        publisher: str = "",
+        published: str = "",
+    ) -> Added:
+        """Store extracted content as a new source unless its URL is already there.
+
+        ``publisher`` and ``published``, when given (e.g. by a moderator uploading a file),
+        override what the page declares."""
+
+        def refuse_duplicate(sources: list[Source]) -> None:
+            existing = _find_url(sources, url)
+            if existing is not None:
+                raise DuplicateUrl(url, existing.id)
+
+        twin = self.near_duplicate(content.text)
+        fields = dict(extra or {})
+        if content.author:
+            fields["author"] = content.author
+        if twin:
+            fields["near_duplicate_of"] = twin[0]
+        notes = [f"{k}={v}" for k, v in fields.items() if k in ("near_duplicate_of", "linked_from")]
+        source = self.library.add_source(
+            content.text,
+            (title or "").strip() or content.title or _title_from_url(url),
+            publisher=publisher.strip() or content.sitename or urlsplit(url).hostname or "",
+            url=url,
+            published=published.strip() or content.date,
+            added_by=added_by,
+            kind=kind,
+            links=content.links,
+            extra=fields,
+            detail="; ".join(notes),
+            check=refuse_duplicate,
+        )
+        return Added(source, twin)
+
+    async def add_url(
+        self,
+        url: str,
+        *,
+        title: str | None = None,
+        added_by: str = "",
+        kind: str = "source",
+        follow: int = 0,
+        progress: Progress | None = None,
+    ) -> IngestReport:
+        """Add ``url``, then up to ``follow`` pages it links to that are not in the corpus yet.
+
+        The first page's failure raises (one of ``ERRORS``); a followed link that fails is
+        reported in ``IngestReport.skipped`` and the next link is tried.
+        """
+        total = 1 + max(0, follow)
+        report = IngestReport()
+
+        async def emit(stage: str, where: str, message: str) -> None:
+            if progress is not None:
+                result = progress(ProgressEvent(stage, where, len(report.added), total, message))
+                if inspect.isawaitable(result):
+                    await result
+
+        await emit("fetch", url, f"Fetching {url}")
+        first = await asyncio.to_thread(
+            self.add_url_sync, url, title=title, added_by=added_by, kind=kind
+        )
+        report.added.append(first)
+        await emit("added", first.source.url, f"Added {first.source.id}")
+        if follow > 0:
+            candidates = [
+                link for link, in_corpus in self.links(first.source.id) if in_corpus is None
+            ]
+            attempts = 0
+            for link in candidates:
+                if len(report.added) >= total or attempts >= FOLLOW_ATTEMPTS_PER_PAGE * follow:
+                    break
+                attempts += 1
+                await emit("fetch", link.url, f"Fetching {link.url}")
+                try:
+                    added = await asyncio.to_thread(
+                        self.add_url_sync,
+                        link.url,
+                        added_by=added_by,
+                        extra={"linked_from": first.source.id},
+                    )
+                except ERRORS as exc:
+                    report.skipped.append((link.url, str(exc)))
+                    await emit("skipped", link.url, str(exc))
+                    continue
+                report.added.append(added)
+                await emit("added", added.source.url, f"Added {added.source.id}")
+        await emit("done", url, f"Added {len(report.added)} source(s)")
+        return report
+
+
+def _find_url(sources: list[Source], url: str) -> Source | None:
+    wanted = normalize_url(url)
+    for source in sources:
+        try:
+            if source.url and normalize_url(source.url) == wanted:
+                return source
+        except ValueError:  # a hand-written url field that is not a URL
+            continue
+    return None
+
+
+def _title_from_url(url: str) -> str:
+    parts = urlsplit(url)
+    last = [p for p in parts.path.split("/") if p]
+    return (last[-1] if last else parts.hostname or url).replace("-", " ").replace("_", " ")

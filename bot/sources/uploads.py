@@ -1,0 +1,35 @@
+"""An uploaded file (name + bytes) -> extracted content ready for ``Ingestor.store``.
+
+Discord-free, so any front end can use it. Text and Markdown pass through unchanged; HTML goes
+through the same extractor as pages fetched from the web (``web.extract``): article text only.
+"""
+
+from __future__ import annotations
+
+from pathlib import PurePath
+
+from bot.sources.decoding import MAX_DOCUMENT_BYTES, TEXT_SUFFIXES, DocumentError, decode_text
+from bot.sources.web.extract import Extracted, ExtractError, extract_html, extract_plain
+
+HTML_SUFFIXES = {".html", ".htm"}
+MARKDOWN_SUFFIXES = {".md", ".markdown"}
+UPLOAD_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES
+
+__all__ = ["MAX_DOCUMENT_BYTES", "UPLOAD_SUFFIXES", "upload_content"]
+
+
+def upload_content(filename: str, data: bytes, url: str = "") -> Extracted:
+    """The content to store for an uploaded file; DocumentError with a user-fit message if it
+    is unusable. ``url`` (where the document was published) resolves relative links."""
+    suffix = PurePath(filename).suffix.lower()
+    if suffix not in UPLOAD_SUFFIXES:
+        raise DocumentError(
+            f"{filename}: only {', '.join(sorted(UPLOAD_SUFFIXES))} files can be added"
+        )
+    text = decode_text(data, filename)
+    try:
+        if suffix in HTML_SUFFIXES:
+            return extract_html(text, url)
+        return extract_plain(text, url, markdown=suffix in MARKDOWN_SUFFIXES)
+    except ExtractError as exc:
+        raise DocumentError(f"{filename}: no article text found") from exc

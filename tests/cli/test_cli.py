@@ -1,0 +1,254 @@
+"""The storybot command line, called through its entry point."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from bot.sources.corpus import Corpus
+from conftest import SHIPPED_CORPUS, write_config
+from helpers import source
+
+HERE = Path(__file__).parents[1] / "data"
+
+
+@pytest.fixture
+def config_path(tmp_path):
+    (tmp_path / "corpus").mkdir()
+    for path in SHIPPED_CORPUS.glob("*.txt"):
+        (tmp_path / "corpus" / path.name).write_bytes(path.read_bytes())
+    return write_config(tmp_path)
+
+
+def run(capsys, *args):
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_ask_renders_attributed_excerpts(capsys, config_path):
+    code, out, _ = run(capsys, "--config", str(config_path), "ask", "Who directed Cuties?")
+    assert code == 0
+    assert "Sundance" in out
+    assert "publisher unknown" in out
+    assert "Quoted verbatim" in out
+
+
+def test_ask_json_excerpts_are_source_slices(capsys, config_path):
+    code, out, _ = run(
+        capsys, "--config", str(config_path), "ask", "--json", "-k", "2", "Who directed Cuties?"
+    )
+    assert code == 0
+    record = json.loads(out)
+    assert record["answered"] is True and 1 <= len(record["excerpts"]) <= 2
+    stories = {s.id: s for s in Corpus(config_path.parent / "corpus").load().sources}
+    for e in record["excerpts"]:
+        assert e["text"] == stories[e["source"]["id"]].text[e["start"] : e["end"]]
+
+
+def test_ask_batch_plain_and_jsonl(capsys, config_path, tmp_path):
+    batch = tmp_path / "q.txt"
+    batch.write_text(
+        'Who directed Cuties?\n\n{"q": "Who won the Super Bowl?"}\n{"q": "   "}\n',
+        encoding="utf-8",
+    )
+    code, out, _ = run(capsys, "--config", str(config_path), "ask", "--batch", str(batch))
+    assert code == 0
+    records = [json.loads(line) for line in out.splitlines()]
+    assert [r["answered"] for r in records] == [True, False, False]
+    assert "error" in records[2] and "error" not in records[1]
+
+
+def test_ask_refuses_bad_questions(capsys, config_path):
+    code, _, err = run(capsys, "--config", str(config_path), "ask", "  ")
+    assert code == 2 and "Please type a question" in err
+    code, _, err = run(capsys, "--config", str(config_path), "ask", "x" * 10_000)
+    assert code == 2 and "10,000 characters" in err
+    code, _, err = run(capsys, "--config", str(config_path), "ask", "-k", "0", "Who?")
+    assert code == 2
+
+
+def test_missing_or_broken_config_and_corpus(capsys, tmp_path, config_path):
+    code, _, err = run(capsys, "--config", str(tmp_path / "nope.toml"), "ask", "Who?")
+    assert code == 1 and "config file not found" in err
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[retrieval\n", encoding="utf-8")
+    code, _, err = run(capsys, "--config", str(broken), "ask", "Who?")
+    assert code == 1 and "cannot read config file" in err
+    (config_path.parent / "corpus" / "zz-broken.txt").write_text("no header", encoding="utf-8")
+    code, out, err = run(capsys, "--config", str(config_path), "ask", "Who directed Cuties?")
+    assert code == 0 and "Sundance" in out
+    assert "zz-broken.txt" in err and "warning" in err
+
+
+def test_sources_add_list_remove(capsys, config_path, tmp_path):
+    doc = tmp_path / "note.md"
+    doc.write_text("# Note\n\nThe zebra parade was cancelled by the council.\n", encoding="utf-8")
+    cfg = ["--config", str(config_path)]
+    code, out, _ = run(
+        capsys,
+        *cfg,
+        "sources",
+        "add",
+        "--file",
+        str(doc),
+        "--title",
+        "Zebra parade",
+        "--publisher",
+        "Town Gazette",
+        "--url",
+        "https://gazette.example/zebra",
+    )
+    assert code == 0 and "zebra-parade" in out
+    assert (config_path.parent / "corpus" / "zebra-parade.txt").exists()
+    code, out, _ = run(capsys, *cfg, "sources", "list", "--json")
+    listed = {json.loads(line)["id"]: json.loads(line) for line in out.splitlines()}
+    assert listed["zebra-parade"]["publisher"] == "Town Gazette"
+    assert listed["zebra-parade"]["added_by"] == "cli"
+    code, out, _ = run(capsys, *cfg, "ask", "--json", "Who cancelled the zebra parade?")
+    assert json.loads(out)["excerpts"][0]["source"]["id"] == "zebra-parade"
+    code, out, _ = run(capsys, *cfg, "sources", "remove", "zebra-parade")
+    assert code == 0
+    code, out, _ = run(capsys, *cfg, "ask", "--json", "Who cancelled the zebra parade?")
+    assert json.loads(out)["answered"] is False
+    code, _, err = run(capsys, *cfg, "sources", "remove", "zebra-parade")
+    assert code == 1 and "no source" in err
+
+
+def test_sources_add_refuses_binary_and_unknown_files(capsys, config_path, tmp_path):
+    cfg = ["--config", str(config_path)]
+    pdf = tmp_path / "doc.pdf"
+    pdf.write_bytes(b"%PDF-1.4\x00\x01")
+    code, _, err = run(capsys, *cfg, "sources", "add", "--file", str(pdf), "--title", "T")
+    assert code == 1 and "only" in err
+    fake = tmp_path / "fake.txt"
+    fake.write_bytes(b"\x89PNG\x00\x00\x00")
+    code, _, err = run(capsys, *cfg, "sources", "add", "--file", str(fake), "--title", "T")
+    assert code == 1 and "binary" in err
+    before = sorted(p.name for p in (config_path.parent / "corpus").iterdir())
+    assert before == ["seed-story.txt"]
+
+
+def test_config_selects_another_corpus(capsys, tmp_path):
+    other = tmp_path / "other"
+    (other / "texts").mkdir(parents=True)
+    (other / "config.toml").write_text('[corpus]\ndir = "texts"\n', encoding="utf-8")
+    Corpus(other / "texts").write(source("moon", "The moon base opened in 2031."))
+    _, out, _ = run(capsys, "--config", str(other / "config.toml"), "sources", "list", "--json")
+    assert [json.loads(line)["id"] for line in out.splitlines()] == ["moon"]
+    _, out, _ = run(
+        capsys,
+        "--config",
+        str(other / "config.toml"),
+        "ask",
+        "--json",
+        "When did the moon base open?",
+    )
+    assert json.loads(out)["excerpts"][0]["source"]["id"] == "moon"
+
+
+def test_eval_prints_metrics(capsys, config_path):
+    code, out, _ = run(
+        capsys, "--config", str(config_path), "eval", "--json", str(HERE / "dev-questions.jsonl")
+    )
+    assert code == 0
+    report = json.loads(out)
+    assert report["hit@3"] >= 0.9 and report["abstention_recall"] == 1.0
+
+
+def test_chat_session_in_a_subprocess(config_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "--config", str(config_path), "chat"],
+        input="Who directed Cuties?\n\n:sources\nWho won the Super Bowl?\n:quit\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Sundance" in result.stdout
+    assert "seed-story" in result.stdout
+    assert "don't cover that" in result.stdout
+
+
+def test_invalid_settings_are_named(capsys, tmp_path):
+    settings = [f"[retrieval]\n{s}" for s in ("k1 = 0", "b = 1.5", 'variant = "TF-IDF"')]
+    settings += ["[retrieval]\nmin_coverage = 2", "[retrieval]\ntop_k = 0"]
+    settings += ["[retrieval]\ntop_k = 11", "[nlp]\nwindow_sentences = 0"]
+    for setting in settings:
+        config = tmp_path / "config.toml"
+        config.write_text(setting + "\n", encoding="utf-8")
+        code, _, err = run(capsys, "--config", str(config), "ask", "Who?")
+        assert code == 1 and setting.split("\n")[0] in err, setting
+
+
+def test_brackets_in_titles_and_errors_are_shown_as_typed(capsys, config_path, tmp_path):
+    doc = tmp_path / "note.txt"
+    doc.write_text("The zebra parade [video] was cancelled.", encoding="utf-8")
+    cfg = ["--config", str(config_path)]
+    title = "Zebra [video] parade [/] [bold]x"
+    code, out, _ = run(capsys, *cfg, "sources", "add", "--file", str(doc), "--title", title)
+    assert code == 0 and title in out
+    code, out, _ = run(capsys, *cfg, "sources", "list")
+    assert "[video]" in out and "[/]" in out
+    code, out, _ = run(capsys, *cfg, "ask", "Who cancelled the zebra parade?")
+    assert code == 0 and title in out.replace("\n", " ").replace("│", "")
+
+
+def test_sources_list_json_with_toml_dates_in_the_header(capsys, config_path):
+    path = config_path.parent / "corpus" / "dated.txt"
+    path.write_text(
+        '+++\nid = "dated"\ntitle = "Dated"\nkind = "source"\nupdated = 2020-09-10\n+++\nText.\n',
+        encoding="utf-8",
+    )
+    code, out, _ = run(capsys, "--config", str(config_path), "sources", "list", "--json")
+    assert code == 0
+    dated = next(json.loads(line) for line in out.splitlines() if '"dated"' in line)
+    assert dated["updated"] == "2020-09-10"
+
+
+def test_sources_add_file_uses_the_upload_checks(capsys, config_path, tmp_path):
+    cfg = ["--config", str(config_path)]
+    doc = tmp_path / "a.md"
+    doc.write_text("The zebra parade was cancelled by the council.\n", encoding="utf-8")
+    add = [*cfg, "sources", "add", "--file", str(doc), "--title", "Zebra"]
+    code, _, err = run(capsys, *add, "--url", "javascript:alert(1)")
+    assert code == 2 and "http" in err
+    code, _, _ = run(capsys, *add, "--url", "https://Gazette.example/zebra?utm_source=x#top")
+    assert code == 0
+    listed = run(capsys, *cfg, "sources", "list", "--json")[1]
+    urls = [json.loads(line)["url"] for line in listed.splitlines()]
+    assert "https://gazette.example/zebra" in urls
+    code, _, err = run(capsys, *add, "--url", "https://gazette.example/zebra?fbclid=1")
+    assert code == 1 and "already in the corpus" in err
+    page = tmp_path / "page.html"
+    page.write_text(
+        "<html><head><title>Parade news</title></head><body><nav>Home | Sports</nav>"
+        "<article><p>The zebra parade moves to Sunday after the council vote.</p>"
+        "<p>Organisers expect ten thousand visitors along the harbour.</p></article>"
+        "<footer>Subscribe now</footer></body></html>",
+        encoding="utf-8",
+    )
+    code, out, _ = run(
+        capsys, *cfg, "sources", "add", "--file", str(page), "--title", "Parade moves"
+    )
+    assert code == 0 and "parade-moves" in out
+    stored = (config_path.parent / "corpus" / "parade-moves.txt").read_text(encoding="utf-8")
+    assert "ten thousand visitors" in stored and "Subscribe now" not in stored
+
+
+def test_stats_days_out_of_range(capsys, config_path):
+    for days in ("0", "1000000"):
+        code, _, err = run(capsys, "--config", str(config_path), "stats", "--days", days)
+        assert code == 2 and "--days" in err
+
+
+def test_ask_json_bad_question_and_batch_with_a_null_question(capsys, config_path, tmp_path):
+    code, out, _ = run(capsys, "--config", str(config_path), "ask", "--json", "")
+    assert code == 2 and "error" in json.loads(out)
+    batch = tmp_path / "q.jsonl"
+    batch.write_text('{"q": null}\n', encoding="utf-8")
+    code, _, err = run(capsys, "--config", str(config_path), "ask", "--batch", str(batch))
+    assert code == 1 and "line 1" in err

@@ -1,0 +1,153 @@
+"""Passage cache and incremental updates: only what changed is run through spaCy again, a
+damaged cache is ignored, and an incrementally updated bot equals one built from scratch."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import bot.search.cache
+from bot.config import config_from_dict
+from bot.engine import StoryBot
+from helpers import source
+
+A = source(
+    "alpha-report",
+    "The festival jury praised the young director.\n\n"
+    "Critics said the dance scenes were carefully staged. The studio issued a statement.",
+)
+B = source(
+    "beta-report",
+    "A petition against the streaming service gathered many signatures.\n\n"
+    "Lawmakers in Texas asked prosecutors to review the film.",
+)
+NEW_TEXT = (
+    "The harbour committee voted to rebuild the lighthouse.\n\n"
+    "Fishermen welcomed the lighthouse decision. The mayor promised funding by spring."
+)
+QUERIES = (["lighthouse"], ["film", "dance"], ["petition", "signature"], ["director"], ["zzz"])
+
+
+@pytest.fixture
+def processed(monkeypatch) -> list[str]:
+    """Ids of the sources run through spaCy (a spy on the splitter the cache calls)."""
+    seen: list[str] = []
+    real = bot.search.cache.split
+
+    def spy(src, analyzer, window=2):
+        seen.append(src.id)
+        return real(src, analyzer, window)
+
+    monkeypatch.setattr(bot.search.cache, "split", spy)
+    return seen
+
+
+def restart(bot_: StoryBot, **nlp) -> StoryBot:
+    """A new StoryBot (a new process, as far as the cache can tell) on the same files."""
+    data = dict(bot_.config.raw)
+    data["nlp"] = {**data.get("nlp", {}), **nlp}
+    base = bot_.config.state_dir.parent
+    return StoryBot(config_from_dict(data, base=base), analyzer=bot_.analyzer)
+
+
+def passages(bot_: StoryBot) -> list:
+    return bot_.passages
+
+
+def assert_same_index(left: StoryBot, right: StoryBot) -> None:
+    assert passages(left) == passages(right)
+    for query in QUERIES:
+        li, ri = left.retriever.index, right.retriever.index
+        assert np.array_equal(li.scores(query), ri.scores(query))
+        assert li.top(query, 5) == ri.top(query, 5)
+
+
+def test_restart_reuses_every_source(make_bot, processed):
+    first = make_bot(A, B)
+    assert sorted(processed) == ["alpha-report", "beta-report", "seed-story"]
+    processed.clear()
+    second = restart(first)
+    assert processed == []
+    assert_same_index(first, second)
+
+
+def test_changed_source_or_setting_invalidates_only_what_it_must(make_bot, processed):
+    first = make_bot(A, B)
+    processed.clear()
+    first.corpus.write(
+        source("beta-report", B.text + "\n\nA court hearing is set."), overwrite=True
+    )
+    first.reload()
+    assert processed == ["beta-report"]
+    processed.clear()
+    assert restart(first).passage_count == first.passage_count
+    assert processed == []
+    wider = restart(first, window_sentences=3)
+    assert sorted(processed) == ["alpha-report", "beta-report", "seed-story"]
+    assert wider.passage_count != first.passage_count
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        b"",
+        b"not a zip file at all",
+        "truncate",
+        "inconsistent",
+    ],
+)
+def test_damaged_cache_entry_is_ignored_and_rebuilt(make_bot, processed, damage):
+    first = make_bot(A, B)
+    path = first.config.state_dir / "cache" / "passages" / "alpha-report.npz"
+    assert path.is_file()
+    if damage == "truncate":
+        path.write_bytes(path.read_bytes()[:100])
+    elif damage == "inconsistent":
+        with np.load(path) as data:
+            arrays = dict(data)
+        arrays["term_ids"] = arrays["term_ids"] + 10_000  # points past the vocabulary
+        with path.open("wb") as handle:
+            np.savez(handle, **arrays)
+    else:
+        path.write_bytes(damage)
+    processed.clear()
+    second = restart(first)
+    assert processed == ["alpha-report"]
+    assert_same_index(first, second)
+    # The rewritten entry is good again.
+    processed.clear()
+    restart(first)
+    assert processed == []
+
+
+def test_incremental_add_and_remove_equal_a_full_rebuild(make_bot, processed, tmp_path):
+    bot_ = make_bot(A, B)
+    processed.clear()
+    added = bot_.add_source(NEW_TEXT, "Harbour news", publisher="Gazette")
+    assert processed == [added.id]
+    answer = bot_.ask("Why was the lighthouse rebuilt?")
+    assert answer.answered and answer.excerpts[0].source.id == added.id
+
+    scratch_state = tmp_path / "scratch"
+    data = {**bot_.config.raw, "corpus": {"dir": "corpus", "state_dir": str(scratch_state)}}
+    scratch = StoryBot(config_from_dict(data, base=tmp_path), analyzer=bot_.analyzer)
+    assert_same_index(bot_, scratch)
+
+    processed.clear()
+    bot_.remove_source("beta-report")
+    assert processed == []
+    assert not (bot_.config.state_dir / "cache" / "passages" / "beta-report.npz").exists()
+    assert all(p.source_id != "beta-report" for p in passages(bot_))
+    assert_same_index(bot_, restart(bot_))
+
+
+def test_empty_corpus_never_crashes(make_bot):
+    bot_ = make_bot(seed=False)
+    assert bot_.passage_count == 0
+    answer = bot_.ask("Who directed the film?")
+    assert not answer.answered
+    added = bot_.add_source(NEW_TEXT, "Harbour news")
+    assert bot_.ask("Why was the lighthouse rebuilt?").answered
+    bot_.remove_source(added.id)
+    assert bot_.passage_count == 0
+    assert not bot_.ask("Why was the lighthouse rebuilt?").answered

@@ -1,0 +1,59 @@
+"""Answer quality on labelled questions, through the same evaluation `storybot eval` prints.
+
+dev-questions.jsonl is the team's shared sample; more-questions.jsonl was written for this repo
+from the story text before tuning (see README, "Retrieval choices").
+"""
+
+from pathlib import Path
+
+from bot.search.evaluate import Labelled, evaluate, first_hit_rank, read_labelled
+from bot.search.retrieval import Answer, Excerpt
+from helpers import source
+
+HERE = Path(__file__).parents[1] / "data"
+
+
+def test_dev_questions(make_bot):
+    bot = make_bot()
+    report = evaluate(lambda q: bot.ask(q, 3), read_labelled(HERE / "dev-questions.jsonl"))
+    assert report.answerable == 10 and report.unanswerable == 2
+    assert report.hit_at_3 >= 0.9
+    assert report.abstention_recall == 1.0
+
+
+def test_own_questions(make_bot):
+    bot = make_bot()
+    report = evaluate(lambda q: bot.ask(q, 3), read_labelled(HERE / "more-questions.jsonl"))
+    assert report.answerable >= 20 and report.unanswerable >= 8
+    assert report.hit_at_3 >= 0.9
+    assert report.abstention_recall == 1.0
+
+
+def test_metrics_arithmetic():
+    story = source("s", "alpha beta gamma delta")
+
+    def excerpt(a, b):
+        return Excerpt(story, a, b, 1.0, 1.0)
+
+    answers = {
+        "first": Answer("first", True, [excerpt(0, 5)]),
+        "second": Answer("second", True, [excerpt(6, 10), excerpt(11, 16)]),
+        "missed": Answer("missed", False),
+        "trap": Answer("trap", True, [excerpt(0, 5)]),
+        "none": Answer("none", False),
+    }
+    items = [
+        Labelled("first", ("ALPHA",)),
+        Labelled("second", ("gamma",)),
+        Labelled("missed", ("delta",)),
+        Labelled("trap", ()),
+        Labelled("none", ()),
+    ]
+    report = evaluate(answers.__getitem__, items)
+    assert (report.answerable, report.unanswerable) == (3, 2)
+    assert report.hit_at_1 == 1 / 3
+    assert report.hit_at_3 == 2 / 3
+    assert abs(report.mrr - (1 + 0.5) / 3) < 1e-12
+    assert report.abstention_recall == 0.5
+    assert report.abstention_precision == 0.5
+    assert first_hit_rank(answers["second"], ["zzz"]) is None

@@ -1,0 +1,60 @@
+"""The terms rule: what becomes an index term, for passages and questions alike."""
+
+import pytest
+
+from bot.search.text import MAX_CHUNK_CHARS, indexable_end, paragraphs
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Films DANCED", ["film", "dance"]),
+        ("The girls were dancing", ["girl", "dance"]),
+        ("over 300,000 people", ["300000", "people"]),
+        ("an 18+ rating", ["18+", "18", "rate"]),
+        ("the TV-MA-rated film", ["tv-ma-rated", "tv", "ma", "rate", "film"]),
+        ("in 2019.", ["2019"]),
+        ("Doucouré", ["doucoure"]),
+        ("Doucoure", ["doucoure"]),
+        ("What is the main character's name?", ["main", "character", "name"]),
+        ("a 50% share", ["50%", "50", "share"]),
+        ("Change.org", ["change.org"]),
+    ],
+)
+def test_terms_rule(analyzer, text, expected):
+    assert analyzer.terms(text) == expected
+
+
+def test_stop_words_and_punctuation_give_no_terms(analyzer):
+    assert analyzer.terms("Who is it, and what would they have been?!") == []
+    assert analyzer.terms("... — !!! ???") == []
+
+
+def test_token_terms_keep_offsets(analyzer):
+    text = 'Netflix said "TV-MA" twice.'
+    for token in analyzer.token_terms(analyzer.doc(text)):
+        assert text[token.start : token.end].strip() == text[token.start : token.end]
+    spans = {text[t.start : t.end] for t in analyzer.token_terms(analyzer.doc(text))}
+    assert {"Netflix", "TV-MA", "TV", "MA"} <= spans
+
+
+def test_navigation_block_is_not_indexable():
+    story = "A story.\n\n" * 20 + "Check these out:\n\nSome unrelated headline\n"
+    end = indexable_end(story)
+    assert story[:end].rstrip().endswith("A story.")
+    assert "unrelated" in story[end:]
+
+
+def test_early_related_marker_keeps_the_body():
+    text = "Related stories:\n\n" + "Body sentence.\n\n" * 10
+    assert indexable_end(text) == len(text)
+
+
+def test_paragraphs_split_on_blank_lines_and_cut_huge_lines():
+    text = "One.\nStill one.\n\n\nTwo.  \n \nThree."
+    assert [text[a:b] for a, b in paragraphs(text)] == ["One.\nStill one.", "Two.", "Three."]
+    huge = "word " * (MAX_CHUNK_CHARS // 2)
+    spans = list(paragraphs(huge))
+    assert len(spans) >= 2
+    assert all(b - a <= MAX_CHUNK_CHARS for a, b in spans)
+    assert "".join(huge[a:b] for a, b in spans).replace(" ", "") == huge.replace(" ", "")
