@@ -125,6 +125,11 @@ class StoryBot:
         """How many sources this process ran through spaCy (the rest came from the cache)."""
         return self._passages.processed
 
+    @property
+    def vector_builds(self) -> int:
+        """How many sources this process embedded (the rest came from the cache)."""
+        return self._vectors.embedded if self._vectors is not None else 0
+
     def ask(
         self, question: str, k: int | None = None, *, record: bool = False, server: str = ""
     ) -> Answer:
