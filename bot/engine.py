@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
+from pathlib import Path
 
 from bot.clock import now_iso
 from bot.config import Config, load_config
@@ -94,6 +95,22 @@ class StoryBot:
     @classmethod
     def from_config(cls, path: str | None = None) -> StoryBot:
         return cls(load_config(path))
+
+    @classmethod
+    def over_text(
+        cls, config: Config, title: str, text: str, directory: Path, **kwargs
+    ) -> StoryBot:
+        """An engine whose corpus is this one text, with corpus and state in ``directory``
+        (for evaluation: one story per corpus). Caches there are reused by the next run."""
+        corpus = Corpus(directory / "corpus", config.max_source_bytes)
+        source = Source(id=corpus.new_id(title), title=title, text=text, kind="story")
+        existing = corpus.load().sources
+        if [(s.title, s.text) for s in existing] != [(title, text)]:
+            for old in existing:
+                corpus.path_for(old.id).unlink()
+            corpus.write(source)
+        settings = replace(config, corpus_dir=directory / "corpus", state_dir=directory / "state")
+        return cls(settings, **kwargs)
 
     # -- reading -------------------------------------------------------------------------------
 
