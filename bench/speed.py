@@ -6,14 +6,19 @@ Zipf-like; every sentence is different), asks 200 questions made of words of ran
 and prints one table. Each size runs in fresh subprocesses, so peak RSS is per size and per
 method:
 
-- storybot: cold build (spaCy over every source, no cache) and the sparse index; core retrieval
-  (``Index.top``) and the full ask (question processing + retrieval + ``answer_record``).
+- storybot: cold build (spaCy over every source and, with the semantic layer on as shipped,
+  embedding every passage window and sentence; no cache) and the sparse index; core retrieval
+  (``Index.top``), the question's embedding on one thread, and the full ask (question
+  processing + embedding + fused ranking + ``answer_record``).
 - naive: ``BM25Okapi(corpus).get_scores(query)`` over every passage plus a sort (core), and the
   full ask of storybot before the sparse index (rank-bm25's ``get_scores`` over every passage).
 
 Then: cold start to first answer on the shipped corpus (``storybot ask`` subprocess), warm
 restart with the cache on the 10k corpus (``storybot ask`` subprocess), and the time from
 adding a 5,000-word source to the 10k corpus until a question is answered from it.
+
+Embedding runs at about 200 windows/s on 2 cores: the 100k corpus takes ~15 minutes to build
+the first time (its vectors are then cached like its passages).
 """
 
 from __future__ import annotations
@@ -130,12 +135,11 @@ def peak_rss_mb() -> float:
 def make_questions(bot, n: int) -> list[str]:
     """Questions made of 3-5 consecutive words of random passages."""
     rng = random.Random(SEED + 1)
-    index = bot._snapshot.retriever.index
-    sources = bot._snapshot.sources
+    passages = bot.passages
     out = []
     while len(out) < n:
-        p = index.passages[rng.randrange(len(index.passages))]
-        words = sources[p.source_id].text[p.start : p.end].replace(".", "").split()
+        p = passages[rng.randrange(len(passages))]
+        words = bot.source(p.source_id).text[p.start : p.end].replace(".", "").split()
         k = rng.randint(3, 5)
         if len(words) < k:
             continue
@@ -148,20 +152,27 @@ def worker_fast(directory: Path, questions_n: int, add_words: int) -> dict:
     from bot.config import load_config
     from bot.engine import StoryBot
     from bot.presentation import answer_record
+    from bot.search.embeddings import DEFAULT_TOKENIZER, Embedder, default_model_path
     from bot.search.index import Index
 
     config = load_config(directory / "config.toml")
     t0 = time.perf_counter()
     bot = StoryBot(config)
     build = time.perf_counter() - t0
-    snapshot = bot._snapshot
-    passages = snapshot.retriever.index.passages
+    passages = bot.passages
     t0 = time.perf_counter()
     Index(passages, config.retrieval)
     index_build = time.perf_counter() - t0
 
     questions = make_questions(bot, questions_n)
-    retriever = snapshot.retriever
+    # The question's embedding alone, on one thread, each question new to the embedder.
+    one_thread = Embedder(default_model_path(), DEFAULT_TOKENIZER, threads=1)
+    embed = []
+    for q in questions:
+        t0 = time.perf_counter()
+        one_thread.embed([q])
+        embed.append(time.perf_counter() - t0)
+    retriever = bot.retriever
     k = config.retrieval.top_k * 4
     terms = [tuple(t for c in retriever.concepts(q) for t in sorted(c)) for q in questions]
     core, full, answered = [], [], 0
@@ -179,6 +190,7 @@ def worker_fast(directory: Path, questions_n: int, add_words: int) -> dict:
         "build": build,
         "index_build": index_build,
         "core": percentiles(core),
+        "embed": percentiles(embed),
         "full": percentiles(full),
         "answered": answered,
         "rss": peak_rss_mb(),
@@ -225,13 +237,13 @@ def worker_naive(directory: Path, questions_n: int) -> dict:
     bot.engine.Index = NaiveIndex
     config = load_config(directory / "config.toml")
     storybot = StoryBot(config)
-    passages = storybot._snapshot.retriever.index.passages
+    passages = storybot.passages
     corpus = [list(p.terms) for p in passages]
     t0 = time.perf_counter()
     okapi = rank_bm25.BM25Okapi(corpus)
     build = time.perf_counter() - t0
     questions = make_questions(storybot, questions_n)
-    retriever = storybot._snapshot.retriever
+    retriever = storybot.retriever
     k = config.retrieval.top_k * 4
     core, full = [], []
     for q in questions:
@@ -335,7 +347,7 @@ def main() -> None:
         seconds, ok = extras["add"]
         print(
             f"add a 5,000-word source to 10k passages until answerable: {seconds:.2f} s"
-            f" ({'answered from it' if ok else 'NOT answered from it'})   [target < 1 s]"
+            f" ({'answered from it' if ok else 'NOT answered from it'})   [target < 5 s]"
         )
     print(f"load average at end: {os.getloadavg()[0]:.2f}")
 
@@ -353,6 +365,11 @@ def print_table(rows, questions: int) -> None:
         f"{'core p50/p99 ms':>15} {'ask p50/p99 ms':>15} {'RSS MB':>6} | {'speed-up core/ask':>17}"
     )
     print(f"\n{questions} questions per size; storybot | naive rank-bm25")
+    print(
+        "question embedding alone, one thread, p50/p99 ms: "
+        + ", ".join(f"{f['embed'][0]:.1f}/{f['embed'][1]:.1f}" for _s, f, _n in rows)
+        + "   [target p50 <= 10 ms]"
+    )
     print(head)
     print("-" * len(head))
     for _size, f, n in rows:

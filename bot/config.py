@@ -42,8 +42,27 @@ class RetrievalSettings:
     b: float = 0.75
     delta: float = 0.5
     top_k: int = 3
-    # Abstain unless the best passage covers this share of the question's informative weight.
+    # Without the semantic layer: abstain unless the best passage covers this share of the
+    # question's informative weight.
     min_coverage: float = 0.45
+    # With it: answer only when coverage + best sentence cosine + top fused score reaches this.
+    min_evidence: float = 1.35
+
+
+@dataclass(frozen=True)
+class SemanticSettings:
+    # A small sentence-embedding model fused with BM25 (bot.search.semantic).
+    enabled: bool = True
+    # "" = the packaged int8 all-MiniLM-L6-v2; or the path of another ONNX sentence model.
+    model: str = ""
+    # The model file's sha256, checked at load (required with a model of your own).
+    model_sha256: str = ""
+    # "" = the shipped all-MiniLM-L6-v2 tokenizer.json; or a tokenizer.json of your own.
+    tokenizer: str = ""
+    # Share of the cosine in the fused score (the rest is BM25 normalised by the top score).
+    weight: float = 0.8
+    # onnxruntime threads for embedding.
+    threads: int = 2
 
 
 @dataclass(frozen=True)
@@ -86,6 +105,7 @@ class Config:
     nlp: NlpSettings = field(default_factory=NlpSettings)
     retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
     stats: StatsSettings = field(default_factory=StatsSettings)
+    semantic: SemanticSettings = field(default_factory=SemanticSettings)
     # Groups of interchangeable words, e.g. [["Cuties", "Mignonnes"]].
     aliases: tuple[tuple[str, ...], ...] = ()
     fetch: FetchSettings = field(default_factory=FetchSettings)
@@ -134,6 +154,7 @@ def config_from_dict(data: dict, base: Path, path: Path | None = None) -> Config
         nlp=_nlp(_table(data, "nlp")),
         retrieval=_retrieval(_table(data, "retrieval")),
         stats=_settings(StatsSettings, _table(data, "stats"), "stats"),
+        semantic=_semantic(_table(data, "semantic"), base),
         aliases=_aliases(data.get("aliases", {})),
         fetch=_fetch(_table(data, "fetch")),
         discord=_discord(_table(data, "discord")),
@@ -178,9 +199,29 @@ def _retrieval(table: dict) -> RetrievalSettings:
         raise ConfigError("[retrieval] needs k1 > 0, 0 <= b <= 1 and delta >= 0")
     if not 0.0 <= settings.min_coverage <= 1.0:
         raise ConfigError("[retrieval] min_coverage must be between 0 and 1")
+    if not 0.0 <= settings.min_evidence <= 3.0:
+        raise ConfigError("[retrieval] min_evidence must be between 0 and 3")
     if not 1 <= settings.top_k <= 10:
         raise ConfigError("[retrieval] top_k must be between 1 and 10 (Discord shows 10 embeds)")
     return settings
+
+
+def _semantic(table: dict, base: Path) -> SemanticSettings:
+    settings = _settings(SemanticSettings, table, "semantic")
+    if not 0.0 <= settings.weight <= 1.0:
+        raise ConfigError("[semantic] weight must be between 0 and 1")
+    if not 1 <= settings.threads <= 64:
+        raise ConfigError("[semantic] threads must be between 1 and 64")
+    if settings.model and not settings.model_sha256:
+        raise ConfigError(
+            "[semantic] model_sha256 is required with a model of your own "
+            "(sha256sum the .onnx file), so a damaged or swapped file is never run"
+        )
+    # Paths in the file are relative to the file, like the corpus.
+    paths = {
+        k: str(base / getattr(settings, k)) for k in ("model", "tokenizer") if getattr(settings, k)
+    }
+    return SemanticSettings(**(vars(settings) | paths))
 
 
 def _aliases(value) -> tuple[tuple[str, ...], ...]:

@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
+from pathlib import Path
 
 from bot.clock import now_iso
 from bot.config import Config, load_config
@@ -28,9 +29,11 @@ from bot.insights.audit import AuditEntry, AuditLog
 from bot.insights.database import database_path
 from bot.insights.questionlog import Gap, QuestionLog, Stats, newly_answered, open_log
 from bot.search.cache import PassageCache
+from bot.search.embeddings import embedder_for
 from bot.search.index import Index
 from bot.search.passages import Passage
 from bot.search.retrieval import Answer, Retriever
+from bot.search.semantic import BuildProgress, SemanticIndex, VectorCache
 from bot.search.text import Analyzer
 from bot.sources.corpus import Corpus, CorpusError, Link, Source
 from bot.sources.ingest import Added, Ingestor, IngestReport, Progress
@@ -55,9 +58,16 @@ class Snapshot:
 
 class StoryBot:
     def __init__(
-        self, config: Config, analyzer: Analyzer | None = None, fetcher: Fetcher | None = None
+        self,
+        config: Config,
+        analyzer: Analyzer | None = None,
+        fetcher: Fetcher | None = None,
+        progress: BuildProgress | None = None,
     ) -> None:
+        """``progress(source_id, done, total)`` hears how embedding a new source goes (the only
+        slow step of a build: about 200 passages a second)."""
         self.config = config
+        self.progress = progress
         self.corpus = Corpus(config.corpus_dir, config.max_source_bytes)
         self.analyzer = analyzer or Analyzer(config.nlp.model)
         self.audit = AuditLog(database_path(config.state_dir))
@@ -66,8 +76,16 @@ class StoryBot:
         # run through spaCy again).
         cache_dir = config.state_dir / "cache" / "passages"
         self._passages = PassageCache(cache_dir, self.analyzer, config.nlp.window_sentences)
+        # The semantic layer: passage vectors per source, cached beside the passages.
+        self._vectors: VectorCache | None = None
+        if config.semantic.enabled:
+            vectors_dir = config.state_dir / "cache" / "vectors"
+            self._vectors = VectorCache(vectors_dir, embedder_for(config.semantic))
+            cache_dirs = (cache_dir, vectors_dir)
+        else:
+            cache_dirs = (cache_dir,)
         # What a process killed mid-write left behind (ignored by loading anyway).
-        for directory in (self.corpus.directory, cache_dir):
+        for directory in (self.corpus.directory, *cache_dirs):
             for path in remove_stale_temp_files(directory):
                 log.info("removed stale temp file %s", path)
         self._ingestor = Ingestor(self, fetcher or Fetcher(config.fetch))
@@ -77,6 +95,22 @@ class StoryBot:
     @classmethod
     def from_config(cls, path: str | None = None) -> StoryBot:
         return cls(load_config(path))
+
+    @classmethod
+    def over_text(
+        cls, config: Config, title: str, text: str, directory: Path, **kwargs
+    ) -> StoryBot:
+        """An engine whose corpus is this one text, with corpus and state in ``directory``
+        (for evaluation: one story per corpus). Caches there are reused by the next run."""
+        corpus = Corpus(directory / "corpus", config.max_source_bytes)
+        source = Source(id=corpus.new_id(title), title=title, text=text, kind="story")
+        existing = corpus.load().sources
+        if [(s.title, s.text) for s in existing] != [(title, text)]:
+            for old in existing:
+                corpus.path_for(old.id).unlink()
+            corpus.write(source)
+        settings = replace(config, corpus_dir=directory / "corpus", state_dir=directory / "state")
+        return cls(settings, **kwargs)
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -107,6 +141,11 @@ class StoryBot:
     def cached_passage_builds(self) -> int:
         """How many sources this process ran through spaCy (the rest came from the cache)."""
         return self._passages.processed
+
+    @property
+    def vector_builds(self) -> int:
+        """How many sources this process embedded (the rest came from the cache)."""
+        return self._vectors.embedded if self._vectors is not None else 0
 
     def ask(
         self, question: str, k: int | None = None, *, record: bool = False, server: str = ""
@@ -325,7 +364,21 @@ class StoryBot:
         sources = {s.id: s for s in loaded.sources}
         passages = self._passages.passages(sources.values())
         index = Index(passages, self.config.retrieval)
+        semantic = None
+        if self._vectors is not None:
+            by_source: dict[str, list] = {source_id: [] for source_id in sources}
+            for passage in passages:
+                by_source[passage.source_id].append(passage)
+            per_source = [(s, self._passages.key(s), by_source[s.id]) for s in sources.values()]
+            vectors = self._vectors.vectors(per_source, self.progress)
+            semantic = SemanticIndex(vectors, self._vectors.embedder)
         retriever = Retriever(
-            index, sources, self.analyzer, self.config.retrieval, self.config.aliases
+            index,
+            sources,
+            self.analyzer,
+            self.config.retrieval,
+            self.config.aliases,
+            semantic,
+            self.config.semantic.weight,
         )
         return Snapshot(sources, retriever, tuple(loaded.errors), mtime)

@@ -67,27 +67,36 @@ def source_title(titles: Mapping[str, str], source_id: str) -> str:
     return titles.get(source_id, f"{source_id} {REMOVED}")
 
 
-def answer_record(answer: Answer) -> dict:
-    """The JSON form of ``storybot ask --json``: one object per question."""
+CLOSEST_LABEL = "Closest passages (they don't answer the question):"
+
+
+def excerpt_record(excerpt: Excerpt) -> dict:
+    source = excerpt.source
     return {
+        "text": excerpt.text,
+        "score": round(excerpt.score, 6),
+        "start": excerpt.start,
+        "end": excerpt.end,
+        "source": {
+            "id": source.id,
+            "title": source.title,
+            "publisher": source.publisher,
+            "url": source.url,
+        },
+    }
+
+
+def answer_record(answer: Answer) -> dict:
+    """The JSON form of ``storybot ask --json``: one object per question; a refusal also
+    carries the ``closest`` passages (same shape as excerpts)."""
+    record = {
         "question": answer.question,
         "answered": answer.answered,
-        "excerpts": [
-            {
-                "text": e.text,
-                "score": round(e.score, 6),
-                "start": e.start,
-                "end": e.end,
-                "source": {
-                    "id": e.source.id,
-                    "title": e.source.title,
-                    "publisher": e.source.publisher,
-                    "url": e.source.url,
-                },
-            }
-            for e in answer.excerpts
-        ],
+        "excerpts": [excerpt_record(e) for e in answer.excerpts],
     }
+    if not answer.answered:
+        record["closest"] = [excerpt_record(e) for e in answer.closest]
+    return record
 
 
 def stats_record(stats: Stats, fixed: Sequence[tuple[Gap, Source]]) -> dict:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 
 from rich.console import Console
@@ -56,6 +57,9 @@ def main(argv: list[str] | None = None) -> int:
         return exc.code
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # the reader went away (storybot ask --json ... | head)
+        sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - nothing more to say
+        return EXIT_FAILURE
     except Exception as exc:
         if not isinstance(exc, _user_errors()):
             raise

@@ -31,9 +31,25 @@ def register(commands: argparse._SubParsersAction) -> None:
     chat = commands.add_parser("chat", help="ask questions interactively")
     chat.set_defaults(handler=cmd_chat)
 
-    ev = commands.add_parser("eval", help="measure answers on labelled questions (JSONL)")
-    ev.add_argument("file", type=Path)
+    ev = commands.add_parser(
+        "eval",
+        help="measure answers on labelled questions (JSONL) or a SQuAD-style story set",
+    )
+    ev.add_argument(
+        "file",
+        type=Path,
+        metavar="PATH",
+        help='a JSONL file of {"q": ..., "answers": [...]} asked of this corpus, or a directory '
+        "with stories/*.txt and questions.jsonl (one corpus per story)",
+    )
     ev.add_argument("--json", action="store_true", help="print the report as JSON")
+    ev.add_argument(
+        "--off-topic",
+        type=int,
+        default=100,
+        metavar="N",
+        help="story sets: questions of other stories asked of each story (default 100)",
+    )
     ev.set_defaults(handler=cmd_eval)
 
 
@@ -125,6 +141,8 @@ def cmd_chat(args, out: Console, err: Console) -> int:
 def cmd_eval(args, out: Console, err: Console) -> int:
     from bot.search.evaluate import evaluate, read_labelled
 
+    if args.file.is_dir():
+        return _eval_story_set(args, out, err)
     try:
         items = read_labelled(args.file)
     except (OSError, ValueError) as exc:
@@ -148,4 +166,60 @@ def cmd_eval(args, out: Console, err: Console) -> int:
     out.print(table)
     for miss in report.misses:
         out.print(f"  [yellow]miss[/yellow] {literal(miss)}", highlight=False)
+    return EXIT_OK
+
+
+def _eval_story_set(args, out: Console, err: Console) -> int:
+    """One corpus per story with this config's settings, next to plain rank-bm25."""
+    from bot.config import load_config
+    from bot.engine import StoryBot
+    from bot.search.evaluate import evaluate_story_set, plain_bm25_asker, read_story_set
+
+    if not 0 <= args.off_topic <= 10_000:
+        raise CliError("--off-topic must be between 0 and 10000", EXIT_USAGE)
+    try:
+        stories, questions = read_story_set(args.file)
+    except (OSError, ValueError) as exc:
+        raise CliError(f"cannot read the story set {args.file}: {exc}") from exc
+    if not stories:
+        raise CliError(f"{args.file} has no stories/*.txt")
+    config = load_config(args.config)
+    k = max(3, config.retrieval.top_k)
+    work = config.state_dir / "eval" / args.file.resolve().name
+
+    def askers(name: str, text: str) -> dict:
+        with err.status(f"Indexing {literal(name)}…"):
+            bot = StoryBot.over_text(config, Path(name).stem, text, work / Path(name).stem)
+        sources = {s.id: s for s in bot.sources}
+        return {
+            "storybot": lambda q: bot.ask(q, k),
+            "plain rank-bm25": plain_bm25_asker(bot.passages, sources, k),
+        }
+
+    reports = evaluate_story_set(stories, questions, askers, off_topic_per_story=args.off_topic)
+    records = {name: report.as_dict() for name, report in reports.items()}
+    if args.json:
+        print_json(records)
+        return EXIT_OK
+    table = Table(
+        title=f"{literal(args.file.name)}: {len(stories)} stories, {len(questions)} questions",
+        title_justify="left",
+    )
+    names = list(records)
+    table.add_column("metric")
+    for name in names:
+        table.add_column(name, justify="right")
+    for metric in records[names[0]]:
+        cells = []
+        for name in names:
+            value = records[name][metric]
+            cells.append(
+                f"{value:.1%}"
+                if isinstance(value, float) and metric != "mrr"
+                else f"{value:.3f}"
+                if isinstance(value, float)
+                else str(value)
+            )
+        table.add_row(metric, *cells)
+    out.print(table)
     return EXIT_OK

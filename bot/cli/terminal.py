@@ -12,7 +12,14 @@ from rich.markup import escape as escape_markup
 from rich.panel import Panel
 from rich.text import Text
 
-from bot.presentation import NO_ANSWER, NO_ANSWER_REASONS, QUOTES_NOTE, attribution, excerpt_link
+from bot.presentation import (
+    CLOSEST_LABEL,
+    NO_ANSWER,
+    NO_ANSWER_REASONS,
+    QUOTES_NOTE,
+    attribution,
+    excerpt_link,
+)
 from bot.search.retrieval import Answer, Excerpt
 
 # Control characters shown as their visible symbols (ESC -> "␛"), one character for one, so a
@@ -50,9 +57,17 @@ def answer_renderable(answer: Answer, hint: str = "") -> Group | Text:
             message.append(f"\n{reason}", style="dim")
         if hint:
             message.append(f"\n{hint}", style="dim")
-        return message
+        if not answer.closest:
+            return message
+        closest = Text(f"\n{CLOSEST_LABEL}", style="dim italic")
+        return Group(message, closest, *_panels(answer.closest[:1], first_style="dim"))
+    note = Text(QUOTES_NOTE, style="dim italic")
+    return Group(*_panels(answer.excerpts), note)
+
+
+def _panels(excerpts: list[Excerpt], first_style: str = "green") -> list[Panel]:
     panels = []
-    for n, excerpt in enumerate(answer.excerpts, 1):
+    for n, excerpt in enumerate(excerpts, 1):
         source = excerpt.source
         footer = Text(printable(attribution(source)), style="cyan")
         link = excerpt_link(excerpt)
@@ -64,10 +79,10 @@ def answer_renderable(answer: Answer, hint: str = "") -> Group | Text:
                 Group(highlighted(excerpt), Text(""), footer),
                 title=Text(printable(f"[{n}] {source.title}")),
                 title_align="left",
-                border_style="green" if n == 1 else "dim",
+                border_style=first_style if n == 1 else "dim",
             )
         )
-    return Group(*panels, Text(QUOTES_NOTE, style="dim italic"))
+    return panels
 
 
 def print_answer(console: Console, answer: Answer, hint: str = "") -> None:

@@ -1,4 +1,6 @@
-"""Retrieval quality on labelled questions: hit@1, hit@3, MRR and abstention precision/recall.
+"""Retrieval quality on labelled questions: hit@1, hit@3, MRR and abstention precision/recall;
+and on story sets (one corpus per story, SQuAD-style): answer rate, off-topic and unanswerable
+refusals, excerpt length, next to plain rank-bm25.
 
 A labelled question is ``{"q": "...", "answers": ["phrase", ...]}``; an empty ``answers`` list means
 the corpus does not answer it and the bot should abstain. An answerable question is a *hit* at
@@ -8,12 +10,14 @@ rank r when one of its phrases appears (case-insensitively) in the r-th excerpt.
 from __future__ import annotations
 
 import json
+import random
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.search.retrieval import Answer
+from bot.search.retrieval import Answer, Excerpt
+from bot.sources.corpus import Source
 
 
 @dataclass(frozen=True)
@@ -122,3 +126,142 @@ def evaluate(ask: Callable[[str], Answer], items: Iterable[Labelled]) -> Report:
         if rank > 3:
             report.misses.append(f"first hit at rank {rank}: {item.question}")
     return report
+
+
+# -- story sets: one corpus per story, SQuAD-style ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class StoryQuestion:
+    story: str  # the story file's name (its corpus)
+    question: str
+    answers: tuple[str, ...]  # empty: SQuAD's own unanswerable question
+
+
+@dataclass
+class StorySetReport:
+    """Answerable questions against their own story, off-topic ones (answerable questions of
+    other stories) and the set's own unanswerable questions, each scored as a user sees them."""
+
+    answerable: int = 0
+    answered: int = 0
+    hits_at_1: int = 0
+    hits_at_3: int = 0
+    reciprocal_ranks: float = 0.0
+    excerpt_chars: int = 0
+    excerpts: int = 0
+    off_topic: int = 0
+    off_topic_refused: int = 0
+    unanswerable: int = 0
+    unanswerable_refused: int = 0
+
+    def as_dict(self) -> dict:
+        def rate(a: float, b: int) -> float:
+            return round(a / b, 4) if b else 0.0
+
+        return {
+            "answerable": self.answerable,
+            "hit@1": rate(self.hits_at_1, self.answerable),
+            "hit@3": rate(self.hits_at_3, self.answerable),
+            "mrr": rate(self.reciprocal_ranks, self.answerable),
+            "answer_rate": rate(self.answered, self.answerable),
+            "mean_excerpt_chars": round(self.excerpt_chars / self.excerpts) if self.excerpts else 0,
+            "off_topic": self.off_topic,
+            "off_topic_refused": rate(self.off_topic_refused, self.off_topic),
+            "unanswerable": self.unanswerable,
+            "unanswerable_refused": rate(self.unanswerable_refused, self.unanswerable),
+        }
+
+
+def read_story_set(directory: Path) -> tuple[dict[str, str], list[StoryQuestion]]:
+    """``stories/*.txt`` (one story each) and ``questions.jsonl`` (``story_file``, ``question``,
+    ``answers``) of a SQuAD-style directory such as ``../shared/eval/squad2-dev20``."""
+    stories = {
+        path.name: path.read_text(encoding="utf-8")
+        for path in sorted((directory / "stories").glob("*.txt"))
+    }
+    questions = []
+    lines = (directory / "questions.jsonl").read_text(encoding="utf-8").splitlines()
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            story = Path(record["story_file"]).name
+            if story not in stories:
+                raise KeyError(f"no story {story}")
+            questions.append(
+                StoryQuestion(
+                    story, str(record["question"]), tuple(str(a) for a in record["answers"])
+                )
+            )
+        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            raise ValueError(f"questions.jsonl line {number}: {exc}") from exc
+    return stories, questions
+
+
+def evaluate_story_set(
+    stories: dict[str, str],
+    questions: list[StoryQuestion],
+    make_askers: Callable[[str, str], dict[str, Callable[[str], Answer]]],
+    *,
+    off_topic_per_story: int = 100,
+    seed: int = 0,
+) -> dict[str, StorySetReport]:
+    """Per asker name, its report. ``make_askers(story name, text)`` builds the askers for one
+    story's corpus (e.g. storybot and a baseline on the same passages); each gets the story's
+    own questions and ``off_topic_per_story`` answerable questions of other stories (a fixed
+    random sample)."""
+    rng = random.Random(seed)
+    answerable = [q for q in questions if q.answers]
+    reports: dict[str, StorySetReport] = {}
+    for name, text in stories.items():
+        askers = make_askers(name, text)
+        others = [q for q in answerable if q.story != name]
+        off_topic = rng.sample(others, min(off_topic_per_story, len(others)))
+        own = [q for q in questions if q.story == name]
+        for label, ask in askers.items():
+            report = reports.setdefault(label, StorySetReport())
+            for item in own:
+                answer = ask(item.question)
+                if not item.answers:
+                    report.unanswerable += 1
+                    report.unanswerable_refused += not answer.answered
+                    continue
+                report.answerable += 1
+                if not answer.answered:
+                    continue
+                report.answered += 1
+                report.excerpts += len(answer.excerpts)
+                report.excerpt_chars += sum(len(e.text) for e in answer.excerpts)
+                rank = first_hit_rank(answer, item.answers)
+                if rank is not None:
+                    report.reciprocal_ranks += 1 / rank
+                    report.hits_at_1 += rank == 1
+                    report.hits_at_3 += rank <= 3
+            for item in off_topic:
+                report.off_topic += 1
+                report.off_topic_refused += not ask(item.question).answered
+    return reports
+
+
+def plain_bm25_asker(passages: Sequence, sources: Mapping[str, Source], k: int = 3):
+    """The baseline: rank-bm25's BM25Okapi over lowercased whitespace tokens of the same
+    passages, top ``k``, never abstaining, no merging."""
+    from rank_bm25 import BM25Okapi
+
+    passages = list(passages)
+    model = BM25Okapi(
+        [sources[p.source_id].text[p.start : p.end].lower().split() or [""] for p in passages]
+    )
+
+    def ask(question: str) -> Answer:
+        scores = model.get_scores(question.lower().split())
+        top = sorted(range(len(scores)), key=lambda i: -scores[i])[:k]
+        excerpts = [
+            Excerpt(sources[passages[i].source_id], passages[i].start, passages[i].end, 0.0, 0.0)
+            for i in top
+        ]
+        return Answer(question, True, excerpts)
+
+    return ask

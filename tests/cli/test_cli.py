@@ -252,3 +252,60 @@ def test_ask_json_bad_question_and_batch_with_a_null_question(capsys, config_pat
     batch.write_text('{"q": null}\n', encoding="utf-8")
     code, _, err = run(capsys, "--config", str(config_path), "ask", "--batch", str(batch))
     assert code == 1 and "line 1" in err
+
+
+def test_a_refusal_offers_the_closest_passages(capsys, config_path):
+    question = "Who won the 2019 World Series?"
+    code, out, _ = run(capsys, "--config", str(config_path), "ask", "--json", question)
+    record = json.loads(out)
+    assert code == 0 and record["answered"] is False and record["excerpts"] == []
+    stories = {s.id: s for s in Corpus(config_path.parent / "corpus").load().sources}
+    assert 1 <= len(record["closest"]) <= 3
+    for e in record["closest"]:
+        assert e["text"] == stories[e["source"]["id"]].text[e["start"] : e["end"]]
+    code, out, _ = run(capsys, "--config", str(config_path), "ask", question)
+    assert "don't cover that" in out and "Closest passages" in out
+    answered = json.loads(
+        run(capsys, "--config", str(config_path), "ask", "--json", "Who directed Cuties?")[1]
+    )
+    assert "closest" not in answered
+
+
+def test_eval_runs_a_story_set_next_to_plain_bm25(capsys, config_path, tmp_path):
+    """A SQuAD-style directory: one corpus per story, off-topic questions from the others."""
+    story_set = tmp_path / "set"
+    (story_set / "stories").mkdir(parents=True)
+    (story_set / "stories" / "ferry.txt").write_text(
+        "The harbour ferry stops running in December because the operator lost money.\n\n"
+        "Tickets for the ferry are sold at the kiosk on the pier.\n",
+        encoding="utf-8",
+    )
+    (story_set / "stories" / "zoo.txt").write_text(
+        "The zoo opened a new giraffe house on Saturday.\n\nKeepers fed the giraffes lettuce.\n",
+        encoding="utf-8",
+    )
+    rows = [
+        ("ferry.txt", "Why does the harbour ferry stop running in December?", ["lost money"]),
+        ("ferry.txt", "Where are ferry tickets sold?", ["kiosk"]),
+        ("ferry.txt", "Who founded the ferry company?", []),
+        ("zoo.txt", "When did the zoo open the new giraffe house?", ["Saturday"]),
+    ]
+    (story_set / "questions.jsonl").write_text(
+        "".join(
+            json.dumps({"story_file": f"stories/{f}", "question": q, "answers": a}) + "\n"
+            for f, q, a in rows
+        ),
+        encoding="utf-8",
+    )
+    code, out, _ = run(capsys, "--config", str(config_path), "eval", "--json", str(story_set))
+    assert code == 0
+    reports = json.loads(out)
+    ours, plain = reports["storybot"], reports["plain rank-bm25"]
+    assert ours["answerable"] == plain["answerable"] == 3
+    assert ours["unanswerable"] == 1 and ours["off_topic"] == 3  # 2 + 1 questions of the other
+    assert ours["hit@3"] == 1.0 and ours["answer_rate"] == 1.0
+    assert ours["off_topic_refused"] == 1.0 and plain["off_topic_refused"] == 0.0
+    bad = tmp_path / "empty"
+    bad.mkdir()
+    code, _, err = run(capsys, "--config", str(config_path), "eval", str(bad))
+    assert code == 1 and "story set" in err

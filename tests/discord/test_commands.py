@@ -299,7 +299,13 @@ async def test_only_the_asker_can_delete(ask_cog):
     answer_message.delete.assert_awaited_once()
 
 
-async def test_more_shows_the_next_excerpts_then_says_there_are_no_more(ask_cog):
+async def test_more_shows_the_next_excerpts_then_says_there_are_no_more(make_bot, monkeypatch):
+    """Paging itself, with the lexical ranking (whose excerpts have no relevance floor; with
+    the semantic layer More shows only excerpts relevant on their own: see test_retrieval)."""
+    lexical = {"semantic": {"enabled": False}, "retrieval": {"top_k": 1}}
+    storybot = make_bot(FESTIVAL, HOSTILE, config=lexical)
+    ask_cog = AskCog(StoryDiscordBot(storybot, sync_on_setup=False))
+    monkeypatch.setattr(StoryDiscordBot, "user", property(lambda self: discord.Object(id=1)))
     view = await answer_view(ask_cog, mock_member())
     presser = mock_member()
     pages = []

@@ -1,0 +1,240 @@
+"""Passages -> sentence vectors, cached per source, and the cosines a question gets from them.
+
+Every passage window *and* every sentence of it gets a vector. A window's cosine with a
+question is the larger of the window's own and its best sentence's: a long window dilutes the
+one sentence that answers, a lone sentence misses context the window has (measured on SQuAD:
+each alone ranks worse than the max).
+
+Vectors are cached like passages: one file per source, ``<state_dir>/cache/vectors/<id>.npz``,
+keyed by the source's passage key (text, pipeline, windows) and the embedder's fingerprint
+(model and tokenizer hashes); plain arrays, no pickle; a file that does not match or cannot be
+read is ignored and rewritten. Only sources that changed are embedded again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from bot.files import atomic_write
+from bot.search.embeddings import Embedder
+from bot.search.passages import Passage
+from bot.sources.corpus import ID_PATTERN, Source
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+# (source id, texts embedded so far, texts to embed): for a progress bar on large sources.
+BuildProgress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class SourceVectors:
+    """One source's vectors: a row per passage window and per distinct sentence, and for each
+    passage the rows of its sentences (``sentence_ptr[i]:sentence_ptr[i+1]`` into
+    ``sentence_rows``)."""
+
+    windows: np.ndarray
+    sentences: np.ndarray
+    sentence_ptr: np.ndarray
+    sentence_rows: np.ndarray
+
+
+def sentence_spans(text: str, passages: Sequence[Passage]) -> tuple[list[tuple[int, int]], list]:
+    """The distinct sentences of a source's passages as (start, end) spans in text order, and
+    per passage the indices of its sentences. A sentence ends where the next one of its
+    window starts (trailing whitespace trimmed), or where the window ends."""
+    ends: dict[int, int] = {}
+    for p in passages:
+        starts = p.sentence_starts or (p.start,)
+        for start, nxt in zip(starts, (*starts[1:], None), strict=True):
+            end = p.end if nxt is None else len(text[start:nxt].rstrip()) + start
+            ends[start] = max(ends.get(start, 0), end)
+    order = sorted(ends)
+    index = {start: n for n, start in enumerate(order)}
+    spans = [(start, ends[start]) for start in order]
+    members = [[index[s] for s in (p.sentence_starts or (p.start,))] for p in passages]
+    return spans, members
+
+
+class VectorCache:
+    """Vectors per source, in memory and on disk; only new or changed sources are embedded."""
+
+    def __init__(self, directory: Path | None, embedder: Embedder) -> None:
+        self.directory = directory
+        self.embedder = embedder
+        self._memory: dict[str, tuple[str, SourceVectors]] = {}
+        # How many sources were embedded (the rest came from the cache).
+        self.embedded = 0
+
+    def vectors(
+        self,
+        sources: Iterable[tuple[Source, str, Sequence[Passage]]],
+        progress: BuildProgress | None = None,
+    ) -> list[SourceVectors]:
+        """Per (source, passage cache key, its passages), its vectors, in order."""
+        memory: dict[str, tuple[str, SourceVectors]] = {}
+        out = []
+        for source, passage_key, passages in sources:
+            key = hashlib.sha256(
+                f"{FORMAT_VERSION}|{self.embedder.fingerprint}|{passage_key}".encode()
+            ).hexdigest()
+            known = self._memory.get(source.id)
+            found = known[1] if known is not None and known[0] == key else None
+            if found is None:
+                found = self._read(source.id, key, len(passages))
+            if found is None:
+                found = self._embed(source, passages, progress)
+                self.embedded += 1
+                self._write(source.id, key, found)
+            memory[source.id] = (key, found)
+            out.append(found)
+        self._memory = memory
+        self._prune(memory.keys())
+        return out
+
+    def _embed(
+        self, source: Source, passages: Sequence[Passage], progress: BuildProgress | None
+    ) -> SourceVectors:
+        spans, members = sentence_spans(source.text, passages)
+        texts = [source.text[p.start : p.end] for p in passages]
+        texts += [source.text[a:b] for a, b in spans]
+        report = None
+        if progress is not None:
+
+            def report(done: int, total: int) -> None:
+                progress(source.id, done, total)
+
+        vectors = self.embedder.embed(texts, report)
+        return SourceVectors(
+            windows=vectors[: len(passages)],
+            sentences=vectors[len(passages) :],
+            sentence_ptr=np.cumsum([0, *map(len, members)], dtype=np.int64),
+            sentence_rows=np.array([i for m in members for i in m], dtype=np.int64),
+        )
+
+    # -- disk ----------------------------------------------------------------------------------
+
+    def _path(self, source_id: str) -> Path | None:
+        if self.directory is None or not ID_PATTERN.fullmatch(source_id):
+            return None
+        return self.directory / f"{source_id}.npz"
+
+    def _read(self, source_id: str, key: str, passages: int) -> SourceVectors | None:
+        path = self._path(source_id)
+        if path is None or not path.is_file():
+            return None
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                if str(data["key"]) != key:
+                    return None
+                found = SourceVectors(
+                    data["windows"].astype(np.float32),
+                    data["sentences"].astype(np.float32),
+                    data["sentence_ptr"],
+                    data["sentence_rows"],
+                )
+        except Exception as exc:  # any damage means: not cached
+            log.warning("ignored unreadable vector cache %s: %s", path, exc)
+            return None
+        dims = self.embedder.dimensions
+        if (
+            found.windows.shape != (passages, dims)
+            or found.sentences.ndim != 2
+            or found.sentences.shape[1] != dims
+            or len(found.sentence_ptr) != passages + 1
+            or found.sentence_ptr[-1] != len(found.sentence_rows)
+            or (len(found.sentence_rows) and found.sentence_rows.max() >= len(found.sentences))
+        ):
+            log.warning("ignored inconsistent vector cache %s", path)
+            return None
+        return found
+
+    def _write(self, source_id: str, key: str, vectors: SourceVectors) -> None:
+        path = self._path(source_id)
+        if path is None:
+            return
+        buffer = io.BytesIO()
+        np.savez(
+            buffer,
+            key=np.array(key),
+            windows=vectors.windows,
+            sentences=vectors.sentences,
+            sentence_ptr=vectors.sentence_ptr,
+            sentence_rows=vectors.sentence_rows,
+        )
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(path, buffer.getvalue())
+        except OSError as exc:  # a read-only state dir only costs speed
+            log.warning("cannot write vector cache %s: %s", path, exc)
+
+    def _prune(self, keep: Iterable[str]) -> None:
+        if self.directory is None or not self.directory.is_dir():
+            return
+        wanted = {f"{source_id}.npz" for source_id in keep}
+        for path in self.directory.glob("*.npz"):
+            if path.name not in wanted:
+                path.unlink(missing_ok=True)
+
+
+@dataclass(frozen=True)
+class Cosines:
+    """A question's cosines: per passage (max of window and best sentence), the best sentence
+    per passage, and the best sentence of the whole corpus."""
+
+    passages: np.ndarray
+    best_sentence: np.ndarray
+    corpus_best_sentence: float
+
+
+class SemanticIndex:
+    """All sources' vectors stacked in passage order, and the question's embedder."""
+
+    def __init__(self, per_source: Sequence[SourceVectors], embedder: Embedder) -> None:
+        self.embedder = embedder
+        dims = embedder.dimensions
+        self._windows = (
+            np.concatenate([v.windows for v in per_source])
+            if per_source
+            else np.zeros((0, dims), np.float32)
+        )
+        self._sentences = (
+            np.concatenate([v.sentences for v in per_source])
+            if per_source
+            else np.zeros((0, dims), np.float32)
+        )
+        # For each passage, the global rows of its sentences, as one flat array sorted by
+        # passage (so a max per passage is one ``np.maximum.reduceat``).
+        rows, starts, offset, position = [], [], 0, 0
+        for v in per_source:
+            rows.append(v.sentence_rows + offset)
+            starts.append(v.sentence_ptr[:-1] + position)
+            offset += len(v.sentences)
+            position += len(v.sentence_rows)
+        self._sentence_rows = np.concatenate(rows) if rows else np.zeros(0, np.int64)
+        self._passage_starts = np.concatenate(starts) if starts else np.zeros(0, np.int64)
+
+    def __len__(self) -> int:
+        return len(self._windows)
+
+    def embed_question(self, question: str) -> np.ndarray:
+        return self.embedder.embed([question])[0]
+
+    def cosines(self, question_vector: np.ndarray) -> Cosines:
+        if not len(self._windows):
+            return Cosines(np.zeros(0), np.zeros(0), 0.0)
+        windows = self._windows @ question_vector
+        sentences = self._sentences @ question_vector
+        best = np.maximum.reduceat(sentences[self._sentence_rows], self._passage_starts)
+        return Cosines(
+            np.maximum(windows, best).astype(np.float64),
+            best.astype(np.float64),
+            float(sentences.max()),
+        )

@@ -1,0 +1,120 @@
+"""The semantic layer inside retrieval: vectors per passage and sentence, cached per source;
+fused ranking; the evidence rule; closest passages on a refusal; short, relevant excerpts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bot.search.semantic import sentence_spans
+from helpers import source
+
+FERRY = source(
+    "ferry",
+    "The harbour ferry stops running in December because the operator lost money. "
+    "Ferry tickets were already twice as expensive as the bus.\n\n"
+    "The kiosk at the pier sells ferry tickets, maps and postcards. It opens at nine.",
+)
+ZOO = source(
+    "zoo",
+    "The zoo's new giraffe house opened on Saturday. Keepers fed the giraffes lettuce.\n\n"
+    "Visitors queued for an hour to see the animals.",
+)
+LEXICAL = {"semantic": {"enabled": False}}
+
+
+def test_every_window_and_sentence_gets_a_vector_and_sentences_are_exact_slices(make_bot):
+    bot = make_bot(FERRY, ZOO, seed=False)
+    for s in bot.sources:
+        passages = [p for p in bot.passages if p.source_id == s.id]
+        spans, members = sentence_spans(s.text, passages)
+        assert len(members) == len(passages)
+        for p, member in zip(passages, members, strict=True):
+            # A window's sentences, in order, are exactly the window's text.
+            starts = [spans[i][0] for i in member]
+            assert starts == list(p.sentence_starts)
+            assert spans[member[-1]][1] == p.end
+            for i in member:
+                a, b = spans[i]
+                assert s.text[a:b] == s.text[a:b].strip() and p.start <= a < b <= p.end
+
+
+def test_vectors_are_cached_per_source_and_only_changes_are_embedded(make_bot, tmp_path):
+    bot = make_bot(FERRY, seed=False)
+    vectors = tmp_path / "state" / "cache" / "vectors"
+    assert sorted(p.name for p in vectors.glob("*.npz")) == ["ferry.npz"]
+    again = make_bot(seed=False)  # a new engine over the same state
+    assert again.vector_builds == 0
+    again.add_source(ZOO.text, "Zoo")
+    assert again.vector_builds == 1  # only the new source
+    (vectors / "ferry.npz").write_bytes(b"not a zip file")
+    damaged = make_bot(seed=False)
+    assert damaged.vector_builds == 1  # the damaged file is ignored, the source embedded again
+    assert (
+        damaged.ask("Why will the boat service end?").closest
+        or damaged.ask("Why will the boat service end?").answered
+    )
+    assert np.load(vectors / "ferry.npz")["windows"].shape[1] == 384
+    bot.remove_source("ferry")
+    assert not (vectors / "ferry.npz").exists()
+
+
+def test_a_paraphrase_finds_its_passage_where_bm25_finds_nothing(make_bot):
+    question = "Why will the boat service end?"  # no word of it is in the corpus
+    lexical = make_bot(FERRY, ZOO, seed=False, config=LEXICAL).ask(question)
+    assert not lexical.answered and lexical.reason == "no_match" and lexical.closest == []
+    semantic = make_bot(seed=False).ask(question)  # the same corpus
+    nearest = (semantic.excerpts or semantic.closest)[0]
+    assert "operator lost money" in nearest.text
+
+
+def test_the_evidence_threshold_decides(make_bot):
+    question = "When does the giraffe house open?"
+    assert (
+        make_bot(FERRY, ZOO, seed=False, config={"retrieval": {"min_evidence": 0.0}})
+        .ask(question)
+        .answered
+    )
+    never = make_bot(seed=False, config={"retrieval": {"min_evidence": 3.0}})
+    refused = never.ask(question)
+    assert not refused.answered and refused.reason == "weak_match"
+    # A refusal still offers the nearest passages, verbatim, best first.
+    assert "giraffe house opened" in refused.closest[0].text
+    for e in refused.closest:
+        assert e.source.text[e.start : e.end] == e.text
+    assert [e.score for e in refused.closest] == sorted(
+        (e.score for e in refused.closest), reverse=True
+    )
+
+
+def test_off_topic_questions_are_refused_and_on_topic_ones_answered(make_bot):
+    bot = make_bot(FERRY, ZOO, seed=False)
+    assert bot.ask("Why is the harbour ferry stopping in December?").answered
+    for question in ("Who won the 2019 World Series?", "What is the capital of Mongolia?"):
+        answer = bot.ask(question)
+        assert not answer.answered, question
+
+
+def test_supporting_excerpts_must_be_relevant_on_their_own(make_bot):
+    """Slot 1 answers; the kiosk passage only shares "ferry" with the question and is not shown,
+    although three excerpts were asked for. Without the semantic layer it fills a slot."""
+    question = "Why is the harbour ferry stopping in December?"
+    answer = make_bot(FERRY, ZOO, seed=False).ask(question, 3)
+    assert answer.answered and len(answer.excerpts) == 1
+    assert "operator lost money" in answer.excerpts[0].text
+    lexical = make_bot(seed=False, config=LEXICAL).ask(question, 3)
+    assert any("kiosk" in e.text for e in lexical.excerpts[1:])
+
+
+@pytest.mark.parametrize("k", [1, 3, 5])
+def test_semantic_excerpts_stay_short(make_bot, k):
+    long_paragraph = " ".join(
+        f"Sentence {n} of the harbour report describes ferry timetable number {n} in detail."
+        for n in range(40)
+    )
+    bot = make_bot(source("report", long_paragraph), seed=False)
+    answer = bot.ask("What does the harbour report say about ferry timetables?", k)
+    passages = {(p.start, p.end) for p in bot.passages}
+    for e in answer.excerpts or answer.closest:
+        # At most 600 characters, unless a single window is longer on its own.
+        assert len(e.text) <= 600 or (e.start, e.end) in passages
