@@ -20,8 +20,10 @@ import hashlib
 import io
 import logging
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from functools import partial
 from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -33,6 +35,8 @@ from bot.sources.corpus import ID_PATTERN, Source
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 # Bumped when the file format or the passage rules change (2: run-on sentences are cut;
 # 3: an opening quotation mark belongs to the sentence it opens).
 FORMAT_VERSION = 3
@@ -41,6 +45,7 @@ FORMAT_VERSION = 3
 class PassageCache:
     def __init__(self, directory: Path | None, analyzer: Analyzer, window: int) -> None:
         self.directory = directory
+        self._files = ArrayFiles(directory, "passage cache")
         self.analyzer = analyzer
         self.window = window
         self._memory: dict[str, tuple[str, list[Passage]]] = {}
@@ -68,50 +73,60 @@ class PassageCache:
             if known is not None and known[0] == key:
                 found = known[1]
             else:
-                found = self._read(source, key)
+                found = self._files.read(source.id, key, partial(_unpack, source))
                 if found is None:
                     found = split(source, self.analyzer, self.window)
                     self.processed += 1
-                    self._write(source.id, key, found)
+                    self._files.write(source.id, key, _pack(found))
             memory[source.id] = (key, found)
             out.extend(found)
         self._memory = memory
-        self._prune(memory.keys())
+        self._files.prune(memory.keys())
         return out
 
-    # -- disk ----------------------------------------------------------------------------------
+
+class ArrayFiles:
+    """The disk side of a per-source cache: one ``<source id>.npz`` per source holding plain
+    arrays and the key they were made under (``np.load(allow_pickle=False)``). A file whose key
+    differs, or that cannot be read or unpacked, counts as absent; writes are atomic; files of
+    sources no longer in the corpus are pruned."""
+
+    def __init__(self, directory: Path | None, what: str) -> None:
+        self.directory = directory
+        self.what = what  # for log lines: "passage cache", "vector cache"
 
     def _path(self, source_id: str) -> Path | None:
         if self.directory is None or not ID_PATTERN.fullmatch(source_id):
             return None
         return self.directory / f"{source_id}.npz"
 
-    def _read(self, source: Source, key: str) -> list[Passage] | None:
-        path = self._path(source.id)
+    def read(self, source_id: str, key: str, unpack: Callable[[Any], T]) -> T | None:
+        """``unpack(arrays)`` of the file made under ``key``, or None."""
+        path = self._path(source_id)
         if path is None or not path.is_file():
             return None
         try:
             with np.load(path, allow_pickle=False) as data:
                 if str(data["key"]) != key:
                     return None
-                return _unpack(source, data)
+                return unpack(data)
         except Exception as exc:  # any damage means: not cached
-            log.warning("ignored unreadable passage cache %s: %s", path, exc)
+            log.warning("ignored unreadable %s %s: %s", self.what, path, exc)
             return None
 
-    def _write(self, source_id: str, key: str, passages: list[Passage]) -> None:
+    def write(self, source_id: str, key: str, arrays: dict[str, np.ndarray]) -> None:
         path = self._path(source_id)
         if path is None:
             return
         buffer = io.BytesIO()
-        np.savez(buffer, key=np.array(key), **_pack(passages))
+        np.savez(buffer, key=np.array(key), **arrays)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             atomic_write(path, buffer.getvalue())
         except OSError as exc:  # a read-only state dir only costs speed
-            log.warning("cannot write passage cache %s: %s", path, exc)
+            log.warning("cannot write %s %s: %s", self.what, path, exc)
 
-    def _prune(self, keep: Iterable[str]) -> None:
+    def prune(self, keep: Iterable[str]) -> None:
         if self.directory is None or not self.directory.is_dir():
             return
         wanted = {f"{source_id}.npz" for source_id in keep}

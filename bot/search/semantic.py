@@ -14,18 +14,18 @@ read is ignored and rewritten. Only sources that changed are embedded again.
 from __future__ import annotations
 
 import hashlib
-import io
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
-from bot.files import atomic_write
+from bot.search.cache import ArrayFiles
 from bot.search.embeddings import Embedder
 from bot.search.passages import Passage
-from bot.sources.corpus import ID_PATTERN, Source
+from bot.sources.corpus import Source
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ class VectorCache:
     """Vectors per source, in memory and on disk; only new or changed sources are embedded."""
 
     def __init__(self, directory: Path | None, embedder: Embedder) -> None:
-        self.directory = directory
+        self._files = ArrayFiles(directory, "vector cache")
         self.embedder = embedder
         self._memory: dict[str, tuple[str, SourceVectors]] = {}
         # How many sources were embedded (the rest came from the cache).
@@ -88,15 +88,16 @@ class VectorCache:
             known = self._memory.get(source.id)
             found = known[1] if known is not None and known[0] == key else None
             if found is None:
-                found = self._read(source.id, key, len(passages))
+                unpack = partial(self._unpack, passages=len(passages))
+                found = self._files.read(source.id, key, unpack)
             if found is None:
                 found = self._embed(source, passages, progress)
                 self.embedded += 1
-                self._write(source.id, key, found)
+                self._files.write(source.id, key, vars(found))
             memory[source.id] = (key, found)
             out.append(found)
         self._memory = memory
-        self._prune(memory.keys())
+        self._files.prune(memory.keys())
         return out
 
     def _embed(
@@ -119,30 +120,13 @@ class VectorCache:
             sentence_rows=np.array([i for m in members for i in m], dtype=np.int64),
         )
 
-    # -- disk ----------------------------------------------------------------------------------
-
-    def _path(self, source_id: str) -> Path | None:
-        if self.directory is None or not ID_PATTERN.fullmatch(source_id):
-            return None
-        return self.directory / f"{source_id}.npz"
-
-    def _read(self, source_id: str, key: str, passages: int) -> SourceVectors | None:
-        path = self._path(source_id)
-        if path is None or not path.is_file():
-            return None
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                if str(data["key"]) != key:
-                    return None
-                found = SourceVectors(
-                    data["windows"].astype(np.float32),
-                    data["sentences"].astype(np.float32),
-                    data["sentence_ptr"],
-                    data["sentence_rows"],
-                )
-        except Exception as exc:  # any damage means: not cached
-            log.warning("ignored unreadable vector cache %s: %s", path, exc)
-            return None
+    def _unpack(self, data, passages: int) -> SourceVectors:
+        found = SourceVectors(
+            data["windows"].astype(np.float32),
+            data["sentences"].astype(np.float32),
+            data["sentence_ptr"],
+            data["sentence_rows"],
+        )
         dims = self.embedder.dimensions
         if (
             found.windows.shape != (passages, dims)
@@ -152,36 +136,8 @@ class VectorCache:
             or found.sentence_ptr[-1] != len(found.sentence_rows)
             or (len(found.sentence_rows) and found.sentence_rows.max() >= len(found.sentences))
         ):
-            log.warning("ignored inconsistent vector cache %s", path)
-            return None
+            raise ValueError("inconsistent arrays")
         return found
-
-    def _write(self, source_id: str, key: str, vectors: SourceVectors) -> None:
-        path = self._path(source_id)
-        if path is None:
-            return
-        buffer = io.BytesIO()
-        np.savez(
-            buffer,
-            key=np.array(key),
-            windows=vectors.windows,
-            sentences=vectors.sentences,
-            sentence_ptr=vectors.sentence_ptr,
-            sentence_rows=vectors.sentence_rows,
-        )
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write(path, buffer.getvalue())
-        except OSError as exc:  # a read-only state dir only costs speed
-            log.warning("cannot write vector cache %s: %s", path, exc)
-
-    def _prune(self, keep: Iterable[str]) -> None:
-        if self.directory is None or not self.directory.is_dir():
-            return
-        wanted = {f"{source_id}.npz" for source_id in keep}
-        for path in self.directory.glob("*.npz"):
-            if path.name not in wanted:
-                path.unlink(missing_ok=True)
 
 
 @dataclass(frozen=True)

@@ -43,21 +43,12 @@ from bot.discord.views import (
     SourcesView,
 )
 from bot.presentation import NO_ANSWER
-from helpers import source
+from helpers import FESTIVAL, source
 
 web = pytest.fixture(serve)
 QA_CHANNEL = 1_200_000_000_000_000_001
 EDITORS_ID = 1_200_000_000_000_000_002
 
-FESTIVAL = source(
-    "sundance-prize",
-    "The Sundance jury awarded Maïmouna Doucouré the World Cinema directing prize in January "
-    "2020. The prize honoured her first feature film.\n\n"
-    "Critics at the festival praised the young cast. The cast had never acted before.",
-    title="Sundance honours Doucouré",
-    publisher="Festival Daily",
-    url="https://festival.example/2020/prize",
-)
 HOSTILE = source(
     "hostile-post",
     "The zebra keeper told @everyone to look at <@123> and **shouted** about the ||zebra "

@@ -28,7 +28,7 @@ from bot.search.retrieval import MAX_QUESTION_CHARS, Answer, QuestionError
 from bot.search.text import stem
 from bot.sources.corpus import Corpus
 from conftest import DATA
-from helpers import source
+from helpers import FESTIVAL, source
 
 DEEP = os.environ.get("STORYBOT_DEEP") == "1"
 ROUNDS = 5 if DEEP else 1
@@ -41,15 +41,6 @@ DEV_QUESTIONS = [
     for line in (DATA / "dev-questions.jsonl").read_text(encoding="utf-8").splitlines()
     if line.strip()
 ]
-FESTIVAL = source(
-    "sundance-prize",
-    "The Sundance jury awarded Maïmouna Doucouré the World Cinema directing prize in January "
-    "2020. The prize honoured her first feature film.\n\n"
-    "Critics at the festival praised the young cast. The cast had never acted before.",
-    title="Sundance honours Doucouré",
-    publisher="Festival Daily",
-    url="https://festival.example/2020/prize",
-)
 LIGHTHOUSE = source(
     "lighthouse",
     "The lighthouse keeper retired after forty years of service on the northern cape.\n\n"
