@@ -144,15 +144,16 @@ class AnswerStore(Component):
             answer_id, iso(when), question, shown, answered, question_id, asker, via_interaction
         )
 
-    def get(self, answer_id: int) -> StoredAnswer | None:
-        """The stored answer, or None (never stored, deleted, or purged)."""
+    def get(self, answer_id: int, now: datetime | None = None) -> StoredAnswer | None:
+        """The stored answer, or None (never stored, deleted, or past the retention period
+        even if not purged yet)."""
         if not self.path.exists():
             return None
         with self.transaction() as db:
             row = db.execute(
                 "SELECT id, created_at, question, shown, answered, question_id, asker,"
-                " via_interaction FROM answers WHERE id = ?",
-                (answer_id,),
+                " via_interaction FROM answers WHERE id = ? AND created_at >= ?",
+                (answer_id, iso(self._cutoff(now))),
             ).fetchone()
         if row is None:
             return None
@@ -185,6 +186,9 @@ class AnswerStore(Component):
         """Delete answers (and their votes) older than the retention period; returns how many."""
         if not self.path.exists():
             return 0
-        cutoff = (now or datetime.now(UTC)) - timedelta(days=self.retention_days)
         with self.transaction() as db:
-            return db.execute("DELETE FROM answers WHERE created_at < ?", (iso(cutoff),)).rowcount
+            cutoff = iso(self._cutoff(now))
+            return db.execute("DELETE FROM answers WHERE created_at < ?", (cutoff,)).rowcount
+
+    def _cutoff(self, now: datetime | None) -> datetime:
+        return (now or datetime.now(UTC)) - timedelta(days=self.retention_days)

@@ -32,11 +32,11 @@ def save(answers: AnswerStore, when: datetime = NOW, asker: int = ASKER, **field
 def test_an_answer_round_trips_and_ids_are_never_reused(tmp_path):
     answers = store(tmp_path)
     first = save(answers)
-    assert answers.get(first.id) == first
+    assert answers.get(first.id, now=NOW) == first
     assert (first.question, first.shown, first.question_id) == (QUESTION, 3, 7)
     assert first.via_interaction and first.answered
     assert answers.delete(first.id)
-    assert answers.get(first.id) is None
+    assert answers.get(first.id, now=NOW) is None
     # An old button must never point at a newer answer: ids are not reused after a delete.
     assert save(answers).id > first.id
 
@@ -69,8 +69,11 @@ def test_retention_purges_answers_and_their_votes(tmp_path):
     old = save(answers, when=NOW - timedelta(days=31))
     answers.add_vote(old.id, OTHER)
     recent = save(answers, when=NOW - timedelta(days=29))
+    # Past the retention period, an answer is gone even before the purge removes it.
+    assert answers.get(old.id, now=NOW) is None
+    assert answers.get(old.id, now=NOW - timedelta(days=2)) == old
     assert answers.purge(now=NOW) == 1
-    assert answers.get(old.id) is None and answers.get(recent.id) == recent
+    assert answers.get(recent.id, now=NOW) == recent
     with sqlite3.connect(database_path(tmp_path)) as db:
         assert db.execute("SELECT COUNT(*) FROM answer_votes").fetchone() == (0,)
 
@@ -79,7 +82,7 @@ def test_saving_purges_once_a_day(tmp_path):
     answers = store(tmp_path, retention_days=1)
     old = save(answers, when=NOW)
     save(answers, when=NOW + timedelta(days=3))
-    assert answers.get(old.id) is None
+    assert answers.get(old.id, now=NOW) is None  # purged: gone even at its own time
 
 
 def test_the_key_is_private_stable_and_checked(tmp_path):
