@@ -33,30 +33,11 @@ from bot.discord.cogs.ask import AskCog
 from bot.discord.cogs.sources import SourcesCog
 from bot.discord.cooldown import UserCooldowns
 from bot.discord.errors import SORRY, on_app_command_error
-from helpers import source
+from helpers import ANSWERED, FESTIVAL, HOSTILE
 
 web = pytest.fixture(serve)
 QA_CHANNEL = 1_200_000_000_000_000_001
 EDITORS_ID = 1_200_000_000_000_000_002
-
-FESTIVAL = source(
-    "sundance-prize",
-    "The Sundance jury awarded Maïmouna Doucouré the World Cinema directing prize in January "
-    "2020. The prize honoured her first feature film.\n\n"
-    "Critics at the festival praised the young cast. The cast had never acted before.",
-    title="Sundance honours Doucouré",
-    publisher="Festival Daily",
-    url="https://festival.example/2020/prize",
-)
-HOSTILE = source(
-    "hostile-post",
-    "The zebra keeper told @everyone to look at <@123> and **shouted** about the ||zebra "
-    "enclosure|| with __anger__.",
-    title="Zoo **news** @here",
-    publisher="Zoo <@456> Times",
-)
-ANSWERED = "Which prize did the Sundance jury award?"
-UNANSWERED = "What is the capital of Mongolia?"
 
 
 @pytest.fixture

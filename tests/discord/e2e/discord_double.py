@@ -669,18 +669,8 @@ class DiscordDouble:
                 raise DiscordError(400, 50035, "Invalid Form Body: unknown message_reference")
             if body.get("allowed_mentions", {}).get("replied_user"):
                 self.violations.append("a reply that pings its author")
-        message = Message(
-            snowflake(),
-            channel.id,
-            self.me,
-            content=body.get("content") or "",
-            embeds=body.get("embeds") or [],
-            components=body.get("components") or [],
-            flags=body.get("flags", 0),
-            reference=int(reference["message_id"]) if reference else None,
-        )
-        self.messages[message.id] = message
-        return self._json(message)
+        reference_id = int(reference["message_id"]) if reference else None
+        return self._json(self._bot_message(channel.id, body, reference=reference_id))
 
     def _channel_message(self, method: str, channel_id: int, message_id: int, body):
         self._visible_channel(channel_id)
@@ -710,18 +700,16 @@ class DiscordDouble:
     # -- messages ------------------------------------------------------------------------------
 
     def _new_message(self, interaction: Interaction, data: dict) -> Message:
-        message = Message(
-            snowflake(),
-            interaction.channel_id,
-            self.me,
-            content=data.get("content") or "",
-            embeds=data.get("embeds") or [],
-            components=data.get("components") or [],
-            flags=data.get("flags", 0),
-            interaction_id=interaction.id,
-        )
+        """A message an interaction creates (ephemeral ones are seen by its member only)."""
+        message = self._bot_message(interaction.channel_id, data, interaction_id=interaction.id)
         if message.ephemeral:
             message.visible_to = interaction.user.id
+        return message
+
+    def _bot_message(self, channel_id: int, data: dict, **fields: Any) -> Message:
+        message = Message(snowflake(), channel_id, self.me, flags=data.get("flags", 0), **fields)
+        self._edit(message, data)
+        message.edits = 0
         self.messages[message.id] = message
         return message
 

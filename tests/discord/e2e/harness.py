@@ -20,31 +20,12 @@ from bot.discord.client import StoryDiscordBot
 from bot.engine import StoryBot
 from bot.sources.corpus import Source
 from conftest import SHIPPED_CONFIG
-from helpers import source
+from helpers import FESTIVAL, HOSTILE
 
 from .discord_double import DiscordDouble
 
 TOKEN = "e2e.bot.token"
 GUILD_READY_TIMEOUT = 0.05
-
-FESTIVAL = source(
-    "sundance-prize",
-    "The Sundance jury awarded Maïmouna Doucouré the World Cinema directing prize in January "
-    "2020. The prize honoured her first feature film.\n\n"
-    "Critics at the festival praised the young cast. The cast had never acted before.",
-    title="Sundance honours Doucouré",
-    publisher="Festival Daily",
-    url="https://festival.example/2020/prize",
-)
-HOSTILE = source(
-    "hostile-post",
-    "The zebra keeper told @everyone to look at <@123> and **shouted** about the ||zebra "
-    "enclosure|| with __anger__.",
-    title="Zoo **news** @here",
-    publisher="Zoo <@456> Times",
-)
-ANSWERED = "Which prize did the Sundance jury award?"
-UNANSWERED = "What is the capital of Mongolia?"
 
 
 @dataclass

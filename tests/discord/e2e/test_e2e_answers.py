@@ -18,9 +18,9 @@ from bot.discord.views import (
     THANKS,
 )
 from bot.presentation import NO_ANSWER
+from helpers import ANSWERED, UNANSWERED
 
 from .discord_double import EPHEMERAL, TOKEN_LIFETIME
-from .harness import ANSWERED, UNANSWERED
 
 BUTTONS = ["More", "Helpful", "Not helpful", "Delete"]
 

@@ -11,9 +11,9 @@ from web_server import serve
 
 from bot.cli import main
 from bot.discord.checks import REFUSAL, STATS_REFUSAL
-from helpers import source
+from helpers import ANSWERED, source
 
-from .harness import ANSWERED, TOKEN
+from .harness import TOKEN
 
 web = pytest.fixture(serve)
 NAMES = {"ask", "help", "sources", "source", "stats"}

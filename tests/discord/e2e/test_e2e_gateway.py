@@ -10,8 +10,9 @@ import pytest
 
 from bot.cli import main
 from bot.discord.runner import StartError
+from helpers import ANSWERED
 
-from .harness import ANSWERED, TOKEN
+from .harness import TOKEN
 
 RECONNECT = 7
 

@@ -4,8 +4,7 @@ thread of one), and everything that must get no reply."""
 from __future__ import annotations
 
 from bot.discord.cogs.ask import MENTION_HINT
-
-from .harness import ANSWERED
+from helpers import ANSWERED
 
 
 async def barrier(double) -> None:
