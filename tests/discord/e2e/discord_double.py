@@ -189,7 +189,6 @@ class Message:
     interaction_id: int | None = None  # the interaction whose response or follow-up it is
     visible_to: int | None = None  # ephemeral: the one member who sees it
     deleted: bool = False
-    edits: int = 0
 
     @property
     def ephemeral(self) -> bool:
@@ -709,7 +708,6 @@ class DiscordDouble:
     def _bot_message(self, channel_id: int, data: dict, **fields: Any) -> Message:
         message = Message(snowflake(), channel_id, self.me, flags=data.get("flags", 0), **fields)
         self._edit(message, data)
-        message.edits = 0
         self.messages[message.id] = message
         return message
 
@@ -721,7 +719,6 @@ class DiscordDouble:
             message.embeds = data["embeds"] or []
         if "components" in data:
             message.components = data["components"] or []
-        message.edits += 1
 
     def _json(self, message: Message) -> dict:
         return message.json(self.guild_id, self.application_id)
@@ -909,7 +906,8 @@ class DiscordDouble:
         have = self.permissions(user)
         return have & int(needed) == int(needed)
 
-    def _base_interaction(self, kind: int, user: User, channel: Channel, data: dict) -> Interaction:
+    def new_interaction(self, kind: int, user: User, channel: Channel, data: dict) -> Interaction:
+        """An interaction as Discord creates it (not sent to the bot: see ``slash``...)."""
         interaction_id = snowflake()
         token = f"token-{interaction_id}-{snowflake()}"
         payload = {
@@ -960,7 +958,7 @@ class DiscordDouble:
         resolved = self._resolved(options)
         if resolved:
             data["resolved"] = resolved
-        interaction = self._base_interaction(2, user, channel, data)
+        interaction = self.new_interaction(2, user, channel, data)
         await self.dispatch("INTERACTION_CREATE", interaction.payload)
         return interaction
 
@@ -975,7 +973,7 @@ class DiscordDouble:
             "type": 1,
             "options": self._options(registered, names[1:], {**options, focused: value}, focused),
         }
-        interaction = self._base_interaction(4, user, self.general, data)
+        interaction = self.new_interaction(4, user, self.general, data)
         await self.dispatch("INTERACTION_CREATE", interaction.payload)
         return interaction
 
@@ -1030,7 +1028,7 @@ class DiscordDouble:
         assert not button.get("disabled"), f"{label!r} is disabled"
         data = {"custom_id": button["custom_id"], "component_type": 2}
         channel = self.channels[message.channel_id]
-        interaction = self._base_interaction(3, user, channel, data)
+        interaction = self.new_interaction(3, user, channel, data)
         interaction.component_message = message
         interaction.payload["message"] = self._json(message)
         await self.dispatch("INTERACTION_CREATE", interaction.payload)

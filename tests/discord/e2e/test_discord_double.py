@@ -1,5 +1,5 @@
-"""The double's checks of Discord's rules must catch what Discord would refuse: otherwise the
-end-to-end suite would pass payloads Discord rejects."""
+"""The double must refuse what Discord would refuse (limits, deadlines, expired tokens, channel
+access): otherwise the end-to-end suite would pass what Discord rejects."""
 
 from __future__ import annotations
 
@@ -170,4 +170,34 @@ async def test_the_double_refuses_like_discord_and_records_it(double):
         async with session.post(url, json={"content": "hi"}, headers={}) as response:
             assert response.status == 401
     assert len(double.violations) == 2  # too long, and no allowed_mentions
+    double.violations.clear()
+
+
+async def test_the_double_models_deadlines_token_expiry_and_channel_access(double):
+    ana = double.member("ana")
+    interaction = double.new_interaction(2, ana, double.general, {})
+    api, token = double.api_base, interaction.token
+    callback = f"{api}/interactions/{interaction.id}/{token}/callback"
+    original = f"{api}/webhooks/{double.application_id}/{token}/messages/@original"
+    edit = {"content": "hi", "allowed_mentions": NONE}
+
+    async def status(method: str, url: str, body=None) -> tuple[int, int | None]:
+        async with session.request(method, url, json=body, headers=headers) as response:
+            data = await response.json() if response.status != 204 else {}
+            return response.status, data.get("code")
+
+    headers = {"Authorization": f"Bot {double.token}"}
+    async with aiohttp.ClientSession() as session:
+        assert await status("POST", callback, {"type": 5}) == (200, None)
+        assert await status("POST", callback, {"type": 5}) == (400, 40060)  # answered twice
+        assert await status("PATCH", original, edit) == (200, None)
+        double.advance(15 * 60 + 1)
+        assert await status("PATCH", original, edit) == (401, 50027)  # the token expired
+        late = double.new_interaction(2, ana, double.general, {})
+        double.advance(3.5)
+        late_callback = f"{api}/interactions/{late.id}/{late.token}/callback"
+        assert await status("POST", late_callback, {"type": 5}) == (404, 10062)
+        private = f"{api}/channels/{double.private.id}/messages"
+        assert await status("POST", private, edit) == (403, 50001)
+    assert len(double.violations) == 2  # the second answer and the late one
     double.violations.clear()
