@@ -31,13 +31,8 @@ async def ask(double, member, question=ANSWERED, channel=None):
 
 
 async def press(double, member, message, label):
-    """Press ``label``; what the press showed the member (None if it showed nothing)."""
-    interaction = await double.click(member, message, label)
-    await double.wait_for(lambda: interaction.acknowledged)
-    if interaction.callback_type == 6:  # a silent update (Delete): wait for its follow-through
-        await double.wait_for(lambda: message.deleted or interaction.shown())
-    shown = interaction.shown() or [await double.reply(interaction)]
-    return shown[-1] if shown else None
+    """Press ``label``; the message the press showed the member (e.g. a private reply)."""
+    return await double.reply(await double.click(member, message, label))
 
 
 def answer_id(message) -> int:
