@@ -6,8 +6,10 @@ asked meanwhile is answered from the old, consistent state.
 
 :class:`StoryBot` is everything an adapter calls: ask (and record) questions and votes; add
 sources from a URL or a document, list their links, remove and restore them; read the audit
-log and the moderators' figures. Nothing below it imports it: the ingestor sees it only as a
-``Library`` (its sources and ``add_source``).
+log and the moderators' figures; keep what the buttons under a posted answer need (More,
+votes once per member, who may delete it) and which commands were last registered. Nothing
+below it imports it: the ingestor sees it only as a ``Library`` (its sources and
+``add_source``).
 """
 
 from __future__ import annotations
@@ -17,22 +19,25 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
+from enum import Enum
 from functools import cached_property
 from pathlib import Path
 
 from bot.clock import now_iso
 from bot.config import Config, load_config
 from bot.files import remove_stale_temp_files
+from bot.insights.answers import AnswerStore, StoredAnswer, member_key
 from bot.insights.audit import AuditEntry, AuditLog
 from bot.insights.database import database_path
+from bot.insights.keyvalues import KeyValues
 from bot.insights.questionlog import Gap, QuestionLog, Stats, newly_answered, open_log
 from bot.search.cache import PassageCache
 from bot.search.embeddings import embedder_for
 from bot.search.index import Index
 from bot.search.passages import Passage
-from bot.search.retrieval import Answer, Retriever
+from bot.search.retrieval import Answer, Excerpt, Retriever
 from bot.search.semantic import BuildProgress, SemanticIndex, VectorCache
 from bot.search.text import Analyzer
 from bot.sources.corpus import Corpus, CorpusError, Link, Source
@@ -43,6 +48,16 @@ log = logging.getLogger(__name__)
 
 # How often (at most) a question checks whether another process changed the corpus directory.
 REFRESH_SECONDS = 1.0
+# How many excerpts of one question a member can page through with More, the answer's included.
+MORE_LIMIT = 30
+
+
+class Vote(Enum):
+    """What became of a Helpful / Not helpful press on a posted answer."""
+
+    COUNTED = "counted"
+    ALREADY = "already"  # this member already voted on this answer
+    NOT_RECORDED = "not recorded"  # question logging is off, or the question was not logged
 
 
 @dataclass(frozen=True)
@@ -228,6 +243,99 @@ class StoryBot:
         """The gaps of ``stats`` that sources added since now answer, with those sources."""
         return newly_answered(stats.gaps, self.ask)
 
+    # -- answers posted on Discord: what their buttons need ----------------------------------
+
+    @cached_property
+    def answers(self) -> AnswerStore:
+        """Opened on first use (``bot.insights.answers``: what is stored, and why no ids)."""
+        state_dir = self.config.state_dir
+        return AnswerStore(
+            database_path(state_dir),
+            member_key(state_dir),
+            retention_days=self.config.stats.retention_days,
+        )
+
+    def remember_answer(
+        self, answer: Answer, asker_id: int, *, via_interaction: bool
+    ) -> StoredAnswer | None:
+        """Keep what the buttons under a posted answer need; None if that failed (the answer
+        is then posted without buttons: a broken database never costs the answer)."""
+        try:
+            return self.answers.save(
+                question=answer.question,
+                shown=len(answer.excerpts),
+                answered=answer.answered,
+                question_id=answer.question_id,
+                asker_id=asker_id,
+                via_interaction=via_interaction,
+            )
+        except (sqlite3.Error, OSError, RuntimeError):
+            log.exception("could not store the answer for its buttons")
+            return None
+
+    def stored_answer(self, answer_id: int) -> StoredAnswer | None:
+        """A posted answer by id; None once deleted or purged (``[stats] retention_days``)."""
+        return self.answers.get(answer_id)
+
+    def is_asker(self, answer: StoredAnswer, member_id: int) -> bool:
+        return self.answers.is_asker(answer, member_id)
+
+    def forget_answer(self, answer_id: int) -> None:
+        """Drop a posted answer and its votes (its message was deleted)."""
+        self.answers.delete(answer_id)
+
+    def vote_on_answer(self, answer: StoredAnswer, member_id: int, helpful: bool) -> Vote:
+        """Count a Helpful / Not helpful press in the question log, once per member and answer."""
+        if answer.question_id is None or not self.config.stats.log_questions:
+            return Vote.NOT_RECORDED
+        if not self.answers.add_vote(answer.id, member_id):
+            return Vote.ALREADY
+        if not self.question_log.vote(answer.question_id, helpful):
+            return Vote.NOT_RECORDED  # the question was purged from the log meanwhile
+        return Vote.COUNTED
+
+    def more_excerpts(self, answer: StoredAnswer, shown: int) -> tuple[int, list[Excerpt]]:
+        """The page of excerpts for More after the first ``shown`` ones: its first number and
+        its excerpts (empty when the sources have nothing more).
+
+        Pages are recomputed from the question (so More needs no memory of who saw what):
+        each page is the next ``top_k`` excerpts that overlap nothing shown before it, up to
+        MORE_LIMIT in all. With an unchanged corpus that is exactly what earlier presses
+        showed; after a change, More quotes the current sources."""
+        for first, page in self._more_pages(answer):
+            if first > shown:
+                return first, page
+        return shown + 1, []
+
+    def _more_pages(self, answer: StoredAnswer) -> Iterator[tuple[int, list[Excerpt]]]:
+        per_page = self.config.retrieval.top_k
+        seen = [_span(e) for e in self.ask(answer.question, answer.shown or None).excerpts]
+        while len(seen) < MORE_LIMIT:
+            again = self.ask(answer.question, min(len(seen) + per_page, MORE_LIMIT))
+            fresh = [e for e in again.excerpts if not _overlaps(_span(e), seen)][:per_page]
+            if not fresh:
+                return
+            yield len(seen) + 1, fresh
+            seen.extend(_span(e) for e in fresh)
+
+    # -- Discord's registered commands ---------------------------------------------------------
+
+    @cached_property
+    def key_values(self) -> KeyValues:
+        return KeyValues(database_path(self.config.state_dir))
+
+    def synced_commands(self, target: str) -> str | None:
+        """The hash of the commands last registered for ``target`` (an application and a
+        server, or global); None if never (or forgotten)."""
+        return self.key_values.get(f"synced-commands:{target}")
+
+    def remember_synced_commands(self, target: str, digest: str | None) -> None:
+        """Note (or, with None, forget) the hash of the commands registered for ``target``."""
+        if digest is None:
+            self.key_values.delete(f"synced-commands:{target}")
+        else:
+            self.key_values.set(f"synced-commands:{target}", digest)
+
     # -- changing the corpus -------------------------------------------------------------------
 
     async def add_url(
@@ -382,3 +490,12 @@ class StoryBot:
             self.config.semantic.weight,
         )
         return Snapshot(sources, retriever, tuple(loaded.errors), mtime)
+
+
+def _span(excerpt: Excerpt) -> tuple[str, int, int]:
+    return excerpt.source.id, excerpt.start, excerpt.end
+
+
+def _overlaps(span: tuple[str, int, int], seen: Sequence[tuple[str, int, int]]) -> bool:
+    source_id, start, end = span
+    return any(s == source_id and start < e and end > b for s, b, e in seen)

@@ -9,7 +9,8 @@ def source(source_id: str, text: str, **fields) -> Source:
     return Source(id=source_id, text=text, **fields)
 
 
-# A second source about the story, used by the Discord and concurrency tests.
+# A small corpus the Discord tests share: an attributed source with a URL, and one whose text
+# and metadata are full of Discord markdown and mentions.
 FESTIVAL = source(
     "sundance-prize",
     "The Sundance jury awarded Maïmouna Doucouré the World Cinema directing prize in January "
@@ -19,3 +20,12 @@ FESTIVAL = source(
     publisher="Festival Daily",
     url="https://festival.example/2020/prize",
 )
+HOSTILE = source(
+    "hostile-post",
+    "The zebra keeper told @everyone to look at <@123> and **shouted** about the ||zebra "
+    "enclosure|| with __anger__.",
+    title="Zoo **news** @here",
+    publisher="Zoo <@456> Times",
+)
+ANSWERED = "Which prize did the Sundance jury award?"  # from FESTIVAL
+UNANSWERED = "What is the capital of Mongolia?"

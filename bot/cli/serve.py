@@ -16,7 +16,15 @@ TOKEN_ENV_VAR = "DISCORD_TOKEN"
 def register(commands: argparse._SubParsersAction) -> None:
     run = commands.add_parser("run", help=f"run the Discord bot (token from ${TOKEN_ENV_VAR})")
     run.set_defaults(handler=cmd_run)
-    sync = commands.add_parser("sync", help="register the bot's slash commands with Discord now")
+    sync = commands.add_parser(
+        "sync",
+        help="register the bot's slash commands with Discord now (run does it when they change)",
+    )
+    sync.add_argument(
+        "--clear-global",
+        action="store_true",
+        help="also remove globally registered commands (after setting [discord] guild_ids)",
+    )
     sync.set_defaults(handler=cmd_sync)
 
 
@@ -48,10 +56,12 @@ def cmd_sync(args, out: Console, err: Console) -> int:
 
     bot = open_bot(args, err)
     try:
-        targets = runner.sync(bot, token, args.verbose)
+        targets = runner.sync(bot, token, args.verbose, clear_global=args.clear_global)
     except runner.StartError as exc:
         raise CliError(str(exc)) from exc
     if not targets:
         raise CliError("no server accepted the commands; see the log above")
     out.print(f"slash commands synced: {literal(', '.join(targets))}", highlight=False)
+    if args.clear_global:
+        out.print("global commands removed", highlight=False)
     return EXIT_OK

@@ -13,6 +13,8 @@ from collections.abc import Iterable
 import discord
 from discord import app_commands
 
+from bot.config import DiscordSettings
+
 REFUSAL = (
     "Only moderators can change the sources (Manage Server or Manage Messages permission, "
     "or a moderator role)."
@@ -59,3 +61,18 @@ def moderator_only(refusal: str = REFUSAL):
         raise NotModerator(refusal)
 
     return app_commands.check(predicate)
+
+
+def moderator_default_permissions(settings: DiscordSettings) -> discord.Permissions | None:
+    """Who sees a moderator command by default (its ``default_member_permissions``).
+
+    Without ``moderator_roles``: members with Manage Messages (and Administrators). With them:
+    everyone, since Discord cannot hide a command by a role named in our config, and a
+    moderator by role alone must see it; ``moderator_only`` refuses the others inside. (A
+    member with Manage Server but not Manage Messages is a moderator too, but Discord's
+    default can require only permissions all moderators share: server admins can show the
+    commands to them under Server Settings > Integrations, where either default can be
+    changed; the check inside is what counts.)"""
+    if settings.moderator_roles:
+        return None
+    return discord.Permissions(manage_messages=True)

@@ -201,7 +201,7 @@ def help_embed(top_k: int) -> discord.Embed:
     embed.add_field(
         name="Other commands",
         value="`/sources` — what I know · `/help` — this message\n"
-        "Moderators: `/source add`, `/source add-file`, `/source remove`.",
+        "Moderators: `/source add`, `/source add-file`, `/source remove`, `/stats`.",
         inline=False,
     )
     embed.set_footer(text=QUOTES_FOOTER)

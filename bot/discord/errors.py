@@ -8,7 +8,7 @@ import discord
 from discord import app_commands
 
 from bot.discord.checks import NotModerator
-from bot.discord.markdown import CONTENT_LIMIT, trim
+from bot.discord.markdown import CONTENT_LIMIT, no_previews, trim
 
 log = logging.getLogger("bot.discord")
 
@@ -18,8 +18,8 @@ SORRY = "Sorry, something went wrong on my side. It has been logged; please try 
 async def tell(interaction: discord.Interaction, text: str) -> None:
     """A private message to whoever caused ``interaction``, whether or not it was answered.
     Callers keep messages short; a longer one (e.g. a huge URL echoed back) is trimmed rather
-    than refused by Discord after the work it reports has been done."""
-    text = trim(text, CONTENT_LIMIT)
+    than refused by Discord after the work it reports has been done. Links get no preview."""
+    text = trim(no_previews(text), CONTENT_LIMIT)
     kwargs = {"ephemeral": True, "allowed_mentions": discord.AllowedMentions.none()}
     if interaction.response.is_done():
         await interaction.followup.send(text, **kwargs)

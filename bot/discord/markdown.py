@@ -28,6 +28,10 @@ URL_LIMIT = 2048
 
 ELLIPSIS = "…"
 
+# An http(s) URL not already wrapped in <...>, without the punctuation that ends a sentence or
+# closes a bracket after it (Discord leaves that out of the link too).
+_BARE_URL = re.compile(r"(?<![<\w])https?://[^\s<>]*[^\s<>.,;:!?)\]'\"]")
+
 # A sentence ends with . ! ? (and maybe closing quotes/brackets) followed by whitespace.
 _SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]*\s")
 # Discord syntax that escape_markdown leaves alone: <@id>, <#id>, <:emoji:id>, <t:123>, </cmd:id>
@@ -137,3 +141,8 @@ def link(url: str) -> str | None:
 def no_preview(url: str) -> str:
     """A URL for message content that Discord shows without a preview card."""
     return f"<{url}>"
+
+
+def no_previews(text: str) -> str:
+    """``text`` with every bare http(s) URL wrapped as ``<url>`` (no preview cards)."""
+    return _BARE_URL.sub(r"<\g<0>>", text)

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import Iterator
 
 import discord
 
 from bot.discord.client import StoryDiscordBot
 from bot.engine import StoryBot
 
+# Gateway close codes that end the session for good (Discord's documentation).
+AUTHENTICATION_FAILED = 4004
+
 
 class StartError(Exception):
-    """Discord refused to start the bot; the message says what to fix."""
+    """Discord refused to start (or keep running) the bot; the message says what to fix."""
 
 
 def _log_setup(verbose: bool) -> None:
@@ -26,16 +31,11 @@ def _log_setup(verbose: bool) -> None:
     discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
 
 
-def _unreachable(exc: BaseException) -> StartError:
-    return StartError(f"cannot reach Discord ({exc.__class__.__name__}: {exc})")
-
-
-def run(storybot: StoryBot, token: str, verbose: bool = False) -> None:
-    """Connect and serve until interrupted. Commands sync once, in ``setup_hook``."""
-    _log_setup(verbose)
-    client = StoryDiscordBot(storybot)
+@contextlib.contextmanager
+def _start_errors() -> Iterator[None]:
+    """Discord's refusals as StartError with what to do about them."""
     try:
-        client.run(token, log_handler=None)
+        yield
     except discord.LoginFailure as exc:
         raise StartError(
             "Discord rejected the token in DISCORD_TOKEN; copy it again from the "
@@ -46,24 +46,53 @@ def run(storybot: StoryBot, token: str, verbose: bool = False) -> None:
             "Q&A channels need the Message Content intent: enable it in the Developer Portal "
             "(Bot > Privileged Gateway Intents) or empty [discord] qa_channel_ids"
         ) from exc
+    except discord.ConnectionClosed as exc:
+        if exc.code == AUTHENTICATION_FAILED:
+            raise StartError(
+                "Discord closed the connection: the token in DISCORD_TOKEN is no longer valid "
+                "(reset in the Developer Portal?)"
+            ) from exc
+        raise StartError(f"Discord closed the connection (code {exc.code}: {exc.reason})") from exc
     except (OSError, discord.HTTPException, discord.GatewayNotFound) as exc:
-        raise _unreachable(exc) from exc
+        raise StartError(f"cannot reach Discord ({exc.__class__.__name__}: {exc})") from exc
 
 
-def sync(storybot: StoryBot, token: str, verbose: bool = False) -> list[str]:
-    """Register the slash commands now, without connecting to the gateway."""
-    _log_setup(verbose)
-
-    async def main() -> list[str]:
-        client = StoryDiscordBot(storybot, sync_on_setup=False)
+async def serve(client: StoryDiscordBot, token: str) -> None:
+    """Log in (``setup_hook`` loads the cogs, registers the buttons and syncs the commands if
+    they changed), connect, and serve until the client is closed. Raises StartError."""
+    with _start_errors():
         async with client:
-            try:
-                await client.login(token)  # runs setup_hook: adds the cogs
-            except discord.LoginFailure as exc:
-                raise StartError("Discord rejected the token in DISCORD_TOKEN") from exc
-            return await client.sync_commands()
+            await client.start(token)
 
-    try:
-        return asyncio.run(main())
-    except (OSError, discord.HTTPException) as exc:
-        raise _unreachable(exc) from exc
+
+def run(storybot: StoryBot, token: str, verbose: bool = False) -> None:
+    """Connect and serve until interrupted (Ctrl-C)."""
+    _log_setup(verbose)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve(StoryDiscordBot(storybot), token))
+
+
+async def register(client: StoryDiscordBot, token: str, *, clear_global: bool = False) -> list[str]:
+    """Log in without connecting to the gateway and register the commands now (even if
+    unchanged); with ``clear_global``, also remove the global ones. Raises StartError."""
+    if clear_global and not client.settings.guild_ids:
+        raise StartError(
+            "--clear-global removes the global commands after registering them per server: "
+            "set [discord] guild_ids first"
+        )
+    with _start_errors():
+        async with client:
+            await client.login(token)  # runs setup_hook: adds the cogs (no sync: see below)
+            targets = await client.sync_commands(force=True)
+            if clear_global:
+                await client.clear_global_commands()
+            return targets
+
+
+def sync(
+    storybot: StoryBot, token: str, verbose: bool = False, *, clear_global: bool = False
+) -> list[str]:
+    """``storybot sync``: register the slash commands now, then return where."""
+    _log_setup(verbose)
+    client = StoryDiscordBot(storybot, sync_on_setup=False)
+    return asyncio.run(register(client, token, clear_global=clear_global))

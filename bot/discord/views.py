@@ -1,153 +1,237 @@
-"""Buttons under answers (More, Helpful, Not helpful, Delete) and under the source list."""
+"""Buttons that keep working: under answers (More, Helpful, Not helpful, Delete) and under the
+source list (Previous, Next).
+
+Every button is a ``discord.ui.DynamicItem``: its ``custom_id`` says what it does and to what,
+e.g. ``sb:answer:more:42:3`` (More on answer 42, 3 excerpts already shown), and the client
+registers the item classes at start-up (``add_dynamic_items``). A press weeks later, or after a
+restart, is handled like one a minute after the answer: no view waits in memory, what an
+answer's buttons need is stored by the core (``StoryBot.remember_answer``), and every press
+comes with its own fresh interaction token (an answer's own token expires after 15 minutes).
+
+Adding a button under answers is one :class:`AnswerAction` in ``ANSWER_ACTIONS``: its name (in
+the custom_id), label, style, which answers show it, and the coroutine a press runs.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import discord
 
 from bot.discord.embeds import excerpt_embeds, sources_page
 from bot.discord.errors import SORRY, tell
-from bot.engine import StoryBot
-from bot.search.retrieval import Answer, Excerpt
+from bot.discord.logs import log_handled
+from bot.engine import MORE_LIMIT, StoryBot, Vote
+from bot.insights.answers import StoredAnswer
 from bot.sources.corpus import Source
 
 log = logging.getLogger("bot.discord")
 
-ANSWER_TIMEOUT = 30 * 60.0
-MAX_EXCERPTS = 30
 NOT_ASKER = "Only the person who asked can delete this answer."
 NO_MORE = "That's everything the sources have on this question."
 THANKS = "Thanks, noted for the moderators."
 ALREADY_VOTED = "You already gave feedback on this answer; thanks!"
 NOT_RECORDED = "Thanks! (Feedback is not being recorded on this bot.)"
+GONE = "This answer is too old for its buttons (or was removed); please ask again."
+CANT_DELETE = "I can't delete that message any more: I no longer have access to this channel."
+VOTE_REPLIES = {Vote.COUNTED: THANKS, Vote.ALREADY: ALREADY_VOTED, Vote.NOT_RECORDED: NOT_RECORDED}
+# Discord's limit on a custom_id; ours stay far below it (tested).
+CUSTOM_ID_LIMIT = 100
+ANSWER_TEMPLATE = r"sb:answer:(?P<action>[a-z-]{1,20}):(?P<answer>\d{1,20})(?::(?P<arg>\d{1,6}))?"
+SOURCES_TEMPLATE = r"sb:sources:(?P<direction>prev|next):(?P<page>\d{1,6})"
+
+# A press runs with the stored answer and the number after the answer id (None if absent).
+Handler = Callable[[discord.Interaction, StoredAnswer, int | None], Awaitable[None]]
 
 
-def _span(excerpt: Excerpt) -> tuple[str, int, int]:
-    return excerpt.source.id, excerpt.start, excerpt.end
+def storybot_of(interaction: discord.Interaction) -> StoryBot:
+    return interaction.client.storybot  # type: ignore[attr-defined]
 
 
-class AnswerView(discord.ui.View):
-    """Buttons under one answer. Each user paging with More gets the next excerpts privately."""
+@dataclass(frozen=True)
+class AnswerAction:
+    """One button under answers."""
 
-    def __init__(self, storybot: StoryBot, answer: Answer, asker_id: int) -> None:
-        super().__init__(timeout=ANSWER_TIMEOUT)
-        self.storybot = storybot
-        self.answer, self.asker_id, self.question_id = answer, asker_id, answer.question_id
-        self.message: discord.Message | None = None
-        self._seen: dict[int, list[tuple[str, int, int]]] = {}
-        # Who voted, in memory only (the log stores no user ids): one vote per member.
-        self._voters: set[int] = set()
-        if not answer.answered:
-            self.remove_item(self.more)
+    name: str  # in the custom_id: lowercase letters and dashes
+    label: str
+    style: discord.ButtonStyle
+    run: Handler
+    shown_on: Callable[[StoredAnswer], bool] = lambda answer: True
 
-    def seen_by(self, user_id: int) -> list[tuple[str, int, int]]:
-        """The (source id, start, end) spans this member has been shown, the answer included."""
-        return self._seen.get(user_id, [_span(e) for e in self.answer.excerpts])
 
-    async def on_error(self, interaction: discord.Interaction, error: Exception, item) -> None:
-        log.error("button %r failed", getattr(item, "label", item), exc_info=error)
-        with contextlib.suppress(discord.HTTPException):
-            await tell(interaction, SORRY)
+class AnswerButton(discord.ui.DynamicItem[discord.ui.Button], template=ANSWER_TEMPLATE):
+    """A button under an answer (or under a More page): an action on one stored answer."""
 
-    async def on_timeout(self) -> None:
-        if self.message is not None:
+    def __init__(self, action: AnswerAction, answer_id: int, arg: int | None = None) -> None:
+        custom_id = f"sb:answer:{action.name}:{answer_id}" + ("" if arg is None else f":{arg}")
+        super().__init__(
+            discord.ui.Button(label=action.label, style=action.style, custom_id=custom_id)
+        )
+        self.action, self.answer_id, self.arg = action, answer_id, arg
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match, /
+    ) -> AnswerButton:
+        # An unknown action (a button of a newer version) raises: discord.py logs it.
+        action = ACTIONS_BY_NAME[match["action"]]
+        arg = match["arg"]
+        return cls(action, int(match["answer"]), None if arg is None else int(arg))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        started = time.perf_counter()
+        outcome = "ok"
+        try:
+            storybot = storybot_of(interaction)
+            answer = await asyncio.to_thread(storybot.stored_answer, self.answer_id)
+            if answer is None:
+                outcome = "gone"
+                await _gone(interaction)
+            else:
+                await self.action.run(interaction, answer, self.arg)
+        except Exception:
+            # discord.py would only log it; the member must hear that it failed.
+            outcome = "failed"
+            log.exception("button %s on answer %s failed", self.action.name, self.answer_id)
             with contextlib.suppress(discord.HTTPException):
-                await self.message.edit(view=None)
+                await tell(interaction, SORRY)
+        log_handled(f"button {self.action.name}", interaction.user.id, started, outcome)
 
-    @discord.ui.button(label="More", style=discord.ButtonStyle.primary)
-    async def more(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        seen = self._seen.setdefault(interaction.user.id, [_span(e) for e in self.answer.excerpts])
-        top_k = self.storybot.config.retrieval.top_k
-        k = min(len(seen) + top_k, MAX_EXCERPTS)
-        fresh: list[Excerpt] = []
-        if len(seen) < MAX_EXCERPTS:
-            again = await asyncio.to_thread(self.storybot.ask, self.answer.question, k)
-            fresh = [e for e in again.excerpts if not _overlaps(_span(e), seen)][:top_k]
-        if not fresh:
-            await interaction.followup.send(
-                NO_MORE, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
-            )
-            return
-        first = len(seen) + 1
-        seen.extend(_span(e) for e in fresh)
-        await interaction.followup.send(
-            embeds=excerpt_embeds(fresh, first_number=first),
-            ephemeral=True,
-            allowed_mentions=discord.AllowedMentions.none(),
+
+def answer_view(answer: StoredAnswer) -> discord.ui.View:
+    """The buttons under a posted answer (no timeout: the item classes are registered)."""
+    view = discord.ui.View(timeout=None)
+    for action in ANSWER_ACTIONS:
+        if action.shown_on(answer):
+            view.add_item(AnswerButton(action, answer.id))
+    return view
+
+
+async def _gone(interaction: discord.Interaction) -> None:
+    """The answer is no longer stored: take its dead buttons away and say why."""
+    await interaction.response.edit_message(view=None)
+    await tell(interaction, GONE)
+
+
+# -- what each button does -------------------------------------------------------------------
+
+
+async def _more(interaction: discord.Interaction, answer: StoredAnswer, shown: int | None) -> None:
+    """The next excerpts, privately; the page has its own More for the page after it."""
+    await interaction.response.defer(ephemeral=True, thinking=True)
+    shown = answer.shown if shown is None else shown
+    storybot = storybot_of(interaction)
+    first, excerpts = await asyncio.to_thread(storybot.more_excerpts, answer, shown)
+    if not excerpts:
+        await tell(interaction, NO_MORE)
+        return
+    last = first + len(excerpts) - 1
+    kwargs: dict[str, Any] = {}
+    if last < MORE_LIMIT:
+        view = discord.ui.View(timeout=None)
+        view.add_item(AnswerButton(MORE, answer.id, last))
+        kwargs["view"] = view
+    await interaction.followup.send(
+        embeds=excerpt_embeds(excerpts, first_number=first),
+        ephemeral=True,
+        allowed_mentions=discord.AllowedMentions.none(),
+        **kwargs,
+    )
+
+
+def _vote(helpful: bool) -> Handler:
+    async def vote(interaction: discord.Interaction, answer: StoredAnswer, _: int | None) -> None:
+        storybot = storybot_of(interaction)
+        outcome = await asyncio.to_thread(
+            storybot.vote_on_answer, answer, interaction.user.id, helpful
         )
+        log.info("feedback helpful=%s answer=%s %s", helpful, answer.id, outcome.value)
+        await tell(interaction, VOTE_REPLIES[outcome])
 
-    @discord.ui.button(label="Helpful", style=discord.ButtonStyle.success)
-    async def helpful(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
-        await self._vote(interaction, True)
+    return vote
 
-    @discord.ui.button(label="Not helpful", style=discord.ButtonStyle.secondary)
-    async def not_helpful(
-        self, interaction: discord.Interaction, button: discord.ui.Button
-    ) -> None:
-        await self._vote(interaction, False)
 
-    @discord.ui.button(label="Delete", style=discord.ButtonStyle.danger)
-    async def delete(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
-        if interaction.user.id != self.asker_id:
-            await tell(interaction, NOT_ASKER)
-            return
-        await interaction.response.defer()
-        if interaction.message is not None:
+async def _delete(interaction: discord.Interaction, answer: StoredAnswer, _: int | None) -> None:
+    """Only the asker. An interaction reply goes through the webhook route with this press's
+    fresh token (works where the bot can't see the channel); a reply to a message goes
+    through the channel, where the bot posted it."""
+    storybot = storybot_of(interaction)
+    if not storybot.is_asker(answer, interaction.user.id):
+        await tell(interaction, NOT_ASKER)
+        return
+    await interaction.response.defer()  # a deferred update of the answer's own message
+    try:
+        if answer.via_interaction:
+            await interaction.delete_original_response()
+        elif interaction.message is not None:
             await interaction.message.delete()
-        self.stop()
+    except discord.NotFound:
+        pass  # already gone
+    except discord.Forbidden:
+        await tell(interaction, CANT_DELETE)
+        return
+    await asyncio.to_thread(storybot.forget_answer, answer.id)
 
-    async def _vote(self, interaction: discord.Interaction, helpful: bool) -> None:
-        if interaction.user.id in self._voters:
-            await tell(interaction, ALREADY_VOTED)
-            return
-        self._voters.add(interaction.user.id)
-        recorded = self.question_id is not None and await asyncio.to_thread(
-            self.storybot.vote, self.question_id, helpful
+
+MORE = AnswerAction(
+    "more", "More", discord.ButtonStyle.primary, _more, shown_on=lambda answer: answer.answered
+)
+ANSWER_ACTIONS: tuple[AnswerAction, ...] = (
+    MORE,
+    AnswerAction("helpful", "Helpful", discord.ButtonStyle.success, _vote(True)),
+    AnswerAction("not-helpful", "Not helpful", discord.ButtonStyle.secondary, _vote(False)),
+    AnswerAction("delete", "Delete", discord.ButtonStyle.danger, _delete),
+)
+ACTIONS_BY_NAME = {action.name: action for action in ANSWER_ACTIONS}
+
+
+# -- the source list -------------------------------------------------------------------------
+
+
+class SourcesButton(discord.ui.DynamicItem[discord.ui.Button], template=SOURCES_TEMPLATE):
+    """Previous / Next under the private source list: shows page ``page`` of the corpus as it
+    is when pressed."""
+
+    def __init__(self, direction: str, page: int, *, disabled: bool = False) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label="Previous" if direction == "prev" else "Next",
+                style=discord.ButtonStyle.secondary,
+                custom_id=f"sb:sources:{direction}:{page}",
+                disabled=disabled,
+            )
         )
-        log.info("feedback helpful=%s question=%s recorded=%s", helpful, self.question_id, recorded)
-        await tell(interaction, THANKS if recorded else NOT_RECORDED)
-
-
-def _overlaps(span: tuple[str, int, int], seen: Sequence[tuple[str, int, int]]) -> bool:
-    source_id, start, end = span
-    return any(s == source_id and start < e and end > b for s, b, e in seen)
-
-
-class SourcesView(discord.ui.View):
-    """Previous / Next under the (private) source list."""
-
-    def __init__(self, sources: Sequence[Source], page: int = 0) -> None:
-        super().__init__(timeout=10 * 60.0)
-        self.sources = list(sources)
         self.page = page
-        self._update()
 
-    def embed(self) -> discord.Embed:
-        embed, self.pages = sources_page(self.sources, self.page)
-        return embed
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match, /
+    ) -> SourcesButton:
+        return cls(match["direction"], int(match["page"]))
 
-    def _update(self) -> None:
-        _, self.pages = sources_page(self.sources, self.page)
-        self.page = min(max(self.page, 0), self.pages - 1)
-        self.previous.disabled = self.page == 0
-        self.next.disabled = self.page >= self.pages - 1
-
-    async def _show(self, interaction: discord.Interaction, step: int) -> None:
-        self.page += step
-        self._update()
+    async def callback(self, interaction: discord.Interaction) -> None:
+        embed, view, _ = sources_message(storybot_of(interaction).sources, self.page)
         await interaction.response.edit_message(
-            embed=self.embed(), view=self, allowed_mentions=discord.AllowedMentions.none()
+            embed=embed, view=view, allowed_mentions=discord.AllowedMentions.none()
         )
 
-    @discord.ui.button(label="Previous", style=discord.ButtonStyle.secondary)
-    async def previous(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
-        await self._show(interaction, -1)
 
-    @discord.ui.button(label="Next", style=discord.ButtonStyle.secondary)
-    async def next(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
-        await self._show(interaction, +1)
+def sources_message(
+    sources: Sequence[Source], page: int
+) -> tuple[discord.Embed, discord.ui.View, int]:
+    """Page ``page`` (0-based, clamped) of the source list with its buttons; and the page."""
+    embed, pages = sources_page(sources, page)
+    page = min(max(page, 0), pages - 1)
+    view = discord.ui.View(timeout=None)
+    view.add_item(SourcesButton("prev", max(page - 1, 0), disabled=page == 0))
+    view.add_item(SourcesButton("next", min(page + 1, pages - 1), disabled=page >= pages - 1))
+    return embed, view, page
+
+
+PERSISTENT_ITEMS = (AnswerButton, SourcesButton)

@@ -16,7 +16,7 @@ from discord.ext import commands
 from bot.discord.embeds import Reply, answer_reply, help_embed
 from bot.discord.errors import SORRY
 from bot.discord.logs import log_handled
-from bot.discord.views import AnswerView
+from bot.discord.views import answer_view
 from bot.search.retrieval import MAX_QUESTION_CHARS, Answer, QuestionError, clean_or_refuse
 
 if TYPE_CHECKING:
@@ -67,13 +67,21 @@ class AskCog(commands.Cog):
             self.bot.storybot.ask, question, record=True, server=str(guild_id or "")
         )
 
-    def view_for(self, answer: Answer, asker_id: int) -> AnswerView:
-        return AnswerView(self.bot.storybot, answer, asker_id)
+    async def buttons_for(
+        self, answer: Answer, asker_id: int, *, via_interaction: bool
+    ) -> dict[str, discord.ui.View]:
+        """``view=`` with the answer's persistent buttons, or nothing if the answer could not
+        be stored for them (it is posted anyway)."""
+        stored = await asyncio.to_thread(
+            self.bot.storybot.remember_answer, answer, asker_id, via_interaction=via_interaction
+        )
+        return {} if stored is None else {"view": answer_view(stored)}
 
     # -- /ask --------------------------------------------------------------------------------
 
     @app_commands.command(name="ask", description="Ask about the story; I answer with quotes.")
     @app_commands.describe(question="Your question, e.g. Who directed the film?")
+    @app_commands.guild_only()
     async def ask(
         self,
         interaction: discord.Interaction,
@@ -103,8 +111,8 @@ class AskCog(commands.Cog):
         await interaction.response.defer(thinking=True)
         answer = await self.answer(question, interaction.guild_id)
         reply = answer_reply(answer, show_question=True)
-        view = self.view_for(answer, interaction.user.id)
-        view.message = await interaction.followup.send(**reply.kwargs(), view=view, wait=True)
+        buttons = await self.buttons_for(answer, interaction.user.id, via_interaction=True)
+        await interaction.followup.send(**reply.kwargs(), **buttons)
         log_handled("/ask", interaction.user.id, started, _outcome(answer))
 
     # -- mentions and Q&A channels -----------------------------------------------------------
@@ -158,13 +166,14 @@ class AskCog(commands.Cog):
             return
         async with message.channel.typing():
             answer = await self.answer(question, message.guild.id)
-        view = self.view_for(answer, message.author.id)
-        view.message = await _reply(message, answer_reply(answer), view=view)
+        buttons = await self.buttons_for(answer, message.author.id, via_interaction=False)
+        await _reply(message, answer_reply(answer), **buttons)
         log_handled("message", message.author.id, started, _outcome(answer))
 
     # -- /help -------------------------------------------------------------------------------
 
     @app_commands.command(name="help", description="What this bot does and how to ask.")
+    @app_commands.guild_only()
     async def help(self, interaction: discord.Interaction) -> None:
         started = time.perf_counter()
         await interaction.response.send_message(

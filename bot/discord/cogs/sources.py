@@ -18,11 +18,11 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord.checks import moderator_only
+from bot.discord.checks import moderator_default_permissions, moderator_only
 from bot.discord.errors import tell
 from bot.discord.logs import log_handled
-from bot.discord.markdown import CONTENT_LIMIT, link, no_preview, safe_trim, trim
-from bot.discord.views import SourcesView
+from bot.discord.markdown import CONTENT_LIMIT, link, no_preview, no_previews, safe_trim, trim
+from bot.discord.views import sources_message
 from bot.sources.corpus import CorpusError
 from bot.sources.ingest import ERRORS, Added, IngestReport, ProgressEvent
 from bot.sources.uploads import MAX_DOCUMENT_BYTES, UPLOAD_SUFFIXES
@@ -48,27 +48,22 @@ class SourcesCog(commands.Cog):
 
     def __init__(self, bot: StoryDiscordBot) -> None:
         self.bot = bot
-        if not bot.settings.moderator_roles:
-            # Hide the group from members without Manage Messages by default. With moderator
-            # roles configured it stays visible, or role-only moderators could not see it.
-            self.source.default_permissions = discord.Permissions(manage_messages=True)
+        self.source.default_permissions = moderator_default_permissions(bot.settings)
 
     # -- /sources ----------------------------------------------------------------------------
 
     @app_commands.command(name="sources", description="List the sources I quote from.")
     @app_commands.describe(page="Page to start on")
+    @app_commands.guild_only()
     async def sources(
         self, interaction: discord.Interaction, page: app_commands.Range[int, 1, 10_000] = 1
     ) -> None:
         started = time.perf_counter()
-        view = SourcesView(self.bot.storybot.sources, page - 1)
+        embed, view, shown = sources_message(self.bot.storybot.sources, page - 1)
         await interaction.response.send_message(
-            embed=view.embed(),
-            view=view,
-            ephemeral=True,
-            allowed_mentions=discord.AllowedMentions.none(),
+            embed=embed, view=view, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
         )
-        log_handled("/sources", interaction.user.id, started, f"page {view.page + 1}")
+        log_handled("/sources", interaction.user.id, started, f"page {shown + 1}")
 
     # -- /source add -------------------------------------------------------------------------
 
@@ -93,7 +88,7 @@ class SourcesCog(commands.Cog):
             if event.stage in ("fetch", "skipped"):
                 text = f"{event.done}/{event.total} · {safe_trim(event.message, 300)}"
                 await interaction.edit_original_response(
-                    content=text, allowed_mentions=discord.AllowedMentions.none()
+                    content=no_previews(text), allowed_mentions=discord.AllowedMentions.none()
                 )
 
         try:

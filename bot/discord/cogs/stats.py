@@ -14,7 +14,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord.checks import STATS_REFUSAL, moderator_only
+from bot.discord.checks import STATS_REFUSAL, moderator_default_permissions, moderator_only
 from bot.discord.logs import log_handled
 from bot.discord.markdown import DESCRIPTION_LIMIT, FIELD_VALUE_LIMIT, safe_trim
 from bot.insights.questionlog import Stats
@@ -76,10 +76,10 @@ def stats_embed(stats: Stats, fixed, titles: dict[str, str], days: int) -> disco
 class StatsCog(commands.Cog):
     def __init__(self, bot: StoryDiscordBot) -> None:
         self.bot = bot
+        self.stats.default_permissions = moderator_default_permissions(bot.settings)
 
     @app_commands.command(name="stats", description="Moderators: questions, answer rate, gaps.")
     @app_commands.describe(days="How many days to look back (default 30)")
-    @app_commands.default_permissions(manage_messages=True)
     @app_commands.guild_only()
     @moderator_only(STATS_REFUSAL)
     async def stats(
