@@ -195,7 +195,8 @@ def help_embed(top_k: int) -> discord.Embed:
     embed.add_field(
         name="Under each answer",
         value="**More** · **Helpful** / **Not helpful** (seen by moderators) · "
-        "**Delete** (only the person who asked).",
+        "**Delete** (only the person who asked). When the sources don't cover a question, "
+        "**Show closest passages** shows what comes nearest, privately.",
         inline=False,
     )
     embed.add_field(

@@ -29,11 +29,13 @@ from bot.discord.errors import SORRY, tell
 from bot.discord.logs import log_handled
 from bot.engine import MORE_LIMIT, StoryBot, Vote
 from bot.insights.answers import StoredAnswer
+from bot.presentation import CLOSEST_LABEL
 from bot.sources.corpus import Source
 
 log = logging.getLogger("bot.discord")
 
 NOT_ASKER = "Only the person who asked can delete this answer."
+NOTHING_CLOSE = "Nothing in the sources comes close to that question."
 NO_MORE = "That's everything the sources have on this question."
 THANKS = "Thanks, noted for the moderators."
 ALREADY_VOTED = "You already gave feedback on this answer; thanks!"
@@ -145,6 +147,22 @@ async def _more(interaction: discord.Interaction, answer: StoredAnswer, shown: i
     )
 
 
+async def _closest(interaction: discord.Interaction, answer: StoredAnswer, _: int | None) -> None:
+    """Under a refusal: the nearest passages, privately, clearly labelled as not an answer."""
+    await interaction.response.defer(ephemeral=True, thinking=True)
+    refusal = await asyncio.to_thread(storybot_of(interaction).ask, answer.question)
+    excerpts = refusal.closest if not refusal.answered else refusal.excerpts
+    if not excerpts:
+        await tell(interaction, NOTHING_CLOSE)
+        return
+    await interaction.followup.send(
+        content=f"**{CLOSEST_LABEL}**" if not refusal.answered else None,
+        embeds=excerpt_embeds(excerpts),
+        ephemeral=True,
+        allowed_mentions=discord.AllowedMentions.none(),
+    )
+
+
 def _vote(helpful: bool) -> Handler:
     async def vote(interaction: discord.Interaction, answer: StoredAnswer, _: int | None) -> None:
         storybot = storybot_of(interaction)
@@ -182,8 +200,16 @@ async def _delete(interaction: discord.Interaction, answer: StoredAnswer, _: int
 MORE = AnswerAction(
     "more", "More", discord.ButtonStyle.primary, _more, shown_on=lambda answer: answer.answered
 )
+CLOSEST = AnswerAction(
+    "closest",
+    "Show closest passages",
+    discord.ButtonStyle.secondary,
+    _closest,
+    shown_on=lambda answer: not answer.answered,
+)
 ANSWER_ACTIONS: tuple[AnswerAction, ...] = (
     MORE,
+    CLOSEST,
     AnswerAction("helpful", "Helpful", discord.ButtonStyle.success, _vote(True)),
     AnswerAction("not-helpful", "Not helpful", discord.ButtonStyle.secondary, _vote(False)),
     AnswerAction("delete", "Delete", discord.ButtonStyle.danger, _delete),

@@ -48,9 +48,9 @@ def test_answer_buttons_fit_discord_and_parse_back():
     assert len({item.custom_id for item in view.children}) == 4
 
 
-def test_a_refusal_has_no_more():
+def test_a_refusal_has_no_more_but_the_closest_passages():
     labels = [item.item.label for item in answer_view(stored(answered=False)).children]
-    assert labels == ["Helpful", "Not helpful", "Delete"]
+    assert labels == ["Show closest passages", "Helpful", "Not helpful", "Delete"]
 
 
 def test_action_names_fit_the_template():

@@ -9,6 +9,7 @@ import logging
 import re
 from datetime import UTC, datetime, timedelta
 
+from bot.discord.embeds import excerpt_embeds
 from bot.discord.views import (
     ALREADY_VOTED,
     GONE,
@@ -17,7 +18,7 @@ from bot.discord.views import (
     NOT_RECORDED,
     THANKS,
 )
-from bot.presentation import NO_ANSWER
+from bot.presentation import CLOSEST_LABEL, NO_ANSWER
 from helpers import ANSWERED, UNANSWERED
 
 from .discord_double import EPHEMERAL, TOKEN_LIFETIME
@@ -87,11 +88,20 @@ async def test_without_storage_for_its_buttons_the_answer_is_still_posted(double
     assert "disk full" in caplog.text
 
 
-async def test_a_refusal_quotes_nothing_and_has_no_more(double, bot):
-    reply = await ask(double, double.member("ana"), UNANSWERED)
+async def test_a_refusal_quotes_nothing_and_offers_the_closest_passages(double, bot):
+    ana, bo = double.member("ana"), double.member("bo")
+    reply = await ask(double, ana, UNANSWERED)
     assert NO_ANSWER in reply.content and "/sources" in reply.content
     assert reply.embeds == []
-    assert reply.labels() == ["Helpful", "Not helpful", "Delete"]
+    assert reply.labels() == ["Show closest passages", "Helpful", "Not helpful", "Delete"]
+    # Anyone may look, privately; the passages come under a label saying they don't answer.
+    page = await press(double, bo, reply, "Show closest passages")
+    assert private_to(page, bo) and CLOSEST_LABEL in page.content
+    assert 1 <= len(page.embeds) <= bot.storybot.config.retrieval.top_k
+    expected = bot.storybot.ask(UNANSWERED).closest
+    assert [e["description"] for e in page.embeds] == [
+        d["description"] for d in (e.to_dict() for e in excerpt_embeds(expected))
+    ]
 
 
 async def test_quoted_markdown_and_mentions_arrive_escaped(double, bot):
