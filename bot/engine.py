@@ -35,6 +35,7 @@ from bot.search.retrieval import Answer, Retriever
 from bot.search.text import Analyzer
 from bot.sources.corpus import Corpus, CorpusError, Link, Source
 from bot.sources.ingest import Added, Ingestor, IngestReport, Progress
+from bot.sources.urls import link_target
 from bot.sources.web.fetch import Fetcher
 
 log = logging.getLogger(__name__)
@@ -278,7 +279,7 @@ class StoryBot:
                     text=text,
                     kind=kind,
                     publisher=publisher.strip(),
-                    url=url.strip(),
+                    url=link_target(url.strip()) or url.strip(),  # stored safe
                     published=published,
                     added_by=added_by,
                     added_at=now_iso(),

@@ -104,9 +104,10 @@ class Route:
     body: bytes = b""
     delay: float = 0.0
     stream_bytes: int = 0  # send this many bytes of filler instead of ``body``
-    # Seconds between bytes: the whole response, status line and headers included, is sent
-    # one byte at a time (a server that keeps every read timeout from firing).
+    # Seconds between bytes: the response is sent one byte at a time (a server that keeps every
+    # read timeout from firing); the status line and headers too unless ``drip_body_only``.
     trickle: float = 0.0
+    drip_body_only: bool = False
 
 
 class WebServer:
@@ -131,8 +132,12 @@ class WebServer:
                     head = f"HTTP/1.1 {route.status} X\r\n" + "".join(
                         f"{key}: {value}\r\n" for key, value in route.headers.items()
                     )
+                    raw = (head + "\r\n").encode()
                     try:
-                        for byte in (head + "\r\n").encode() + route.body:
+                        if route.drip_body_only:
+                            self.wfile.write(raw)
+                            raw = b""
+                        for byte in raw + route.body:
                             self.wfile.write(bytes([byte]))
                             server.sent[path] = server.sent.get(path, 0) + 1
                             time.sleep(route.trickle)
