@@ -5,7 +5,7 @@ real local web server.
 
 Before: 6 of 8 such races stored the page twice (each process checked its own snapshot, then
 picked a free id after the other had stored). Some races here widen that window on purpose
-(the id is picked 0.3 s / 0.6 s after the check); the rest race as they come.
+(the id is picked 0.15 s / 0.3 s after the check); the rest race as they come.
 ``STORYBOT_DEEP=1`` runs more of both.
 """
 
@@ -24,8 +24,8 @@ from bot.config import load_config
 from bot.sources.corpus import Corpus
 
 web = pytest.fixture(serve)
-WIDENED = 8 if DEEP else 3
-NATURAL = 24 if DEEP else 3
+WIDENED = 8 if DEEP else 2
+NATURAL = 24 if DEEP else 2
 
 RACER = r"""
 import asyncio, json, os, sys, time
@@ -35,11 +35,14 @@ from bot.search.text import Analyzer
 from bot.sources import corpus as corpus_module
 from bot.sources.ingest import DuplicateUrl
 
+import trafilatura  # loaded once here, not in every child
+
 config = load_config(sys.argv[1])
 analyzer = Analyzer(config.nlp.model)
 for line in sys.stdin:
     race = json.loads(line)
     go_read, go_write = os.pipe()
+    ready_read, ready_write = os.pipe()
     children = []
     for delay in race["delays"]:
         out_read, out_write = os.pipe()
@@ -55,6 +58,7 @@ for line in sys.stdin:
                     return real_new_id(self, title, taken)
 
                 corpus_module.Corpus.new_id = slow_new_id
+            os.write(ready_write, b"r")
             os.read(go_read, 1)
             try:
                 report = asyncio.run(bot.add_url(race["url"], added_by=f"racer {delay}"))
@@ -67,15 +71,16 @@ for line in sys.stdin:
             os._exit(0)
         os.close(out_write)
         children.append((pid, out_read))
-    time.sleep(0.3)  # both engines are up and waiting
+    for _ in children:  # both engines are up and waiting
+        os.read(ready_read, 1)
     os.write(go_write, b"x" * len(children))
     outcomes = []
     for pid, out_read in children:
         os.waitpid(pid, 0)
         outcomes.append(os.read(out_read, 1000).decode())
         os.close(out_read)
-    os.close(go_read)
-    os.close(go_write)
+    for fd in (go_read, go_write, ready_read, ready_write):
+        os.close(fd)
     print(json.dumps(outcomes), flush=True)
 """
 
@@ -87,7 +92,7 @@ def test_two_processes_adding_the_same_url_at_once_store_it_once(web, tmp_path):
     )
     assert 'allow_hosts = ["127.0.0.1"]' in text
     config_path.write_text(text, encoding="utf-8")
-    races = [[0.3, 0.6]] * WIDENED + [[0, 0]] * NATURAL
+    races = [[0.15, 0.3]] * WIDENED + [[0, 0]] * NATURAL
     racer = subprocess.Popen(
         [sys.executable, "-c", RACER, str(config_path)],
         stdin=subprocess.PIPE,
