@@ -143,7 +143,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="6700,13400,100000", help="questions logged")
     parser.add_argument(
-        "--old-up-to", type=int, default=8000, help="time the old grouping up to this many"
+        "--old-up-to", type=int, default=9000, help="time the old grouping up to this many"
     )
     args = parser.parse_args()
     from bot.search.text import Analyzer

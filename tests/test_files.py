@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import stat
 import subprocess
@@ -133,3 +134,19 @@ def test_the_directory_lock_is_exclusive_across_processes_and_dies_with_its_hold
         holder.kill()
         holder.wait(timeout=10)
         holder.stdout.close()
+
+
+def test_atomic_write_is_the_only_file_writer_in_bot():
+    """Every file storybot writes goes through files.atomic_write (SQLite writes its own)."""
+    writers = re.compile(
+        r"\.write_(text|bytes)\(|\bopen\([^)]*[\"'][wax]b?[\"']|mkstemp\(|O_WRONLY|O_CREAT"
+        r"|np\.save[z]?\((?!buffer)"
+    )
+    found = [
+        f"{path.relative_to(REPO)}: {line.strip()}"
+        for path in sorted((REPO / "bot").rglob("*.py"))
+        if path.name != "files.py"
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if writers.search(line)
+    ]
+    assert found == []
