@@ -164,11 +164,10 @@ def check_after_kill(config_path: Path, before, after, audit_before: int, analyz
     return outcome
 
 
-@pytest.fixture
-def driver(tmp_path):
-    config = write_config(tmp_path, [source(f"keep-{i}", note_text(1000 + i)) for i in range(12)])
-    process = subprocess.Popen(
-        [sys.executable, "-c", DRIVER, str(config)],
+def spawn(script: str, *args: str) -> subprocess.Popen:
+    """A Python driver process talking JSON lines over stdin/stdout."""
+    return subprocess.Popen(
+        [sys.executable, "-c", script, *args],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -176,6 +175,12 @@ def driver(tmp_path):
         cwd=REPO,
         env=ENV,
     )
+
+
+@pytest.fixture
+def driver(tmp_path):
+    config = write_config(tmp_path, [source(f"keep-{i}", note_text(1000 + i)) for i in range(12)])
+    process = spawn(DRIVER, str(config))
     try:
         assert json.loads(process.stdout.readline()) == {"ready": True}, process.stderr.read()
         yield process, config

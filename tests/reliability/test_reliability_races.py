@@ -12,12 +12,10 @@ picked a free id after the other had stored). Some races here widen that window 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 from hostile import DEEP
-from test_reliability_crash import ENV, REPO, write_config
+from test_reliability_crash import spawn, write_config
 from web_server import MINUTES, linked_html, serve
 
 from bot.config import load_config
@@ -93,15 +91,7 @@ def test_two_processes_adding_the_same_url_at_once_store_it_once(web, tmp_path):
     assert 'allow_hosts = ["127.0.0.1"]' in text
     config_path.write_text(text, encoding="utf-8")
     races = [[0.15, 0.3]] * WIDENED + [[0, 0]] * NATURAL
-    racer = subprocess.Popen(
-        [sys.executable, "-c", RACER, str(config_path)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=REPO,
-        env=ENV,
-    )
+    racer = spawn(RACER, str(config_path))
     results = []
     try:
         for n, delays in enumerate(races):
