@@ -313,7 +313,8 @@ class StoryBot:
             with self._corpus_locked():
                 _, source = self.corpus.restorable(source_id)
                 target = self.corpus.path_for(source_id).name
-                with self._audited(restored_by, "restore", source, target):
+                detail = "" if source.text else "the file did not load"
+                with self._audited(restored_by, "restore", source, target, detail):
                     source = self.corpus.restore(source_id)
             self._reload()
         return source

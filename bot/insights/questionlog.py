@@ -178,7 +178,7 @@ class QuestionLog(Component):
                 (since,),
             ).fetchall()
             # Ties in the order they were first quoted (as a Counter would keep them).
-            stats.top_sources = db.execute(
+            quoted = db.execute(
                 "SELECT quoted.value, COUNT(*) FROM questions, json_each(questions.sources)"
                 " AS quoted WHERE asked_at >= ? GROUP BY quoted.value"
                 " ORDER BY COUNT(*) DESC, MIN(asked_at), MIN(questions.id) LIMIT ?",
@@ -196,7 +196,7 @@ class QuestionLog(Component):
         stats.answered = sum(row[2] for row in per_day)
         stats.helpful = sum(row[3] for row in per_day)
         stats.not_helpful = sum(row[4] for row in per_day)
-        stats.top_sources = [(source, count) for source, count in stats.top_sources]
+        stats.top_sources = [(source, count) for source, count in quoted]
         stats.gaps = group_gaps(gaps, terms_of)[:limit]
         return stats
 

@@ -325,11 +325,15 @@ class Corpus:
         return found
 
     def restorable(self, source_id: str) -> tuple[Path, Source]:
-        """The newest trashed file of ``source_id`` and the source it holds."""
+        """The newest trashed file of ``source_id`` and the source it holds (a stand-in, as
+        in :meth:`find`, for a removed file that does not load: it goes back as it was)."""
         trashed = self.trashed().get(source_id)
         if trashed is None:
             raise CorpusError(f"no removed source with id {source_id!r} to restore")
-        return trashed, read_source_named(trashed, source_id, self.max_source_bytes)
+        try:
+            return trashed, read_source_named(trashed, source_id, self.max_source_bytes)
+        except CorpusError as exc:
+            return trashed, Source(id=source_id, title=str(exc), text="")
 
     def restore(self, source_id: str) -> Source:
         """Bring back the most recently removed source with this id."""

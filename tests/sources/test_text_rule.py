@@ -111,6 +111,10 @@ def test_remove_takes_any_file_of_the_corpus_folder_even_one_that_does_not_load(
     entries = bot.audit_entries()
     assert len(entries) == len(names)
     assert all(e.action == "remove" and e.detail == "the file did not load" for e in entries)
+    # Undo brings a file back as it was (it is skipped at load again).
+    assert bot.restore_source("binary", restored_by="mod").text == ""
+    assert bot.corpus.path_for("binary").read_bytes().endswith(b"and then more text.\n")
+    assert len(bot.load_errors) == 1 and bot.audit_entries(limit=1)[0].action == "restore"
 
 
 @pytest.mark.parametrize("name", ["../seed-story", "/etc/passwd", ".trash", "", "nope"])
