@@ -20,6 +20,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from enum import Enum
 from functools import cached_property
@@ -42,6 +43,7 @@ from bot.search.semantic import BuildProgress, SemanticIndex, VectorCache
 from bot.search.text import Analyzer
 from bot.sources.corpus import Corpus, CorpusError, Link, Source
 from bot.sources.ingest import Added, Ingestor, IngestReport, Progress
+from bot.sources.urls import link_target
 from bot.sources.web.fetch import Fetcher
 
 log = logging.getLogger(__name__)
@@ -60,6 +62,10 @@ class Vote(Enum):
     NOT_RECORDED = "not recorded"  # question logging is off, or the question was not logged
 
 
+# What a broken audit database raises; it never stops or undoes a corpus change.
+AUDIT_ERRORS = (sqlite3.Error, OSError, RuntimeError)
+
+
 @dataclass(frozen=True)
 class Snapshot:
     """Everything one question needs, built together and never mutated."""
@@ -69,6 +75,9 @@ class Snapshot:
     load_errors: tuple[str, ...]
     # The corpus directory's modification time when it was read (None: no directory).
     corpus_mtime: int | None = None
+    # The names of its files then: a file another process added within the same timestamp
+    # tick leaves the modification time unchanged, but not this.
+    corpus_ids: frozenset[str] = frozenset()
 
 
 class StoryBot:
@@ -106,6 +115,7 @@ class StoryBot:
         self._ingestor = Ingestor(self, fetcher or Fetcher(config.fetch))
         self._snapshot = self._build()
         self._checked_at = time.monotonic()
+        self._settle_interrupted_changes()
 
     @classmethod
     def from_config(cls, path: str | None = None) -> StoryBot:
@@ -405,50 +415,130 @@ class StoryBot:
         if not text.strip():
             raise CorpusError("the source has no text")
         with self._write_lock:
-            # Checks (duplicate URL, near-duplicate text) must see what other processes added.
-            if self._corpus_mtime() != self._snapshot.corpus_mtime:
-                self._reload()
-            if check is not None:
-                check(list(self._snapshot.sources.values()))
-            source = Source(
-                id=source_id or self.corpus.new_id(title),
-                title=title.strip(),
-                text=text,
-                kind=kind,
-                publisher=publisher.strip(),
-                url=url.strip(),
-                published=published,
-                added_by=added_by,
-                added_at=now_iso(),
-                links=tuple(links),
-                extra=dict(extra or {}),
-            )
-            self.corpus.write(source)
-            self._audit(added_by, "add", source, detail)
+            with self._corpus_locked():
+                # Checks (duplicate URL, near-duplicate text) must see what other processes
+                # added; holding the corpus lock, nothing can be added between check and store.
+                if self._changed_on_disk():
+                    self._reload()
+                if check is not None:
+                    check(list(self._snapshot.sources.values()))
+                source = Source(
+                    id=source_id or self.corpus.new_id(title),
+                    title=title.strip(),
+                    text=text,
+                    kind=kind,
+                    publisher=publisher.strip(),
+                    url=link_target(url.strip()) or url.strip(),  # stored safe
+                    published=published,
+                    added_by=added_by,
+                    added_at=now_iso(),
+                    links=tuple(links),
+                    extra=dict(extra or {}),
+                )
+                target = self.corpus.path_for(source.id).name
+                with self._audited(added_by, "add", source, target, detail):
+                    self.corpus.write(source)
             self._reload()
         return source
 
     def remove_source(self, source_id: str, *, removed_by: str = "") -> Source:
-        """Move a source to the corpus trash (``restore_source`` brings it back)."""
+        """Move a source to the corpus trash (``restore_source`` brings it back).
+
+        ``source_id`` may also name a corpus file that does not load (as a load error shows
+        it, e.g. ``notes.txt``): it is moved to the trash all the same."""
+        self.corpus.find(source_id)  # an unknown id is refused before anything is touched
         with self._write_lock:
-            source = self.corpus.remove(source_id)
-            self._audit(removed_by, "remove", source)
+            with self._corpus_locked():
+                path, source = self.corpus.find(source_id)
+                detail = "" if source.text else "the file did not load"
+                with self._audited(removed_by, "remove", source, path.name, detail):
+                    self.corpus.move_to_trash(path)
             self._reload()
         return source
 
     def restore_source(self, source_id: str, *, restored_by: str = "") -> Source:
+        self.corpus.restorable(source_id)  # refused before anything is touched
         with self._write_lock:
-            source = self.corpus.restore(source_id)
-            self._audit(restored_by, "restore", source)
+            with self._corpus_locked():
+                _, source = self.corpus.restorable(source_id)
+                target = self.corpus.path_for(source_id).name
+                detail = "" if source.text else "the file did not load"
+                with self._audited(restored_by, "restore", source, target, detail):
+                    source = self.corpus.restore(source_id)
             self._reload()
         return source
 
-    def _audit(self, actor: str, action: str, source: Source, detail: str = "") -> None:
-        # The corpus change has happened; a broken database must not undo or hide it.
+    # -- keeping the audit log and the corpus together -----------------------------------------
+
+    @contextmanager
+    def _corpus_locked(self) -> Iterator[None]:
+        """Hold the lock every storybot process takes to change the corpus: what a change
+        checks (a duplicate URL, a free id) stays true until it is on disk. Changes a killed
+        process left half-recorded are settled first (its death released the lock)."""
+        with self.corpus.locked():
+            self._reconcile_audit()
+            yield
+
+    @contextmanager
+    def _audited(
+        self, actor: str, action: str, source: Source, target: str, detail: str = ""
+    ) -> Iterator[None]:
+        """Record the change as pending, make it (the body), then mark it done. A process
+        killed in between leaves a pending row, which the next change or start settles by
+        looking at ``target``. A broken database never stops or undoes the change."""
         try:
-            self.audit.record(actor, action, source.id, source.url, detail)
-        except (sqlite3.Error, OSError, RuntimeError) as exc:
+            row = self.audit.begin(actor, action, source.id, source.url, detail, target)
+        except AUDIT_ERRORS as exc:
             log.error("audit log not written (%s %s): %s", action, source.id, exc)
+            row = None
+        try:
+            yield
+        except BaseException:
+            if row is not None:
+                self._quietly(self.audit.abandon, row)
+            raise
+        if row is not None:
+            self._quietly(self.audit.done, row)
+
+    def _quietly(self, step: Callable[[int], None], row: int) -> None:
+        try:
+            step(row)
+        except AUDIT_ERRORS as exc:  # the row stays pending: the next change settles it
+            log.error("audit row %s not updated: %s", row, exc)
+
+    def _reconcile_audit(self) -> None:
+        """Settle pending audit rows (the caller holds the corpus lock)."""
+        try:
+            confirmed, dropped = self.audit.reconcile(self._happened)
+        except AUDIT_ERRORS as exc:
+            log.error("could not settle the audit log: %s", exc)
+            return
+        if confirmed or dropped:
+            log.warning(
+                "audit log: %d interrupted change(s) confirmed, %d that never happened dropped",
+                confirmed,
+                dropped,
+            )
+
+    def _happened(self, entry: AuditEntry) -> bool:
+        on_disk = os.path.lexists(self.corpus.directory / entry.target)
+        return not on_disk if entry.action == "remove" else on_disk
+
+    def _settle_interrupted_changes(self) -> None:
+        """At start: settle what a process killed mid-change left pending (if anything)."""
+        try:
+            if not self.audit.pending():
+                return
+            with self._corpus_locked():
+                pass
+        except (*AUDIT_ERRORS, CorpusError) as exc:  # e.g. a read-only corpus: not now
+            log.warning("interrupted changes not settled: %s", exc)
+
+    def _changed_on_disk(self) -> bool:
+        return (
+            self._corpus_mtime() != self._snapshot.corpus_mtime
+            or self.corpus.ids() != self._snapshot.corpus_ids
+        )
 
     def reload(self) -> None:
         """Re-read the corpus and swap the new index in (only new or changed sources are
@@ -466,6 +556,7 @@ class StoryBot:
     def _build(self) -> Snapshot:
         # Read before loading: a change during the load is seen by the next check.
         mtime = self._corpus_mtime()
+        ids = frozenset(self.corpus.ids()) if mtime is not None else frozenset()
         loaded = self.corpus.load()
         for error in loaded.errors:
             log.warning("skipped corpus file: %s", error)
@@ -489,7 +580,7 @@ class StoryBot:
             semantic,
             self.config.semantic.weight,
         )
-        return Snapshot(sources, retriever, tuple(loaded.errors), mtime)
+        return Snapshot(sources, retriever, tuple(loaded.errors), mtime, ids)
 
 
 def _span(excerpt: Excerpt) -> tuple[str, int, int]:

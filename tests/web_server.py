@@ -1,7 +1,8 @@
 """A local HTTP server on 127.0.0.1 serving the pages the web-source tests need.
 
 A test module defines its fixture as ``web = pytest.fixture(serve)``; ``web.url(path)`` gives
-the address of a page, ``web.requests`` what was asked for, ``web.sent`` bytes written per path.
+the address of a page, ``web.requests`` what was asked for, ``web.sent`` bytes written per path,
+``web.finished`` the paths whose whole response (of a trickling route) was sent.
 """
 
 from __future__ import annotations
@@ -103,6 +104,10 @@ class Route:
     body: bytes = b""
     delay: float = 0.0
     stream_bytes: int = 0  # send this many bytes of filler instead of ``body``
+    # Seconds between bytes: the response is sent one byte at a time (a server that keeps every
+    # read timeout from firing); the status line and headers too unless ``drip_body_only``.
+    trickle: float = 0.0
+    drip_body_only: bool = False
 
 
 class WebServer:
@@ -110,6 +115,7 @@ class WebServer:
         self.routes: dict[str, Route] = {}
         self.requests: list[tuple[str, dict[str, str]]] = []
         self.sent: dict[str, int] = {}
+        self.finished: set[str] = set()
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -121,6 +127,24 @@ class WebServer:
                 )
                 if route.delay:
                     time.sleep(route.delay)
+                if route.trickle:
+                    self.close_connection = True
+                    head = f"HTTP/1.1 {route.status} X\r\n" + "".join(
+                        f"{key}: {value}\r\n" for key, value in route.headers.items()
+                    )
+                    raw = (head + "\r\n").encode()
+                    try:
+                        if route.drip_body_only:
+                            self.wfile.write(raw)
+                            raw = b""
+                        for byte in raw + route.body:
+                            self.wfile.write(bytes([byte]))
+                            server.sent[path] = server.sent.get(path, 0) + 1
+                            time.sleep(route.trickle)
+                    except OSError:  # the client hung up
+                        return
+                    server.finished.add(path)
+                    return
                 try:
                     self.send_response(route.status)
                     for key, value in route.headers.items():

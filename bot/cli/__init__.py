@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 
 from rich.console import Console
@@ -58,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # the reader went away (storybot ask --json ... | head)
-        sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - nothing more to say
+        sys.stdout = None  # nothing left to flush at exit (no second BrokenPipeError)
         return EXIT_FAILURE
     except Exception as exc:
         if not isinstance(exc, _user_errors()):

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import stat
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
@@ -16,6 +19,18 @@ from bot.cli.terminal import literal, print_answer
 
 SOURCES_HINT = "See what I know with: storybot sources list"
 EXAMPLE = 'For example: storybot ask "Who directed Cuties?"'
+# A batch line longer than this is reported as an error and never held whole (a question is at
+# most 1,000 characters; a JSON line with escapes takes more bytes).
+MAX_BATCH_LINE_BYTES = 16 * 1024
+SKIP_CHUNK = 64 * 1024
+
+
+@dataclass(frozen=True)
+class SkippedLine:
+    """A batch line that is not a question (too long); reported, never echoed."""
+
+    number: int
+    reason: str
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -67,6 +82,17 @@ def cmd_ask(args, out: Console, err: Console) -> int:
     bot = open_bot(args, err)
     status = EXIT_OK
     for question in questions:
+        if isinstance(question, SkippedLine):
+            print_json(
+                {
+                    "line": question.number,
+                    "question": None,
+                    "answered": False,
+                    "excerpts": [],
+                    "error": question.reason,
+                }
+            )
+            continue
         try:
             answer = bot.ask(question, args.k)
         except QuestionError as exc:
@@ -87,12 +113,11 @@ def _question_problem(exc) -> str:
     return f"{exc} {EXAMPLE}" if exc.empty else str(exc)
 
 
-def _batch_questions(path: Path) -> Iterator[str]:
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CliError(f"cannot read {path}: {exc}") from exc
-    for number, line in enumerate(lines, 1):
+def _batch_questions(path: Path) -> Iterator[str | SkippedLine]:
+    for number, line in _batch_lines(path):
+        if isinstance(line, SkippedLine):
+            yield line
+            continue
         if not line.strip():
             continue
         if line.lstrip().startswith("{"):
@@ -107,6 +132,32 @@ def _batch_questions(path: Path) -> Iterator[str]:
                 ) from exc
         else:
             yield line.strip()
+
+
+def _batch_lines(path: Path) -> Iterator[tuple[int, str | SkippedLine]]:
+    """The numbered lines of a batch file (a regular file or a pipe), each read with a cap:
+    a longer line becomes a SkippedLine and the rest of it is read past, never kept."""
+    try:
+        handle = path.open("rb")
+        kind = os.fstat(handle.fileno()).st_mode
+    except OSError as exc:
+        raise CliError(f"cannot read {path}: {exc.strerror}") from exc
+    with handle:
+        if not (stat.S_ISREG(kind) or stat.S_ISFIFO(kind)):
+            raise CliError(f"cannot read {path}: not a regular file or a pipe")
+        number = 0
+        while line := handle.readline(MAX_BATCH_LINE_BYTES + 1):
+            number += 1
+            if len(line) > MAX_BATCH_LINE_BYTES and not line.endswith(b"\n"):
+                while (rest := handle.readline(SKIP_CHUNK)) and not rest.endswith(b"\n"):
+                    pass
+                reason = f"line {number} is longer than {MAX_BATCH_LINE_BYTES:,} bytes; skipped"
+                yield number, SkippedLine(number, reason)
+                continue
+            try:
+                yield number, line.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError as exc:
+                raise CliError(f"cannot read {path}: line {number} is not UTF-8") from exc
 
 
 def cmd_chat(args, out: Console, err: Console) -> int:

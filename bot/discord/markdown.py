@@ -11,7 +11,7 @@ import re
 
 import discord
 
-from bot.sources.urls import is_http_url
+from bot.sources.urls import link_target
 
 # Discord's limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits).
 CONTENT_LIMIT = 2000
@@ -134,13 +134,17 @@ def safe_trim(text: str, limit: int) -> str:
 
 
 def link(url: str) -> str | None:
-    """``url`` if Discord will accept it as an embed link (http/https, not too long)."""
-    return url if len(url) <= URL_LIMIT and is_http_url(url) else None
+    """``url`` as Discord will accept it as an embed or masked link (http/https, made safe by
+    ``urls.link_target``, not too long), else None."""
+    target = link_target(url)
+    return target if target is not None and len(target) <= URL_LIMIT else None
 
 
 def no_preview(url: str) -> str:
-    """A URL for message content that Discord shows without a preview card."""
-    return f"<{url}>"
+    """A URL for message content that Discord shows without a preview card (a safe link in
+    ``<...>``; anything that is not an http(s) URL is shown escaped, as text)."""
+    target = link_target(url)
+    return f"<{target}>" if target is not None else escape(url)
 
 
 def no_previews(text: str) -> str:

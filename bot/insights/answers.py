@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import secrets
 import sqlite3
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.clock import iso
+from bot.files import atomic_write
 from bot.insights.database import Component
 
 ANSWER_MIGRATIONS = [
@@ -74,25 +74,20 @@ class StoredAnswer:
 def member_key(state_dir: Path) -> bytes:
     """The secret key for member tags: read from ``members.key``, created (0600) if missing.
 
-    Created with O_EXCL, so two processes starting at once agree on one key."""
+    Written whole and never replaced (``atomic_write(replace=False)``), so two processes
+    starting at once agree on one key and neither reads a half-written one."""
     path = Path(state_dir) / KEY_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        key = path.read_bytes()
-        if len(key) != KEY_BYTES:
-            raise RuntimeError(f"{path} is not a storybot key ({len(key)} bytes)") from None
-        return key
-    key = secrets.token_bytes(KEY_BYTES)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(key)
-            handle.flush()
-            os.fsync(handle.fileno())
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
+    if not path.exists():
+        key = secrets.token_bytes(KEY_BYTES)
+        try:
+            atomic_write(path, key, replace=False, private=True)
+            return key
+        except FileExistsError:
+            pass  # another process was first: use its key
+    key = path.read_bytes()
+    if len(key) != KEY_BYTES:
+        raise RuntimeError(f"{path} is not a storybot key ({len(key)} bytes)")
     return key
 
 

@@ -1,7 +1,16 @@
-"""The audit log: who added, removed or restored which source, when, and from which URL."""
+"""The audit log: who added, removed or restored which source, when, and from which URL.
+
+A change and its record must not part ways when the process dies in between. So the row is
+written first, as *pending* with the file name the change creates or removes (``target``),
+then the file is changed, then the row is marked *done*. A row left pending by a killed
+process is settled by :meth:`AuditLog.reconcile`, which the engine runs, holding the corpus
+lock, before every change and at start: done if the disk shows the change happened, deleted
+if it never did. Only done rows are entries.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.clock import now_iso
@@ -20,7 +29,14 @@ AUDIT_MIGRATIONS = [
     );
     CREATE INDEX audit_source ON audit (source_id)
     """,
+    """
+    ALTER TABLE audit ADD COLUMN state TEXT NOT NULL DEFAULT 'done';
+    ALTER TABLE audit ADD COLUMN target TEXT NOT NULL DEFAULT '';
+    CREATE INDEX audit_state ON audit (state)
+    """,
 ]
+PENDING, DONE = "pending", "done"
+_COLUMNS = "id, at, actor, action, source_id, url, detail, target"
 
 
 @dataclass(frozen=True)
@@ -32,6 +48,7 @@ class AuditEntry:
     source_id: str
     url: str
     detail: str
+    target: str = ""  # the corpus file the change created or removed (relative name)
 
 
 class AuditLog(Component):
@@ -43,23 +60,92 @@ class AuditLog(Component):
     def record(
         self, actor: str, action: str, source_id: str = "", url: str = "", detail: str = ""
     ) -> None:
-        with self.transaction() as conn:
-            conn.execute(
-                "INSERT INTO audit (at, actor, action, source_id, url, detail) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (now_iso(), actor or "unknown", action, source_id, url, detail),
-            )
+        """A done row at once (for events that change no file)."""
+        self._insert(DONE, actor, action, source_id, url, detail, "")
 
-    def entries(self, source_id: str | None = None, limit: int = 50) -> list[AuditEntry]:
-        """The newest entries first, optionally only those about one source."""
+    def begin(
+        self,
+        actor: str,
+        action: str,
+        source_id: str,
+        url: str = "",
+        detail: str = "",
+        target: str = "",
+    ) -> int:
+        """A pending row for a change about to be made to ``target``; returns its id."""
+        return self._insert(PENDING, actor, action, source_id, url, detail, target)
+
+    def done(self, row_id: int) -> None:
+        with self.transaction() as conn:
+            conn.execute("UPDATE audit SET state = ? WHERE id = ?", (DONE, row_id))
+
+    def abandon(self, row_id: int) -> None:
+        """The change failed and did not happen: its pending row goes."""
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM audit WHERE id = ? AND state = ?", (row_id, PENDING))
+
+    def pending(self) -> list[AuditEntry]:
         if not self.path.exists():
             return []
-        query = "SELECT id, at, actor, action, source_id, url, detail FROM audit"
-        params: tuple = ()
+        with self.transaction() as conn:
+            rows = conn.execute(
+                f"SELECT {_COLUMNS} FROM audit WHERE state = ? ORDER BY id", (PENDING,)
+            ).fetchall()
+        return [_entry(row) for row in rows]
+
+    def reconcile(self, happened: Callable[[AuditEntry], bool]) -> tuple[int, int]:
+        """Settle the pending rows: done where ``happened(entry)``, deleted elsewhere. Only
+        safe while no change is in flight (the caller holds the corpus lock). Returns
+        (confirmed, dropped)."""
+        confirmed = dropped = 0
+        for entry in self.pending():
+            with self.transaction() as conn:
+                if happened(entry):
+                    conn.execute("UPDATE audit SET state = ? WHERE id = ?", (DONE, entry.id))
+                    confirmed += 1
+                else:
+                    conn.execute("DELETE FROM audit WHERE id = ?", (entry.id,))
+                    dropped += 1
+        return confirmed, dropped
+
+    def entries(self, source_id: str | None = None, limit: int = 50) -> list[AuditEntry]:
+        """The newest done entries first, optionally only those about one source."""
+        if not self.path.exists():
+            return []
+        if source_id and not _is_text(source_id):
+            return []  # e.g. a non-UTF-8 argv byte: no source has such an id
+        query = f"SELECT {_COLUMNS} FROM audit WHERE state = ?"
+        params: tuple = (DONE,)
         if source_id:
-            query += " WHERE source_id = ?"
-            params = (source_id,)
+            query += " AND source_id = ?"
+            params += (source_id,)
         query += " ORDER BY id DESC LIMIT ?"
         with self.transaction() as conn:
             rows = conn.execute(query, (*params, limit)).fetchall()
-        return [AuditEntry(*(value if value is not None else "" for value in row)) for row in rows]
+        return [_entry(row) for row in rows]
+
+    def _insert(self, state: str, actor: str, action: str, *fields: str) -> int:
+        with self.transaction() as conn:
+            cursor = conn.execute(
+                "INSERT INTO audit (at, actor, action, source_id, url, detail, target, state) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (now_iso(), _text(actor) or "unknown", action, *map(_text, fields), state),
+            )
+            return int(cursor.lastrowid or 0)
+
+
+def _entry(row: tuple) -> AuditEntry:
+    return AuditEntry(*(value if value is not None else "" for value in row))
+
+
+def _text(value: str) -> str:
+    """``value`` storable as UTF-8 (a lone surrogate from a non-UTF-8 argv becomes "?")."""
+    return value if _is_text(value) else value.encode("utf-8", "replace").decode("utf-8")
+
+
+def _is_text(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -3,14 +3,20 @@
 Each question asked through the bot is a row in the state database: text, time, server, answered or
 not, top score, the sources quoted, and the Helpful / Not helpful votes. No user ids are stored.
 ``[stats] log_questions = false`` turns recording off; rows older than ``retention_days`` are
-purged.
+purged whatever that setting (rows logged before it was turned off go too).
+
+Gaps (unanswered or "Not helpful" questions) are grouped in near-linear time: each distinct
+wording's terms are computed once, and a question is compared only with the groups that share
+one of its rarest terms (prefix filtering over an inverted index), at most MAX_CANDIDATES of
+them; at most MAX_GAP_WORDINGS distinct wordings, the most recent, are grouped.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -39,6 +45,11 @@ CREATE INDEX questions_asked_at ON questions (asked_at)
 ]
 # Two questions whose informative words overlap this much (Jaccard) are one gap.
 NEAR_DUPLICATE = 0.5
+# Bounds on the work of grouping gaps: the most recent distinct wordings grouped, the groups
+# one wording is compared with, the variants a gap lists.
+MAX_GAP_WORDINGS = 20_000
+MAX_CANDIDATES = 64
+MAX_VARIANTS = 20
 
 
 @dataclass(frozen=True)
@@ -84,10 +95,12 @@ class QuestionLog(Component):
         self._purged_on: str | None = None  # the UTC day of the last purge while recording
 
     def record(self, answer: Answer, server: str = "", when: datetime | None = None) -> int | None:
-        """Store one asked question; returns its row id (None when logging is off)."""
-        if not self.enabled:
-            return None
+        """Store one asked question; returns its row id (None when logging is off). Rows past
+        retention are purged once a day either way."""
         when = when or datetime.now(UTC)
+        if not self.enabled:
+            self._purge_daily(when)
+            return None
         sources = list(dict.fromkeys(e.source.id for e in answer.excerpts))
         top = answer.excerpts[0].score if answer.excerpts else None
         with self.transaction() as db:
@@ -104,12 +117,15 @@ class QuestionLog(Component):
                 ),
             )
             row_id = cursor.lastrowid
+        self._purge_daily(when)
+        return row_id
+
+    def _purge_daily(self, when: datetime) -> None:
         # A long-running bot keeps the retention promise: old rows go once a day.
         today = when.astimezone(UTC).date().isoformat()
         if self._purged_on != today:
             self._purged_on = today
             self.purge(now=when)
-        return row_id
 
     def vote(self, question_id: int, helpful: bool) -> bool:
         """Count a Helpful / Not helpful vote; False if the question is not (or no more) logged."""
@@ -123,8 +139,9 @@ class QuestionLog(Component):
             return cursor.rowcount == 1
 
     def purge(self, now: datetime | None = None) -> int:
-        """Delete rows older than the retention period; returns how many."""
-        if not self.enabled:
+        """Delete rows older than the retention period, whether logging is on or off (never
+        creating a database that does not exist); returns how many."""
+        if not self.enabled and not self.path.exists():
             return 0
         cutoff = (now or datetime.now(UTC)) - timedelta(days=self.retention_days)
         with self.transaction() as db:
@@ -148,50 +165,75 @@ class QuestionLog(Component):
         limit: int = 10,
     ) -> Stats:
         """Figures over the last ``days`` days; ``terms_of`` gives a question's informative words
-        (the analyzer's terms), used to group near-duplicate gaps."""
-        now = now or datetime.now(UTC)
-        rows = self.rows(now - timedelta(days=days))
+        (the analyzer's terms), used to group near-duplicate gaps. The figures are counted by
+        SQLite; only the gap rows come to Python."""
         stats = Stats()
-        per_day: dict[str, list[int]] = {}
-        quoted: Counter[str] = Counter()
-        for row in rows:
-            day = per_day.setdefault(row["asked_at"][:10], [0, 0])
-            day[0] += 1
-            day[1] += row["answered"]
-            stats.helpful += row["helpful"]
-            stats.not_helpful += row["not_helpful"]
-            quoted.update(json.loads(row["sources"]))
-        stats.days = [(d, asked, answered) for d, (asked, answered) in sorted(per_day.items())]
-        stats.asked = len(rows)
-        stats.answered = sum(row["answered"] for row in rows)
-        stats.top_sources = quoted.most_common(limit)
-        gaps = [r for r in rows if not r["answered"] or r["not_helpful"] > r["helpful"]]
+        if not self.enabled or not self.path.exists():
+            return stats
+        since = iso((now or datetime.now(UTC)) - timedelta(days=days))
+        with self.transaction() as db:
+            per_day = db.execute(
+                "SELECT substr(asked_at, 1, 10), COUNT(*), SUM(answered), SUM(helpful),"
+                " SUM(not_helpful) FROM questions WHERE asked_at >= ? GROUP BY 1 ORDER BY 1",
+                (since,),
+            ).fetchall()
+            # Ties in the order they were first quoted (as a Counter would keep them).
+            quoted = db.execute(
+                "SELECT quoted.value, COUNT(*) FROM questions, json_each(questions.sources)"
+                " AS quoted WHERE asked_at >= ? GROUP BY quoted.value"
+                " ORDER BY COUNT(*) DESC, MIN(asked_at), MIN(questions.id) LIMIT ?",
+                (since, limit),
+            ).fetchall()
+            db.row_factory = sqlite3.Row
+            gaps = db.execute(
+                "SELECT question, asked_at, answered, helpful, not_helpful FROM questions"
+                " WHERE asked_at >= ? AND (answered = 0 OR not_helpful > helpful)"
+                " ORDER BY asked_at, id",
+                (since,),
+            ).fetchall()
+        stats.days = [(day, asked, answered) for day, asked, answered, _, _ in per_day]
+        stats.asked = sum(row[1] for row in per_day)
+        stats.answered = sum(row[2] for row in per_day)
+        stats.helpful = sum(row[3] for row in per_day)
+        stats.not_helpful = sum(row[4] for row in per_day)
+        stats.top_sources = [(source, count) for source, count in quoted]
         stats.gaps = group_gaps(gaps, terms_of)[:limit]
         return stats
 
 
 def group_gaps(rows: list, terms_of: Callable[[str], Iterable[str]]) -> list[Gap]:
-    """Cluster questions whose term sets overlap by at least NEAR_DUPLICATE (Jaccard), biggest
-    cluster first. Each row needs question, asked_at, answered, helpful, not_helpful."""
-    clusters: list[tuple[set[str], list]] = []
-    for row in rows:
-        terms = set(terms_of(row["question"])) or {row["question"].casefold().strip()}
-        for cluster_terms, members in clusters:
-            if len(terms & cluster_terms) / len(terms | cluster_terms) >= NEAR_DUPLICATE:
-                members.append(row)
-                cluster_terms |= terms
-                break
-        else:
-            clusters.append((set(terms), [row]))
+    """Cluster questions whose term sets overlap by at least NEAR_DUPLICATE (Jaccard) with the
+    first question of a group, biggest group first. Each row needs question, asked_at,
+    answered, helpful, not_helpful; rows come oldest first.
+
+    Near-linear with bounded work: terms are computed once per distinct wording (at most
+    MAX_GAP_WORDINGS, the most recent; older ones are left out); wordings with the same terms
+    are one; a term set is compared only with the groups sharing a term of its prefix (its
+    rarest terms: two sets this similar always share one, the "prefix filter" of set
+    similarity joins), at most MAX_CANDIDATES of them."""
+    positions: dict[str, list[int]] = {}  # wording -> its rows' positions, newest first
+    for pos in range(len(rows) - 1, -1, -1):  # newest first: the cap keeps recent wordings
+        question = rows[pos]["question"]
+        found = positions.get(question)
+        if found is None:
+            if len(positions) >= MAX_GAP_WORDINGS:
+                continue
+            found = positions[question] = []
+        found.append(pos)
+    by_terms: dict[frozenset[str], list[int]] = {}
+    for question in sorted(positions, key=lambda q: positions[q][-1]):  # first asked first
+        terms = frozenset(terms_of(question)) or frozenset({question.casefold().strip()})
+        by_terms.setdefault(terms, []).extend(positions[question])
     gaps = []
-    for _, members in clusters:
+    for group in _cluster(list(by_terms)):
+        members = [rows[pos] for pos in sorted(p for terms in group for p in by_terms[terms])]
         # The most recent wording; among equal times, the one recorded last.
         _, latest = max(enumerate(members), key=lambda pair: (pair[1]["asked_at"], pair[0]))
         gaps.append(
             Gap(
                 question=latest["question"],
                 count=len(members),
-                variants=tuple(dict.fromkeys(m["question"] for m in members)),
+                variants=tuple(dict.fromkeys(m["question"] for m in members))[:MAX_VARIANTS],
                 last_asked=latest["asked_at"],
                 unanswered=sum(1 for m in members if not m["answered"]),
                 not_helpful=sum(m["not_helpful"] for m in members),
@@ -200,6 +242,37 @@ def group_gaps(rows: list, terms_of: Callable[[str], Iterable[str]]) -> list[Gap
     gaps.sort(key=lambda g: g.last_asked, reverse=True)
     gaps.sort(key=lambda g: g.count, reverse=True)  # stable: ties stay most recent first
     return gaps
+
+
+def _cluster(sets: list[frozenset[str]]) -> list[list[frozenset[str]]]:
+    """Leader clustering of ``sets`` (in order): each joins the earliest group whose first set
+    it resembles (Jaccard >= NEAR_DUPLICATE), else starts a group. Candidates come from an
+    inverted index over the leaders' prefixes in a global rarest-first term order."""
+    frequency = Counter(term for terms in sets for term in terms)
+    rank = {term: i for i, term in enumerate(sorted(frequency, key=lambda t: (frequency[t], t)))}
+    leaders: list[frozenset[str]] = []
+    groups: list[list[frozenset[str]]] = []
+    index: defaultdict[str, list[int]] = defaultdict(list)
+    for terms in sets:
+        # Sets with Jaccard >= t share at least ceil(t * |set|) terms, so they share one among
+        # the first |set| - ceil(t * |set|) + 1 of either, in one global order.
+        prefix = sorted(terms, key=rank.__getitem__)
+        del prefix[len(prefix) - math.ceil(NEAR_DUPLICATE * len(prefix)) + 1 :]
+        candidates: set[int] = set()
+        for term in prefix:
+            candidates.update(index[term][:MAX_CANDIDATES])
+            if len(candidates) >= MAX_CANDIDATES:
+                break
+        for g in sorted(candidates):
+            if len(terms & leaders[g]) >= NEAR_DUPLICATE * len(terms | leaders[g]):
+                groups[g].append(terms)
+                break
+        else:
+            for term in prefix:
+                index[term].append(len(leaders))
+            leaders.append(terms)
+            groups.append([terms])
+    return groups
 
 
 def newly_answered(gaps: Iterable[Gap], ask: Callable[[str], Answer]) -> list[tuple[Gap, Source]]:

@@ -25,10 +25,10 @@ from __future__ import annotations
 
 import os
 import re
-import stat
 import tomllib
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,7 +36,16 @@ from pathlib import Path
 import tomli_w
 
 from bot.config import MAX_SOURCE_BYTES
-from bot.files import atomic_write, fsync_dir
+from bot.files import (
+    FileTooLarge,
+    NotRegularFile,
+    StillLocked,
+    atomic_write,
+    fsync_dir,
+    locked_directory,
+    read_regular_file,
+)
+from bot.sources.decoding import NUL_PROBLEM, text_problem
 
 FENCE = "+++"
 SOURCE_SUFFIX = ".txt"
@@ -45,6 +54,8 @@ ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 REQUIRED_FIELDS = ("id", "title", "kind")
 OPTIONAL_FIELDS = ("publisher", "url", "published", "added_by", "added_at")
 TRASH_DIR = ".trash"
+# How long a change waits for another process's change to the same corpus.
+LOCK_TIMEOUT_SECONDS = 60.0
 BOM = "\ufeff"
 
 
@@ -155,24 +166,21 @@ def read_source(path: Path, max_bytes: int = MAX_SOURCE_BYTES) -> Source:
 
 def read_source_named(path: Path, expected_id: str, max_bytes: int = MAX_SOURCE_BYTES) -> Source:
     """Read a source file whose id must be ``expected_id``; refuse anything that is not a
-    regular, readable, UTF-8 text file of at most ``max_bytes`` with a message naming it."""
+    regular, readable, UTF-8 text file of at most ``max_bytes`` with a message naming it.
+    The text must pass ``decoding.text_problem``, the rule every add passes too."""
     try:
-        info = path.stat()
         # Not a directory, FIFO or device: reading /dev/zero or a pipe would never end.
-        if not stat.S_ISREG(info.st_mode):
-            raise CorpusError(f"{path.name}: is not a regular file")
-        if info.st_size > max_bytes:
-            raise CorpusError(_too_big(path.name, info.st_size, max_bytes))
-        with path.open("rb") as handle:
-            raw = handle.read(max_bytes + 1)  # the file may have grown since stat
+        raw = read_regular_file(path, max_bytes)
+    except NotRegularFile as exc:
+        raise CorpusError(f"{path.name}: is not a regular file") from exc
+    except FileTooLarge as exc:
+        raise CorpusError(_too_big(path.name, exc.size, max_bytes)) from exc
     except OSError as exc:
         raise CorpusError(f"{path.name}: cannot be read ({exc.strerror})") from exc
-    if len(raw) > max_bytes:
-        raise CorpusError(_too_big(path.name, len(raw), max_bytes))
     if not raw.strip():
         raise CorpusError(f"{path.name}: is empty")
-    if b"\x00" in raw:
-        raise CorpusError(f"{path.name}: is a binary file, not text")
+    if b"\x00" in raw:  # before decoding: a binary file is "binary", not "not UTF-8"
+        raise CorpusError(f"{path.name}: {NUL_PROBLEM}")
     try:
         content = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -183,6 +191,9 @@ def read_source_named(path: Path, expected_id: str, max_bytes: int = MAX_SOURCE_
         raise CorpusError(f"{path.name}: id {source.id!r} does not match the file name")
     if not source.text.strip():
         raise CorpusError(f"{path.name}: has no text after the metadata header")
+    problem = text_problem(source.text)
+    if problem:
+        raise CorpusError(f"{path.name}: the text {problem}")
     return source
 
 
@@ -199,6 +210,18 @@ class Corpus:
     def __init__(self, directory: Path, max_source_bytes: int = MAX_SOURCE_BYTES) -> None:
         self.directory = Path(directory)
         self.max_source_bytes = max_source_bytes
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """Held by every storybot process while it changes this corpus (a lock on the
+        directory itself; released when the holder dies). CorpusError if another process
+        holds it for more than LOCK_TIMEOUT_SECONDS."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        try:
+            with locked_directory(self.directory, LOCK_TIMEOUT_SECONDS):
+                yield
+        except StillLocked as exc:
+            raise CorpusError("another process is changing the corpus; try again") from exc
 
     def path_for(self, source_id: str) -> Path:
         return self.directory / f"{source_id}{SOURCE_SUFFIX}"
@@ -235,6 +258,9 @@ class Corpus:
             ) from exc
         if len(data) > self.max_source_bytes:
             raise CorpusError(_too_big(path.name, len(data), self.max_source_bytes))
+        problem = text_problem(source.text)  # what would not load is never written
+        if problem:
+            raise CorpusError(f"{path.name}: the text {problem}")
         self.directory.mkdir(parents=True, exist_ok=True)
         try:
             # Without overwrite, the final step cannot replace a file another process (the
@@ -248,18 +274,48 @@ class Corpus:
     def trash(self) -> Path:
         return self.directory / TRASH_DIR
 
-    def remove(self, source_id: str) -> Source:
-        """Move a source's file to the trash (atomically) and return what it held."""
-        path = self.path_for(source_id)
-        if not ID_PATTERN.match(source_id) or not path.exists():
-            raise CorpusError(f"no source with id {source_id!r}")
-        source = read_source(path, self.max_source_bytes)
+    def find(self, name: str) -> tuple[Path, Source]:
+        """The corpus file ``name`` means (a source id, or a file name as a load error shows
+        it) and the source it holds. A file that does not load is found all the same, with a
+        stand-in source (id: the file name's stem, title: why it does not load, no text), so
+        that it can be removed."""
+        path = self._named(name)
+        if path is None:
+            raise CorpusError(f"no source with id {name!r}")
+        try:
+            return path, read_source(path, self.max_source_bytes)
+        except CorpusError as exc:
+            return path, Source(id=path.stem, title=str(exc), text="")
+
+    def _named(self, name: str) -> Path | None:
+        if ID_PATTERN.fullmatch(name):
+            candidates = [self.path_for(name)]
+        elif "/" in name or "\x00" in name or name.startswith("."):
+            return None  # only files right in the corpus directory, never hidden ones
+        else:
+            candidates = [self.directory / name, self.directory / f"{name}{SOURCE_SUFFIX}"]
+        for path in candidates:
+            # lexists: a dangling symlink is a file in the folder too.
+            if path.name.endswith(SOURCE_SUFFIX) and os.path.lexists(path):
+                return path
+        return None
+
+    def remove(self, name: str) -> Source:
+        """Move a source's file (or any ``*.txt`` file of the corpus folder, even one that
+        does not load; see :meth:`find`) to the trash, atomically; return what it held."""
+        path, source = self.find(name)
+        self.move_to_trash(path)
+        return source
+
+    def move_to_trash(self, path: Path) -> Path:
+        """Rename ``path`` into the trash (never reading it); returns the new path."""
         self.trash.mkdir(exist_ok=True)
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-        os.replace(path, self.trash / f"{source_id}.{stamp}{SOURCE_SUFFIX}")
+        target = self.trash / f"{path.stem}.{stamp}{SOURCE_SUFFIX}"
+        os.replace(path, target)
         fsync_dir(self.trash)
         fsync_dir(self.directory)
-        return source
+        return target
 
     def trashed(self) -> dict[str, Path]:
         """The newest trashed file of each removed source id."""
@@ -268,12 +324,20 @@ class Corpus:
             found[path.name.split(".", 1)[0]] = path  # names sort by time
         return found
 
-    def restore(self, source_id: str) -> Source:
-        """Bring back the most recently removed source with this id."""
+    def restorable(self, source_id: str) -> tuple[Path, Source]:
+        """The newest trashed file of ``source_id`` and the source it holds (a stand-in, as
+        in :meth:`find`, for a removed file that does not load: it goes back as it was)."""
         trashed = self.trashed().get(source_id)
         if trashed is None:
             raise CorpusError(f"no removed source with id {source_id!r} to restore")
-        source = read_source_named(trashed, source_id, self.max_source_bytes)
+        try:
+            return trashed, read_source_named(trashed, source_id, self.max_source_bytes)
+        except CorpusError as exc:
+            return trashed, Source(id=source_id, title=str(exc), text="")
+
+    def restore(self, source_id: str) -> Source:
+        """Bring back the most recently removed source with this id."""
+        trashed, source = self.restorable(source_id)
         path = self.path_for(source_id)
         taken = CorpusError(f"a source with id {source_id!r} exists; remove it first")
         try:

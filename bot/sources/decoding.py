@@ -1,43 +1,65 @@
-"""Bytes a moderator hands in -> source text, or a clear refusal.
+"""Bytes a moderator hands in -> source text, or a clear refusal; and what counts as text.
 
 Only text-like documents are accepted: plain text and Markdown pass through unchanged.
+:func:`text_problem` is the one rule for a source's text: uploads, fetched pages, every
+corpus write and the corpus loader apply it, so whatever is added also loads.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from bot.files import FileTooLarge, NotRegularFile, read_regular_file
+
 MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
 TEXT_SUFFIXES = {".txt", ".md", ".markdown", ".text"}
+NUL_PROBLEM = "is a binary file (it holds NUL bytes)"
 
 
 class DocumentError(ValueError):
     """The document is not usable as a source (binary, too big, not UTF-8, empty)."""
 
 
+def text_problem(text: str) -> str | None:
+    """Why ``text`` cannot be a source's text (a phrase to follow a name), or None.
+
+    A NUL anywhere (not only near the start), more than 1% control characters at the start,
+    or nothing but whitespace."""
+    if "\x00" in text:
+        return NUL_PROBLEM
+    if looks_binary(text):
+        return "looks binary (control characters)"
+    if not text.strip():
+        return "is empty"
+    return None
+
+
 def decode_text(data: bytes, name: str = "the file") -> str:
     """UTF-8 text from ``data``; refuse binaries, wrong encodings and empty files clearly."""
     _check_size(len(data), name)
-    if b"\x00" in data[:8192]:
-        raise DocumentError(f"{name} is a binary file; only text, Markdown or HTML can be added")
+    if b"\x00" in data:  # before decoding: a binary file is "binary", not "not UTF-8"
+        raise DocumentError(f"{name} {NUL_PROBLEM}; only text can be added")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise DocumentError(
             f"{name} is not UTF-8 text (bad byte at position {exc.start}); save it as UTF-8"
         ) from exc
-    if looks_binary(text):
-        raise DocumentError(f"{name} looks binary (control characters); only text can be added")
-    if not text.strip():
-        raise DocumentError(f"{name} is empty")
+    problem = text_problem(text)
+    if problem:
+        raise DocumentError(f"{name} {problem}; only text, Markdown or HTML can be added")
     return text
 
 
 def read_document(path: Path) -> bytes:
-    """The bytes of a file a moderator names, refusing one over the size limit before reading."""
+    """The bytes of a file a moderator names: a regular file (not a FIFO or a device), never
+    read past the size limit."""
     try:
-        _check_size(path.stat().st_size, path.name)
-        return path.read_bytes()
+        return read_regular_file(path, MAX_DOCUMENT_BYTES)
+    except NotRegularFile as exc:
+        raise DocumentError(f"{path}: is not a regular file") from exc
+    except FileTooLarge as exc:
+        raise DocumentError(_too_big(exc.size, path.name)) from exc
     except OSError as exc:
         raise DocumentError(f"{path}: cannot be read ({exc.strerror})") from exc
 
@@ -52,6 +74,8 @@ def looks_binary(text: str, sample: int = 8192) -> bool:
 
 def _check_size(size: int, name: str) -> None:
     if size > MAX_DOCUMENT_BYTES:
-        raise DocumentError(
-            f"{name} is {size / 1e6:.1f} MB; the limit is {MAX_DOCUMENT_BYTES / 1e6:.0f} MB"
-        )
+        raise DocumentError(_too_big(size, name))
+
+
+def _too_big(size: int, name: str) -> str:
+    return f"{name} is {size / 1e6:.1f} MB; the limit is {MAX_DOCUMENT_BYTES / 1e6:.0f} MB"

@@ -3,17 +3,21 @@
 ``StoryBot`` (the engine) owns one :class:`Ingestor` and is its :class:`Library`: the ingestor
 only needs the current sources and a way to store one, so nothing here imports the engine.
 :meth:`Ingestor.add_url` is a coroutine: the slow steps (download, extraction, re-indexing) run
-in worker threads, so the event loop keeps answering questions meanwhile, and a ``progress``
-callback (plain function or coroutine) hears about every step, e.g. to move a progress bar or
-edit a Discord message.
+in the ingestor's own small thread pool (``INGEST_WORKERS`` threads), never in the event loop's
+default pool, which answers questions (``asyncio.to_thread``): however many slow adds are
+going on, a question never waits behind one. A ``progress`` callback (plain function or
+coroutine) hears about every step, e.g. to move a progress bar or edit a Discord message.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
+import logging
 import re
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
 from urllib.parse import urlsplit
@@ -34,6 +38,10 @@ NEAR_DUPLICATE_CONTAINMENT = 0.8
 MIN_SHINGLES = 10
 # When following links, links that fail are skipped; give up after this many attempts per page.
 FOLLOW_ATTEMPTS_PER_PAGE = 3
+# Adds run at most this many at a time (each is bounded by the fetch deadline); more wait.
+INGEST_WORKERS = 2
+
+log = logging.getLogger(__name__)
 
 # What adding can raise: each a message fit for the moderator.
 ERRORS = (FetchError, UrlRefused, ExtractError, CorpusError, DocumentError)
@@ -97,6 +105,12 @@ class Ingestor:
         self.library = library
         self.fetcher = fetcher
         self._shingles: dict[tuple[str, int], frozenset[int]] = {}
+        # Threads start on first use and end when idle ones are collected with the ingestor.
+        self._pool = ThreadPoolExecutor(INGEST_WORKERS, thread_name_prefix="storybot-ingest")
+
+    async def _in_pool(self, function: Callable[..., Added], *args, **kwargs) -> Added:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, functools.partial(function, *args, **kwargs))
 
     # -- queries -------------------------------------------------------------------------------
 
@@ -234,8 +248,9 @@ class Ingestor:
     ) -> IngestReport:
         """Add ``url``, then up to ``follow`` pages it links to that are not in the corpus yet.
 
-        The first page's failure raises (one of ``ERRORS``); a followed link that fails is
-        reported in ``IngestReport.skipped`` and the next link is tried.
+        The first page's failure raises (one of ``ERRORS``); a followed link that fails, for
+        whatever reason, is reported in ``IngestReport.skipped`` and the next link is tried:
+        what was stored is always reported.
         """
         total = 1 + max(0, follow)
         report = IngestReport()
@@ -247,7 +262,7 @@ class Ingestor:
                     await result
 
         await emit("fetch", url, f"Fetching {url}")
-        first = await asyncio.to_thread(
+        first = await self._in_pool(
             self.add_url_sync, url, title=title, added_by=added_by, kind=kind
         )
         report.added.append(first)
@@ -263,15 +278,20 @@ class Ingestor:
                 attempts += 1
                 await emit("fetch", link.url, f"Fetching {link.url}")
                 try:
-                    added = await asyncio.to_thread(
+                    added = await self._in_pool(
                         self.add_url_sync,
                         link.url,
                         added_by=added_by,
                         extra={"linked_from": first.source.id},
                     )
-                except ERRORS as exc:
-                    report.skipped.append((link.url, str(exc)))
-                    await emit("skipped", link.url, str(exc))
+                except Exception as exc:  # one bad link must not hide what was stored
+                    if isinstance(exc, ERRORS):
+                        reason = str(exc)
+                    else:
+                        log.exception("following %s failed", link.url)
+                        reason = f"could not be added ({type(exc).__name__})"
+                    report.skipped.append((link.url, reason))
+                    await emit("skipped", link.url, reason)
                     continue
                 report.added.append(added)
                 await emit("added", added.source.url, f"Added {added.source.id}")

@@ -287,7 +287,9 @@ def test_cli_survives_markup_and_control_characters_in_sources(tmp_path, capsys)
     Corpus(tmp_path / "corpus").write(
         source(
             "markup",
-            "The zebra keeper sent \x1b[31mred\x1b[0m text, [/] [bold]tags[/bold] and a bell\x07.",
+            "The zebra keeper sent \x1b[31mred\x1b[0m text, [/] [bold]tags[/bold] and a bell\x07."
+            # Under 1% control characters: more would be refused as binary (text_problem).
+            + " The keeper also fed the zebras their usual hay at noon." * 6,
             title="Zebra [/x] [bold red]news \x1b]0;pwned\x07",
             publisher="[link=https://evil.example]P[/link]",
         )

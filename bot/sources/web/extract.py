@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from bot.sources.corpus import Link
-from bot.sources.urls import is_http_url
+from bot.sources.urls import link_target
 from bot.sources.web.fetch import Page
 
 MAX_TITLE = 200
@@ -95,12 +95,15 @@ def extract_plain(text: str, url: str, *, markdown: bool) -> Extracted:
 
 
 def clean_links(links: list[Link], base_url: str) -> tuple[Link, ...]:
-    """Absolute http(s) links without fragments, first occurrence of each, not the page itself."""
-    seen = {_without_fragment(base_url)}
+    """Absolute http(s) links without fragments, first occurrence of each, not the page itself;
+    made safe to show (``urls.safe_url``)."""
+    page = _without_fragment(base_url)
+    seen = {page, link_target(page)}
     kept: list[Link] = []
     for link in links:
         absolute = _without_fragment(urljoin(base_url, link.url.strip()))
-        if not is_http_url(absolute) or absolute in seen:
+        absolute = link_target(absolute)
+        if absolute is None or absolute in seen:
             continue
         seen.add(absolute)
         kept.append(Link(link.text or absolute, absolute))

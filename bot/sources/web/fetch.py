@@ -4,29 +4,39 @@
   every redirect before it is requested; and again at connect time, connecting to exactly the
   addresses that were checked (no DNS-rebinding window).
 - Redirects are followed by hand, at most ``max_redirects``.
-- Timeouts per network operation (``timeout_seconds``) and for the whole download (three times
-  that), so a server that drips bytes cannot hold an add forever.
+- Timeouts per network operation (``timeout_seconds``) and for the whole download, headers and
+  body (three times that). The read timeout restarts with every byte, so the whole-download
+  deadline is enforced on the sockets themselves: when it passes, a timer shuts down every
+  connection of the fetch, which ends whatever read is blocked (:class:`_Deadline`). A server
+  that drips one byte a second cannot hold an add past the deadline.
 - A size cap enforced while streaming: the body is never read past ``max_bytes``.
 - Only text-like content (HTML, plain text, Markdown); anything else is refused before its body
   is read. The charset comes from the header, then the page's ``<meta>``, then UTF-8, then
-  Windows-1252 (what browsers assume for undeclared Latin-1 pages).
+  Windows-1252 (what browsers assume for undeclared Latin-1 pages). Only the encodings
+  browsers know (the WHATWG labels, via ``webencodings``) are honoured: a page declaring
+  ``rot13``, ``zlib``, ``base64``, ``idna`` or ``undefined`` is decoded as if undeclared.
+- The text must pass ``decoding.text_problem`` (no NUL anywhere, not binary), the rule the
+  corpus loader applies too.
 
 Blocking by design: callers run it in a worker thread (``asyncio.to_thread``).
 """
 
 from __future__ import annotations
 
-import codecs
+import contextlib
 import re
+import socket
+import threading
 import time
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
 import httpcore
 import httpx
+import webencodings
 
 from bot.config import FetchSettings
-from bot.sources.decoding import looks_binary
+from bot.sources.decoding import text_problem
 from bot.sources.web.urlguard import UrlGuard, UrlRefused, url_host
 
 REDIRECT_CODES = {301, 302, 303, 307, 308}
@@ -34,8 +44,9 @@ HTML_TYPES = {"text/html", "application/xhtml+xml"}
 MARKDOWN_TYPES = {"text/markdown", "text/x-markdown"}
 TEXT_TYPES = {"text/plain"} | MARKDOWN_TYPES
 CHUNK = 64 * 1024
-# Labels browsers treat as Windows-1252 (WHATWG Encoding): Latin-1 pages really use it.
-_WINDOWS_1252_LABELS = {"iso-8859-1", "iso8859-1", "latin1", "latin-1", "l1", "ascii", "us-ascii"}
+# The whole download (headers and body, redirects included) may take this many per-operation
+# timeouts.
+DEADLINE_FACTOR = 3
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_.:-]+)""", re.I)
 
 
@@ -58,11 +69,87 @@ class Page:
     encoding: str
 
 
-class _GuardedBackend(httpcore.NetworkBackend):
-    """Resolve, check and connect to the checked address, never the name again."""
+class _Deadline:
+    """The whole download's deadline, enforced on the sockets, whatever the server does.
 
-    def __init__(self, guard: UrlGuard) -> None:
+    httpx's read timeout restarts with every byte and ``iter_raw`` hands back a chunk only when
+    it is full, so a check between chunks never fires against a server that trickles bytes.
+    Instead a timer shuts down every socket of the fetch when the time is up (``shutdown``
+    wakes a blocked ``recv``, TLS included); the fetch then sees ``expired``."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.ends = time.monotonic() + seconds
+        self.expired = False
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> _Deadline:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._timer.cancel()
+
+    def remaining(self) -> float:
+        return max(0.0, self.ends - time.monotonic())
+
+    def watch(self, sock: socket.socket | None) -> None:
+        if sock is None:
+            return
+        with self._lock:
+            self._sockets.append(sock)
+            if self.expired:  # connected just as the time ran out
+                _shut(sock)
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            for sock in self._sockets:
+                _shut(sock)
+
+
+def _shut(sock: socket.socket) -> None:
+    # The plain socket method, on an SSL socket too: the file descriptor is shut down without
+    # touching the TLS object another thread may be reading through. Closed already: fine.
+    with contextlib.suppress(OSError):
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+class _WatchedStream(httpcore.NetworkStream):
+    """A connection whose socket (and, after TLS starts, the TLS socket) the deadline watches."""
+
+    def __init__(self, inner: httpcore.NetworkStream, deadline: _Deadline) -> None:
+        self._inner = inner
+        deadline.watch(inner.get_extra_info("socket"))
+        self._deadline = deadline
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, timeout)
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, timeout)
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(self, ssl_context, server_hostname=None, timeout=None):
+        inner = self._inner.start_tls(ssl_context, server_hostname, timeout)
+        return _WatchedStream(inner, self._deadline)
+
+    def get_extra_info(self, info: str):
+        return self._inner.get_extra_info(info)
+
+
+class _GuardedBackend(httpcore.NetworkBackend):
+    """Resolve, check and connect to the checked address, never the name again; every
+    connection is watched by the fetch's deadline."""
+
+    def __init__(self, guard: UrlGuard, deadline: _Deadline) -> None:
         self._guard = guard
+        self._deadline = deadline
         self._inner = httpcore.SyncBackend()
 
     def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
@@ -72,12 +159,22 @@ class _GuardedBackend(httpcore.NetworkBackend):
             raise httpcore.ConnectError(str(exc)) from exc
         last: Exception | None = None
         for address in addresses:
+            # Connecting is not watched by the timer (no socket yet): bound it directly.
+            remaining = self._deadline.remaining()
+            if remaining <= 0:
+                raise httpcore.ConnectTimeout("the download deadline passed")
             try:
-                return self._inner.connect_tcp(
-                    address, port, timeout, local_address, socket_options
+                stream = self._inner.connect_tcp(
+                    address,
+                    port,
+                    remaining if timeout is None else min(timeout, remaining),
+                    local_address,
+                    socket_options,
                 )
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
                 last = exc
+            else:
+                return _WatchedStream(stream, self._deadline)
         assert last is not None
         raise last
 
@@ -89,7 +186,7 @@ class _GuardedBackend(httpcore.NetworkBackend):
 
 
 class _GuardedTransport(httpx.HTTPTransport):
-    def __init__(self, guard: UrlGuard) -> None:
+    def __init__(self, guard: UrlGuard, deadline: _Deadline) -> None:
         super().__init__(trust_env=False)
         # httpx has no public hook for the network backend; swap in a pool that uses ours.
         # Refuse to run unguarded if a future httpx stores its pool elsewhere.
@@ -97,7 +194,7 @@ class _GuardedTransport(httpx.HTTPTransport):
             raise RuntimeError("unsupported httpx version: cannot install the SSRF guard")
         self._pool = httpcore.ConnectionPool(
             ssl_context=httpx.create_ssl_context(trust_env=False),
-            network_backend=_GuardedBackend(guard),
+            network_backend=_GuardedBackend(guard, deadline),
             max_connections=4,
         )
 
@@ -108,9 +205,26 @@ class Fetcher:
         self.guard = guard or UrlGuard(settings.allow_hosts)
 
     def fetch(self, url: str) -> Page:
-        """Download ``url`` (following redirects) and decode it; raise FetchError or UrlRefused."""
+        """Download ``url`` (following redirects) and decode it; raise FetchError or UrlRefused.
+
+        Returns or raises within ``DEADLINE_FACTOR * timeout_seconds`` (plus name lookups,
+        which the system resolver bounds), whatever the server sends and however slowly."""
+        with _Deadline(DEADLINE_FACTOR * self.settings.timeout_seconds) as deadline:
+            try:
+                return self._fetch(url, deadline)
+            except (FetchError, UrlRefused):
+                if deadline.expired:
+                    raise self._too_slow(url, deadline) from None
+                raise
+
+    def _too_slow(self, url: str, deadline: _Deadline) -> FetchError:
+        return FetchError(
+            f"{_host(url)} is sending the page too slowly "
+            f"(not complete after {deadline.seconds:g} s)"
+        )
+
+    def _fetch(self, url: str, deadline: _Deadline) -> Page:
         s = self.settings
-        deadline = time.monotonic() + 3 * s.timeout_seconds
         timeout = httpx.Timeout(s.timeout_seconds)
         headers = {
             "User-Agent": s.user_agent,
@@ -120,7 +234,7 @@ class Fetcher:
         }
         current = url.strip()
         with httpx.Client(
-            transport=_GuardedTransport(self.guard),
+            transport=_GuardedTransport(self.guard, deadline),
             timeout=timeout,
             follow_redirects=False,
             trust_env=False,
@@ -156,7 +270,9 @@ class Fetcher:
                     raise FetchError(f"could not fetch {current}: {exc}") from exc
         raise FetchError(f"{url} redirects more than {s.max_redirects} times")
 
-    def _read(self, url: str, final_url: str, response: httpx.Response, deadline: float) -> Page:
+    def _read(
+        self, url: str, final_url: str, response: httpx.Response, deadline: _Deadline
+    ) -> Page:
         s = self.settings
         if response.status_code != 200:
             raise FetchError(f"{final_url} answered HTTP {response.status_code}")
@@ -175,10 +291,10 @@ class Fetcher:
             body += chunk
             if len(body) > s.max_bytes:
                 raise TooLarge(_too_large(final_url, s.max_bytes), len(body))
-            if time.monotonic() > deadline:
-                raise FetchError(f"{_host(final_url)} is sending the page too slowly")
+        if deadline.expired:  # the body may look complete: the shutdown ended it early
+            raise self._too_slow(final_url, deadline)
         data = bytes(body)
-        if b"\x00" in data[:8192]:
+        if b"\x00" in data:
             raise FetchError(f"{final_url} is a binary file, not a web page or text")
         kind = mime or _sniff(data)
         if kind not in HTML_TYPES | TEXT_TYPES:
@@ -190,39 +306,48 @@ class Fetcher:
         if urlsplit(final_url).path.lower().endswith((".md", ".markdown")) and kind == "text/plain":
             kind = "text/markdown"
         text, encoding = decode(data, params.get("charset"), html=kind == "text/html")
-        if looks_binary(text):
-            raise FetchError(f"{final_url} is a binary file, not a web page or text")
-        if not text.strip():
+        problem = text_problem(text)  # the rule the corpus loader applies too
+        if problem == "is empty":
             raise FetchError(f"{final_url} is empty")
+        if problem:
+            raise FetchError(f"{final_url} is a binary file, not a web page or text ({problem})")
         return Page(url, final_url, kind, text, encoding)
 
 
 def decode(data: bytes, declared: str | None, *, html: bool) -> tuple[str, str]:
-    """Text from ``data``: declared charset, then <meta>, then UTF-8, then Windows-1252."""
-    candidates = [declared]
+    """Text from ``data``: declared charset, then <meta>, then UTF-8, then Windows-1252.
+
+    Only encodings browsers know are honoured (anything else counts as undeclared), so a
+    label never picks a codec that is not text (``rot13``, ``zlib``, ``base64``) or that
+    cannot decode arbitrary bytes (``idna``, ``undefined``)."""
+    candidates = [_encoding(declared)]
     if html:
         match = _META_CHARSET.search(data[:4096])
-        candidates.append(match.group(1).decode("ascii") if match else None)
-    for label in candidates:
-        encoding = _codec(label)
-        if encoding:
-            return data.decode(encoding, errors="replace").lstrip("\ufeff"), encoding
+        meta = _encoding(match.group(1).decode("ascii")) if match else None
+        # HTML: a <meta> claiming UTF-16 is read as UTF-8 (the bytes it was found in are not
+        # UTF-16, or the ASCII "<meta" would not have matched).
+        if meta is not None and meta.name.startswith("utf-16"):
+            meta = webencodings.UTF8
+        candidates.append(meta)
+    for encoding in candidates:
+        if encoding is not None:
+            text = encoding.codec_info.decode(data, "replace")[0]
+            return text.lstrip("\ufeff"), encoding.codec_info.name
     try:
         return data.decode("utf-8-sig"), "utf-8"
     except UnicodeDecodeError:
         return data.decode("cp1252", errors="replace"), "cp1252"
 
 
-def _codec(label: str | None) -> str | None:
+def _encoding(label: str | None) -> webencodings.Encoding | None:
+    """The WHATWG encoding a charset label names (Latin-1 and ASCII mean Windows-1252, as in
+    browsers), or None: unknown, or "replacement" (labels whose pages can't be decoded)."""
     if not label:
         return None
-    label = label.strip().strip("\"'").lower()
-    if label in _WINDOWS_1252_LABELS:
-        return "cp1252"
-    try:
-        return codecs.lookup(label).name
-    except LookupError:
+    encoding = webencodings.lookup(label.strip().strip("\"'"))
+    if encoding is None or encoding.name == "replacement":
         return None
+    return encoding
 
 
 def _parse_content_type(value: str) -> tuple[str, dict[str, str]]:
