@@ -8,11 +8,13 @@ rendering lives in ``bot.cli.terminal``, Discord rendering in ``bot.discord.embe
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 from urllib.parse import quote, urldefrag
 
-from bot.insights.questionlog import Gap, Stats
-from bot.search.retrieval import Answer, Excerpt
-from bot.sources.corpus import Source
+if TYPE_CHECKING:  # types only: importing retrieval loads spaCy and scipy (``--help`` stays fast)
+    from bot.insights.questionlog import Gap, Stats
+    from bot.search.retrieval import Answer, Excerpt
+    from bot.sources.corpus import Source
 
 NO_ANSWER = "The sources I have don't cover that."
 NO_ANSWER_REASONS = {

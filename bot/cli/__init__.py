@@ -13,6 +13,7 @@ import sys
 
 from rich.console import Console
 
+from bot import __version__
 from bot.cli import ask, serve, sources, stats
 from bot.cli.common import EXIT_FAILURE, CliError
 from bot.cli.terminal import literal
@@ -24,9 +25,13 @@ def build_parser() -> argparse.ArgumentParser:
         description="Answer questions about a news story with attributed, verbatim excerpts.",
     )
     parser.add_argument(
-        "--config", metavar="PATH", help="config.toml to use (default ./config.toml)"
+        "--config",
+        metavar="PATH",
+        help="config.toml to use (default: $STORYBOT_CONFIG, ./config.toml, then "
+        "~/.config/storybot/config.toml)",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+    parser.add_argument("--version", action="version", version=f"storybot {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for group in (ask, sources, stats, serve):
         group.register(commands)

@@ -21,7 +21,9 @@ EXAMPLE = 'For example: storybot ask "Who directed Cuties?"'
 def register(commands: argparse._SubParsersAction) -> None:
     ask = commands.add_parser("ask", help="answer a question (or a file of questions)")
     ask.add_argument("question", nargs="?", help="the question, in quotes")
-    ask.add_argument("-k", type=int, default=None, metavar="N", help="number of excerpts")
+    ask.add_argument(
+        "-k", type=int, default=None, metavar="N", help="up to N excerpts, 1-10 (default: top_k)"
+    )
     ask.add_argument("--json", action="store_true", help="print one JSON object")
     ask.add_argument(
         "--batch", metavar="FILE", help="questions, one per line or JSONL with a 'q' field"
@@ -32,7 +34,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     chat.set_defaults(handler=cmd_chat)
 
     ev = commands.add_parser("eval", help="measure answers on labelled questions (JSONL)")
-    ev.add_argument("file", type=Path)
+    ev.add_argument(
+        "file",
+        type=Path,
+        help='labelled questions, one JSON object a line: {"q": "question", "answers": '
+        '["a phrase a right excerpt contains", ...]}; "answers": [] means it should abstain',
+    )
     ev.add_argument("--json", action="store_true", help="print the report as JSON")
     ev.set_defaults(handler=cmd_eval)
 

@@ -40,25 +40,32 @@ def register(commands: argparse._SubParsersAction) -> None:
         metavar="N",
         help="also add up to N pages the article links to",
     )
-    add.add_argument("--publisher", default="")
+    add.add_argument(
+        "--publisher", default="", help="who published it (default: taken from the page)"
+    )
     add.add_argument("--url", default="", help="with --file: where the text comes from")
     add.add_argument("--published", default="", help="publication date, e.g. 2020-09-10")
-    add.add_argument("--kind", choices=("source", "story"), default="source")
+    add.add_argument(
+        "--kind",
+        choices=("source", "story"),
+        default="source",
+        help="'story' for the story itself, 'source' for a linked source (default)",
+    )
     add.add_argument("--added-by", default="cli", help="who is adding it (for the record)")
     add.set_defaults(handler=cmd_add)
 
     remove = actions.add_parser("remove", help="remove a source by id (restorable)")
-    remove.add_argument("id")
+    remove.add_argument("id", help="the source's id (see: storybot sources list)")
     remove.add_argument("--by", default="cli", help="who is removing it (for the record)")
     remove.set_defaults(handler=cmd_remove)
 
     restore = actions.add_parser("restore", help="bring back a removed source")
-    restore.add_argument("id")
+    restore.add_argument("id", help="the removed source's id")
     restore.add_argument("--by", default="cli", help="who is restoring it (for the record)")
     restore.set_defaults(handler=cmd_restore)
 
     links = actions.add_parser("links", help="list the links found in a source")
-    links.add_argument("id")
+    links.add_argument("id", help="the source's id (see: storybot sources list)")
     links.add_argument("--json", action="store_true", help="print JSON lines")
     links.set_defaults(handler=cmd_links)
 

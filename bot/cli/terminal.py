@@ -7,13 +7,17 @@ control characters: :func:`literal` for markup strings and table cells, :func:`p
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.console import Console, Group
 from rich.markup import escape as escape_markup
 from rich.panel import Panel
 from rich.text import Text
 
 from bot.presentation import NO_ANSWER, NO_ANSWER_REASONS, QUOTES_NOTE, attribution, excerpt_link
-from bot.search.retrieval import Answer, Excerpt
+
+if TYPE_CHECKING:  # types only: retrieval loads spaCy and scipy
+    from bot.search.retrieval import Answer, Excerpt
 
 # Control characters shown as their visible symbols (ESC -> "␛"), one character for one, so a
 # source or question can never send escape sequences to the terminal; lone surrogates (which
