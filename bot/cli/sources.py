@@ -76,13 +76,23 @@ def register(commands: argparse._SubParsersAction) -> None:
     history.set_defaults(handler=cmd_log)
 
 
+def id_column(table: Table, header: str = "id") -> None:
+    """A column of ids, which are typed back: never wrapped or cut (other columns wrap)."""
+    table.add_column(header, no_wrap=True, overflow="fold")
+
+
 def sources_table(sources: Sequence) -> Table:
     table = Table(title=f"{len(sources)} source(s)", title_justify="left")
-    for column in ("id", "title", "publisher", "kind", "added by", "added"):
-        table.add_column(column)
+    id_column(table)
+    table.add_column("title, publisher, kind")
+    table.add_column("added", max_width=16)
     for s in sources:
-        cells = (s.id, s.title, s.publisher or "—", s.kind, s.added_by or "—", s.added_at[:10])
-        table.add_row(*map(literal, cells))
+        about = f"{s.publisher or UNKNOWN_PUBLISHER}, {s.kind}"
+        table.add_row(
+            literal(s.id),
+            f"{literal(s.title)}\n[dim]{literal(about)}[/dim]",
+            f"{literal(s.added_at[:10] or '—')}\n[dim]by {literal(s.added_by or '—')}[/dim]",
+        )
     return table
 
 
@@ -213,8 +223,10 @@ def cmd_links(args, out: Console, err: Console) -> int:
             print_json({"text": link.text, "url": link.url, "in_corpus": in_corpus})
         return EXIT_OK
     table = Table(title=f"{len(rows)} link(s) in {literal(args.id)}", title_justify="left")
-    for column in ("#", "anchor text", "URL", "in corpus"):
-        table.add_column(column)
+    table.add_column("#", justify="right")
+    table.add_column("anchor text")
+    table.add_column("URL", overflow="fold")  # whole, wrapped anywhere
+    id_column(table, "in corpus")
     for number, (link, in_corpus) in enumerate(rows, 1):
         table.add_row(str(number), *map(literal, (link.text, link.url, in_corpus or "—")))
     out.print(table)
@@ -228,9 +240,13 @@ def cmd_log(args, out: Console, err: Console) -> int:
             print_json(dataclasses.asdict(e))
         return EXIT_OK
     table = Table(title=f"audit log ({len(entries)} newest)", title_justify="left")
-    for column in ("when", "who", "action", "source", "URL", "detail"):
+    for column in ("when (UTC)", "who", "action"):
         table.add_column(column)
+    id_column(table, "source")
+    table.add_column("URL, detail", overflow="fold")
     for e in entries:
-        table.add_row(*map(literal, (e.at, e.actor, e.action, e.source_id, e.url, e.detail)))
+        when = e.at[:16].replace("T", " ")
+        where = "\n".join(literal(part) for part in (e.url, e.detail) if part)
+        table.add_row(*map(literal, (when, e.actor, e.action, e.source_id)), where)
     out.print(table)
     return EXIT_OK

@@ -45,6 +45,9 @@ ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 REQUIRED_FIELDS = ("id", "title", "kind")
 OPTIONAL_FIELDS = ("publisher", "url", "published", "added_by", "added_at")
 TRASH_DIR = ".trash"
+# New ids are cut at a word boundary to at most this many characters: short enough to type, and
+# to show whole in an 80-column table.
+NEW_ID_LENGTH = 40
 BOM = "\ufeff"
 
 
@@ -292,8 +295,14 @@ class Corpus:
     def new_id(self, title: str, taken: Iterable[str] = ()) -> str:
         """A readable, unused id made from a title: 'netflix-defends-cuties', '...-2'."""
         taken = set(taken) | self.ids()
-        base = re.sub(r"[^a-z0-9]+", "-", _ascii(title).lower()).strip("-")[:48].strip("-")
-        base = base or "source"
+        words = re.findall(r"[a-z0-9]+", _ascii(title).lower())
+        base = ""
+        for word in words:  # whole words only: no "...-600-000-signat"
+            longer = f"{base}-{word}" if base else word
+            if len(longer) > NEW_ID_LENGTH:
+                break
+            base = longer
+        base = base or (words[0][:NEW_ID_LENGTH] if words else "source")
         candidate, n = base, 2
         while candidate in taken:
             candidate, n = f"{base}-{n}", n + 1
