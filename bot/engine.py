@@ -109,18 +109,25 @@ class StoryBot:
         return self._passages.processed
 
     def ask(
-        self, question: str, k: int | None = None, *, record: bool = False, server: str = ""
+        self,
+        question: str,
+        k: int | None = None,
+        *,
+        record: bool = False,
+        server: str = "",
+        origin: str = "discord",
     ) -> Answer:
         """Answer ``question`` with excerpts, or abstain. Raises QuestionError for bad input.
 
-        With ``record``, the question goes to the question log (``[stats]`` settings) and the
-        answer carries its ``question_id`` for votes; a broken log never costs the answer."""
+        With ``record``, the question goes to the question log (``[stats]`` settings) marked
+        with its ``origin`` ("discord" or "cli"), and the answer carries its ``question_id``
+        for votes; a broken log never costs the answer."""
         self.refresh_if_changed()
         answer = self._snapshot.retriever.ask(question, k)
         if not record:
             return answer
         try:
-            question_id = self.question_log.record(answer, server)
+            question_id = self.question_log.record(answer, server, origin=origin)
         except Exception:
             log.exception("could not record the question")
             return answer

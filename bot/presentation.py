@@ -69,6 +69,11 @@ def source_title(titles: Mapping[str, str], source_id: str) -> str:
     return titles.get(source_id, f"{source_id} {REMOVED}")
 
 
+def percent(rate: float | None) -> str:
+    """A rate for people: "42%", or "—" when there is nothing to divide (no votes yet)."""
+    return "—" if rate is None else f"{rate:.0%}"
+
+
 def answer_record(answer: Answer) -> dict:
     """The JSON form of ``storybot ask --json``: one object per question."""
     return {
@@ -97,10 +102,11 @@ def stats_record(stats: Stats, fixed: Sequence[tuple[Gap, Source]]) -> dict:
     return {
         "asked": stats.asked,
         "answered": stats.answered,
-        "answer_rate": round(stats.answer_rate, 4),
+        "answer_rate": _rounded(stats.answer_rate),
         "helpful": stats.helpful,
         "not_helpful": stats.not_helpful,
-        "helpful_rate": round(stats.helpful_rate, 4),
+        "helpful_rate": _rounded(stats.helpful_rate),
+        "origins": stats.origins,
         "days": [{"day": d, "asked": a, "answered": n} for d, a, n in stats.days],
         "top_sources": [{"id": sid, "quoted": n} for sid, n in stats.top_sources],
         "gaps": [
@@ -116,3 +122,7 @@ def stats_record(stats: Stats, fixed: Sequence[tuple[Gap, Source]]) -> dict:
         ],
         "now_answered": [{"question": g.question, "source": source.id} for g, source in fixed],
     }
+
+
+def _rounded(rate: float | None) -> float | None:
+    return None if rate is None else round(rate, 4)

@@ -15,6 +15,7 @@ from bot.cli.sources import sources_table
 from bot.cli.terminal import literal, print_answer
 
 SOURCES_HINT = "See what I know with: storybot sources list"
+NO_LOG_HELP = "do not record the question for storybot stats (recorded as 'cli' otherwise)"
 EXAMPLE = 'For example: storybot ask "Who directed Cuties?"'
 
 
@@ -26,11 +27,15 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     ask.add_argument("--json", action="store_true", help="print one JSON object")
     ask.add_argument(
-        "--batch", metavar="FILE", help="questions, one per line or JSONL with a 'q' field"
+        "--batch",
+        metavar="FILE",
+        help="questions, one per line or JSONL with a 'q' field (never recorded in the stats)",
     )
+    ask.add_argument("--no-log", action="store_true", help=NO_LOG_HELP)
     ask.set_defaults(handler=cmd_ask)
 
     chat = commands.add_parser("chat", help="ask questions interactively")
+    chat.add_argument("--no-log", action="store_true", help=NO_LOG_HELP)
     chat.set_defaults(handler=cmd_chat)
 
     ev = commands.add_parser("eval", help="measure answers on labelled questions (JSONL)")
@@ -56,10 +61,12 @@ def cmd_ask(args, out: Console, err: Console) -> int:
         raise CliError(f"what is the question? {EXAMPLE}", EXIT_USAGE)
     questions = list(_batch_questions(Path(args.batch))) if args.batch else [args.question]
     bot = open_bot(args, err)
+    # A batch is a test run of a question set, not what people asked: never recorded.
+    keep = not (args.no_log or args.batch)
     status = EXIT_OK
     for question in questions:
         try:
-            answer = bot.ask(question, args.k)
+            answer = bot.ask(question, args.k, record=keep, origin="cli")
         except QuestionError as exc:
             if not (args.json or args.batch):
                 raise CliError(_question_problem(exc), EXIT_USAGE) from exc
@@ -124,7 +131,8 @@ def cmd_chat(args, out: Console, err: Console) -> int:
         if not command:
             continue
         try:
-            print_answer(out, bot.ask(question), "Type :sources to see what I know.")
+            answer = bot.ask(question, record=not args.no_log, origin="cli")
+            print_answer(out, answer, "Type :sources to see what I know.")
         except QuestionError as exc:
             out.print(f"[yellow]{literal(exc)}[/yellow]", highlight=False)
 

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from bot.cli.common import EXIT_OK, EXIT_USAGE, CliError, open_bot, print_json
 from bot.cli.terminal import literal
-from bot.presentation import source_title, stats_record
+from bot.presentation import percent, source_title, stats_record
 
 MAX_DAYS = 3650
 
@@ -44,10 +44,12 @@ def cmd_stats(args, out: Console, err: Console) -> int:
     if args.json:
         print_json(stats_record(stats, fixed))
         return EXIT_OK
+    origins = ", ".join(f"{n} from {origin}" for origin, n in stats.origins.items())
     out.print(
-        f"[bold]{stats.asked}[/bold] questions in {args.days} days, "
-        f"[bold]{stats.answer_rate:.0%}[/bold] answered, "
-        f"[bold]{stats.helpful_rate:.0%}[/bold] helpful "
+        f"[bold]{stats.asked}[/bold] questions in {args.days} days"
+        f"{f' ({origins})' if origins else ''}, "
+        f"[bold]{percent(stats.answer_rate)}[/bold] answered, "
+        f"[bold]{percent(stats.helpful_rate)}[/bold] helpful "
         f"({stats.helpful + stats.not_helpful} votes)",
         highlight=False,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from html import escape
 
 from bot.insights.questionlog import Stats
-from bot.presentation import source_title
+from bot.presentation import percent, source_title
 
 CHART_W, CHART_H, PAD = 720, 220, 36
 
@@ -78,8 +78,8 @@ th, td {{ border-bottom: 1px solid #ddd; padding: .4em; text-align: left; vertic
 <h1>storybot: what the community asked</h1>
 <p class="figures">
 <span id="asked">{stats.asked} questions</span>
-<span id="answer-rate">{stats.answer_rate:.0%} answered</span>
-<span id="helpful-rate">{stats.helpful_rate:.0%} helpful
+<span id="answer-rate">{percent(stats.answer_rate)} answered</span>
+<span id="helpful-rate">{percent(stats.helpful_rate)} helpful
  ({stats.helpful + stats.not_helpful} votes)</span>
 </p>
 <p>Last {period_days} days.</p>
