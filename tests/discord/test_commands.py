@@ -359,7 +359,7 @@ async def test_mention_questions_are_logged_with_their_server(ask_cog, client, s
 async def test_a_broken_question_log_does_not_cost_the_answer(
     ask_cog, storybot, monkeypatch, caplog
 ):
-    def broken(answer, server=""):
+    def broken(answer, server="", **fields):
         raise OSError("disk full")
 
     monkeypatch.setattr(storybot.question_log, "record", broken)
