@@ -37,7 +37,7 @@ def cmd_stats(args, out: Console, err: Console) -> int:
     titles = {s.id: s.title for s in bot.sources}
     if args.html:
         try:
-            atomic_write(args.html, render_html(stats, titles, args.days).encode("utf-8"))
+            atomic_write(args.html, render_html(stats, titles, args.days, fixed).encode("utf-8"))
         except OSError as exc:
             raise CliError(f"cannot write {args.html}: {exc.strerror}") from exc
         err.print(f"wrote {literal(args.html)}", highlight=False)
