@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -107,34 +109,108 @@ def _batch_questions(path: Path) -> Iterator[str]:
             yield line.strip()
 
 
+CHAT_HELP = """\
+Type a question and press Enter. Up/Down recall earlier questions; Ctrl-C clears the line.
+  :help        this help
+  :k N         answer with up to N excerpts (1-10); :k alone shows the current number
+  :sources     list the sources I quote from
+  :quit        leave (or Ctrl-D)"""
+QUIT = {":quit", ":q", ":exit", "quit", "exit"}
+HISTORY_FILE = "chat_history"
+HISTORY_LENGTH = 1000
+
+
 def cmd_chat(args, out: Console, err: Console) -> int:
+    """An interactive session with the terminal's usual line editing and history (readline),
+    a few ``:commands``; Ctrl-C clears the line or stops an answer, Ctrl-D or :quit leaves."""
     from bot.search.retrieval import QuestionError
 
     bot = open_bot(args, err)
+    k = bot.config.retrieval.top_k
+    # Questions stay on this machine (state dir); --no-log keeps them out of the file too.
+    history = None if args.no_log else bot.config.state_dir / HISTORY_FILE
+    editing = _line_editing(history)
     out.print(
         f"[bold]storybot[/bold] — {len(bot.sources)} source(s), {bot.passage_count} passages. "
-        "Ask a question; [dim]:sources[/dim] lists sources, [dim]:quit[/dim] or Ctrl-D leaves.",
+        "Ask a question; [dim]:help[/dim] lists commands, [dim]:quit[/dim] or Ctrl-D leaves.",
         highlight=False,
     )
-    while True:
-        try:
-            question = out.input("[bold green]ask>[/bold green] ")
-        except EOFError:
-            out.print()
-            return EXIT_OK
-        command = question.strip().lower()
-        if command in {":quit", ":q", ":exit", "quit", "exit"}:
-            return EXIT_OK
-        if command == ":sources":
-            out.print(sources_table(bot.sources))
-            continue
-        if not command:
-            continue
-        try:
-            answer = bot.ask(question, record=not args.no_log, origin="cli")
+    try:
+        while True:
+            try:
+                line = input("ask> ")
+            except EOFError:
+                out.print()
+                return EXIT_OK
+            except KeyboardInterrupt:  # Ctrl-C: drop the line, keep the prompt
+                out.print("^C", highlight=False)
+                continue
+            command, _, argument = line.strip().partition(" ")
+            if command.lower() in QUIT:
+                return EXIT_OK
+            if not command:
+                continue
+            if command.startswith(":"):
+                k = _chat_command(out, bot, command.lower(), argument.strip(), k)
+                continue
+            try:
+                answer = bot.ask(line, k, record=not args.no_log, origin="cli")
+            except QuestionError as exc:
+                out.print(f"[yellow]{literal(exc)}[/yellow]", highlight=False)
+                continue
+            except KeyboardInterrupt:
+                out.print("[dim]stopped[/dim]")
+                continue
             print_answer(out, answer, "Type :sources to see what I know.")
-        except QuestionError as exc:
-            out.print(f"[yellow]{literal(exc)}[/yellow]", highlight=False)
+    finally:
+        if editing is not None and history is not None:
+            _save_history(editing, history)
+
+
+def _chat_command(out: Console, bot, command: str, argument: str, k: int) -> int:
+    """Run one ``:command``; returns the (possibly new) number of excerpts."""
+    if command in {":help", ":h", ":?"}:
+        out.print(CHAT_HELP, highlight=False, markup=False)
+    elif command == ":sources":
+        out.print(sources_table(bot.sources))
+    elif command == ":k":
+        if not argument:
+            out.print(f"answering with up to {k} excerpt(s)", highlight=False)
+        elif argument.isdigit() and 1 <= int(argument) <= 10:
+            k = int(argument)
+            out.print(f"answering with up to {k} excerpt(s)", highlight=False)
+        else:
+            out.print("[yellow]:k takes a number from 1 to 10, e.g. :k 5[/yellow]")
+    else:
+        out.print(
+            f"[yellow]unknown command {literal(command)}; :help lists them[/yellow]",
+            highlight=False,
+        )
+    return k
+
+
+def _line_editing(history: Path | None):
+    """The readline module set up with the saved history, or None where it is missing
+    (e.g. Windows) or the input is not a terminal (a pipe: nothing to edit)."""
+    if not sys.stdin.isatty():
+        return None
+    try:
+        import readline
+    except ImportError:
+        return None
+    readline.set_history_length(HISTORY_LENGTH)
+    if history is not None:
+        with contextlib.suppress(OSError):  # none yet, or unreadable: start afresh
+            readline.read_history_file(history)
+    return readline
+
+
+def _save_history(readline, history: Path) -> None:
+    try:
+        history.parent.mkdir(parents=True, exist_ok=True)
+        readline.write_history_file(history)
+    except OSError:
+        pass  # history is a convenience: never an error on the way out
 
 
 def cmd_eval(args, out: Console, err: Console) -> int:
