@@ -207,11 +207,19 @@ class StoryBot:
         kind: str = "source",
         follow: int = 0,
         progress: Progress | None = None,
+        force: bool = False,
     ) -> IngestReport:
         """Fetch and store ``url`` (and up to ``follow`` pages it links to); ``progress`` hears
-        about every step. The first page's failure raises one of ``bot.sources.ingest.ERRORS``."""
+        about every step. The first page's failure raises one of ``bot.sources.ingest.ERRORS``;
+        ``force`` stores it even if its text is near-empty or exactly another source's."""
         return await self._ingestor.add_url(
-            url, title=title, added_by=added_by, kind=kind, follow=follow, progress=progress
+            url,
+            title=title,
+            added_by=added_by,
+            kind=kind,
+            follow=follow,
+            progress=progress,
+            force=force,
         )
 
     def add_file(
@@ -225,8 +233,10 @@ class StoryBot:
         published: str = "",
         added_by: str = "",
         kind: str = "source",
+        force: bool = False,
     ) -> Added:
-        """Store a .txt, .md or .html document (name and bytes), checked like a fetched page."""
+        """Store a .txt, .md or .html document (name and bytes), checked like a fetched page;
+        without ``title``, a .md or .html document's own heading or title."""
         return self._ingestor.add_document(
             filename,
             data,
@@ -236,6 +246,7 @@ class StoryBot:
             published=published,
             added_by=added_by,
             kind=kind,
+            force=force,
         )
 
     def add_source(

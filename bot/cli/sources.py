@@ -32,7 +32,11 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     add.add_argument("link", nargs="?", metavar="URL", help="the page to add")
     add.add_argument("--file", type=Path, help="a .txt, .md or .html file instead of a URL")
-    add.add_argument("--title", help="the title (needed with --file; taken from the page)")
+    add.add_argument(
+        "--title",
+        help="the title (default: the page's title, or a .md or .html file's own heading "
+        "or title; needed for a .txt file)",
+    )
     add.add_argument(
         "--follow",
         type=int,
@@ -52,6 +56,11 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="'story' for the story itself, 'source' for a linked source (default)",
     )
     add.add_argument("--added-by", default="cli", help="who is adding it (for the record)")
+    add.add_argument(
+        "--force",
+        action="store_true",
+        help="add it even if its text is near-empty or exactly another source's",
+    )
     add.set_defaults(handler=cmd_add)
 
     remove = actions.add_parser("remove", help="remove a source by id (restorable)")
@@ -107,13 +116,18 @@ def cmd_list(args, out: Console, err: Console) -> int:
 
 
 def cmd_add(args, out: Console, err: Console) -> int:
+    from bot.sources.ingest import JunkSource
+
     if args.link is not None and args.file is not None:
         raise CliError("give either a URL or --file FILE, not both", EXIT_USAGE)
     if args.link is None and args.file is None:
         raise CliError("what to add? storybot sources add URL, or --file FILE", EXIT_USAGE)
-    if args.link is not None:
-        return _add_url(args, out, err)
-    return _add_file(args, out, err)
+    try:
+        if args.link is not None:
+            return _add_url(args, out, err)
+        return _add_file(args, out, err)
+    except JunkSource as exc:
+        raise CliError(f"not added: {exc} (--force adds it anyway)") from exc
 
 
 def _add_file(args, out: Console, err: Console) -> int:
@@ -121,8 +135,8 @@ def _add_file(args, out: Console, err: Console) -> int:
     from bot.sources.decoding import read_document
     from bot.sources.urls import is_http_url
 
-    if not args.title:
-        raise CliError("--title is required with --file", EXIT_USAGE)
+    if not args.title and args.file.suffix.lower() not in {".md", ".markdown", ".html", ".htm"}:
+        raise CliError("--title is required with a .txt file", EXIT_USAGE)
     if args.url.strip() and not is_http_url(args.url.strip()):
         raise CliError("--url must be an http:// or https:// address", EXIT_USAGE)
     bot = open_bot(args, err, need="nothing")
@@ -135,6 +149,7 @@ def _add_file(args, out: Console, err: Console) -> int:
         published=args.published,
         added_by=args.added_by,
         kind=args.kind,
+        force=args.force,
     )
     print_added(out, added)
     return EXIT_OK
@@ -170,6 +185,7 @@ def _add_url(args, out: Console, err: Console) -> int:
                 kind=args.kind,
                 follow=args.follow,
                 progress=update,
+                force=args.force,
             )
         )
     for added in report.added:

@@ -13,6 +13,11 @@ from conftest import SHIPPED_CORPUS, write_config
 from helpers import source
 
 HERE = Path(__file__).parents[1] / "data"
+# Long enough to be accepted as a source (bot.sources.ingest.MIN_WORDS).
+PARADE_PLANS = (
+    "The organisers had planned a march from the station to the harbour with music, food "
+    "stalls and a costume contest for children, and now hope to hold it next spring.\n"
+)
 
 
 @pytest.fixture
@@ -86,7 +91,10 @@ def test_missing_or_broken_config_and_corpus(capsys, tmp_path, config_path):
 
 def test_sources_add_list_remove(capsys, config_path, tmp_path):
     doc = tmp_path / "note.md"
-    doc.write_text("# Note\n\nThe zebra parade was cancelled by the council.\n", encoding="utf-8")
+    doc.write_text(
+        "# Note\n\nThe zebra parade was cancelled by the council. " + PARADE_PLANS,
+        encoding="utf-8",
+    )
     cfg = ["--config", str(config_path)]
     code, out, _ = run(
         capsys,
@@ -186,7 +194,7 @@ def test_invalid_settings_are_named(capsys, tmp_path):
 
 def test_brackets_in_titles_and_errors_are_shown_as_typed(capsys, config_path, tmp_path):
     doc = tmp_path / "note.txt"
-    doc.write_text("The zebra parade [video] was cancelled.", encoding="utf-8")
+    doc.write_text("The zebra parade [video] was cancelled. " + PARADE_PLANS, encoding="utf-8")
     cfg = ["--config", str(config_path)]
     title = "Zebra [video] parade [/] [bold]x"
     code, out, _ = run(capsys, *cfg, "sources", "add", "--file", str(doc), "--title", title)
@@ -212,7 +220,7 @@ def test_sources_list_json_with_toml_dates_in_the_header(capsys, config_path):
 def test_sources_add_file_uses_the_upload_checks(capsys, config_path, tmp_path):
     cfg = ["--config", str(config_path)]
     doc = tmp_path / "a.md"
-    doc.write_text("The zebra parade was cancelled by the council.\n", encoding="utf-8")
+    doc.write_text("The zebra parade was cancelled by the council. " + PARADE_PLANS)
     add = [*cfg, "sources", "add", "--file", str(doc), "--title", "Zebra"]
     code, _, err = run(capsys, *add, "--url", "javascript:alert(1)")
     assert code == 2 and "http" in err
@@ -227,7 +235,9 @@ def test_sources_add_file_uses_the_upload_checks(capsys, config_path, tmp_path):
     page.write_text(
         "<html><head><title>Parade news</title></head><body><nav>Home | Sports</nav>"
         "<article><p>The zebra parade moves to Sunday after the council vote.</p>"
-        "<p>Organisers expect ten thousand visitors along the harbour.</p></article>"
+        "<p>Organisers expect ten thousand visitors along the harbour.</p>"
+        "<p>Roads near the station close from nine in the morning, and extra trains run "
+        "from the city all afternoon.</p></article>"
         "<footer>Subscribe now</footer></body></html>",
         encoding="utf-8",
     )
