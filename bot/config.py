@@ -65,7 +65,7 @@ class FetchSettings:
 
 @dataclass(frozen=True)
 class DiscordSettings:
-    # Sync slash commands to these servers (instant); empty = globally (can take up to an hour).
+    # Sync slash commands to these servers only; empty = globally (every server the bot is in).
     guild_ids: tuple[int, ...] = ()
     # Channels where every question posted is answered (needs the message content intent).
     qa_channel_ids: tuple[int, ...] = ()

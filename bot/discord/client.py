@@ -55,7 +55,7 @@ class StoryDiscordBot(commands.Bot):
         done = []
         if not self.settings.guild_ids:
             synced = await self.tree.sync()
-            log.info("synced %d command(s) globally (may take up to an hour)", len(synced))
+            log.info("synced %d command(s) globally", len(synced))
             return ["global"]
         for guild_id in self.settings.guild_ids:
             guild = discord.Object(id=guild_id)
