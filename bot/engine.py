@@ -55,9 +55,15 @@ class Snapshot:
 
 class StoryBot:
     def __init__(
-        self, config: Config, analyzer: Analyzer | None = None, fetcher: Fetcher | None = None
+        self,
+        config: Config,
+        analyzer: Analyzer | None = None,
+        fetcher: Fetcher | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """``clock`` (seconds, monotonic) times the checks for changes by other processes."""
         self.config = config
+        self._clock = clock
         self.corpus = Corpus(config.corpus_dir, config.max_source_bytes)
         self.analyzer = analyzer or Analyzer(config.nlp.model)
         self.audit = AuditLog(database_path(config.state_dir))
@@ -72,7 +78,7 @@ class StoryBot:
                 log.info("removed stale temp file %s", path)
         self._ingestor = Ingestor(self, fetcher or Fetcher(config.fetch))
         self._snapshot = self._build()
-        self._checked_at = time.monotonic()
+        self._checked_at = clock()
 
     @classmethod
     def from_config(cls, path: str | None = None) -> StoryBot:
@@ -157,7 +163,7 @@ class StoryBot:
         """Reload when another process (the CLI beside the running bot) added, removed or
         restored a source: one stat of the corpus directory, at most every REFRESH_SECONDS.
         Skipped while this process is changing the corpus itself (it reloads anyway)."""
-        now = time.monotonic()
+        now = self._clock()
         if now - self._checked_at < REFRESH_SECONDS:
             return False
         self._checked_at = now

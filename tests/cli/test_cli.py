@@ -159,6 +159,7 @@ def test_config_selects_another_corpus(capsys, tmp_path):
 
 
 def test_eval_prints_metrics(capsys, config_path):
+    """The eval command end to end; its figures are a regression pin on the dev set (tuned on)."""
     code, out, _ = run(
         capsys, "--config", str(config_path), "eval", "--json", str(HERE / "dev-questions.jsonl")
     )
