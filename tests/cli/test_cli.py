@@ -1,8 +1,6 @@
 """The storybot command line, called through its entry point."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -166,20 +164,6 @@ def test_eval_prints_metrics(capsys, config_path):
     assert code == 0
     report = json.loads(out)
     assert report["hit@3"] >= 0.9 and report["abstention_recall"] == 1.0
-
-
-def test_chat_session_in_a_subprocess(config_path):
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", "--config", str(config_path), "chat"],
-        input="Who directed Cuties?\n\n:sources\nWho won the Super Bowl?\n:quit\n",
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stderr
-    assert "Sundance" in result.stdout
-    assert "seed-story" in result.stdout
-    assert "don't cover that" in result.stdout
 
 
 def test_invalid_settings_are_named(capsys, tmp_path):
