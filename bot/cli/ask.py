@@ -145,9 +145,9 @@ def cmd_chat(args, out: Console, err: Console) -> int:
             except KeyboardInterrupt:  # Ctrl-C: drop the line, keep the prompt
                 out.print("^C", highlight=False)
                 continue
-            command, _, argument = line.strip().partition(" ")
-            if command.lower() in QUIT:
+            if line.strip().lower() in QUIT:
                 return EXIT_OK
+            command, _, argument = line.strip().partition(" ")
             if not command:
                 continue
             if command.startswith(":"):

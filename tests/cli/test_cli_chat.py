@@ -164,7 +164,8 @@ def test_chat_with_no_log_keeps_no_history_file(config):
 def test_chat_through_a_pipe(config):
     result = subprocess.run(
         [sys.executable, "-m", "bot", "--config", str(config), "chat"],
-        input="Who directed Cuties?\n\n:sources\n:k 0\n:help\nWho won the Super Bowl?\n:quit\n",
+        input="Who directed Cuties?\n\n:sources\n:k 0\n:help\nExit polls on Cuties?\n"
+        "Who won the Super Bowl?\n:quit\n",
         capture_output=True,
         text=True,
         timeout=60,
@@ -173,11 +174,13 @@ def test_chat_through_a_pipe(config):
     assert "Sundance" in result.stdout and "seed-story" in result.stdout
     assert ":k takes a number from 1 to 10" in result.stdout
     assert "don't cover that" in result.stdout
-    # :help and :sources are commands, never questions: only the two questions are recorded.
+    # :help and :sources are commands, never questions: only the questions are recorded (and a
+    # question starting with "exit" is a question).
     from bot.insights.questionlog import QuestionLog
 
     log = QuestionLog(config.parent / "state" / "storybot.sqlite3")
     assert [(r["question"], r["origin"]) for r in log.rows()] == [
         ("Who directed Cuties?", "cli"),
+        ("Exit polls on Cuties?", "cli"),
         ("Who won the Super Bowl?", "cli"),
     ]
