@@ -84,7 +84,7 @@ class FetchSettings:
 
 @dataclass(frozen=True)
 class DiscordSettings:
-    # Sync slash commands to these servers (instant); empty = globally (can take up to an hour).
+    # Sync slash commands to these servers only; empty = globally (every server the bot is in).
     guild_ids: tuple[int, ...] = ()
     # Channels where every question posted is answered (needs the message content intent).
     qa_channel_ids: tuple[int, ...] = ()
@@ -113,15 +113,30 @@ class Config:
     raw: dict = field(default_factory=dict, repr=False, compare=False)
 
 
+def user_config_path() -> Path:
+    """The per-user config file: ``$XDG_CONFIG_HOME/storybot/config.toml``, by default
+    ``~/.config/storybot/config.toml`` (``%APPDATA%\\storybot\\config.toml`` on Windows)."""
+    if os.name == "nt" and os.environ.get("APPDATA"):
+        base = Path(os.environ["APPDATA"])
+    else:
+        base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    return base / "storybot" / DEFAULT_CONFIG_NAME
+
+
+def config_search_path() -> list[Path]:
+    """Where a config file is looked for when neither --config nor $STORYBOT_CONFIG names one."""
+    return [Path.cwd() / DEFAULT_CONFIG_NAME, user_config_path()]
+
+
 def find_config_path(explicit: str | os.PathLike | None = None) -> Path | None:
-    """The config file to use: the explicit one, then $STORYBOT_CONFIG, then ./config.toml."""
+    """The config file to use: the explicit one, then $STORYBOT_CONFIG, then ./config.toml,
+    then the user's config directory (:func:`user_config_path`); None if there is none."""
     if explicit:
         return Path(explicit)
     from_env = os.environ.get(CONFIG_ENV_VAR)
     if from_env:
         return Path(from_env)
-    local = Path.cwd() / DEFAULT_CONFIG_NAME
-    return local if local.exists() else None
+    return next((path for path in config_search_path() if path.is_file()), None)
 
 
 def load_config(path: str | os.PathLike | None = None) -> Config:
@@ -131,7 +146,8 @@ def load_config(path: str | os.PathLike | None = None) -> Config:
         base = Path.cwd()
         return Config(path=None, corpus_dir=base / "corpus", state_dir=base / "state")
     if not config_path.is_file():
-        raise ConfigError(f"config file not found: {config_path}")
+        named_by = "" if path else f" (named by ${CONFIG_ENV_VAR})"
+        raise ConfigError(f"config file not found: {config_path}{named_by}")
     try:
         data = tomllib.loads(config_path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:

@@ -87,11 +87,14 @@ class StoryBot:
         analyzer: Analyzer | None = None,
         fetcher: Fetcher | None = None,
         progress: BuildProgress | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """``progress(source_id, done, total)`` hears how embedding a new source goes (the only
-        slow step of a build: about 200 passages a second)."""
+        slow step of a build: about 200 passages a second); ``clock`` (seconds, monotonic)
+        times the checks for changes by other processes."""
         self.config = config
         self.progress = progress
+        self._clock = clock
         self.corpus = Corpus(config.corpus_dir, config.max_source_bytes)
         self.analyzer = analyzer or Analyzer(config.nlp.model)
         self.audit = AuditLog(database_path(config.state_dir))
@@ -114,7 +117,7 @@ class StoryBot:
                 log.info("removed stale temp file %s", path)
         self._ingestor = Ingestor(self, fetcher or Fetcher(config.fetch))
         self._snapshot = self._build()
-        self._checked_at = time.monotonic()
+        self._checked_at = clock()
         self._settle_interrupted_changes()
 
     @classmethod
@@ -173,18 +176,25 @@ class StoryBot:
         return self._vectors.embedded if self._vectors is not None else 0
 
     def ask(
-        self, question: str, k: int | None = None, *, record: bool = False, server: str = ""
+        self,
+        question: str,
+        k: int | None = None,
+        *,
+        record: bool = False,
+        server: str = "",
+        origin: str = "discord",
     ) -> Answer:
         """Answer ``question`` with excerpts, or abstain. Raises QuestionError for bad input.
 
-        With ``record``, the question goes to the question log (``[stats]`` settings) and the
-        answer carries its ``question_id`` for votes; a broken log never costs the answer."""
+        With ``record``, the question goes to the question log (``[stats]`` settings) marked
+        with its ``origin`` ("discord" or "cli"), and the answer carries its ``question_id``
+        for votes; a broken log never costs the answer."""
         self.refresh_if_changed()
         answer = self._snapshot.retriever.ask(question, k)
         if not record:
             return answer
         try:
-            question_id = self.question_log.record(answer, server)
+            question_id = self.question_log.record(answer, server, origin=origin)
         except Exception:
             log.exception("could not record the question")
             return answer
@@ -214,7 +224,7 @@ class StoryBot:
         """Reload when another process (the CLI beside the running bot) added, removed or
         restored a source: one stat of the corpus directory, at most every REFRESH_SECONDS.
         Skipped while this process is changing the corpus itself (it reloads anyway)."""
-        now = time.monotonic()
+        now = self._clock()
         if now - self._checked_at < REFRESH_SECONDS:
             return False
         self._checked_at = now
@@ -357,11 +367,19 @@ class StoryBot:
         kind: str = "source",
         follow: int = 0,
         progress: Progress | None = None,
+        force: bool = False,
     ) -> IngestReport:
         """Fetch and store ``url`` (and up to ``follow`` pages it links to); ``progress`` hears
-        about every step. The first page's failure raises one of ``bot.sources.ingest.ERRORS``."""
+        about every step. The first page's failure raises one of ``bot.sources.ingest.ERRORS``;
+        ``force`` stores it even if its text is near-empty or exactly another source's."""
         return await self._ingestor.add_url(
-            url, title=title, added_by=added_by, kind=kind, follow=follow, progress=progress
+            url,
+            title=title,
+            added_by=added_by,
+            kind=kind,
+            follow=follow,
+            progress=progress,
+            force=force,
         )
 
     def add_file(
@@ -375,8 +393,10 @@ class StoryBot:
         published: str = "",
         added_by: str = "",
         kind: str = "source",
+        force: bool = False,
     ) -> Added:
-        """Store a .txt, .md or .html document (name and bytes), checked like a fetched page."""
+        """Store a .txt, .md or .html document (name and bytes), checked like a fetched page;
+        without ``title``, a .md or .html document's own heading or title."""
         return self._ingestor.add_document(
             filename,
             data,
@@ -386,6 +406,7 @@ class StoryBot:
             published=published,
             added_by=added_by,
             kind=kind,
+            force=force,
         )
 
     def add_source(

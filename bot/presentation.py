@@ -8,11 +8,13 @@ rendering lives in ``bot.cli.terminal``, Discord rendering in ``bot.discord.embe
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 from urllib.parse import quote, urldefrag
 
-from bot.insights.questionlog import Gap, Stats
-from bot.search.retrieval import Answer, Excerpt
-from bot.sources.corpus import Source
+if TYPE_CHECKING:  # types only: importing retrieval loads spaCy and scipy (``--help`` stays fast)
+    from bot.insights.questionlog import Gap, Stats
+    from bot.search.retrieval import Answer, Excerpt
+    from bot.sources.corpus import Source
 
 NO_ANSWER = "The sources I have don't cover that."
 NO_ANSWER_REASONS = {
@@ -70,6 +72,11 @@ def source_title(titles: Mapping[str, str], source_id: str) -> str:
 CLOSEST_LABEL = "Closest passages (they don't answer the question):"
 
 
+def percent(rate: float | None) -> str:
+    """A rate for people: "42%", or "—" when there is nothing to divide (no votes yet)."""
+    return "—" if rate is None else f"{rate:.0%}"
+
+
 def excerpt_record(excerpt: Excerpt) -> dict:
     source = excerpt.source
     return {
@@ -104,10 +111,11 @@ def stats_record(stats: Stats, fixed: Sequence[tuple[Gap, Source]]) -> dict:
     return {
         "asked": stats.asked,
         "answered": stats.answered,
-        "answer_rate": round(stats.answer_rate, 4),
+        "answer_rate": _rounded(stats.answer_rate),
         "helpful": stats.helpful,
         "not_helpful": stats.not_helpful,
-        "helpful_rate": round(stats.helpful_rate, 4),
+        "helpful_rate": _rounded(stats.helpful_rate),
+        "origins": stats.origins,
         "days": [{"day": d, "asked": a, "answered": n} for d, a, n in stats.days],
         "top_sources": [{"id": sid, "quoted": n} for sid, n in stats.top_sources],
         "gaps": [
@@ -123,3 +131,7 @@ def stats_record(stats: Stats, fixed: Sequence[tuple[Gap, Source]]) -> dict:
         ],
         "now_answered": [{"question": g.question, "source": source.id} for g, source in fixed],
     }
+
+
+def _rounded(rate: float | None) -> float | None:
+    return None if rate is None else round(rate, 4)

@@ -30,6 +30,18 @@ if os.environ.get("STORYBOT_DEEP", "") not in ("", "0"):
     settings.load_profile("deep")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def repository_untouched():
+    """Tests never write into the repository: not the shipped corpus, not a ./state directory
+    (every test uses its own temporary config, corpus and state)."""
+    state = REPO / "state"
+    had_state = state.exists()
+    corpus = {p.name: p.read_bytes() for p in SHIPPED_CORPUS.iterdir() if p.is_file()}
+    yield
+    assert had_state or not state.exists(), "a test wrote ./state into the repository"
+    assert corpus == {p.name: p.read_bytes() for p in SHIPPED_CORPUS.iterdir() if p.is_file()}
+
+
 @pytest.fixture(scope="session")
 def analyzer() -> Analyzer:
     """One spaCy pipeline for the whole run (loading it takes about a second)."""

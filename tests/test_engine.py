@@ -61,7 +61,7 @@ def test_ask_records_only_when_asked_and_votes_count(make_bot):
 def test_a_broken_question_log_never_costs_the_answer(make_bot, monkeypatch, caplog):
     bot = make_bot()
 
-    def broken(answer, server=""):
+    def broken(answer, server="", **fields):
         raise OSError("disk full")
 
     monkeypatch.setattr(bot.question_log, "record", broken)
@@ -76,7 +76,9 @@ def test_add_file_checks_the_url_and_stores_with_an_audit_row(make_bot):
         bot.add_file("a.txt", b"Some text about the ferry.", title="Ferry", url="ftp://x/y")
     added = bot.add_file(
         "a.md",
-        b"# Ferry\n\nThe harbour ferry runs twice a day.\n",
+        b"# Ferry\n\nThe harbour ferry runs twice a day, at seven in the morning and at six in "
+        b"the evening. The crossing takes forty minutes; tickets are sold on board, and "
+        b"bicycles travel free.\n",
         title="Ferry",
         url="https://news.example/ferry?utm_source=x",
         added_by="ana",

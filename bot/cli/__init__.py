@@ -1,8 +1,8 @@
 """The ``storybot`` command line: a thin adapter over ``bot.engine.StoryBot``.
 
-One module per command group (``ask``, ``sources``, ``stats``, ``serve``); each registers its
-subcommands with ``set_defaults(handler=...)`` and :func:`main` calls the handler. Heavy imports
-(spaCy, the index, discord.py) happen inside handlers, so ``--help`` answers at once.
+One module per command group (``ask``, ``sources``, ``stats``, ``serve``, ``health``); each
+registers its subcommands with ``set_defaults(handler=...)`` and :func:`main` calls the handler.
+Heavy imports (spaCy, the index, discord.py) happen inside handlers, so ``--help`` answers at once.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ import sys
 
 from rich.console import Console
 
-from bot.cli import ask, serve, sources, stats
+from bot import __version__
+from bot.cli import ask, health, serve, sources, stats
 from bot.cli.common import EXIT_FAILURE, CliError
 from bot.cli.terminal import literal
 
@@ -24,11 +25,15 @@ def build_parser() -> argparse.ArgumentParser:
         description="Answer questions about a news story with attributed, verbatim excerpts.",
     )
     parser.add_argument(
-        "--config", metavar="PATH", help="config.toml to use (default ./config.toml)"
+        "--config",
+        metavar="PATH",
+        help="config.toml to use (default: $STORYBOT_CONFIG, ./config.toml, then "
+        "~/.config/storybot/config.toml)",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+    parser.add_argument("--version", action="version", version=f"storybot {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for group in (ask, sources, stats, serve):
+    for group in (ask, sources, stats, serve, health):
         group.register(commands)
     return parser
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import stat
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +20,7 @@ from bot.cli.sources import sources_table
 from bot.cli.terminal import literal, print_answer
 
 SOURCES_HINT = "See what I know with: storybot sources list"
+NO_LOG_HELP = "do not record the question for storybot stats (recorded as 'cli' otherwise)"
 EXAMPLE = 'For example: storybot ask "Who directed Cuties?"'
 # A batch line longer than this is reported as an error and never held whole (a question is at
 # most 1,000 characters; a JSON line with escapes takes more bytes).
@@ -36,14 +39,20 @@ class SkippedLine:
 def register(commands: argparse._SubParsersAction) -> None:
     ask = commands.add_parser("ask", help="answer a question (or a file of questions)")
     ask.add_argument("question", nargs="?", help="the question, in quotes")
-    ask.add_argument("-k", type=int, default=None, metavar="N", help="number of excerpts")
+    ask.add_argument(
+        "-k", type=int, default=None, metavar="N", help="up to N excerpts, 1-10 (default: top_k)"
+    )
     ask.add_argument("--json", action="store_true", help="print one JSON object")
     ask.add_argument(
-        "--batch", metavar="FILE", help="questions, one per line or JSONL with a 'q' field"
+        "--batch",
+        metavar="FILE",
+        help="questions, one per line or JSONL with a 'q' field (never recorded in the stats)",
     )
+    ask.add_argument("--no-log", action="store_true", help=NO_LOG_HELP)
     ask.set_defaults(handler=cmd_ask)
 
     chat = commands.add_parser("chat", help="ask questions interactively")
+    chat.add_argument("--no-log", action="store_true", help=NO_LOG_HELP)
     chat.set_defaults(handler=cmd_chat)
 
     ev = commands.add_parser(
@@ -80,6 +89,8 @@ def cmd_ask(args, out: Console, err: Console) -> int:
         raise CliError(f"what is the question? {EXAMPLE}", EXIT_USAGE)
     questions = list(_batch_questions(Path(args.batch))) if args.batch else [args.question]
     bot = open_bot(args, err)
+    # A batch is a test run of a question set, not what people asked: never recorded.
+    keep = not (args.no_log or args.batch)
     status = EXIT_OK
     for question in questions:
         if isinstance(question, SkippedLine):
@@ -94,7 +105,7 @@ def cmd_ask(args, out: Console, err: Console) -> int:
             )
             continue
         try:
-            answer = bot.ask(question, args.k)
+            answer = bot.ask(question, args.k, record=keep, origin="cli")
         except QuestionError as exc:
             if not (args.json or args.batch):
                 raise CliError(_question_problem(exc), EXIT_USAGE) from exc
@@ -160,33 +171,108 @@ def _batch_lines(path: Path) -> Iterator[tuple[int, str | SkippedLine]]:
                 raise CliError(f"cannot read {path}: line {number} is not UTF-8") from exc
 
 
+CHAT_HELP = """\
+Type a question and press Enter. Up/Down recall earlier questions; Ctrl-C clears the line.
+  :help        this help
+  :k N         answer with up to N excerpts (1-10); :k alone shows the current number
+  :sources     list the sources I quote from
+  :quit        leave (or Ctrl-D)"""
+QUIT = {":quit", ":q", ":exit", "quit", "exit"}
+HISTORY_FILE = "chat_history"
+HISTORY_LENGTH = 1000
+
+
 def cmd_chat(args, out: Console, err: Console) -> int:
+    """An interactive session with the terminal's usual line editing and history (readline),
+    a few ``:commands``; Ctrl-C clears the line or stops an answer, Ctrl-D or :quit leaves."""
     from bot.search.retrieval import QuestionError
 
     bot = open_bot(args, err)
+    k = bot.config.retrieval.top_k
+    # Questions stay on this machine (state dir); --no-log keeps them out of the file too.
+    history = None if args.no_log else bot.config.state_dir / HISTORY_FILE
+    editing = _line_editing(history)
     out.print(
         f"[bold]storybot[/bold] — {len(bot.sources)} source(s), {bot.passage_count} passages. "
-        "Ask a question; [dim]:sources[/dim] lists sources, [dim]:quit[/dim] or Ctrl-D leaves.",
+        "Ask a question; [dim]:help[/dim] lists commands, [dim]:quit[/dim] or Ctrl-D leaves.",
         highlight=False,
     )
-    while True:
-        try:
-            question = out.input("[bold green]ask>[/bold green] ")
-        except EOFError:
-            out.print()
-            return EXIT_OK
-        command = question.strip().lower()
-        if command in {":quit", ":q", ":exit", "quit", "exit"}:
-            return EXIT_OK
-        if command == ":sources":
-            out.print(sources_table(bot.sources))
-            continue
-        if not command:
-            continue
-        try:
-            print_answer(out, bot.ask(question), "Type :sources to see what I know.")
-        except QuestionError as exc:
-            out.print(f"[yellow]{literal(exc)}[/yellow]", highlight=False)
+    try:
+        while True:
+            try:
+                line = input("ask> ")
+            except EOFError:
+                out.print()
+                return EXIT_OK
+            except KeyboardInterrupt:  # Ctrl-C: drop the line, keep the prompt
+                out.print("^C", highlight=False)
+                continue
+            if line.strip().lower() in QUIT:
+                return EXIT_OK
+            command, _, argument = line.strip().partition(" ")
+            if not command:
+                continue
+            if command.startswith(":"):
+                k = _chat_command(out, bot, command.lower(), argument.strip(), k)
+                continue
+            try:
+                answer = bot.ask(line, k, record=not args.no_log, origin="cli")
+            except QuestionError as exc:
+                out.print(f"[yellow]{literal(exc)}[/yellow]", highlight=False)
+                continue
+            except KeyboardInterrupt:
+                out.print("[dim]stopped[/dim]")
+                continue
+            print_answer(out, answer, "Type :sources to see what I know.")
+    finally:
+        if editing is not None and history is not None:
+            _save_history(editing, history)
+
+
+def _chat_command(out: Console, bot, command: str, argument: str, k: int) -> int:
+    """Run one ``:command``; returns the (possibly new) number of excerpts."""
+    if command in {":help", ":h", ":?"}:
+        out.print(CHAT_HELP, highlight=False, markup=False)
+    elif command == ":sources":
+        out.print(sources_table(bot.sources))
+    elif command == ":k":
+        if not argument:
+            out.print(f"answering with up to {k} excerpt(s)", highlight=False)
+        elif argument.isdigit() and 1 <= int(argument) <= 10:
+            k = int(argument)
+            out.print(f"answering with up to {k} excerpt(s)", highlight=False)
+        else:
+            out.print("[yellow]:k takes a number from 1 to 10, e.g. :k 5[/yellow]")
+    else:
+        out.print(
+            f"[yellow]unknown command {literal(command)}; :help lists them[/yellow]",
+            highlight=False,
+        )
+    return k
+
+
+def _line_editing(history: Path | None):
+    """The readline module set up with the saved history, or None where it is missing
+    (e.g. Windows) or the input is not a terminal (a pipe: nothing to edit)."""
+    if not sys.stdin.isatty():
+        return None
+    try:
+        import readline
+    except ImportError:
+        return None
+    readline.set_history_length(HISTORY_LENGTH)
+    if history is not None:
+        with contextlib.suppress(OSError):  # none yet, or unreadable: start afresh
+            readline.read_history_file(history)
+    return readline
+
+
+def _save_history(readline, history: Path) -> None:
+    try:
+        history.parent.mkdir(parents=True, exist_ok=True)
+        readline.write_history_file(history)
+    except OSError:
+        pass  # history is a convenience: never an error on the way out
 
 
 def cmd_eval(args, out: Console, err: Console) -> int:

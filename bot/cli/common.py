@@ -9,6 +9,7 @@ from rich.console import Console
 from bot.cli.terminal import literal
 
 if TYPE_CHECKING:
+    from bot.config import Config
     from bot.engine import StoryBot
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
@@ -22,18 +23,53 @@ class CliError(Exception):
         self.code = code
 
 
-def open_bot(args, err: Console) -> StoryBot:
+def open_bot(args, err: Console, *, need: str = "sources") -> StoryBot:
     """The engine for ``--config`` (loaded only by commands that need it: ``--help`` stays
-    fast), with a spinner while the corpus loads and a warning per skipped file."""
+    fast), with a spinner while the corpus loads and a warning per skipped file.
+
+    ``need``: "sources" (answering: at least one source must load), "directory" (the corpus
+    directory must exist, e.g. to list it) or "nothing" (e.g. adding the first source creates
+    it). When it is not met, a CliError says which config was used, where the corpus was looked
+    for and how to point at another one, instead of answers from an empty corpus."""
     from bot.config import load_config
     from bot.engine import StoryBot
 
     config = load_config(args.config)
+    if not config.corpus_dir.is_dir():
+        if need != "nothing":
+            raise CliError(corpus_problem(config, "there is no corpus directory"))
+        where = config.path or "no config file, defaults"
+        err.print(
+            f"[yellow]note:[/yellow] starting a new corpus in {literal(config.corpus_dir)} "
+            f"({literal(where)})",
+            highlight=False,
+        )
     with err.status("Loading the corpus…"):
         bot = StoryBot(config)
     for problem in bot.load_errors:
         err.print(f"[yellow]warning:[/yellow] skipped {literal(problem)}", highlight=False)
+    if need == "sources" and not bot.sources:
+        raise CliError(corpus_problem(config, "the corpus has no sources"))
     return bot
+
+
+def corpus_problem(config: Config, problem: str) -> str:
+    """Why there is nothing to answer from, which config said so, and the ways to fix it."""
+    from bot.config import CONFIG_ENV_VAR, config_search_path, user_config_path
+
+    if config.path is None:
+        looked = ", ".join(str(path) for path in config_search_path())
+        used = f"no config file found (looked for ${CONFIG_ENV_VAR}, {looked}), so defaults"
+    else:
+        used = f"config {config.path}"
+    return (
+        f"{problem}: {config.corpus_dir}\n"
+        f"  used: {used}\n"
+        "  fix: run storybot in the folder that holds config.toml and corpus/, or point at a "
+        f"config with --config PATH or {CONFIG_ENV_VAR}=PATH, or put one in "
+        f"{user_config_path()} ([corpus] dir is relative to the config file); "
+        "add a first source with: storybot sources add URL"
+    )
 
 
 def print_json(record: dict) -> None:

@@ -42,7 +42,7 @@ def cmd_run(args, out: Console, err: Console) -> int:
     token = discord_token()
     from bot.discord import runner
 
-    bot = open_bot(args, err)
+    bot = open_bot(args, err, need="directory")
     try:
         runner.run(bot, token, args.verbose)
     except runner.StartError as exc:
@@ -54,7 +54,7 @@ def cmd_sync(args, out: Console, err: Console) -> int:
     token = discord_token()
     from bot.discord import runner
 
-    bot = open_bot(args, err)
+    bot = open_bot(args, err, need="nothing")
     try:
         targets = runner.sync(bot, token, args.verbose, clear_global=args.clear_global)
     except runner.StartError as exc:

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from bot.cli.common import EXIT_OK, EXIT_USAGE, CliError, open_bot, print_json
 from bot.cli.terminal import literal
-from bot.presentation import source_title, stats_record
+from bot.presentation import percent, source_title, stats_record
 
 MAX_DAYS = 3650
 
@@ -29,7 +29,7 @@ def cmd_stats(args, out: Console, err: Console) -> int:
 
     if not 1 <= args.days <= MAX_DAYS:
         raise CliError(f"--days must be between 1 and {MAX_DAYS}", EXIT_USAGE)
-    bot = open_bot(args, err)
+    bot = open_bot(args, err, need="directory")
     if not bot.config.stats.log_questions:
         err.print("[yellow]note:[/yellow] question logging is off (\\[stats] log_questions)")
     stats = bot.stats(args.days)
@@ -37,17 +37,19 @@ def cmd_stats(args, out: Console, err: Console) -> int:
     titles = {s.id: s.title for s in bot.sources}
     if args.html:
         try:
-            atomic_write(args.html, render_html(stats, titles, args.days).encode("utf-8"))
+            atomic_write(args.html, render_html(stats, titles, args.days, fixed).encode("utf-8"))
         except OSError as exc:
             raise CliError(f"cannot write {args.html}: {exc.strerror}") from exc
         err.print(f"wrote {literal(args.html)}", highlight=False)
     if args.json:
         print_json(stats_record(stats, fixed))
         return EXIT_OK
+    origins = ", ".join(f"{n} from {origin}" for origin, n in stats.origins.items())
     out.print(
-        f"[bold]{stats.asked}[/bold] questions in {args.days} days, "
-        f"[bold]{stats.answer_rate:.0%}[/bold] answered, "
-        f"[bold]{stats.helpful_rate:.0%}[/bold] helpful "
+        f"[bold]{stats.asked}[/bold] questions in {args.days} days"
+        f"{f' ({origins})' if origins else ''}, "
+        f"[bold]{percent(stats.answer_rate)}[/bold] answered, "
+        f"[bold]{percent(stats.helpful_rate)}[/bold] helpful "
         f"({stats.helpful + stats.not_helpful} votes)",
         highlight=False,
     )

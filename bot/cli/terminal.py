@@ -7,6 +7,8 @@ control characters: :func:`literal` for markup strings and table cells, :func:`p
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.console import Console, Group
 from rich.markup import escape as escape_markup
 from rich.panel import Panel
@@ -20,7 +22,9 @@ from bot.presentation import (
     attribution,
     excerpt_link,
 )
-from bot.search.retrieval import Answer, Excerpt
+
+if TYPE_CHECKING:  # types only: retrieval loads spaCy and scipy
+    from bot.search.retrieval import Answer, Excerpt
 
 # Control characters shown as their visible symbols (ESC -> "␛"), one character for one, so a
 # source or question can never send escape sequences to the terminal; lone surrogates (which

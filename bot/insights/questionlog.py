@@ -1,7 +1,8 @@
 """What members asked, for moderators: the record, its retention, and the gaps it shows.
 
-Each question asked through the bot is a row in the state database: text, time, server, answered or
-not, top score, the sources quoted, and the Helpful / Not helpful votes. No user ids are stored.
+Each question asked through the bot is a row in the state database: text, time, server (Discord),
+origin (``discord`` or ``cli``), answered or not, top score, the sources quoted, and the Helpful /
+Not helpful votes. No user ids are stored.
 ``[stats] log_questions = false`` turns recording off; rows older than ``retention_days`` are
 purged whatever that setting (rows logged before it was turned off go too).
 
@@ -42,7 +43,12 @@ CREATE TABLE questions (
 );
 CREATE INDEX questions_asked_at ON questions (asked_at)
 """,
+    # Which front end asked: 'discord' or 'cli'. Rows recorded before this column existed all
+    # came from Discord (the CLI did not record), hence the default.
+    "ALTER TABLE questions ADD COLUMN origin TEXT NOT NULL DEFAULT 'discord'",
 ]
+# The front ends that record questions (``origin``).
+ORIGINS = ("discord", "cli")
 # Two questions whose informative words overlap this much (Jaccard) are one gap.
 NEAR_DUPLICATE = 0.5
 # Bounds on the work of grouping gaps: the most recent distinct wordings grouped, the groups
@@ -73,15 +79,18 @@ class Stats:
     not_helpful: int = 0
     top_sources: list[tuple[str, int]] = field(default_factory=list)
     gaps: list[Gap] = field(default_factory=list)
+    origins: dict[str, int] = field(default_factory=dict)  # questions per front end
 
     @property
-    def answer_rate(self) -> float:
-        return self.answered / self.asked if self.asked else 0.0
+    def answer_rate(self) -> float | None:
+        """Answered over asked; None when nothing was asked (shown as "—", not 0 %)."""
+        return self.answered / self.asked if self.asked else None
 
     @property
-    def helpful_rate(self) -> float:
+    def helpful_rate(self) -> float | None:
+        """Helpful over all votes; None without votes (shown as "—", not 0 %)."""
         votes = self.helpful + self.not_helpful
-        return self.helpful / votes if votes else 0.0
+        return self.helpful / votes if votes else None
 
 
 class QuestionLog(Component):
@@ -94,9 +103,18 @@ class QuestionLog(Component):
         self.retention_days = retention_days
         self._purged_on: str | None = None  # the UTC day of the last purge while recording
 
-    def record(self, answer: Answer, server: str = "", when: datetime | None = None) -> int | None:
-        """Store one asked question; returns its row id (None when logging is off). Rows past
-        retention are purged once a day either way."""
+    def record(
+        self,
+        answer: Answer,
+        server: str = "",
+        when: datetime | None = None,
+        origin: str = "discord",
+    ) -> int | None:
+        """Store one asked question; returns its row id (None when logging is off). ``origin``
+        is the front end that asked (one of ORIGINS). Rows past retention are purged once a day
+        either way."""
+        if origin not in ORIGINS:
+            raise ValueError(f"unknown origin {origin!r}")
         when = when or datetime.now(UTC)
         if not self.enabled:
             self._purge_daily(when)
@@ -105,8 +123,9 @@ class QuestionLog(Component):
         top = answer.excerpts[0].score if answer.excerpts else None
         with self.transaction() as db:
             cursor = db.execute(
-                "INSERT INTO questions (asked_at, server, question, answered, top_score, sources)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO questions"
+                " (asked_at, server, question, answered, top_score, sources, origin)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
                     iso(when),
                     server,
@@ -114,6 +133,7 @@ class QuestionLog(Component):
                     int(answer.answered),
                     top,
                     json.dumps(sources),
+                    origin,
                 ),
             )
             row_id = cursor.lastrowid
@@ -185,6 +205,11 @@ class QuestionLog(Component):
                 (since, limit),
             ).fetchall()
             db.row_factory = sqlite3.Row
+            origins = db.execute(
+                "SELECT origin, COUNT(*) FROM questions WHERE asked_at >= ?"
+                " GROUP BY origin ORDER BY COUNT(*) DESC, origin",
+                (since,),
+            ).fetchall()
             gaps = db.execute(
                 "SELECT question, asked_at, answered, helpful, not_helpful FROM questions"
                 " WHERE asked_at >= ? AND (answered = 0 OR not_helpful > helpful)"
@@ -197,6 +222,7 @@ class QuestionLog(Component):
         stats.helpful = sum(row[3] for row in per_day)
         stats.not_helpful = sum(row[4] for row in per_day)
         stats.top_sources = [(source, count) for source, count in quoted]
+        stats.origins = {origin: count for origin, count in origins}
         stats.gaps = group_gaps(gaps, terms_of)[:limit]
         return stats
 

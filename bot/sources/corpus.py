@@ -56,6 +56,9 @@ OPTIONAL_FIELDS = ("publisher", "url", "published", "added_by", "added_at")
 TRASH_DIR = ".trash"
 # How long a change waits for another process's change to the same corpus.
 LOCK_TIMEOUT_SECONDS = 60.0
+# New ids are cut at a word boundary to at most this many characters: short enough to type, and
+# to show whole in an 80-column table.
+NEW_ID_LENGTH = 40
 BOM = "\ufeff"
 
 
@@ -356,8 +359,14 @@ class Corpus:
     def new_id(self, title: str, taken: Iterable[str] = ()) -> str:
         """A readable, unused id made from a title: 'netflix-defends-cuties', '...-2'."""
         taken = set(taken) | self.ids()
-        base = re.sub(r"[^a-z0-9]+", "-", _ascii(title).lower()).strip("-")[:48].strip("-")
-        base = base or "source"
+        words = re.findall(r"[a-z0-9]+", _ascii(title).lower())
+        base = ""
+        for word in words:  # whole words only: no "...-600-000-signat"
+            longer = f"{base}-{word}" if base else word
+            if len(longer) > NEW_ID_LENGTH:
+                break
+            base = longer
+        base = base or (words[0][:NEW_ID_LENGTH] if words else "source")
         candidate, n = base, 2
         while candidate in taken:
             candidate, n = f"{base}-{n}", n + 1

@@ -40,6 +40,9 @@ MIN_SHINGLES = 10
 FOLLOW_ATTEMPTS_PER_PAGE = 3
 # Adds run at most this many at a time (each is bounded by the fetch deadline); more wait.
 INGEST_WORKERS = 2
+# Fewer words than this is not an article (an error page, a cookie wall, a failed extraction):
+# refused unless forced. A short news brief has 50 or more.
+MIN_WORDS = 30
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +55,25 @@ class DuplicateUrl(CorpusError):
     def __init__(self, url: str, source_id: str) -> None:
         super().__init__(f"{url} is already in the corpus as {source_id!r}")
         self.source_id = source_id
+
+
+class JunkSource(CorpusError):
+    """Text not worth storing: empty or near-empty, or exactly an existing source's text.
+    ``force`` (``--force`` on the command line) stores it anyway."""
+
+
+def junk_problem(text: str, sources: list[Source]) -> str | None:
+    """Why ``text`` should not become a source, or None if it may."""
+    for source in sources:
+        if source.text.strip() == text.strip():
+            return f"the text is exactly that of source {source.id!r} ({source.title})"
+    words = len(_WORD.findall(text))
+    if words < MIN_WORDS:
+        return (
+            f"the text has {words} word(s) ({len(text.strip())} characters); a source needs "
+            f"at least {MIN_WORDS}, so this looks like an empty page or a failed extraction"
+        )
+    return None
 
 
 @dataclass(frozen=True)
@@ -152,6 +174,7 @@ class Ingestor:
         added_by: str = "",
         kind: str = "source",
         extra: dict | None = None,
+        force: bool = False,
     ) -> Added:
         """Fetch, extract and store one page (blocking). Raises one of ``ERRORS``."""
         url = url.strip()
@@ -161,7 +184,9 @@ class Ingestor:
             raise DuplicateUrl(url, existing.id)
         page = self.fetcher.fetch(url)
         content = extract(page)
-        return self.store(content, clean_url(page.final_url), title, added_by, kind, extra)
+        return self.store(
+            content, clean_url(page.final_url), title, added_by, kind, extra, force=force
+        )
 
     def add_document(
         self,
@@ -174,14 +199,18 @@ class Ingestor:
         published: str = "",
         added_by: str = "",
         kind: str = "source",
+        force: bool = False,
     ) -> Added:
         """Store a document a moderator hands in (a .txt, .md or .html file's name and bytes):
-        the same checks as a fetched page, then the same duplicate refusal. Blocking."""
+        the same checks as a fetched page, then the same duplicate refusal. Blocking.
+        Without ``title``, a .md or .html document's own heading or title is used."""
         url = url.strip()
         if url and not is_http_url(url):
             raise DocumentError("the url must be an http:// or https:// address")
         url = clean_url(url) if url else ""
         content = upload_content(filename, data, url)
+        if not (title or "").strip() and not content.title:
+            raise DocumentError(f"{filename}: has no heading or title of its own; give a title")
         return self.store(
             content,
             url,
@@ -190,6 +219,7 @@ class Ingestor:
             kind=kind,
             publisher=publisher,
             published=published,
+            force=force,
         )
 
     def store(
@@ -203,8 +233,10 @@ class Ingestor:
         *,
         publisher: str = "",
         published: str = "",
+        force: bool = False,
     ) -> Added:
-        """Store extracted content as a new source unless its URL is already there.
+        """Store extracted content as a new source unless its URL is already there, or (unless
+        ``force``) its text is empty, near-empty or exactly an existing source's.
 
         ``publisher`` and ``published``, when given (e.g. by a moderator uploading a file),
         override what the page declares."""
@@ -213,6 +245,9 @@ class Ingestor:
             existing = _find_url(sources, url)
             if existing is not None:
                 raise DuplicateUrl(url, existing.id)
+            problem = None if force else junk_problem(content.text, sources)
+            if problem:
+                raise JunkSource(problem)
 
         twin = self.near_duplicate(content.text)
         fields = dict(extra or {})
@@ -245,12 +280,14 @@ class Ingestor:
         kind: str = "source",
         follow: int = 0,
         progress: Progress | None = None,
+        force: bool = False,
     ) -> IngestReport:
         """Add ``url``, then up to ``follow`` pages it links to that are not in the corpus yet.
 
         The first page's failure raises (one of ``ERRORS``); a followed link that fails, for
         whatever reason, is reported in ``IngestReport.skipped`` and the next link is tried:
-        what was stored is always reported.
+        what was stored is always reported. ``force`` stores the first page even if its text
+        looks like junk (never the followed ones).
         """
         total = 1 + max(0, follow)
         report = IngestReport()
@@ -263,7 +300,7 @@ class Ingestor:
 
         await emit("fetch", url, f"Fetching {url}")
         first = await self._in_pool(
-            self.add_url_sync, url, title=title, added_by=added_by, kind=kind
+            self.add_url_sync, url, title=title, added_by=added_by, kind=kind, force=force
         )
         report.added.append(first)
         await emit("added", first.source.url, f"Added {first.source.id}")

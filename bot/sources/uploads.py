@@ -2,10 +2,12 @@
 
 Discord-free, so any front end can use it. Text and Markdown pass through unchanged; HTML goes
 through the same extractor as pages fetched from the web (``web.extract``): article text only.
+The document's own title is an HTML page's title, or a Markdown file's leading ``#`` heading.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import PurePath
 
 from bot.sources.decoding import MAX_DOCUMENT_BYTES, TEXT_SUFFIXES, DocumentError, decode_text
@@ -30,6 +32,11 @@ def upload_content(filename: str, data: bytes, url: str = "") -> Extracted:
     try:
         if suffix in HTML_SUFFIXES:
             return extract_html(text, url)
-        return extract_plain(text, url, markdown=suffix in MARKDOWN_SUFFIXES)
+        content = extract_plain(text, url, markdown=suffix in MARKDOWN_SUFFIXES)
     except ExtractError as exc:
         raise DocumentError(f"{filename}: no article text found") from exc
+    # Only a Markdown heading is the document's own title; the first line of plain text is not.
+    first_line = next((line for line in text.splitlines() if line.strip()), "")
+    if suffix not in MARKDOWN_SUFFIXES or not first_line.lstrip().startswith("#"):
+        content = replace(content, title="")
+    return content

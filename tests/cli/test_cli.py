@@ -1,8 +1,6 @@
 """The storybot command line, called through its entry point."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +11,11 @@ from conftest import SHIPPED_CORPUS, write_config
 from helpers import source
 
 HERE = Path(__file__).parents[1] / "data"
+# Long enough to be accepted as a source (bot.sources.ingest.MIN_WORDS).
+PARADE_PLANS = (
+    "The organisers had planned a march from the station to the harbour with music, food "
+    "stalls and a costume contest for children, and now hope to hold it next spring.\n"
+)
 
 
 @pytest.fixture
@@ -86,7 +89,10 @@ def test_missing_or_broken_config_and_corpus(capsys, tmp_path, config_path):
 
 def test_sources_add_list_remove(capsys, config_path, tmp_path):
     doc = tmp_path / "note.md"
-    doc.write_text("# Note\n\nThe zebra parade was cancelled by the council.\n", encoding="utf-8")
+    doc.write_text(
+        "# Note\n\nThe zebra parade was cancelled by the council. " + PARADE_PLANS,
+        encoding="utf-8",
+    )
     cfg = ["--config", str(config_path)]
     code, out, _ = run(
         capsys,
@@ -151,26 +157,13 @@ def test_config_selects_another_corpus(capsys, tmp_path):
 
 
 def test_eval_prints_metrics(capsys, config_path):
+    """The eval command end to end; its figures are a regression pin on the dev set (tuned on)."""
     code, out, _ = run(
         capsys, "--config", str(config_path), "eval", "--json", str(HERE / "dev-questions.jsonl")
     )
     assert code == 0
     report = json.loads(out)
     assert report["hit@3"] >= 0.9 and report["abstention_recall"] == 1.0
-
-
-def test_chat_session_in_a_subprocess(config_path):
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", "--config", str(config_path), "chat"],
-        input="Who directed Cuties?\n\n:sources\nWho won the Super Bowl?\n:quit\n",
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stderr
-    assert "Sundance" in result.stdout
-    assert "seed-story" in result.stdout
-    assert "don't cover that" in result.stdout
 
 
 def test_invalid_settings_are_named(capsys, tmp_path):
@@ -186,7 +179,7 @@ def test_invalid_settings_are_named(capsys, tmp_path):
 
 def test_brackets_in_titles_and_errors_are_shown_as_typed(capsys, config_path, tmp_path):
     doc = tmp_path / "note.txt"
-    doc.write_text("The zebra parade [video] was cancelled.", encoding="utf-8")
+    doc.write_text("The zebra parade [video] was cancelled. " + PARADE_PLANS, encoding="utf-8")
     cfg = ["--config", str(config_path)]
     title = "Zebra [video] parade [/] [bold]x"
     code, out, _ = run(capsys, *cfg, "sources", "add", "--file", str(doc), "--title", title)
@@ -212,7 +205,7 @@ def test_sources_list_json_with_toml_dates_in_the_header(capsys, config_path):
 def test_sources_add_file_uses_the_upload_checks(capsys, config_path, tmp_path):
     cfg = ["--config", str(config_path)]
     doc = tmp_path / "a.md"
-    doc.write_text("The zebra parade was cancelled by the council.\n", encoding="utf-8")
+    doc.write_text("The zebra parade was cancelled by the council. " + PARADE_PLANS)
     add = [*cfg, "sources", "add", "--file", str(doc), "--title", "Zebra"]
     code, _, err = run(capsys, *add, "--url", "javascript:alert(1)")
     assert code == 2 and "http" in err
@@ -227,7 +220,9 @@ def test_sources_add_file_uses_the_upload_checks(capsys, config_path, tmp_path):
     page.write_text(
         "<html><head><title>Parade news</title></head><body><nav>Home | Sports</nav>"
         "<article><p>The zebra parade moves to Sunday after the council vote.</p>"
-        "<p>Organisers expect ten thousand visitors along the harbour.</p></article>"
+        "<p>Organisers expect ten thousand visitors along the harbour.</p>"
+        "<p>Roads near the station close from nine in the morning, and extra trains run "
+        "from the city all afternoon.</p></article>"
         "<footer>Subscribe now</footer></body></html>",
         encoding="utf-8",
     )

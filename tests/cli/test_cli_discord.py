@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -28,10 +29,14 @@ def test_without_token_one_line_error_and_exit_2(command, token, monkeypatch, ca
 
 
 def test_other_commands_do_not_import_discord(tmp_path):
+    # A config of its own: loading the corpus writes the passage cache to the state directory.
+    (tmp_path / "corpus").mkdir()
+    shutil.copy(REPO / "corpus" / "seed-story.txt", tmp_path / "corpus")
+    config = write_config(tmp_path)
     probe = (
         "import sys\n"
         "from bot.cli import main\n"
-        f"code = main(['--config', {str(REPO / 'config.toml')!r}, 'sources', 'list', '--json'])\n"
+        f"code = main(['--config', {str(config)!r}, 'sources', 'list', '--json'])\n"
         "assert code == 0, code\n"
         "assert 'discord' not in sys.modules, 'discord.py imported'\n"
     )

@@ -278,7 +278,8 @@ async def test_add_file_with_a_url_already_in_the_corpus_is_refused(sources_cog,
 
 async def test_add_file_points_out_a_near_duplicate(sources_cog, storybot):
     interaction = mock_interaction(moderator())
-    attachment = mock_attachment("again.txt", FESTIVAL.text.encode())
+    copy = FESTIVAL.text.replace("Critics", "Reviewers")  # nearly, not exactly, the same
+    attachment = mock_attachment("again.txt", copy.encode())
     await invoke(sources_cog.add_file, sources_cog, interaction, attachment, "Same story")
     assert "nearly repeats `sundance-prize`" in only(sends(interaction))["content"]
 
@@ -302,7 +303,7 @@ async def test_add_file_with_a_huge_url_and_title_still_confirms_within_limits(
     await sources_cog.add_file.callback(
         sources_cog,
         interaction,
-        mock_attachment("long.md", b"A long-url source text."),
+        mock_attachment("long.md", b"A long-url source text, long enough to be a source. " * 3),
         title,
         url=url,
     )

@@ -48,7 +48,11 @@ LIGHTHOUSE = source(
     title="Lighthouse keeper retires",
     publisher="Cape Courier",
 )
-SCORE = "# Score\n\nThe Lyon Philharmonic orchestra recorded the soundtrack in 2019.\n"
+SCORE = (
+    "# Score\n\nThe Lyon Philharmonic orchestra recorded the soundtrack in 2019.\n\n"
+    "The composer wrote most of the music in Dakar over one winter, mixing traditional "
+    "Senegalese songs with modern pop beats; the album came out a week before the film.\n"
+)
 ON_REMOVED = "Which prize did the Sundance jury award?"
 ON_ARTICLE = "When will the harbour bridge open?"
 ON_FILE = "Which orchestra recorded the soundtrack?"

@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import shutil
-import time
 from pathlib import Path
 
 import pytest
@@ -135,9 +133,9 @@ def build(tmp_path: Path, analyzer, *, semantic: bool = True, **corpus) -> Story
 
 def test_bot_starts_names_each_bad_file_and_serves_the_rest(hostile, analyzer):
     tmp_path, _, expected = hostile
-    started = time.perf_counter()
-    bot = build(tmp_path, analyzer)
-    assert time.perf_counter() - started < 20
+    bot = build(
+        tmp_path, analyzer
+    )  # bounded: no file is read past its cap (time: bench/hostile.py)
     errors = {e.split(": ", 1)[0]: e for e in bot.load_errors}
     for name, words in expected.items():
         assert name in errors, (name, bot.load_errors)
@@ -237,15 +235,10 @@ def test_one_megabyte_single_line_is_indexed_in_exact_bounded_passages(tmp_path,
     sentences = " ".join(f"The gnu number {i} ran far." for i in range(40_000))[:MB]
     for name, text in (("run-on", words), ("one-line", sentences)):
         (corpus / f"{name}.txt").write_text(header(name) + text, encoding="utf-8")
-    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    started = time.perf_counter()
+    # How long this takes and how much memory it needs: bench/hostile.py, not a timed test.
     # Passages are what is tested here; embedding 1,600 passages would only cost minutes.
     bot = build(tmp_path, analyzer, semantic=False)
-    elapsed = time.perf_counter() - started
-    grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before) / 1024
     assert bot.load_errors == ()
-    assert elapsed < 30, elapsed
-    assert grown_mb < 600, grown_mb
     passages = bot.passages
     texts = {s.id: s.text for s in bot.sources}
     assert max(p.end - p.start for p in passages) <= 1200

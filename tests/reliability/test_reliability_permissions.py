@@ -228,7 +228,12 @@ def audit_rows(client: StoryDiscordBot) -> list[tuple[str, str, str]]:
 
 async def run(client: StoryDiscordBot, command: str, interaction, web):
     sources, stats = SourcesCog(client), StatsCog(client)
-    attachment = mock_attachment("tides.md", b"# Tides\n\nHigh water at 06:12 on Saturday.\n")
+    tides = (
+        b"# Tides\n\nHigh water at 06:12 on Saturday, low water at 12:30. The harbour master "
+        b"asks boat owners to check their moorings before the spring tide on Sunday morning, "
+        b"when the water will be higher than at any time this year.\n"
+    )
+    attachment = mock_attachment("tides.md", tides)
     if command == "source add":
         await invoke(sources.add, sources, interaction, web.url("/article"))
     elif command == "source add-file":

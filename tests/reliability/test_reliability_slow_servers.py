@@ -164,9 +164,9 @@ async def test_follow_reports_what_was_stored_and_what_was_not(web, make_bot, mo
     web.html(
         "/hub",
         "<html><head><title>Hub</title></head><body><article><p>The harbour council "
-        "published several reports this week about the new bridge and the ferry: "
-        + ", ".join(links)
-        + ".</p></article></body></html>",
+        "published several reports this week about the new bridge and the ferry, and the "
+        "mayor promised that every one of them would be discussed at the next public "
+        "meeting in the town hall: " + ", ".join(links) + ".</p></article></body></html>",
     )
     real_extract = extract_module.extract
 

@@ -86,12 +86,20 @@ def test_min_coverage_zero_never_abstains_and_one_needs_every_word(make_bot):
 
 
 def test_aliases_expand_questions(make_bot):
-    with_alias = make_bot().ask("What is Mignonnes about?")
-    assert with_alias.answered
-    no_alias = make_bot(config={"aliases": {"groups": []}}).ask(
-        "Who is the filmmaker of Mignonnes?"
+    # The source says only "Cuties", the question only "Mignonnes": the alias group
+    # ["Cuties", "Mignonnes"] is the only thing that can connect them.
+    film = source(
+        "film",
+        "Cuties was directed by Maïmouna Doucouré and premiered at the Sundance Film Festival "
+        "in January 2020.",
     )
-    assert "mignonnes" in no_alias.terms and "cuties" not in no_alias.terms
+    question = "Who directed Mignonnes?"
+    with_alias = make_bot(film, seed=False).ask(question)
+    assert with_alias.answered and with_alias.excerpts[0].source.id == "film"
+    assert {"mignonnes", "cuties"} <= set(with_alias.terms)
+    no_alias = make_bot(seed=False, config={"aliases": {"groups": []}}).ask(question)
+    assert "cuties" not in no_alias.terms
+    assert not no_alias.answered
 
 
 def test_unknown_word_finds_its_family_in_the_corpus(make_bot):
@@ -198,13 +206,21 @@ def test_changes_by_another_process_are_picked_up(make_bot, monkeypatch):
     assert not running.ask(question).answered
 
 
-def test_refresh_is_rate_limited(make_bot):
-    running = make_bot()
+def test_refresh_is_rate_limited(make_bot, analyzer):
+    from bot.engine import REFRESH_SECONDS, StoryBot
+
+    now = [100.0]
+    running = StoryBot(make_bot().config, analyzer=analyzer, clock=lambda: now[0])
     Corpus = type(running.corpus)
     Corpus(running.config.corpus_dir).write(source("zebra", "Hulu bid for the zebra film."))
     # Within REFRESH_SECONDS of the last check, questions are answered from the snapshot.
+    now[0] += REFRESH_SECONDS * 0.99
     assert not running.refresh_if_changed()
     assert "zebra" not in {s.id for s in running.sources}
+    # Then the next check sees the change.
+    now[0] += REFRESH_SECONDS * 0.02
+    assert running.refresh_if_changed()
+    assert "zebra" in {s.id for s in running.sources}
 
 
 def test_an_answer_always_quotes_a_passage_that_passes_the_threshold(make_bot):

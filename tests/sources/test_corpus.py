@@ -123,3 +123,18 @@ def test_written_files_get_the_usual_mode(tmp_path):
     path = Corpus(tmp_path).write(source("moded", "Text."))
     # Not mkstemp's private 0600: the mode a plain write under this umask would give.
     assert path.stat().st_mode & 0o777 == 0o666 & ~UMASK
+
+
+def test_new_ids_are_cut_at_a_word_boundary(tmp_path):
+    from bot.sources.corpus import ID_PATTERN, NEW_ID_LENGTH
+
+    corpus = Corpus(tmp_path)
+    title = "Cuties petition to cancel Netflix reaches 600,000 signatures in a week"
+    made = corpus.new_id(title)
+    assert made == "cuties-petition-to-cancel-netflix"  # "-reaches" would make 41
+    assert len(made) <= NEW_ID_LENGTH and ID_PATTERN.match(made)
+    # Every word of the id is a whole word of the title.
+    assert all(word in title.lower().split() for word in made.split("-"))
+    assert corpus.new_id("x" * 100) == "x" * NEW_ID_LENGTH  # one word longer than the limit
+    corpus.write(source(made, "Text."))
+    assert corpus.new_id(title) == f"{made}-2"

@@ -20,7 +20,7 @@ from web_server import ARTICLE_SENTENCES, MINUTES, serve
 from bot import cli, engine
 from bot.engine import StoryBot
 from bot.sources.corpus import Corpus, CorpusError, Link, parse, serialize
-from bot.sources.ingest import DuplicateUrl, ProgressEvent
+from bot.sources.ingest import DuplicateUrl, JunkSource, ProgressEvent
 from bot.sources.urls import clean_url, normalize_url
 from helpers import source
 
@@ -87,9 +87,12 @@ async def test_the_same_url_with_tracking_parameters_is_a_duplicate(web, bot):
     assert len(bot.sources) == 2  # the seed story and the article
 
 
-async def test_a_syndicated_copy_is_added_but_flagged(web, bot):
+async def test_a_syndicated_copy_is_refused_or_added_flagged_when_forced(web, bot):
     await bot.add_url(web.url("/article"))
-    report = await bot.add_url(web.url("/syndicated/bridge"), added_by="mod-ben")
+    # Its article text is exactly the original's: refused, unless forced.
+    with pytest.raises(JunkSource, match="exactly that of source 'council-approves-harbour"):
+        await bot.add_url(web.url("/syndicated/bridge"), added_by="mod-ben")
+    report = await bot.add_url(web.url("/syndicated/bridge"), added_by="mod-ben", force=True)
     copy = report.added[0]
     assert copy.near_duplicate is not None
     assert copy.near_duplicate[0] == "council-approves-harbour-bridge"
@@ -135,7 +138,8 @@ async def test_follow_skips_links_that_fail(web, bot):
         "<html><head><title>Harbour roundup</title></head><body><article>"
         "<p>This week the council published <a href='/report.pdf'>a report as PDF</a>, "
         "the <a href='/missing'>budget annex</a> and the <a href='/minutes'>minutes</a> of "
-        "Tuesday's meeting, which ran for more than nine hours.</p></article></body></html>",
+        "Tuesday's meeting, which ran for more than nine hours.</p><p>Residents may comment "
+        "until the end of the month.</p></article></body></html>",
     )
     report = await bot.add_url(web.url("/roundup"), follow=1)
     assert [a.source.id for a in report.added] == ["harbour-roundup", "council-minutes-3-march"]
@@ -297,7 +301,8 @@ def test_a_process_killed_mid_add_leaves_the_corpus_as_it_was(web, tmp_path):
     config = write_config(tmp_path)
     corpus = Corpus(tmp_path / "corpus")
     before = corpus.load()
-    web.html("/long", "<html><body><article>" + "<p>" + ARTICLE_SENTENCES[0] + "</p>" * 2000)
+    page = "<p>" + " ".join(ARTICLE_SENTENCES) + "</p>" * 2000
+    web.html("/long", "<html><body><article>" + page)
     child = subprocess.Popen(
         [sys.executable, "-c", CHILD, str(config), web.url("/long")],
         stdout=subprocess.PIPE,

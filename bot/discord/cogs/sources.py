@@ -35,6 +35,7 @@ log = logging.getLogger("bot.discord")
 AUTOCOMPLETE_LIMIT = 25
 MAX_FOLLOW = 10
 MAX_URL_SHOWN = 300
+FORCE_HELP = "Add it even if its text is near-empty or exactly another source's (default no)"
 
 
 def added_by(user: discord.abc.User) -> str:
@@ -72,6 +73,7 @@ class SourcesCog(commands.Cog):
         url="The article's address (http or https)",
         title="Title to use instead of the page's own",
         follow="Also add up to this many articles it links to (default 0)",
+        force=FORCE_HELP,
     )
     @moderator_only()
     async def add(
@@ -80,6 +82,7 @@ class SourcesCog(commands.Cog):
         url: app_commands.Range[str, 1, 2000],
         title: app_commands.Range[str, 0, 200] = "",
         follow: app_commands.Range[int, 0, MAX_FOLLOW] = 0,
+        force: bool = False,
     ) -> None:
         started = time.perf_counter()
         await interaction.response.defer(ephemeral=True, thinking=True)
@@ -98,6 +101,7 @@ class SourcesCog(commands.Cog):
                 added_by=added_by(interaction.user),
                 follow=follow,
                 progress=progress,
+                force=force,
             )
         except ERRORS as exc:
             await tell(interaction, f"Not added: {safe_trim(str(exc), 500)}")
@@ -117,6 +121,7 @@ class SourcesCog(commands.Cog):
         publisher="Who published it, e.g. The Guardian",
         url="Where it was published (http or https)",
         published="Publication date, e.g. 2020-09-10",
+        force=FORCE_HELP,
     )
     @moderator_only()
     async def add_file(
@@ -127,6 +132,7 @@ class SourcesCog(commands.Cog):
         publisher: app_commands.Range[str, 0, 200] = "",
         url: app_commands.Range[str, 0, 2000] = "",
         published: app_commands.Range[str, 0, 40] = "",
+        force: bool = False,
     ) -> None:
         started = time.perf_counter()
         problem = _check_upload(file, url)
@@ -146,6 +152,7 @@ class SourcesCog(commands.Cog):
                 publisher=publisher,
                 published=published,
                 added_by=added_by(interaction.user),
+                force=force,
             )
         except ERRORS as exc:
             await tell(interaction, f"Not added: {safe_trim(str(exc), 500)}")

@@ -18,7 +18,7 @@ from bot.discord.checks import STATS_REFUSAL, moderator_default_permissions, mod
 from bot.discord.logs import log_handled
 from bot.discord.markdown import DESCRIPTION_LIMIT, FIELD_VALUE_LIMIT, safe_trim
 from bot.insights.questionlog import Stats
-from bot.presentation import source_title
+from bot.presentation import percent, source_title
 
 if TYPE_CHECKING:
     from bot.discord.client import StoryDiscordBot
@@ -32,8 +32,8 @@ def stats_embed(stats: Stats, fixed, titles: dict[str, str], days: int) -> disco
     embed = discord.Embed(
         title=f"What members asked in the last {days} days",
         description=(
-            f"**{stats.asked}** questions, **{stats.answer_rate:.0%}** answered, "
-            f"**{stats.helpful_rate:.0%}** helpful ({stats.helpful + stats.not_helpful} votes)"
+            f"**{stats.asked}** questions, **{percent(stats.answer_rate)}** answered, "
+            f"**{percent(stats.helpful_rate)}** helpful ({stats.helpful + stats.not_helpful} votes)"
         )[:DESCRIPTION_LIMIT],
         colour=discord.Colour.blurple(),
     )

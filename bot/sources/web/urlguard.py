@@ -125,7 +125,8 @@ class UrlGuard:
             if reason:
                 raise UrlRefused(
                     f"{host} points to a {reason} address ({text}); "
-                    "only public addresses are fetched"
+                    "only public addresses are fetched. To allow this host (e.g. a local "
+                    f'test server), list it in config.toml: [fetch] allow_hosts = ["{host}"]'
                 )
         return addresses
 

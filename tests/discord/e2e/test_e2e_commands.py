@@ -171,7 +171,11 @@ async def test_members_cannot_add_remove_or_fetch(double, bot, web):
 
 async def test_a_role_moderator_adds_a_file_and_an_oversized_one_is_never_downloaded(double, bot):
     editor = double.member("ed", double.editors)
-    text = b"# Score\n\nThe Lyon Philharmonic orchestra recorded the soundtrack in 2019.\n"
+    text = (
+        b"# Score\n\nThe Lyon Philharmonic orchestra recorded the soundtrack in 2019.\n\n"
+        b"The composer wrote most of the music in Dakar over one winter, mixing traditional "
+        b"Senegalese songs with modern pop beats; the album came out a week before the film.\n"
+    )
     big = double.attachment("big.txt", b"small in fact", size=6_000_000)  # as declared
     reply = await shown(double, await double.slash(editor, "source add-file", file=big, title="B"))
     assert reply.content.startswith("Not added") and "5 MB" in reply.content

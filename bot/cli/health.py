@@ -1,0 +1,59 @@
+"""``storybot health``: can the bot run here? For container health checks and service scripts.
+
+Checks what a running bot relies on, without loading spaCy or connecting to Discord (so it
+answers in a fraction of a second): the config, a corpus with sources that load, a writable
+state directory, and with ``--discord`` the token in the environment. Whether the gateway
+connection is up is discord.py's business (it reconnects); a bot that crashes ends its process,
+which the container or service manager restarts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+
+from rich.console import Console
+
+from bot.cli.common import EXIT_OK, CliError
+from bot.cli.terminal import literal
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    health = commands.add_parser(
+        "health", help="check the config, corpus and state directory (exit 0 when all is well)"
+    )
+    health.add_argument(
+        "--discord", action="store_true", help="also check that DISCORD_TOKEN is set"
+    )
+    health.set_defaults(handler=cmd_health)
+
+
+def cmd_health(args, out: Console, err: Console) -> int:
+    from bot.cli.common import corpus_problem
+    from bot.cli.serve import TOKEN_ENV_VAR
+    from bot.config import load_config
+    from bot.sources.corpus import Corpus
+
+    config = load_config(args.config)
+    if not config.corpus_dir.is_dir():
+        raise CliError(corpus_problem(config, "there is no corpus directory"))
+    loaded = Corpus(config.corpus_dir, config.max_source_bytes).load()
+    if not loaded.sources:
+        raise CliError(corpus_problem(config, "the corpus has no sources"))
+    try:
+        config.state_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=config.state_dir):
+            pass
+    except OSError as exc:
+        raise CliError(f"the state directory {config.state_dir} is not writable: {exc}") from exc
+    if args.discord and not os.environ.get(TOKEN_ENV_VAR, "").strip():
+        raise CliError(f"{TOKEN_ENV_VAR} is not set")
+    skipped = f", {len(loaded.errors)} file(s) skipped" if loaded.errors else ""
+    out.print(
+        f"ok: {len(loaded.sources)} source(s) in {literal(config.corpus_dir)}{literal(skipped)}; "
+        f"state in {literal(config.state_dir)}",
+        highlight=False,
+        soft_wrap=True,
+    )
+    return EXIT_OK
