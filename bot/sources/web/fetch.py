@@ -7,8 +7,12 @@
 - Timeouts per network operation (``timeout_seconds``) and for the whole download (three times
   that), so a server that drips bytes cannot hold an add forever.
 - A size cap enforced while streaming: the body is never read past ``max_bytes``.
-- Only text-like content (HTML, plain text, Markdown); anything else is refused before its body
-  is read. The charset comes from the header, then the page's ``<meta>``, then UTF-8, then
+- Only text-like content (HTML, plain text, Markdown; with ``feed=True`` also RSS/Atom/XML);
+  anything else is refused before its body is read.
+- Conditional requests for watched feeds: ``validators`` (``If-None-Match``,
+  ``If-Modified-Since``) are sent, a 304 comes back as a :class:`Page` with ``status`` 304 and
+  no text, and every page keeps its ``ETag`` / ``Last-Modified`` for the next request.
+- The charset comes from the header, then the page's ``<meta>``, then UTF-8, then
   Windows-1252 (what browsers assume for undeclared Latin-1 pages).
 
 Blocking by design: callers run it in a worker thread (``asyncio.to_thread``).
@@ -19,7 +23,8 @@ from __future__ import annotations
 import codecs
 import re
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
 import httpcore
@@ -33,6 +38,19 @@ REDIRECT_CODES = {301, 302, 303, 307, 308}
 HTML_TYPES = {"text/html", "application/xhtml+xml"}
 MARKDOWN_TYPES = {"text/markdown", "text/x-markdown"}
 TEXT_TYPES = {"text/plain"} | MARKDOWN_TYPES
+# What a watched feed may be served as (``fetch(..., feed=True)``); feedparser reads the bytes.
+FEED_TYPES = {
+    "application/rss+xml",
+    "application/atom+xml",
+    "application/rdf+xml",
+    "application/xml",
+    "text/xml",
+}
+FEED_ACCEPT = "application/rss+xml,application/atom+xml,application/xml;q=0.9,text/xml;q=0.9"
+# Request headers that make a request conditional (``fetch(..., validators=...)``).
+VALIDATORS = ("if-none-match", "if-modified-since")
+# Response headers a Page keeps (lowercase): what the next conditional request needs.
+KEPT_HEADERS = ("etag", "last-modified", "content-type")
 CHUNK = 64 * 1024
 # Labels browsers treat as Windows-1252 (WHATWG Encoding): Latin-1 pages really use it.
 _WINDOWS_1252_LABELS = {"iso-8859-1", "iso8859-1", "latin1", "latin-1", "l1", "ascii", "us-ascii"}
@@ -53,9 +71,15 @@ class TooLarge(FetchError):
 class Page:
     url: str  # the URL asked for
     final_url: str  # after redirects
-    content_type: str  # "text/html", "text/plain" or "text/markdown"
+    content_type: str  # "text/html", "text/plain" or "text/markdown" (or one of FEED_TYPES)
     text: str  # decoded body
     encoding: str
+    # 304 (only when the request was conditional) or 200.
+    status: int = 200
+    # ETag, Last-Modified and Content-Type as received (lowercase keys), for the next request.
+    headers: Mapping[str, str] = field(default_factory=dict, compare=False)
+    # The body as received (feedparser reads the bytes and their XML encoding declaration).
+    data: bytes = field(default=b"", compare=False, repr=False)
 
 
 class _GuardedBackend(httpcore.NetworkBackend):
@@ -107,8 +131,14 @@ class Fetcher:
         self.settings = settings
         self.guard = guard or UrlGuard(settings.allow_hosts)
 
-    def fetch(self, url: str) -> Page:
-        """Download ``url`` (following redirects) and decode it; raise FetchError or UrlRefused."""
+    def fetch(
+        self, url: str, *, validators: Mapping[str, str] | None = None, feed: bool = False
+    ) -> Page:
+        """Download ``url`` (following redirects) and decode it; raise FetchError or UrlRefused.
+
+        ``validators`` (``If-None-Match``, ``If-Modified-Since``) make the request conditional:
+        a 304 answer then comes back as a Page with ``status`` 304 and no text. ``feed`` also
+        accepts RSS, Atom and XML bodies."""
         s = self.settings
         deadline = time.monotonic() + 3 * s.timeout_seconds
         timeout = httpx.Timeout(s.timeout_seconds)
@@ -118,6 +148,9 @@ class Fetcher:
             # Uncompressed only: the size cap then counts what is stored, no zip bombs.
             "Accept-Encoding": "identity",
         }
+        if feed:
+            headers["Accept"] = FEED_ACCEPT
+        extra = {k: v for k, v in (validators or {}).items() if k.lower() in VALIDATORS and v}
         current = url.strip()
         with httpx.Client(
             transport=_GuardedTransport(self.guard),
@@ -134,14 +167,17 @@ class Fetcher:
                         raise UrlRefused(f"{url} redirects to {current}: {exc}") from exc
                     raise
                 try:
-                    with client.stream("GET", current) as response:
+                    with client.stream("GET", current, headers=extra) as response:
+                        if response.status_code == 304 and extra:
+                            kept = _kept_headers(response)
+                            return Page(url, current, "", "", "", status=304, headers=kept)
                         if response.status_code in REDIRECT_CODES:
                             location = response.headers.get("location")
                             if not location:
                                 raise FetchError(f"{current} redirects without a location")
                             current = urljoin(current, location.strip())
                             continue
-                        return self._read(url, current, response, deadline)
+                        return self._read(url, current, response, deadline, feed=feed)
                 except httpx.TimeoutException as exc:
                     raise FetchError(f"{_host(current)} did not answer in time") from exc
                 except httpx.InvalidURL as exc:
@@ -156,12 +192,21 @@ class Fetcher:
                     raise FetchError(f"could not fetch {current}: {exc}") from exc
         raise FetchError(f"{url} redirects more than {s.max_redirects} times")
 
-    def _read(self, url: str, final_url: str, response: httpx.Response, deadline: float) -> Page:
+    def _read(
+        self,
+        url: str,
+        final_url: str,
+        response: httpx.Response,
+        deadline: float,
+        *,
+        feed: bool = False,
+    ) -> Page:
         s = self.settings
+        allowed = HTML_TYPES | TEXT_TYPES | (FEED_TYPES if feed else set())
         if response.status_code != 200:
             raise FetchError(f"{final_url} answered HTTP {response.status_code}")
         mime, params = _parse_content_type(response.headers.get("content-type", ""))
-        if mime and mime not in HTML_TYPES | TEXT_TYPES:
+        if mime and mime not in allowed:
             raise FetchError(
                 f"{final_url} is {mime}; only web pages, plain text and Markdown can be added"
             )
@@ -181,7 +226,7 @@ class Fetcher:
         if b"\x00" in data[:8192]:
             raise FetchError(f"{final_url} is a binary file, not a web page or text")
         kind = mime or _sniff(data)
-        if kind not in HTML_TYPES | TEXT_TYPES:
+        if kind not in allowed:
             raise FetchError(f"{final_url} looks like {kind}; only web pages and text can be added")
         if kind in MARKDOWN_TYPES:
             kind = "text/markdown"
@@ -194,7 +239,8 @@ class Fetcher:
             raise FetchError(f"{final_url} is a binary file, not a web page or text")
         if not text.strip():
             raise FetchError(f"{final_url} is empty")
-        return Page(url, final_url, kind, text, encoding)
+        kept = _kept_headers(response)
+        return Page(url, final_url, kind, text, encoding, headers=kept, data=data)
 
 
 def decode(data: bytes, declared: str | None, *, html: bool) -> tuple[str, str]:
@@ -242,6 +288,10 @@ def _sniff(data: bytes) -> str:
     if head.startswith(b"%pdf"):
         return "application/pdf"
     return "text/plain"
+
+
+def _kept_headers(response: httpx.Response) -> dict[str, str]:
+    return {k: response.headers[k] for k in KEPT_HEADERS if k in response.headers}
 
 
 def _find_cause(exc: BaseException, kind: type[UrlRefused]) -> UrlRefused | None:
