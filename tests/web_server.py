@@ -2,6 +2,7 @@
 
 A test module defines its fixture as ``web = pytest.fixture(serve)``; ``web.url(path)`` gives
 the address of a page, ``web.requests`` what was asked for, ``web.sent`` bytes written per path.
+A route with an ``etag`` or ``last_modified`` answers a matching conditional request with 304.
 """
 
 from __future__ import annotations
@@ -103,6 +104,15 @@ class Route:
     body: bytes = b""
     delay: float = 0.0
     stream_bytes: int = 0  # send this many bytes of filler instead of ``body``
+    # Validators: sent with the body; a request that matches one gets 304 Not Modified.
+    etag: str = ""
+    last_modified: str = ""
+
+    def not_modified(self, request) -> bool:
+        return bool(
+            (self.etag and request.get("If-None-Match") == self.etag)
+            or (self.last_modified and request.get("If-Modified-Since") == self.last_modified)
+        )
 
 
 class WebServer:
@@ -122,9 +132,17 @@ class WebServer:
                 if route.delay:
                     time.sleep(route.delay)
                 try:
+                    if route.not_modified(self.headers):
+                        self.send_response(304)
+                        self.end_headers()
+                        return
                     self.send_response(route.status)
                     for key, value in route.headers.items():
                         self.send_header(key, value)
+                    if route.etag:
+                        self.send_header("ETag", route.etag)
+                    if route.last_modified:
+                        self.send_header("Last-Modified", route.last_modified)
                     if not route.stream_bytes and "Content-Length" not in route.headers:
                         self.send_header("Content-Length", str(len(route.body)))
                     self.end_headers()

@@ -50,6 +50,24 @@ class AuditLog(Component):
                 (now_iso(), actor or "unknown", action, source_id, url, detail),
             )
 
+    def since(self, after_id: int, action: str, limit: int = 100) -> list[AuditEntry]:
+        """Entries of one action after the row ``after_id``, oldest first."""
+        if not self.path.exists():
+            return []
+        with self.transaction() as conn:
+            rows = conn.execute(
+                "SELECT id, at, actor, action, source_id, url, detail FROM audit "
+                "WHERE id > ? AND action = ? ORDER BY id LIMIT ?",
+                (after_id, action, limit),
+            ).fetchall()
+        return [AuditEntry(*(value if value is not None else "" for value in row)) for row in rows]
+
+    def last_id(self) -> int:
+        if not self.path.exists():
+            return 0
+        with self.transaction() as conn:
+            return conn.execute("SELECT COALESCE(MAX(id), 0) FROM audit").fetchone()[0]
+
     def entries(self, source_id: str | None = None, limit: int = 50) -> list[AuditEntry]:
         """The newest entries first, optionally only those about one source."""
         if not self.path.exists():
