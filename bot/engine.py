@@ -293,12 +293,16 @@ class StoryBot:
         if cursor is None:
             self._announced.advance(self.audit.last_id())
             return []
+        if self._corpus_mtime() != self._snapshot.corpus_mtime:
+            self.reload()  # another process just added: see its source now
         out = []
         for entry in self.audit.since(cursor, "add", limit):
             try:
                 out.append(self.announcement(entry.source_id, audit_id=entry.id))
-            except CorpusError:  # removed since: nothing to announce
-                if not out:
+            except CorpusError:
+                if self.corpus.path_for(entry.source_id).exists():
+                    break  # stored but not loaded yet: the next round announces it
+                if not out:  # removed since: nothing to announce, ever
                     self._announced.advance(entry.id)
         return out
 
