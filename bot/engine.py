@@ -374,9 +374,15 @@ class StoryBot:
             lambda stop: self._poller.poll(stop=stop), self._poller.next_due, on_candidates
         )
 
-    def review_queue(self, limit: int = 25) -> list[Candidate]:
-        """Candidates waiting for a moderator, oldest first."""
-        return self.feed_store.items(("pending",), limit)
+    def review_queue(self, limit: int = 25, *, unposted: bool = False) -> list[Candidate]:
+        """Candidates waiting for a moderator, oldest first; ``unposted``: only those not
+        marked as shown (``mark_candidate_posted``), e.g. to post what a restart missed."""
+        return self.feed_store.items(("pending",), limit, unposted=unposted)
+
+    def mark_candidate_posted(self, candidate_id: int, ref: str) -> None:
+        """Remember where an adapter showed a candidate (e.g. "channel_id/message_id"), so it
+        can find the message again after a restart; ``Candidate.posted`` gives it back."""
+        self.feed_store.mark_posted(candidate_id, ref)
 
     def candidate(self, candidate_id: int) -> Candidate:
         return self.feed_store.item(candidate_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -70,14 +71,18 @@ def test_requests_to_one_host_are_spaced_whatever_the_thread():
 def test_a_retried_item_is_updated_and_a_decided_one_never(tmp_path):
     store = FeedStore(tmp_path / "db.sqlite3")
     base = Judged(url="http://x.test/1", url_key="http://x.test/1", feed_id=1, status="retry")
-    first = store.record(base, "2026-01-01T00:00:00+00:00")
-    assert (first.status, first.attempts) == ("retry", 1)
-    again = store.record(base, "2026-01-01T00:30:00+00:00")
-    assert again.attempts == 2
-    queued = store.record(Judged(**{**vars(base), "status": "pending"}), "2026-01-01T01:00:00")
-    assert queued.status == "pending" and queued.id == first.id
+    first, written = store.record(base, "2026-01-01T00:00:00+00:00")
+    assert (first.status, first.attempts, written) == ("retry", 1, True)
+    again, written = store.record(base, "2026-01-01T00:30:00+00:00")
+    assert (again.attempts, written) == (2, True)
+    pending = Judged(**{**vars(base), "status": "pending"})
+    queued, written = store.record(pending, "2026-01-01T01:00:00")
+    assert (queued.status, queued.id, written) == ("pending", first.id, True)
+    # Judged again (say, by a second process) while pending: the row stays as it was.
+    twice, written = store.record(replace(pending, reason="again"), "2026-01-01T01:01:00")
+    assert (twice, written) == (queued, False)
     store.decide(queued.id, "ignored", "mod", "2026-01-01T02:00:00")
-    replay = store.record(Judged(**{**vars(base), "status": "pending"}), "2026-01-02T00:00:00")
-    assert replay.status == "ignored"
+    replay, written = store.record(pending, "2026-01-02T00:00:00")
+    assert (replay.status, written) == ("ignored", False)
     with pytest.raises(FeedStoreError, match="already ignored by mod"):
         store.take(queued.id, "other", "2026-01-02", "2026-01-01")

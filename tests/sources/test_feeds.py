@@ -384,3 +384,47 @@ def test_feeds_add_and_remove(feeds_bot, web):
     with pytest.raises(FeedStoreError, match="no feed"):
         bot.feeds_remove(feed.id)
     assert [e.action for e in bot.audit_entries()] == ["feed remove", "feed add"]
+
+
+def test_an_item_two_feeds_list_is_judged_once(feeds_bot, web):
+    bot = feeds_bot()
+    serve_feed(web, "/feed", rss([cuties_item(web)]))
+    serve_feed(web, "/atom", atom([cuties_item(web)]), "atom")
+    bot.feeds_add(web.url("/feed"))
+    bot.feeds_add(web.url("/atom"))
+
+    report = bot.poll_feeds_sync()
+
+    assert len(report.candidates) == 1
+    assert sum(r.judged for r in report.feeds) == 1
+    assert len(feed_requests(web, "/news/cuties-indictment")) == 1
+
+
+def test_an_item_whose_page_keeps_failing_is_given_up(feeds_bot, web):
+    bot = feeds_bot()
+    web.routes["/news/cuties-indictment"] = Route(503, {"Content-Type": "text/plain"}, b"busy")
+    serve_feed(web, "/feed", rss([cuties_item(web)]), etag='"same"')
+    bot.feeds_add(web.url("/feed"))
+
+    tries = [bot.poll_feeds_sync(force=True) for _ in range(4)]
+
+    # A feed with an item left to retry is fetched in full again (no 304 hides the item).
+    assert [r.feeds[0].status for r in tries] == ["ok", "ok", "ok", "not modified"]
+    assert len(feed_requests(web, "/news/cuties-indictment")) == 3
+    (item,) = bot.feed_store.items(("failed",), 10)
+    assert item.attempts == 3 and "503" in item.reason
+
+
+def test_candidates_remember_where_they_were_posted(feeds_bot, web):
+    bot = feeds_bot()
+    serve_feed(web, "/feed", rss([cuties_item(web)]))
+    bot.feeds_add(web.url("/feed"))
+    (candidate,) = bot.poll_feeds_sync().candidates
+    assert [c.id for c in bot.review_queue(unposted=True)] == [candidate.id]
+
+    bot.mark_candidate_posted(candidate.id, "123/456")
+
+    assert bot.review_queue(unposted=True) == []
+    assert bot.candidate(candidate.id).posted == "123/456"
+    with pytest.raises(FeedStoreError):
+        bot.mark_candidate_posted(candidate.id + 100, "x")

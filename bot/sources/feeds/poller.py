@@ -142,6 +142,13 @@ class FeedPoller:
         claimed = [f for f in feeds if self.store.claim(f, lease)]
         done = 0
         lock = threading.Lock()
+        items_taken: set[str] = set()  # an item two feeds list is judged once
+
+        def take(key: str) -> bool:
+            with lock:
+                fresh = key not in items_taken
+                items_taken.add(key)
+                return fresh
 
         def emit(stage: str, feed: Feed, message: str) -> None:
             if progress is not None:
@@ -151,7 +158,7 @@ class FeedPoller:
             nonlocal done
             emit("feed", feed, f"Checking {feed.url}")
             try:
-                result = self._poll_feed(feed, stop)
+                result = self._poll_feed(feed, stop, take)
             except Exception as exc:  # one broken feed must not end the poll of the others
                 log.exception("polling %s failed", feed.url)
                 result = self._failed(feed, f"unexpected error: {exc}")
@@ -169,7 +176,9 @@ class FeedPoller:
 
     # -- one feed ------------------------------------------------------------------------------
 
-    def _poll_feed(self, feed: Feed, stop: threading.Event) -> FeedResult:
+    def _poll_feed(
+        self, feed: Feed, stop: threading.Event, take: Callable[[str], bool]
+    ) -> FeedResult:
         if not self.throttle.wait(feed.host, stop):
             self.store.reschedule(feed.id, feed.next_poll_at)  # not polled: due as before
             return FeedResult(feed, "stopped")
@@ -191,24 +200,26 @@ class FeedPoller:
                 continue
         known = self.store.statuses(list(keys))
         todo = [
-            (key, item)
+            (key, item, known.get(key, ("", 0))[1])
             for key, item in keys.items()
-            if key not in known or (known[key][0] == "retry" and known[key][1] < MAX_ATTEMPTS)
+            if key not in known or known[key][0] == "retry"
         ]
         result = FeedResult(feed, "ok", listed=len(items), message=listing.warning)
         complete = True
-        for key, item in todo:
+        for key, item, attempts in todo:
             if stop.is_set():
                 complete = False
                 break
-            judged = self._judge(feed, listing, key, item, stop)
+            if not take(key):
+                continue
+            judged = self._judge(feed, listing, key, item, attempts, stop)
             if judged is None:  # stopped while waiting for the item's host
                 complete = False
                 break
-            recorded = self.store.record(judged, _now())
+            recorded, written = self.store.record(judged, _now())
             result.judged += 1
             complete &= judged.status != "retry"
-            if recorded.status == "pending" and judged.status == "pending":
+            if written and recorded.status == "pending":
                 result.candidates += 1
                 result.new.append(recorded)
         # New validators only once every item was judged: otherwise the next poll's 304
@@ -226,8 +237,16 @@ class FeedPoller:
         return result
 
     def _judge(
-        self, feed: Feed, listing: Listing, key: str, item: FeedItem, stop: threading.Event
+        self,
+        feed: Feed,
+        listing: Listing,
+        key: str,
+        item: FeedItem,
+        attempts: int,
+        stop: threading.Event,
     ) -> Judged | None:
+        """The item's judgement (``attempts``: its page's failed downloads so far), or None
+        when ``stop`` was set while waiting for its host."""
         url = clean_url(item.url) if is_http_url(item.url) else item.url
         base = Judged(
             url=url,
@@ -261,7 +280,8 @@ class FeedPoller:
         except UrlRefused as exc:
             return replace(base, status="refused", reason=str(exc))
         except (FetchError, ExtractError) as exc:
-            return replace(base, status="retry", reason=str(exc))
+            given_up = attempts + 1 >= MAX_ATTEMPTS
+            return replace(base, status="failed" if given_up else "retry", reason=str(exc))
         final = clean_url(page.final_url)
         base = replace(
             base,

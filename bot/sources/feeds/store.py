@@ -61,7 +61,8 @@ FEED_MIGRATIONS = [
         found_at TEXT NOT NULL,
         decided_by TEXT NOT NULL DEFAULT '',
         decided_at TEXT NOT NULL DEFAULT '',
-        source_id TEXT NOT NULL DEFAULT ''
+        source_id TEXT NOT NULL DEFAULT '',
+        posted TEXT NOT NULL DEFAULT ''         -- where an adapter showed it (e.g. a message)
     );
     CREATE INDEX feed_items_status ON feed_items (status, id)
     """,
@@ -86,7 +87,7 @@ _ITEM_COLUMNS = (
     "i.id, i.url, i.title, i.summary, i.publisher, i.published, i.feed_id, "
     "COALESCE(f.title, ''), i.status, i.score, i.terms, i.match_source, i.match_start, "
     "i.match_end, i.match_text, i.reason, i.attempts, i.found_at, i.decided_by, i.decided_at, "
-    "i.source_id"
+    "i.source_id, i.posted"
 )
 
 
@@ -139,6 +140,7 @@ class Candidate:
     decided_by: str
     decided_at: str
     source_id: str
+    posted: str = ""  # the adapter's reference to where it showed the candidate, if it did
 
 
 @dataclass(frozen=True)
@@ -264,31 +266,33 @@ class FeedStore(Component):
                 found.update((key, (status, attempts)) for key, status, attempts in rows)
         return found
 
-    def record(self, judged: Judged, at: str) -> Candidate:
-        """Store an item's judgement (a retried item's row is updated; a decided one never)."""
+    def record(self, judged: Judged, at: str) -> tuple[Candidate, bool]:
+        """Store an item's judgement; returns the row and whether this call wrote it (a
+        retried item's row is updated; one judged or decided otherwise is never)."""
         j = judged
         values = (
             j.url, j.url_key, j.feed_id, j.title, j.summary, j.publisher, j.published, j.status,
             j.score, json.dumps(list(j.terms)), j.match_source, j.match_start, j.match_end,
-            j.match_text, j.reason, int(j.status == "retry"), at,
+            j.match_text, j.reason, int(j.status in ("retry", "failed")), at,
         )  # fmt: skip
         with self.transaction() as db:
-            db.execute(
+            written = db.execute(
                 "INSERT INTO feed_items (url, url_key, feed_id, title, summary, publisher, "
                 "published, status, score, terms, match_source, match_start, match_end, "
                 "match_text, reason, attempts, found_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
                 "?, ?, ?, ?, ?, ?) ON CONFLICT(url_key) DO UPDATE SET status = excluded.status, "
-                "score = excluded.score, terms = excluded.terms, "
+                "url = excluded.url, title = excluded.title, score = excluded.score, "
+                "terms = excluded.terms, "
                 "match_source = excluded.match_source, match_start = excluded.match_start, "
                 "match_end = excluded.match_end, match_text = excluded.match_text, "
                 "reason = excluded.reason, publisher = excluded.publisher, "
-                "attempts = attempts + (excluded.status = 'retry') "
+                "attempts = attempts + (excluded.status IN ('retry', 'failed')) "
                 "WHERE feed_items.status = 'retry'",
                 values,
-            )
+            ).rowcount
             row = db.execute("SELECT id FROM feed_items WHERE url_key = ?", (j.url_key,))
             item_id = row.fetchone()[0]
-        return self.item(item_id)
+        return self.item(item_id), written == 1
 
     def item(self, item_id: int) -> Candidate:
         with self.transaction() as db:
@@ -301,18 +305,28 @@ class FeedStore(Component):
             raise FeedStoreError(f"no candidate with id {item_id}")
         return _candidate(row)
 
-    def items(self, statuses: tuple[str, ...] = ("pending",), limit: int = 50) -> list[Candidate]:
-        """Items in these statuses, oldest first (a queue)."""
+    def items(
+        self, statuses: tuple[str, ...] = ("pending",), limit: int = 50, *, unposted: bool = False
+    ) -> list[Candidate]:
+        """Items in these statuses, oldest first (a queue); ``unposted``: only those no
+        adapter has marked as shown."""
         if not self.path.exists():
             return []
         marks = ",".join("?" * len(statuses))
+        only = " AND i.posted = ''" if unposted else ""
         with self.transaction() as db:
             rows = db.execute(
                 f"SELECT {_ITEM_COLUMNS} FROM feed_items i LEFT JOIN feeds f ON f.id = i.feed_id "
-                f"WHERE i.status IN ({marks}) ORDER BY i.id LIMIT ?",
+                f"WHERE i.status IN ({marks}){only} ORDER BY i.id LIMIT ?",
                 (*statuses, limit),
             ).fetchall()
         return [_candidate(row) for row in rows]
+
+    def mark_posted(self, item_id: int, ref: str) -> None:
+        with self.transaction() as db:
+            cursor = db.execute("UPDATE feed_items SET posted = ? WHERE id = ?", (ref, item_id))
+            if cursor.rowcount != 1:
+                raise FeedStoreError(f"no candidate with id {item_id}")
 
     def counts(self) -> dict[str, int]:
         """How many items are in each status."""
