@@ -98,23 +98,25 @@ def score_all(args, work: Path) -> dict[str, list[Scored]]:
     return out
 
 
-def queued(s: Scored, t: float, fetch: bool) -> bool:
+def queued(s: Scored, t: float, fetch: bool, prefilter: float = PREFILTER) -> bool:
     if not fetch:
         return s.item >= t
-    return s.item >= PREFILTER * t and max(s.item, s.text) >= t
+    return s.item >= prefilter * t and max(s.item, s.text) >= t
 
 
-def figures(rows: list[Scored], t: float, fetch: bool = True) -> dict[str, float]:
+def figures(
+    rows: list[Scored], t: float, fetch: bool = True, prefilter: float = PREFILTER
+) -> dict[str, float]:
     pos = [s for s in rows if s.on_topic]
     neg = [s for s in rows if not s.on_topic]
-    tp = sum(queued(s, t, fetch) for s in pos)
-    fp = sum(queued(s, t, fetch) for s in neg)
+    tp = sum(queued(s, t, fetch, prefilter) for s in pos)
+    fp = sum(queued(s, t, fetch, prefilter) for s in neg)
     recall, fpr = tp / len(pos), fp / len(neg)
     precision = tp / (tp + fp) if tp + fp else 1.0
     prior = 1 / PROJECTED_MIX
     projected = recall * prior / (recall * prior + fpr * (1 - prior)) if recall or fpr else 1.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    fetched = sum(s.item >= PREFILTER * t for s in neg) / len(neg) if fetch else 0.0
+    fetched = sum(s.item >= prefilter * t for s in neg) / len(neg) if fetch else 0.0
     return {
         "precision": precision,
         "recall": recall,
@@ -129,7 +131,7 @@ def best_threshold(rows: list[Scored], grid: list[float], fetch: bool = True) ->
     return max(grid, key=lambda t: (figures(rows, t, fetch)["f1"], -t))
 
 
-def report(mode: str, rows: list[Scored], grid: list[float]) -> None:
+def report(mode: str, rows: list[Scored], grid: list[float], digits: int = 2) -> None:
     articles = sorted({s.article for s in rows})
     folds = [set(articles[0::2]), set(articles[1::2])]
     print(f"\n## {mode}: {sum(s.on_topic for s in rows)} on-topic, "
@@ -149,10 +151,12 @@ def report(mode: str, rows: list[Scored], grid: list[float]) -> None:
         tp += round(f["recall"] * n_pos)
         fp += round(f["fpr"] * n_neg)
         pos, neg = pos + n_pos, neg + n_neg
-        print(f"| {k} | {t:.2f} | {f['precision']:.3f} | {f['recall']:.3f} | {f['fpr']:.1%} |")
+        print(
+            f"| {k} | {t:.{digits}f} | {f['precision']:.3f} | {f['recall']:.3f} | {f['fpr']:.1%} |"
+        )
     print(f"| both | | {tp / max(tp + fp, 1):.3f} | {tp / pos:.3f} | {fp / neg:.1%} |")
     chosen = best_threshold(rows, grid)
-    print(f"\nChosen on all articles: t = {chosen:.2f}\n")
+    print(f"\nChosen on all articles: t = {chosen:.{digits}f}\n")
     print("| t | precision (bench mix) | recall | off-topic queued | precision at 1 in "
           f"{PROJECTED_MIX} | off-topic pages fetched | recall without fetching |")  # fmt: skip
     print("|---|---|---|---|---|---|---|")
@@ -160,12 +164,19 @@ def report(mode: str, rows: list[Scored], grid: list[float]) -> None:
         f, plain = figures(rows, t), figures(rows, t, fetch=False)
         mark = "**" if t == chosen else ""
         print(
-            f"| {mark}{t:.2f}{mark} | {f['precision']:.3f} | {f['recall']:.3f} | {f['fpr']:.1%} "
-            f"| {f['projected']:.3f} | {f['fetched_off_topic']:.1%} | {plain['recall']:.3f} |"
+            f"| {mark}{t:.{digits}f}{mark} | {f['precision']:.3f} | {f['recall']:.3f} "
+            f"| {f['fpr']:.1%} | {f['projected']:.3f} | {f['fetched_off_topic']:.1%} "
+            f"| {plain['recall']:.3f} |"
         )
-    kept = sum(s.item >= PREFILTER * chosen for s in rows if s.on_topic)
-    on = sum(s.on_topic for s in rows)
-    print(f"\nPrefilter ({PREFILTER:.0%} of t on title + summary) keeps {kept}/{on} on-topic items")
+    print(f"\nThe prefilter at t = {chosen:.{digits}f} (a page is fetched when its title and "
+          "summary reach this share of t):\n")  # fmt: skip
+    print("| prefilter | recall | off-topic queued | off-topic pages fetched |")
+    print("|---|---|---|---|")
+    for share in (0.0, 0.6, 0.7, 0.8, 0.9, 1.0):
+        f = figures(rows, chosen, prefilter=share)
+        mark = "**" if share == PREFILTER else ""
+        print(f"| {mark}{share:.0%}{mark} | {f['recall']:.3f} | {f['fpr']:.1%} "
+              f"| {f['fetched_off_topic']:.1%} |")  # fmt: skip
 
 
 def main() -> None:
@@ -182,7 +193,8 @@ def main() -> None:
     print(f"# Feed relevance on SQuAD 2.0 dev (20 articles, split: {args.split}, "
           f"{time.perf_counter() - started:.0f} s)")  # fmt: skip
     report("semantic (shipped)", scored["semantic"], [x / 100 for x in range(50, 151, 2)])
-    report("semantic off (coverage)", scored["lexical"], [x / 1000 for x in range(20, 301, 5)])
+    grid = [x / 1000 for x in range(20, 301, 5)]
+    report("semantic off (coverage)", scored["lexical"], grid, digits=3)
 
 
 if __name__ == "__main__":

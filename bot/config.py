@@ -98,9 +98,9 @@ class FeedSettings:
     fetch_items: bool = True
     # Relevance an item needs to be queued for moderators (the retrieval core's evidence;
     # calibrated in docs/feeds.md) ...
-    min_relevance: float = 0.95
+    min_relevance: float = 1.04
     # ... and, with [semantic] enabled = false, the coverage it needs instead.
-    min_relevance_lexical: float = 0.08
+    min_relevance_lexical: float = 0.115
 
 
 @dataclass(frozen=True)

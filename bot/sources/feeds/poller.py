@@ -46,8 +46,9 @@ if TYPE_CHECKING:  # the engine hands in the retrieval core's judge; no import a
 log = logging.getLogger(__name__)
 
 # An item's title and summary must reach this share of the threshold for its page to be
-# fetched (calibrated with bench/feeds_relevance.py: it keeps 99% of on-topic items).
-PREFILTER = 0.8
+# fetched (bench/feeds_relevance.py: at 70% no on-topic item is lost that fetching every page
+# would queue, and 14% of off-topic items' pages are fetched; docs/feeds.md).
+PREFILTER = 0.7
 # An item whose page failed to download this many times is given up (``failed``).
 MAX_ATTEMPTS = 3
 # A feed claimed by a poll that never finished (a crash) is polled again after this.
