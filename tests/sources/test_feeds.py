@@ -3,7 +3,6 @@ the retrieval core as judge, the state database, and the moderators' decisions."
 
 from __future__ import annotations
 
-import socket
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -38,20 +37,6 @@ def feeds_bot(make_bot, web):
         return make_bot(config=LOCAL | {"feeds": FEEDS | feeds})
 
     return make
-
-
-@pytest.fixture
-def connections(monkeypatch) -> list:
-    """Every address a socket is opened to."""
-    opened: list = []
-    real = socket.create_connection
-
-    def recording(address, *args, **kwargs):
-        opened.append(address)
-        return real(address, *args, **kwargs)
-
-    monkeypatch.setattr(socket, "create_connection", recording)
-    return opened
 
 
 def statuses(bot) -> dict[str, str]:
