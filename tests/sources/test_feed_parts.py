@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from feed_server import rss
 
+from bot.config import ConfigError, config_from_dict
 from bot.sources.feeds.items import FeedError, read_items
 from bot.sources.feeds.schedule import HostThrottle, next_poll
 from bot.sources.feeds.store import FeedStore, FeedStoreError, Judged
@@ -86,3 +87,26 @@ def test_a_retried_item_is_updated_and_a_decided_one_never(tmp_path):
     assert (replay.status, written) == ("ignored", False)
     with pytest.raises(FeedStoreError, match="already ignored by mod"):
         store.take(queued.id, "other", "2026-01-02", "2026-01-01")
+
+
+@pytest.mark.parametrize(
+    "table",
+    [
+        {"poll_minutes": 0},
+        {"poll_minutes": 60, "max_backoff_minutes": 30},
+        {"workers": 0},
+        {"max_items": 5000},
+        {"min_relevance": 4},
+        {"fetch_items": "yes"},
+        {"poll_interval": 30},
+    ],
+)
+def test_bad_feed_settings_are_named(tmp_path, table):
+    with pytest.raises(ConfigError, match=r"\[feeds\]"):
+        config_from_dict({"feeds": table}, base=tmp_path)
+
+
+def test_feed_settings_from_the_file(tmp_path):
+    config = config_from_dict({"feeds": {"poll_minutes": 15, "fetch_items": False}}, tmp_path)
+    assert (config.feeds.poll_minutes, config.feeds.fetch_items) == (15.0, False)
+    assert config.feeds.min_relevance == 1.04  # the calibrated default (docs/feeds.md)
