@@ -83,6 +83,27 @@ class FetchSettings:
 
 
 @dataclass(frozen=True)
+class FeedSettings:
+    # How often each watched feed or page is checked.
+    poll_minutes: float = 30.0
+    # A failing feed waits poll_minutes * 2**failures (failures in a row), at most this long.
+    max_backoff_minutes: float = 1440.0
+    # At least this long between two requests to one host (feeds and the pages they list).
+    host_interval_seconds: float = 5.0
+    # Newest items read per feed per poll.
+    max_items: int = 50
+    # Feeds polled at once (requests to one host still wait for each other).
+    workers: int = 4
+    # Fetch a plausible item's page: judge its text and drop near-duplicates of sources.
+    fetch_items: bool = True
+    # Relevance an item needs to be queued for moderators (the retrieval core's evidence;
+    # calibrated in docs/feeds.md) ...
+    min_relevance: float = 1.04
+    # ... and, with [semantic] enabled = false, the coverage it needs instead.
+    min_relevance_lexical: float = 0.115
+
+
+@dataclass(frozen=True)
 class DiscordSettings:
     # Sync slash commands to these servers only; empty = globally (every server the bot is in).
     guild_ids: tuple[int, ...] = ()
@@ -109,6 +130,7 @@ class Config:
     # Groups of interchangeable words, e.g. [["Cuties", "Mignonnes"]].
     aliases: tuple[tuple[str, ...], ...] = ()
     fetch: FetchSettings = field(default_factory=FetchSettings)
+    feeds: FeedSettings = field(default_factory=FeedSettings)
     discord: DiscordSettings = field(default_factory=DiscordSettings)
     raw: dict = field(default_factory=dict, repr=False, compare=False)
 
@@ -173,6 +195,7 @@ def config_from_dict(data: dict, base: Path, path: Path | None = None) -> Config
         semantic=_semantic(_table(data, "semantic"), base),
         aliases=_aliases(data.get("aliases", {})),
         fetch=_fetch(_table(data, "fetch")),
+        feeds=_feeds(_table(data, "feeds")),
         discord=_discord(_table(data, "discord")),
         raw=data,
     )
@@ -256,6 +279,19 @@ def _fetch(table: dict) -> FetchSettings:
     settings = _settings(FetchSettings, table | {"allow_hosts": tuple(hosts)}, "fetch")
     if settings.max_bytes < 1 or settings.timeout_seconds <= 0 or settings.max_redirects < 0:
         raise ConfigError("[fetch] max_bytes, timeout_seconds and max_redirects must be positive")
+    return settings
+
+
+def _feeds(table: dict) -> FeedSettings:
+    settings = _settings(FeedSettings, table, "feeds")
+    if settings.poll_minutes < 1 or settings.max_backoff_minutes < settings.poll_minutes:
+        raise ConfigError("[feeds] needs poll_minutes >= 1 and max_backoff_minutes >= it")
+    if settings.host_interval_seconds < 0 or not 1 <= settings.max_items <= 1000:
+        raise ConfigError("[feeds] host_interval_seconds >= 0, max_items between 1 and 1000")
+    if not 1 <= settings.workers <= 32:
+        raise ConfigError("[feeds] workers must be between 1 and 32")
+    if not 0 <= settings.min_relevance <= 3 or not 0 <= settings.min_relevance_lexical <= 1:
+        raise ConfigError("[feeds] min_relevance is 0..3 and min_relevance_lexical 0..1")
     return settings
 
 

@@ -7,13 +7,15 @@ asked meanwhile is answered from the old, consistent state.
 :class:`StoryBot` is everything an adapter calls: ask (and record) questions and votes; add
 sources from a URL or a document, list their links, remove and restore them; read the audit
 log and the moderators' figures; keep what the buttons under a posted answer need (More,
-votes once per member, who may delete it) and which commands were last registered. Nothing
-below it imports it: the ingestor sees it only as a ``Library`` (its sources and
-``add_source``).
+votes once per member, who may delete it) and which commands were last registered; watch
+feeds, review their candidates, announce new sources and show what is new. Nothing below it
+imports it: the ingestor sees it only as a ``Library`` (its sources and ``add_source``).
 """
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import logging
 import os
 import sqlite3
@@ -22,13 +24,15 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from enum import Enum
 from functools import cached_property
 from pathlib import Path
 
-from bot.clock import now_iso
+from bot.clock import iso, now_iso
 from bot.config import Config, load_config
 from bot.files import remove_stale_temp_files
+from bot.insights.announcements import Announcement, AnnouncementCursor, answered_by
 from bot.insights.answers import AnswerStore, StoredAnswer, member_key
 from bot.insights.audit import AuditEntry, AuditLog
 from bot.insights.database import database_path
@@ -37,14 +41,20 @@ from bot.insights.questionlog import Gap, QuestionLog, Stats, newly_answered, op
 from bot.search.cache import PassageCache
 from bot.search.embeddings import embedder_for
 from bot.search.index import Index
+from bot.search.leads import leads
 from bot.search.passages import Passage
-from bot.search.retrieval import Answer, Excerpt, Retriever
+from bot.search.retrieval import Answer, Excerpt, Match, Retriever
 from bot.search.semantic import BuildProgress, SemanticIndex, VectorCache
 from bot.search.text import Analyzer
 from bot.sources.corpus import Corpus, CorpusError, Link, Source
-from bot.sources.ingest import Added, Ingestor, IngestReport, Progress
-from bot.sources.urls import link_target
+from bot.sources.feeds.items import FEED_KINDS
+from bot.sources.feeds.poller import FeedPoller, PollEvent, PollProgress, PollReport
+from bot.sources.feeds.store import Candidate, Feed, FeedStore, FeedStoreError
+from bot.sources.feeds.watcher import FeedWatcher, OnCandidates
+from bot.sources.ingest import Added, DuplicateUrl, Ingestor, IngestReport, Progress
+from bot.sources.urls import clean_url, link_target, normalize_url
 from bot.sources.web.fetch import Fetcher
+from bot.sources.web.urlguard import url_host
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +74,18 @@ class Vote(Enum):
 
 # What a broken audit database raises; it never stops or undoes a corpus change.
 AUDIT_ERRORS = (sqlite3.Error, OSError, RuntimeError)
+# Gaps of the question log checked for each announcement (the most asked first).
+ANNOUNCE_GAPS = 25
+# A candidate left "accepting" this long (a crash mid-add) may be accepted again.
+STALE_ACCEPT = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """A candidate a moderator accepted: the candidate as now recorded, what was added."""
+
+    candidate: Candidate
+    report: IngestReport
 
 
 @dataclass(frozen=True)
@@ -116,6 +138,9 @@ class StoryBot:
             for path in remove_stale_temp_files(directory):
                 log.info("removed stale temp file %s", path)
         self._ingestor = Ingestor(self, fetcher or Fetcher(config.fetch))
+        self.feed_store = FeedStore(database_path(config.state_dir))
+        self._poller = FeedPoller(self.feed_store, self._ingestor, self.match, config.feeds)
+        self._announced = AnnouncementCursor(database_path(config.state_dir))
         self._snapshot = self._build()
         self._checked_at = clock()
         self._settle_interrupted_changes()
@@ -199,6 +224,12 @@ class StoryBot:
             log.exception("could not record the question")
             return answer
         return replace(answer, question_id=question_id)
+
+    def match(self, text: str) -> Match:
+        """How strongly the corpus matches ``text`` (a feed item, say), by the answer rule's
+        own number, and the passage behind it."""
+        self.refresh_if_changed()
+        return self._snapshot.retriever.match(text)
 
     def vote(self, question_id: int, helpful: bool) -> bool:
         """Count a Helpful / Not helpful vote on a recorded question; False if not recorded."""
@@ -355,6 +386,172 @@ class StoryBot:
             self.key_values.delete(f"synced-commands:{target}")
         else:
             self.key_values.set(f"synced-commands:{target}", digest)
+
+    # -- what is new ---------------------------------------------------------------------------
+
+    def whats_new(self, n: int = 5) -> list[Excerpt]:
+        """The ``n`` sources added last, newest first, each with its opening passage."""
+        newest = sorted(self.sources, key=lambda s: (s.added_at, s.id), reverse=True)
+        opening = leads(newest, self.passages)
+        return [opening[s.id] for s in newest if s.id in opening][: max(0, n)]
+
+    def announcement(self, source_id: str, *, audit_id: int = 0) -> Announcement:
+        """The note for a source just added: title, publisher, link (all on ``source``) and
+        the earlier unanswered questions it now answers. Blocking (it asks those questions)."""
+        source = self.source(source_id)
+        answers: list[str] = []
+        if self.config.stats.log_questions:
+            try:
+                gaps = self.question_log.stats(
+                    self.analyzer.terms,
+                    days=self.config.stats.retention_days,
+                    limit=ANNOUNCE_GAPS,
+                ).gaps
+                answers = answered_by(source, gaps, self.ask)
+            except (sqlite3.Error, OSError) as exc:  # the note goes out without them
+                log.error("could not read the question log for an announcement: %s", exc)
+        return Announcement(audit_id, source, source.added_by, source.added_at, tuple(answers))
+
+    def pending_announcements(self, limit: int = 10) -> list[Announcement]:
+        """Sources added (by any path, any process) since the last ``mark_announced``, oldest
+        first; the first call ever starts from now. Sources removed since are left out."""
+        cursor = self._announced.get()
+        if cursor is None:
+            self._announced.advance(self.audit.last_id())
+            return []
+        if self._corpus_mtime() != self._snapshot.corpus_mtime:
+            self.reload()  # another process just added: see its source now
+        out = []
+        for entry in self.audit.since(cursor, "add", limit):
+            try:
+                out.append(self.announcement(entry.source_id, audit_id=entry.id))
+            except CorpusError:
+                if self.corpus.path_for(entry.source_id).exists():
+                    break  # stored but not loaded yet: the next round announces it
+                if not out:  # removed since: nothing to announce, ever
+                    self._announced.advance(entry.id)
+        return out
+
+    def mark_announced(self, audit_id: int) -> None:
+        """Remember that the announcement of this audit row (and all before it) was posted."""
+        self._announced.advance(audit_id)
+
+    # -- watched feeds -------------------------------------------------------------------------
+
+    def feeds_add(self, url: str, *, kind: str = "feed", added_by: str = "") -> Feed:
+        """Watch an RSS/Atom feed (``kind`` "feed") or a topic page ("page") for new items."""
+        if kind not in FEED_KINDS:
+            raise FeedStoreError(f"kind must be one of {', '.join(FEED_KINDS)}")
+        url_host(url.strip())  # only http(s); the guard judges the address at every fetch
+        url = clean_url(url)
+        feed = self.feed_store.add_feed(url, normalize_url(url), kind, added_by, now_iso())
+        self._audit_feed(added_by, "feed add", feed.url, f"feed {feed.id} ({kind})")
+        return feed
+
+    def feeds_list(self) -> list[Feed]:
+        return self.feed_store.feeds()
+
+    def feeds_remove(self, feed_id: int, *, removed_by: str = "") -> Feed:
+        """Stop watching a feed (its items' decisions are kept)."""
+        feed = self.feed_store.remove_feed(feed_id)
+        self._audit_feed(removed_by, "feed remove", feed.url, f"feed {feed.id}")
+        return feed
+
+    async def poll_feeds(
+        self, progress: PollProgress | None = None, *, force: bool = False
+    ) -> PollReport:
+        """Poll the due feeds (``force``: all) once, in a worker thread; returns the new
+        candidates among the results. ``progress`` (a function or coroutine function) hears
+        about each feed, on the caller's event loop."""
+        loop = asyncio.get_running_loop()
+        relay = None
+        if progress is not None:
+            pending: set[asyncio.Task] = set()
+
+            def deliver(event: PollEvent) -> None:
+                result = progress(event)
+                if inspect.isawaitable(result):
+                    task = asyncio.ensure_future(result)
+                    pending.add(task)
+                    task.add_done_callback(pending.discard)
+
+            def relay(event: PollEvent) -> None:
+                loop.call_soon_threadsafe(deliver, event)
+
+        report = await asyncio.to_thread(self._poller.poll, force=force, progress=relay)
+        await asyncio.sleep(0)  # let the last progress calls run
+        return report
+
+    def poll_feeds_sync(
+        self,
+        progress: PollProgress | None = None,
+        *,
+        force: bool = False,
+        stop: threading.Event | None = None,
+    ) -> PollReport:
+        """``poll_feeds`` for callers without an event loop (``progress`` runs in worker
+        threads)."""
+        return self._poller.poll(force=force, progress=progress, stop=stop)
+
+    def watch_feeds(self, on_candidates: OnCandidates | None = None) -> FeedWatcher:
+        """A background poller for a running bot: ``watcher.start()`` on its event loop,
+        ``await watcher.stop()`` at shutdown; ``on_candidates(list)`` hears about new ones."""
+        return FeedWatcher(
+            lambda stop: self._poller.poll(stop=stop), self._poller.next_due, on_candidates
+        )
+
+    def review_queue(self, limit: int = 25, *, unposted: bool = False) -> list[Candidate]:
+        """Candidates waiting for a moderator, oldest first; ``unposted``: only those not
+        marked as shown (``mark_candidate_posted``), e.g. to post what a restart missed."""
+        return self.feed_store.items(("pending",), limit, unposted=unposted)
+
+    def mark_candidate_posted(self, candidate_id: int, ref: str) -> None:
+        """Remember where an adapter showed a candidate (e.g. "channel_id/message_id"), so it
+        can find the message again after a restart; ``Candidate.posted`` gives it back."""
+        self.feed_store.mark_posted(candidate_id, ref)
+
+    def candidate(self, candidate_id: int) -> Candidate:
+        return self.feed_store.item(candidate_id)
+
+    async def accept_candidate(
+        self,
+        candidate_id: int,
+        *,
+        follow: int = 0,
+        by: str = "",
+        progress: Progress | None = None,
+    ) -> Accepted:
+        """Add a candidate through the normal add path (``add_url``, audited), and up to
+        ``follow`` pages it links to. Only one moderator's accept runs; the other gets a
+        FeedStoreError. If the add fails, the candidate waits again (and the error is raised),
+        unless its URL turned out to be in the corpus already."""
+        now = datetime.now(UTC)
+        item = self.feed_store.take(candidate_id, by, iso(now), iso(now - STALE_ACCEPT))
+        try:
+            report = await self.add_url(item.url, added_by=by, follow=follow, progress=progress)
+        except DuplicateUrl as exc:
+            self.feed_store.decide(item.id, "known", by, now_iso(), reason=str(exc))
+            raise
+        except BaseException:
+            self.feed_store.decide(item.id, "pending", "", "", only_from=("accepting",))
+            raise
+        source_id = report.added[0].source.id
+        done = self.feed_store.decide(item.id, "accepted", by, now_iso(), source_id=source_id)
+        return Accepted(done, report)
+
+    def ignore_candidate(self, candidate_id: int, *, by: str = "") -> Candidate:
+        """A moderator's no: the item is never queued again."""
+        item = self.feed_store.decide(
+            candidate_id, "ignored", by, now_iso(), only_from=("pending",)
+        )
+        self._audit_feed(by, "ignore", item.url, f"candidate {item.id}")
+        return item
+
+    def _audit_feed(self, actor: str, action: str, url: str, detail: str) -> None:
+        try:
+            self.audit.record(actor, action, "", url, detail)
+        except (sqlite3.Error, OSError, RuntimeError) as exc:
+            log.error("audit log not written (%s %s): %s", action, url, exc)
 
     # -- changing the corpus -------------------------------------------------------------------
 

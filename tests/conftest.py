@@ -79,6 +79,22 @@ def make_bot(tmp_path: Path, analyzer: Analyzer) -> Callable[..., StoryBot]:
 
 
 @pytest.fixture
+def connections(monkeypatch) -> list:
+    """Every address a socket is opened to (to check what the SSRF guard let through)."""
+    import socket
+
+    opened: list = []
+    real = socket.create_connection
+
+    def recording(address, *args, **kwargs):
+        opened.append(address)
+        return real(address, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "create_connection", recording)
+    return opened
+
+
+@pytest.fixture
 def storybot(make_bot) -> StoryBot:
     """The engine a test's Discord client serves; modules override it with their corpus."""
     return make_bot()

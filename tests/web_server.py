@@ -2,7 +2,8 @@
 
 A test module defines its fixture as ``web = pytest.fixture(serve)``; ``web.url(path)`` gives
 the address of a page, ``web.requests`` what was asked for, ``web.sent`` bytes written per path,
-``web.finished`` the paths whose whole response (of a trickling route) was sent.
+``web.finished`` the paths whose whole response (of a trickling route) was sent. A route with an
+``etag`` or ``last_modified`` answers a matching conditional request with 304.
 """
 
 from __future__ import annotations
@@ -108,6 +109,15 @@ class Route:
     # read timeout from firing); the status line and headers too unless ``drip_body_only``.
     trickle: float = 0.0
     drip_body_only: bool = False
+    # Validators: sent with the body; a request that matches one gets 304 Not Modified.
+    etag: str = ""
+    last_modified: str = ""
+
+    def not_modified(self, request) -> bool:
+        return bool(
+            (self.etag and request.get("If-None-Match") == self.etag)
+            or (self.last_modified and request.get("If-Modified-Since") == self.last_modified)
+        )
 
 
 class WebServer:
@@ -146,9 +156,17 @@ class WebServer:
                     server.finished.add(path)
                     return
                 try:
+                    if route.not_modified(self.headers):
+                        self.send_response(304)
+                        self.end_headers()
+                        return
                     self.send_response(route.status)
                     for key, value in route.headers.items():
                         self.send_header(key, value)
+                    if route.etag:
+                        self.send_header("ETag", route.etag)
+                    if route.last_modified:
+                        self.send_header("Last-Modified", route.last_modified)
                     if not route.stream_bytes and "Content-Length" not in route.headers:
                         self.send_header("Content-Length", str(len(route.body)))
                     self.end_headers()

@@ -1,8 +1,9 @@
 """The ``storybot`` command line: a thin adapter over ``bot.engine.StoryBot``.
 
-One module per command group (``ask``, ``sources``, ``stats``, ``serve``, ``health``); each
-registers its subcommands with ``set_defaults(handler=...)`` and :func:`main` calls the handler.
-Heavy imports (spaCy, the index, discord.py) happen inside handlers, so ``--help`` answers at once.
+One module per command group (``ask``, ``sources``, ``feeds``, ``stats``, ``serve``,
+``health``); each registers its subcommands with ``set_defaults(handler=...)`` and :func:`main`
+calls the handler. Heavy imports (spaCy, the index, discord.py) happen inside handlers, so
+``--help`` answers at once.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import sys
 from rich.console import Console
 
 from bot import __version__
-from bot.cli import ask, health, serve, sources, stats
+from bot.cli import ask, feeds, health, serve, sources, stats
 from bot.cli.common import EXIT_FAILURE, CliError
 from bot.cli.terminal import literal
 
@@ -33,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
     parser.add_argument("--version", action="version", version=f"storybot {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for group in (ask, sources, stats, serve, health):
+    for group in (ask, sources, feeds, stats, serve, health):
         group.register(commands)
     return parser
 
@@ -42,9 +43,10 @@ def _user_errors() -> tuple[type[Exception], ...]:
     """Errors whose message is for the user (no traceback): config, corpus, input, network."""
     from bot.config import ConfigError
     from bot.search.text import NlpError
+    from bot.sources.feeds.store import FeedStoreError
     from bot.sources.ingest import ERRORS
 
-    return (ConfigError, NlpError, *ERRORS)
+    return (ConfigError, NlpError, FeedStoreError, *ERRORS)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -124,6 +124,25 @@ class AuditLog(Component):
             rows = conn.execute(query, (*params, limit)).fetchall()
         return [_entry(row) for row in rows]
 
+    def since(self, after_id: int, action: str, limit: int = 100) -> list[AuditEntry]:
+        """Done entries of one action after the row ``after_id``, oldest first (announcements
+        read the adds this way, whichever process made them)."""
+        if not self.path.exists():
+            return []
+        with self.transaction() as conn:
+            rows = conn.execute(
+                f"SELECT {_COLUMNS} FROM audit WHERE id > ? AND action = ? AND state = ?"
+                " ORDER BY id LIMIT ?",
+                (after_id, action, DONE, limit),
+            ).fetchall()
+        return [_entry(row) for row in rows]
+
+    def last_id(self) -> int:
+        if not self.path.exists():
+            return 0
+        with self.transaction() as conn:
+            return conn.execute("SELECT COALESCE(MAX(id), 0) FROM audit").fetchone()[0]
+
     def _insert(self, state: str, actor: str, action: str, *fields: str) -> int:
         with self.transaction() as conn:
             cursor = conn.execute(

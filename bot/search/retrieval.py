@@ -88,6 +88,17 @@ class Answer:
     closest: list[Excerpt] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Match:
+    """How strongly the corpus matches a text, by the number the answer rule thresholds: the
+    evidence (semantic layer) or the best coverage (BM25 alone); and the passage behind it."""
+
+    evidence: float
+    semantic: bool  # which of the two numbers ``evidence`` is
+    excerpt: Excerpt | None = None  # the best passage, with the text's words highlighted
+    terms: tuple[str, ...] = ()  # the text's words found in that passage
+
+
 def clean_question(question: str) -> str:
     """``question`` as one line of printable text: control characters become spaces, invisible
     format characters (zero-width spaces, joiners, bidi overrides, BOM) are dropped, lone
@@ -187,6 +198,36 @@ class Retriever:
         excerpts = [self._with_highlights(e, query_terms) for e in excerpts]
         return Answer(question, True, excerpts, terms=terms)
 
+    def match(self, text: str) -> Match:
+        """Score any text against the corpus as the answer rule scores a question (used to
+        judge whether a feed item is about the story). Text past MAX_QUESTION_CHARS is cut at a
+        word boundary; a text with no words scores 0."""
+        cleaned = clean_question(text) if isinstance(text, str) else ""
+        if len(cleaned) > MAX_QUESTION_CHARS:
+            cleaned = cleaned[: cleaned.rfind(" ", 0, MAX_QUESTION_CHARS + 1)].rstrip()
+        concepts = self.concepts(cleaned) if cleaned else []
+        semantic = self.semantic is not None
+        if not concepts:
+            return Match(0.0, semantic)
+        terms = tuple(dict.fromkeys(t for c in concepts for t in sorted(c)))
+        if semantic:
+            ranking = self._rank_semantic(cleaned, concepts, terms, MIN_CANDIDATES)
+        else:
+            ranking = self._rank_lexical(concepts, terms, MIN_CANDIDATES)
+        if not ranking.candidates:
+            return Match(0.0, semantic)
+        # The passage behind the number: the top fused score, or the best coverage.
+        best = (
+            ranking.candidates[0] if semantic else max(ranking.candidates, key=ranking.coverage.get)
+        )
+        p = self.index.passages[best]
+        present = set(p.terms)
+        found = tuple(t for t in terms if t in present)
+        excerpt = Excerpt(
+            self.sources[p.source_id], p.start, p.end, ranking.scores[best], ranking.coverage[best]
+        )
+        return Match(ranking.evidence, semantic, self._with_highlights(excerpt, set(terms)), found)
+
     def _coverage(self, concepts: list[frozenset[str]], candidates: Sequence[int]) -> dict:
         weights = [min(self.index.weight(t) for t in c) for c in concepts]
         total = sum(weights) or 1.0
@@ -210,7 +251,14 @@ class Retriever:
         # go to the next best windows by score.
         ordered = [*passing[:1], *(i for i in candidates if i not in passing[:1])]
         return _Ranking(
-            candidates, ordered, scores, coverage, {}, bool(passing), "" if passing else reason
+            candidates,
+            ordered,
+            scores,
+            coverage,
+            {},
+            bool(passing),
+            "" if passing else reason,
+            evidence=max(coverage.values(), default=0.0),
         )
 
     def _rank_semantic(self, question: str, concepts, terms, n: int) -> _Ranking:
@@ -238,6 +286,7 @@ class Retriever:
             sentence,
             answered,
             "" if answered else reason,
+            evidence=evidence,
             support=SUPPORT_EVIDENCE,
             max_chars=MAX_SEMANTIC_EXCERPT_CHARS,
         )
@@ -301,6 +350,8 @@ class _Ranking:
     sentence: Mapping[int, float]  # best sentence cosine per candidate (semantic only)
     answered: bool
     reason: str
+    # What the answer rule compared with its threshold (semantic: evidence; else best coverage).
+    evidence: float = 0.0
     support: float | None = None
     max_chars: int = MAX_EXCERPT_CHARS
 

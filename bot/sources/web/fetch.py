@@ -10,13 +10,17 @@
   connection of the fetch, which ends whatever read is blocked (:class:`_Deadline`). A server
   that drips one byte a second cannot hold an add past the deadline.
 - A size cap enforced while streaming: the body is never read past ``max_bytes``.
-- Only text-like content (HTML, plain text, Markdown); anything else is refused before its body
-  is read. The charset comes from the header, then the page's ``<meta>``, then UTF-8, then
-  Windows-1252 (what browsers assume for undeclared Latin-1 pages). Only the encodings
-  browsers know (the WHATWG labels, via ``webencodings``) are honoured: a page declaring
-  ``rot13``, ``zlib``, ``base64``, ``idna`` or ``undefined`` is decoded as if undeclared.
+- Only text-like content (HTML, plain text, Markdown; with ``feed=True`` also RSS/Atom/XML);
+  anything else is refused before its body is read. The charset comes from the header, then
+  the page's ``<meta>``, then UTF-8, then Windows-1252 (what browsers assume for undeclared
+  Latin-1 pages). Only the encodings browsers know (the WHATWG labels, via ``webencodings``)
+  are honoured: a page declaring ``rot13``, ``zlib``, ``base64``, ``idna`` or ``undefined`` is
+  decoded as if undeclared.
 - The text must pass ``decoding.text_problem`` (no NUL anywhere, not binary), the rule the
   corpus loader applies too.
+- Conditional requests for watched feeds: ``validators`` (``If-None-Match``,
+  ``If-Modified-Since``) are sent, a 304 comes back as a :class:`Page` with ``status`` 304 and
+  no text, and every page keeps its ``ETag`` / ``Last-Modified`` for the next request.
 
 Blocking by design: callers run it in a worker thread (``asyncio.to_thread``).
 """
@@ -28,7 +32,8 @@ import re
 import socket
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
 import httpcore
@@ -43,6 +48,19 @@ REDIRECT_CODES = {301, 302, 303, 307, 308}
 HTML_TYPES = {"text/html", "application/xhtml+xml"}
 MARKDOWN_TYPES = {"text/markdown", "text/x-markdown"}
 TEXT_TYPES = {"text/plain"} | MARKDOWN_TYPES
+# What a watched feed may be served as (``fetch(..., feed=True)``); feedparser reads the bytes.
+FEED_TYPES = {
+    "application/rss+xml",
+    "application/atom+xml",
+    "application/rdf+xml",
+    "application/xml",
+    "text/xml",
+}
+FEED_ACCEPT = "application/rss+xml,application/atom+xml,application/xml;q=0.9,text/xml;q=0.9"
+# Request headers that make a request conditional (``fetch(..., validators=...)``).
+VALIDATORS = ("if-none-match", "if-modified-since")
+# Response headers a Page keeps (lowercase): what the next conditional request needs.
+KEPT_HEADERS = ("etag", "last-modified", "content-type")
 CHUNK = 64 * 1024
 # The whole download (headers and body, redirects included) may take this many per-operation
 # timeouts.
@@ -64,9 +82,15 @@ class TooLarge(FetchError):
 class Page:
     url: str  # the URL asked for
     final_url: str  # after redirects
-    content_type: str  # "text/html", "text/plain" or "text/markdown"
+    content_type: str  # "text/html", "text/plain" or "text/markdown" (or one of FEED_TYPES)
     text: str  # decoded body
     encoding: str
+    # 304 (only when the request was conditional) or 200.
+    status: int = 200
+    # ETag, Last-Modified and Content-Type as received (lowercase keys), for the next request.
+    headers: Mapping[str, str] = field(default_factory=dict, compare=False)
+    # The body as received (feedparser reads the bytes and their XML encoding declaration).
+    data: bytes = field(default=b"", compare=False, repr=False)
 
 
 class _Deadline:
@@ -204,14 +228,19 @@ class Fetcher:
         self.settings = settings
         self.guard = guard or UrlGuard(settings.allow_hosts)
 
-    def fetch(self, url: str) -> Page:
+    def fetch(
+        self, url: str, *, validators: Mapping[str, str] | None = None, feed: bool = False
+    ) -> Page:
         """Download ``url`` (following redirects) and decode it; raise FetchError or UrlRefused.
 
         Returns or raises within ``DEADLINE_FACTOR * timeout_seconds`` (plus name lookups,
-        which the system resolver bounds), whatever the server sends and however slowly."""
+        which the system resolver bounds), whatever the server sends and however slowly.
+        ``validators`` (``If-None-Match``, ``If-Modified-Since``) make the request conditional:
+        a 304 answer then comes back as a Page with ``status`` 304 and no text. ``feed`` also
+        accepts RSS, Atom and XML bodies."""
         with _Deadline(DEADLINE_FACTOR * self.settings.timeout_seconds) as deadline:
             try:
-                return self._fetch(url, deadline)
+                return self._fetch(url, deadline, validators, feed)
             except (FetchError, UrlRefused):
                 if deadline.expired:
                     raise self._too_slow(url, deadline) from None
@@ -223,7 +252,13 @@ class Fetcher:
             f"(not complete after {deadline.seconds:g} s)"
         )
 
-    def _fetch(self, url: str, deadline: _Deadline) -> Page:
+    def _fetch(
+        self,
+        url: str,
+        deadline: _Deadline,
+        validators: Mapping[str, str] | None,
+        feed: bool,
+    ) -> Page:
         s = self.settings
         timeout = httpx.Timeout(s.timeout_seconds)
         headers = {
@@ -232,6 +267,9 @@ class Fetcher:
             # Uncompressed only: the size cap then counts what is stored, no zip bombs.
             "Accept-Encoding": "identity",
         }
+        if feed:
+            headers["Accept"] = FEED_ACCEPT
+        extra = {k: v for k, v in (validators or {}).items() if k.lower() in VALIDATORS and v}
         current = url.strip()
         with httpx.Client(
             transport=_GuardedTransport(self.guard, deadline),
@@ -248,14 +286,17 @@ class Fetcher:
                         raise UrlRefused(f"{url} redirects to {current}: {exc}") from exc
                     raise
                 try:
-                    with client.stream("GET", current) as response:
+                    with client.stream("GET", current, headers=extra) as response:
+                        if response.status_code == 304 and extra:
+                            kept = _kept_headers(response)
+                            return Page(url, current, "", "", "", status=304, headers=kept)
                         if response.status_code in REDIRECT_CODES:
                             location = response.headers.get("location")
                             if not location:
                                 raise FetchError(f"{current} redirects without a location")
                             current = urljoin(current, location.strip())
                             continue
-                        return self._read(url, current, response, deadline)
+                        return self._read(url, current, response, deadline, feed=feed)
                 except httpx.TimeoutException as exc:
                     raise FetchError(f"{_host(current)} did not answer in time") from exc
                 except httpx.InvalidURL as exc:
@@ -271,13 +312,20 @@ class Fetcher:
         raise FetchError(f"{url} redirects more than {s.max_redirects} times")
 
     def _read(
-        self, url: str, final_url: str, response: httpx.Response, deadline: _Deadline
+        self,
+        url: str,
+        final_url: str,
+        response: httpx.Response,
+        deadline: _Deadline,
+        *,
+        feed: bool = False,
     ) -> Page:
         s = self.settings
+        allowed = HTML_TYPES | TEXT_TYPES | (FEED_TYPES if feed else set())
         if response.status_code != 200:
             raise FetchError(f"{final_url} answered HTTP {response.status_code}")
         mime, params = _parse_content_type(response.headers.get("content-type", ""))
-        if mime and mime not in HTML_TYPES | TEXT_TYPES:
+        if mime and mime not in allowed:
             raise FetchError(
                 f"{final_url} is {mime}; only web pages, plain text and Markdown can be added"
             )
@@ -297,7 +345,7 @@ class Fetcher:
         if b"\x00" in data:
             raise FetchError(f"{final_url} is a binary file, not a web page or text")
         kind = mime or _sniff(data)
-        if kind not in HTML_TYPES | TEXT_TYPES:
+        if kind not in allowed:
             raise FetchError(f"{final_url} looks like {kind}; only web pages and text can be added")
         if kind in MARKDOWN_TYPES:
             kind = "text/markdown"
@@ -311,7 +359,8 @@ class Fetcher:
             raise FetchError(f"{final_url} is empty")
         if problem:
             raise FetchError(f"{final_url} is a binary file, not a web page or text ({problem})")
-        return Page(url, final_url, kind, text, encoding)
+        kept = _kept_headers(response)
+        return Page(url, final_url, kind, text, encoding, headers=kept, data=data)
 
 
 def decode(data: bytes, declared: str | None, *, html: bool) -> tuple[str, str]:
@@ -367,6 +416,10 @@ def _sniff(data: bytes) -> str:
     if head.startswith(b"%pdf"):
         return "application/pdf"
     return "text/plain"
+
+
+def _kept_headers(response: httpx.Response) -> dict[str, str]:
+    return {k: response.headers[k] for k in KEPT_HEADERS if k in response.headers}
 
 
 def _find_cause(exc: BaseException, kind: type[UrlRefused]) -> UrlRefused | None:

@@ -1,0 +1,148 @@
+"""A fetched feed or topic page -> its items (link, title, summary, date).
+
+Feeds (RSS 0.9x/1.0/2.0, Atom) are read by feedparser from the bytes the guarded fetcher
+downloaded, handed over as a stream: given a string or bytes, feedparser would try them as a
+file name or URL first and read a local file or fetch past the SSRF guard. A *page* (a
+publisher's topic page) has no feed: its items are the links whose anchor text reads like a
+headline (several words), on the page's own site or elsewhere, in page order.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from urllib.parse import urldefrag, urljoin
+
+from bot.sources.urls import is_http_url
+from bot.sources.web.fetch import Page
+
+FEED_KINDS = ("feed", "page")
+# A link on a topic page is an item when its anchor text has at least this many words.
+HEADLINE_WORDS = 4
+MAX_TITLE = 300
+MAX_SUMMARY = 1000
+_SPACE = re.compile(r"\s+")
+
+
+class FeedError(ValueError):
+    """The body is not a feed (or the page lists nothing); the message is for the moderator."""
+
+
+@dataclass(frozen=True)
+class FeedItem:
+    url: str  # absolute, fragment removed
+    title: str
+    summary: str = ""  # plain text
+    published: str = ""  # ISO 8601 (UTC) when the feed says, else ""
+
+
+@dataclass(frozen=True)
+class Listing:
+    title: str  # the feed's or page's title
+    items: list[FeedItem]
+    warning: str = ""  # e.g. a feed that parsed despite malformed XML
+
+
+def read_items(page: Page, kind: str) -> Listing:
+    """The items of a fetched feed (``kind`` "feed") or topic page ("page")."""
+    if kind == "page":
+        return page_items(page)
+    return feed_items(page)
+
+
+def feed_items(page: Page) -> Listing:
+    """Parse RSS or Atom with feedparser; FeedError when nothing in it is an entry."""
+    import feedparser
+
+    headers = {
+        "content-location": page.final_url,
+        "content-type": page.headers.get("content-type") or page.content_type or "text/xml",
+    }
+    data = page.data or page.text.encode("utf-8")
+    parsed = feedparser.parse(io.BytesIO(data), response_headers=headers)
+    items = []
+    for entry in parsed.entries:
+        link = entry.get("link") or _alternate(entry) or ""
+        url = urldefrag(urljoin(page.final_url, link.strip()))[0] if link else ""
+        if not url:
+            continue
+        items.append(
+            FeedItem(
+                url=url,
+                title=_clip(_text(entry.get("title", "")), MAX_TITLE),
+                summary=_clip(_text(entry.get("summary", "")), MAX_SUMMARY),
+                published=_date(entry.get("published_parsed") or entry.get("updated_parsed")),
+            )
+        )
+    warning = ""
+    if parsed.get("bozo"):
+        problem = parsed.get("bozo_exception")
+        if not items:
+            raise FeedError(f"{page.final_url} is not a readable RSS or Atom feed ({problem})")
+        warning = f"malformed feed, read anyway: {problem}"
+    elif not items and not parsed.get("version"):
+        raise FeedError(f"{page.final_url} is not an RSS or Atom feed")
+    return Listing(_clip(_text(parsed.feed.get("title", "")), MAX_TITLE), items, warning)
+
+
+def page_items(page: Page) -> Listing:
+    """The headline links of an HTML page (anchor text of HEADLINE_WORDS words or more)."""
+    import lxml.html
+
+    if page.content_type != "text/html":
+        raise FeedError(f"{page.final_url} is not a web page ({page.content_type})")
+    try:
+        root = lxml.html.document_fromstring(page.text)
+    except (ValueError, lxml.etree.ParserError) as exc:
+        raise FeedError(f"{page.final_url} could not be read as HTML: {exc}") from exc
+    own = urldefrag(page.final_url)[0]
+    seen: set[str] = set()
+    items = []
+    for anchor in root.iter("a"):
+        href = (anchor.get("href") or "").strip()
+        title = _clip(_SPACE.sub(" ", anchor.text_content()).strip(), MAX_TITLE)
+        if not href or len(title.split()) < HEADLINE_WORDS:
+            continue
+        url = urldefrag(urljoin(page.final_url, href))[0]
+        if not is_http_url(url) or url == own or url in seen:
+            continue
+        seen.add(url)
+        items.append(FeedItem(url=url, title=title))
+    head = root.find(".//title")
+    title = _SPACE.sub(" ", head.text_content()).strip() if head is not None else ""
+    return Listing(_clip(title, MAX_TITLE), items)
+
+
+def _alternate(entry) -> str:
+    for link in entry.get("links", ()):
+        if link.get("rel", "alternate") == "alternate" and link.get("href"):
+            return link["href"]
+    return ""
+
+
+def _text(value: str) -> str:
+    """Plain text from feed HTML (feedparser has sanitized it already)."""
+    if "<" in value or "&" in value:
+        import lxml.html
+
+        try:
+            value = lxml.html.fragment_fromstring(value, create_parent="div").text_content()
+        except (ValueError, lxml.etree.ParserError):
+            value = re.sub(r"<[^>]*>", " ", value)
+    return _SPACE.sub(" ", value).strip()
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _date(parsed) -> str:
+    """A feedparser time tuple (UTC) as ISO 8601, or ""."""
+    if not parsed:
+        return ""
+    try:
+        return datetime(*parsed[:6], tzinfo=UTC).isoformat()
+    except (TypeError, ValueError):
+        return ""

@@ -1,0 +1,397 @@
+"""Watched feeds, the items they listed and what became of each: tables in the state database.
+
+``feeds`` holds each watched feed or page with its HTTP validators (ETag, Last-Modified), when
+it was polled and is due again, and its run of failures (for backoff). ``feed_items`` holds
+every item ever judged, once per normalised URL across all feeds, so an item is judged once
+and a moderator's decision sticks: its ``status`` is one of
+
+- ``pending``: a candidate waiting for a moderator (``accepting`` while being added);
+- ``accepted`` / ``ignored``: a moderator's decision (who, when; the source id it became);
+- ``off-topic``, ``known`` (URL already in the corpus), ``duplicate`` (near-duplicate text of
+  a source), ``refused`` (not a public http(s) address), ``failed`` (fetching it kept failing),
+  ``retry`` (fetching it failed; tried again at the next poll).
+
+Removing a feed keeps its items: their decisions still hold if it is added again.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from bot.insights.database import Component
+
+FEED_MIGRATIONS = [
+    """
+    CREATE TABLE feeds (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        url TEXT NOT NULL,
+        url_key TEXT NOT NULL UNIQUE,           -- normalize_url(url)
+        kind TEXT NOT NULL,                     -- 'feed' (RSS/Atom) or 'page'
+        title TEXT NOT NULL DEFAULT '',
+        added_by TEXT NOT NULL DEFAULT '',
+        added_at TEXT NOT NULL,
+        etag TEXT NOT NULL DEFAULT '',
+        last_modified TEXT NOT NULL DEFAULT '',
+        last_polled_at TEXT NOT NULL DEFAULT '',
+        last_status TEXT NOT NULL DEFAULT '',   -- 'ok', 'not modified' or the last error
+        next_poll_at TEXT NOT NULL DEFAULT '',  -- '' = now
+        failures INTEGER NOT NULL DEFAULT 0     -- in a row, reset by a success
+    );
+    CREATE TABLE feed_items (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        url TEXT NOT NULL,
+        url_key TEXT NOT NULL UNIQUE,
+        feed_id INTEGER,                        -- the feed that listed it first
+        title TEXT NOT NULL DEFAULT '',
+        summary TEXT NOT NULL DEFAULT '',
+        publisher TEXT NOT NULL DEFAULT '',
+        published TEXT NOT NULL DEFAULT '',
+        status TEXT NOT NULL,
+        score REAL,
+        terms TEXT NOT NULL DEFAULT '[]',       -- JSON: the item's words in the matched passage
+        match_source TEXT NOT NULL DEFAULT '',  -- the corpus passage it matched best
+        match_start INTEGER,
+        match_end INTEGER,
+        match_text TEXT NOT NULL DEFAULT '',    -- that passage's text when it was judged
+        reason TEXT NOT NULL DEFAULT '',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        found_at TEXT NOT NULL,
+        decided_by TEXT NOT NULL DEFAULT '',
+        decided_at TEXT NOT NULL DEFAULT '',
+        source_id TEXT NOT NULL DEFAULT '',
+        posted TEXT NOT NULL DEFAULT ''         -- where an adapter showed it (e.g. a message)
+    );
+    CREATE INDEX feed_items_status ON feed_items (status, id)
+    """,
+]
+DECIDED = ("accepted", "ignored")
+STATUSES = (
+    "pending",
+    "accepting",
+    *DECIDED,
+    "off-topic",
+    "known",
+    "duplicate",
+    "refused",
+    "failed",
+    "retry",
+)
+_FEED_COLUMNS = (
+    "id, url, kind, title, added_by, added_at, etag, last_modified, last_polled_at, "
+    "last_status, next_poll_at, failures"
+)
+_ITEM_COLUMNS = (
+    "i.id, i.url, i.title, i.summary, i.publisher, i.published, i.feed_id, "
+    "COALESCE(f.title, ''), i.status, i.score, i.terms, i.match_source, i.match_start, "
+    "i.match_end, i.match_text, i.reason, i.attempts, i.found_at, i.decided_by, i.decided_at, "
+    "i.source_id, i.posted"
+)
+
+
+class FeedStoreError(ValueError):
+    """A feed or candidate that does not exist or cannot change so; the message says why."""
+
+
+@dataclass(frozen=True)
+class Feed:
+    id: int
+    url: str
+    kind: str
+    title: str
+    added_by: str
+    added_at: str
+    etag: str = ""
+    last_modified: str = ""
+    last_polled_at: str = ""
+    last_status: str = ""
+    next_poll_at: str = ""
+    failures: int = 0
+
+    @property
+    def host(self) -> str:
+        return (urlsplit(self.url).hostname or "").lower()
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An item a feed listed, with how it was judged (and, for a candidate, decided)."""
+
+    id: int
+    url: str
+    title: str
+    summary: str
+    publisher: str
+    published: str
+    feed_id: int | None
+    feed_title: str
+    status: str
+    score: float | None
+    terms: tuple[str, ...]
+    match_source: str
+    match_start: int | None
+    match_end: int | None
+    match_text: str
+    reason: str
+    attempts: int
+    found_at: str
+    decided_by: str
+    decided_at: str
+    source_id: str
+    posted: str = ""  # the adapter's reference to where it showed the candidate, if it did
+
+
+@dataclass(frozen=True)
+class Judged:
+    """What the poller found out about one item, to record."""
+
+    url: str
+    url_key: str
+    feed_id: int
+    status: str
+    title: str = ""
+    summary: str = ""
+    publisher: str = ""
+    published: str = ""
+    score: float | None = None
+    terms: tuple[str, ...] = ()
+    match_source: str = ""
+    match_start: int | None = None
+    match_end: int | None = None
+    match_text: str = ""
+    reason: str = ""
+
+
+class FeedStore(Component):
+    component = "feeds"
+    migrations = FEED_MIGRATIONS
+
+    # -- feeds ---------------------------------------------------------------------------------
+
+    def add_feed(self, url: str, url_key: str, kind: str, added_by: str, at: str) -> Feed:
+        try:
+            with self.transaction() as db:
+                cursor = db.execute(
+                    "INSERT INTO feeds (url, url_key, kind, added_by, added_at) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (url, url_key, kind, added_by, at),
+                )
+                feed_id = cursor.lastrowid
+        except sqlite3.IntegrityError:
+            existing = next((f for f in self.feeds() if f.url == url), None)
+            shown = f" as feed {existing.id}" if existing else ""
+            raise FeedStoreError(f"{url} is already watched{shown}") from None
+        return self.feed(feed_id)
+
+    def feeds(self) -> list[Feed]:
+        if not self.path.exists():
+            return []
+        with self.transaction() as db:
+            rows = db.execute(f"SELECT {_FEED_COLUMNS} FROM feeds ORDER BY id").fetchall()
+        return [Feed(*row) for row in rows]
+
+    def feed(self, feed_id: int) -> Feed:
+        with self.transaction() as db:
+            row = db.execute(f"SELECT {_FEED_COLUMNS} FROM feeds WHERE id = ?", (feed_id,))
+            found = row.fetchone()
+        if found is None:
+            raise FeedStoreError(f"no feed with id {feed_id}")
+        return Feed(*found)
+
+    def remove_feed(self, feed_id: int) -> Feed:
+        feed = self.feed(feed_id)
+        with self.transaction() as db:
+            db.execute("DELETE FROM feeds WHERE id = ?", (feed_id,))
+        return feed
+
+    def claim(self, feed: Feed, until: str) -> bool:
+        """Mark ``feed`` as being polled (due again at ``until`` should this poll never end),
+        unless another process claimed it since it was read: then False."""
+        with self.transaction() as db:
+            cursor = db.execute(
+                "UPDATE feeds SET next_poll_at = ? WHERE id = ? AND next_poll_at = ?",
+                (until, feed.id, feed.next_poll_at),
+            )
+            return cursor.rowcount == 1
+
+    def reschedule(self, feed_id: int, next_at: str) -> None:
+        with self.transaction() as db:
+            db.execute("UPDATE feeds SET next_poll_at = ? WHERE id = ?", (next_at, feed_id))
+
+    def polled(
+        self,
+        feed_id: int,
+        *,
+        at: str,
+        next_at: str,
+        status: str,
+        title: str = "",
+        etag: str = "",
+        last_modified: str = "",
+    ) -> None:
+        """A successful poll: validators and title kept (unless none came), failures reset."""
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE feeds SET last_polled_at = ?, next_poll_at = ?, last_status = ?, "
+                "failures = 0, title = CASE WHEN ? != '' THEN ? ELSE title END, "
+                "etag = CASE WHEN ? != '' THEN ? ELSE etag END, "
+                "last_modified = CASE WHEN ? != '' THEN ? ELSE last_modified END WHERE id = ?",
+                (at, next_at, status, title, title, etag, etag, last_modified, last_modified,
+                 feed_id),
+            )  # fmt: skip
+
+    def failed(self, feed_id: int, *, at: str, next_at: str, error: str) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE feeds SET last_polled_at = ?, next_poll_at = ?, last_status = ?, "
+                "failures = failures + 1 WHERE id = ?",
+                (at, next_at, error, feed_id),
+            )
+
+    # -- items ---------------------------------------------------------------------------------
+
+    def statuses(self, url_keys: list[str]) -> dict[str, tuple[str, int]]:
+        """(status, attempts) of the items already recorded among ``url_keys``."""
+        found: dict[str, tuple[str, int]] = {}
+        with self.transaction() as db:
+            for start in range(0, len(url_keys), 500):
+                chunk = url_keys[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                rows = db.execute(
+                    f"SELECT url_key, status, attempts FROM feed_items WHERE url_key IN ({marks})",
+                    chunk,
+                )
+                found.update((key, (status, attempts)) for key, status, attempts in rows)
+        return found
+
+    def record(self, judged: Judged, at: str) -> tuple[Candidate, bool]:
+        """Store an item's judgement; returns the row and whether this call wrote it (a
+        retried item's row is updated; one judged or decided otherwise is never)."""
+        j = judged
+        values = (
+            j.url, j.url_key, j.feed_id, j.title, j.summary, j.publisher, j.published, j.status,
+            j.score, json.dumps(list(j.terms)), j.match_source, j.match_start, j.match_end,
+            j.match_text, j.reason, int(j.status in ("retry", "failed")), at,
+        )  # fmt: skip
+        with self.transaction() as db:
+            written = db.execute(
+                "INSERT INTO feed_items (url, url_key, feed_id, title, summary, publisher, "
+                "published, status, score, terms, match_source, match_start, match_end, "
+                "match_text, reason, attempts, found_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                "?, ?, ?, ?, ?, ?) ON CONFLICT(url_key) DO UPDATE SET status = excluded.status, "
+                "url = excluded.url, title = excluded.title, score = excluded.score, "
+                "terms = excluded.terms, "
+                "match_source = excluded.match_source, match_start = excluded.match_start, "
+                "match_end = excluded.match_end, match_text = excluded.match_text, "
+                "reason = excluded.reason, publisher = excluded.publisher, "
+                "attempts = attempts + (excluded.status IN ('retry', 'failed')) "
+                "WHERE feed_items.status = 'retry'",
+                values,
+            ).rowcount
+            row = db.execute("SELECT id FROM feed_items WHERE url_key = ?", (j.url_key,))
+            item_id = row.fetchone()[0]
+        return self.item(item_id), written == 1
+
+    def item(self, item_id: int) -> Candidate:
+        with self.transaction() as db:
+            row = db.execute(
+                f"SELECT {_ITEM_COLUMNS} FROM feed_items i LEFT JOIN feeds f ON f.id = i.feed_id "
+                "WHERE i.id = ?",
+                (item_id,),
+            ).fetchone()
+        if row is None:
+            raise FeedStoreError(f"no candidate with id {item_id}")
+        return _candidate(row)
+
+    def items(
+        self, statuses: tuple[str, ...] = ("pending",), limit: int = 50, *, unposted: bool = False
+    ) -> list[Candidate]:
+        """Items in these statuses, oldest first (a queue); ``unposted``: only those no
+        adapter has marked as shown."""
+        if not self.path.exists():
+            return []
+        marks = ",".join("?" * len(statuses))
+        only = " AND i.posted = ''" if unposted else ""
+        with self.transaction() as db:
+            rows = db.execute(
+                f"SELECT {_ITEM_COLUMNS} FROM feed_items i LEFT JOIN feeds f ON f.id = i.feed_id "
+                f"WHERE i.status IN ({marks}){only} ORDER BY i.id LIMIT ?",
+                (*statuses, limit),
+            ).fetchall()
+        return [_candidate(row) for row in rows]
+
+    def mark_posted(self, item_id: int, ref: str) -> None:
+        with self.transaction() as db:
+            cursor = db.execute("UPDATE feed_items SET posted = ? WHERE id = ?", (ref, item_id))
+            if cursor.rowcount != 1:
+                raise FeedStoreError(f"no candidate with id {item_id}")
+
+    def counts(self) -> dict[str, int]:
+        """How many items are in each status."""
+        if not self.path.exists():
+            return {}
+        with self.transaction() as db:
+            rows = db.execute("SELECT status, COUNT(*) FROM feed_items GROUP BY status")
+            return dict(rows.fetchall())
+
+    # -- decisions -----------------------------------------------------------------------------
+
+    def take(self, item_id: int, by: str, at: str, stale_before: str) -> Candidate:
+        """Move a pending candidate to ``accepting`` for ``by``, so that two moderators who
+        click at once cannot both add it; one left ``accepting`` since before ``stale_before``
+        (a crash mid-add) may be taken again."""
+        with self.transaction() as db:
+            cursor = db.execute(
+                "UPDATE feed_items SET status = 'accepting', decided_by = ?, decided_at = ? "
+                "WHERE id = ? AND (status = 'pending' OR "
+                "(status = 'accepting' AND decided_at < ?))",
+                (by, at, item_id, stale_before),
+            )
+            taken = cursor.rowcount == 1
+        item = self.item(item_id)
+        if not taken:
+            raise FeedStoreError(_not_pending(item))
+        return item
+
+    def decide(
+        self,
+        item_id: int,
+        status: str,
+        by: str,
+        at: str,
+        *,
+        source_id: str = "",
+        reason: str = "",
+        only_from: tuple[str, ...] = ("pending", "accepting"),
+    ) -> Candidate:
+        """Record a decision (or put a candidate back to ``pending``)."""
+        marks = ",".join("?" * len(only_from))
+        with self.transaction() as db:
+            cursor = db.execute(
+                "UPDATE feed_items SET status = ?, decided_by = ?, decided_at = ?, "
+                "source_id = CASE WHEN ? != '' THEN ? ELSE source_id END, "
+                f"reason = CASE WHEN ? != '' THEN ? ELSE reason END "
+                f"WHERE id = ? AND status IN ({marks})",
+                (status, by, at, source_id, source_id, reason, reason, item_id, *only_from),
+            )
+            changed = cursor.rowcount == 1
+        item = self.item(item_id)
+        if not changed:
+            raise FeedStoreError(_not_pending(item))
+        return item
+
+
+def _candidate(row: tuple) -> Candidate:
+    values = list(row)
+    values[10] = tuple(json.loads(values[10] or "[]"))
+    return Candidate(*values)
+
+
+def _not_pending(item: Candidate) -> str:
+    if item.status in DECIDED or item.status == "accepting":
+        who = f" by {item.decided_by}" if item.decided_by else ""
+        verb = "being added" if item.status == "accepting" else item.status
+        return f"candidate {item.id} was already {verb}{who}"
+    return f"item {item.id} is not waiting for a decision (it was judged {item.status})"
