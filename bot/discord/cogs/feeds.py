@@ -22,7 +22,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from typing import TYPE_CHECKING, Any, Literal
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import discord
 from discord import app_commands
@@ -38,6 +39,7 @@ from bot.discord.embeds import announcement_embed, excerpt_embeds
 from bot.discord.errors import tell
 from bot.discord.logs import log_handled
 from bot.discord.markdown import (
+    AUTOCOMPLETE_LIMIT,
     FIELD_NAME_LIMIT,
     escape,
     link,
@@ -45,6 +47,7 @@ from bot.discord.markdown import (
     safe_trim,
 )
 from bot.discord.review import review_message
+from bot.insights.announcements import Announcement
 from bot.sources.feeds.store import Candidate, Feed, FeedStoreError
 from bot.sources.feeds.watcher import FeedWatcher
 from bot.sources.web.urlguard import UrlRefused
@@ -53,12 +56,12 @@ if TYPE_CHECKING:
     from bot.discord.client import StoryDiscordBot
 
 log = logging.getLogger("bot.discord")
+T = TypeVar("T")
 
 # Candidates posted per round (a long queue is posted a batch a round, oldest first).
 REVIEW_BATCH = 25
 # Feeds shown by /feed list (one embed field each, within the 6000 characters of an embed).
 FEEDS_SHOWN = 15
-AUTOCOMPLETE_LIMIT = 25
 MAX_LINK_SHOWN = 300
 NOTHING_NEW = "No sources yet."
 
@@ -140,18 +143,15 @@ class FeedsCog(commands.Cog):
         if not channel_id:
             return
         storybot = self.bot.storybot
+
+        def mark(candidate: Candidate, message: discord.Message) -> None:
+            storybot.mark_candidate_posted(candidate.id, f"{channel_id}/{message.id}")
+
+        def waiting() -> list[Candidate]:
+            return storybot.review_queue(REVIEW_BATCH, unposted=True)
+
         async with self._posting:  # the watcher and the loop never post one candidate twice
-            try:
-                queue = await asyncio.to_thread(storybot.review_queue, REVIEW_BATCH, unposted=True)
-                for candidate in queue:
-                    message = await self._send("review", channel_id, **review_message(candidate))
-                    if message is None:
-                        return
-                    ref = f"{channel_id}/{message.id}"
-                    await asyncio.to_thread(storybot.mark_candidate_posted, candidate.id, ref)
-                    log.info("candidate %s posted for review", candidate.id)
-            except Exception:
-                log.exception("posting feed candidates failed")
+            await self._post_each("candidate", channel_id, waiting, review_message, mark)
 
     async def post_announcements(self) -> None:
         """Announce the sources added since the last announcement, oldest first."""
@@ -159,20 +159,38 @@ class FeedsCog(commands.Cog):
         if not channel_id:
             return
         storybot = self.bot.storybot
+
+        def render(note: Announcement) -> dict[str, Any]:
+            none = discord.AllowedMentions.none()
+            return {"embed": announcement_embed(note), "allowed_mentions": none}
+
+        def mark(note: Announcement, _: discord.Message) -> None:
+            storybot.mark_announced(note.audit_id)
+
+        await self._post_each(
+            "announcement", channel_id, storybot.pending_announcements, render, mark
+        )
+
+    async def _post_each(
+        self,
+        what: str,
+        channel_id: int,
+        waiting: Callable[[], Sequence[T]],
+        render: Callable[[T], dict[str, Any]],
+        mark: Callable[[T, discord.Message], None],
+    ) -> None:
+        """Post what ``waiting()`` returns, in order, each marked (``mark``) once Discord has
+        it; the first post Discord refuses ends the round (the rest wait for the next one).
+        The database calls run in worker threads."""
         try:
-            notes = await asyncio.to_thread(storybot.pending_announcements)
-            for note in notes:
-                embed = announcement_embed(note)
-                none = discord.AllowedMentions.none()
-                if (
-                    await self._send("announcement", channel_id, embed=embed, allowed_mentions=none)
-                    is None
-                ):
+            for item in await asyncio.to_thread(waiting):
+                message = await self._send(what, channel_id, **render(item))
+                if message is None:
                     return
-                await asyncio.to_thread(storybot.mark_announced, note.audit_id)
-                log.info("source %s announced", note.source.id)
+                await asyncio.to_thread(mark, item, message)
+                log.info("%s posted to channel %s (message %s)", what, channel_id, message.id)
         except Exception:
-            log.exception("posting announcements failed")
+            log.exception("posting the waiting %ss failed", what)
 
     async def _send(self, what: str, channel_id: int, **kwargs: Any) -> discord.Message | None:
         """Post to a channel by id; None if Discord refused (logged once until it works)."""

@@ -21,7 +21,15 @@ from discord.ext import commands
 from bot.discord.checks import added_by, moderator_default_permissions, moderator_only
 from bot.discord.errors import tell
 from bot.discord.logs import log_handled
-from bot.discord.markdown import CONTENT_LIMIT, link, no_preview, no_previews, safe_trim, trim
+from bot.discord.markdown import (
+    AUTOCOMPLETE_LIMIT,
+    CONTENT_LIMIT,
+    link,
+    no_preview,
+    no_previews,
+    safe_trim,
+    trim,
+)
 from bot.discord.views import sources_message
 from bot.sources.corpus import CorpusError
 from bot.sources.ingest import ERRORS, Added, IngestReport, ProgressEvent
@@ -32,7 +40,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("bot.discord")
 
-AUTOCOMPLETE_LIMIT = 25
 MAX_FOLLOW = 10
 MAX_URL_SHOWN = 300
 FORCE_HELP = "Add it even if its text is near-empty or exactly another source's (default no)"
