@@ -40,7 +40,6 @@ from bot.discord.errors import tell
 from bot.discord.logs import log_handled
 from bot.discord.markdown import (
     AUTOCOMPLETE_LIMIT,
-    FIELD_NAME_LIMIT,
     escape,
     link,
     no_preview,
@@ -211,7 +210,7 @@ class FeedsCog(commands.Cog):
         if not channel_id:
             return
         channel = self.bot.get_channel(channel_id)
-        if not isinstance(channel, discord.abc.GuildChannel):
+        if not isinstance(channel, discord.abc.GuildChannel | discord.Thread):
             log.warning("[discord] %s %s: no such channel in the bot's servers", key, channel_id)
             return
         can = channel.permissions_for(channel.guild.me)
@@ -346,9 +345,7 @@ def feeds_embed(feeds: list[Feed]) -> discord.Embed:
     )
     for feed in feeds[:FEEDS_SHOWN]:
         name = safe_trim(f"{feed.id} · {feed.title or feed.host or feed.url}", 100)
-        embed.add_field(
-            name=name[:FIELD_NAME_LIMIT] or str(feed.id), value=_feed_line(feed), inline=False
-        )
+        embed.add_field(name=name or str(feed.id), value=_feed_line(feed), inline=False)
     if len(feeds) > FEEDS_SHOWN:
         embed.set_footer(
             text=f"The first {FEEDS_SHOWN} of {len(feeds)}; storybot feeds list shows all."

@@ -6,6 +6,7 @@ and /whatsnew."""
 
 from __future__ import annotations
 
+import logging
 import re
 
 import pytest
@@ -402,3 +403,16 @@ async def test_without_channels_nothing_is_posted_and_the_queue_keeps_them(room)
         "pending",
         "off-topic",
     }
+
+
+async def test_a_channel_the_bot_cannot_post_in_is_logged_once_and_nothing_is_lost(room, caplog):
+    caplog.set_level(logging.INFO, logger="bot.discord")
+    await room.start(room.engine(review_channel_id=room.double.private.id))
+    await room.double.wait_for(lambda: room.storybot.review_queue())
+    await room.rounds(3)
+
+    assert "review_channel_id" in caplog.text and "needs View Channel" in caplog.text
+    assert caplog.text.count("could not post the candidate") == 1  # not every round
+    # Not marked as posted: it is posted once the channel works.
+    assert len(room.storybot.review_queue(unposted=True)) == 1
+    assert room.posted(room.double.private) == []
