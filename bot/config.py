@@ -114,6 +114,10 @@ class DiscordSettings:
     # Per-user limit on asking: at most ask_rate questions per ask_per_seconds.
     ask_rate: int = 3
     ask_per_seconds: float = 30.0
+    # Where feed candidates are posted for moderators to Add / Ignore (0 = not posted).
+    review_channel_id: int = 0
+    # Where new sources are announced, with the earlier questions they answer (0 = off).
+    announce_channel_id: int = 0
 
 
 @dataclass(frozen=True)
@@ -295,6 +299,19 @@ def _feeds(table: dict) -> FeedSettings:
     return settings
 
 
+CHANNEL_SETTINGS = ("review_channel_id", "announce_channel_id")
+
+
+def _channel_id(table: dict, key: str) -> int:
+    """One channel id, as a number or a string of digits; 0 or absent = off."""
+    value = table.get(key, 0)
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ConfigError(f"[discord] {key} must be a channel id (0 = off), got {value!r}")
+    return value
+
+
 def _discord(table: dict) -> DiscordSettings:
     lists = {}
     for key, kind in (("guild_ids", int), ("qa_channel_ids", int), ("moderator_roles", str)):
@@ -306,9 +323,10 @@ def _discord(table: dict) -> DiscordSettings:
             lists[key] = tuple(kind(v) for v in value if not isinstance(v, bool))
         except ValueError as exc:
             raise ConfigError(f"[discord] {key}: {exc}") from exc
-    rest = {k: v for k, v in table.items() if k not in lists}
+    channels = {key: _channel_id(table, key) for key in CHANNEL_SETTINGS}
+    rest = {k: v for k, v in table.items() if k not in lists and k not in channels}
     settings = _settings(DiscordSettings, rest, "discord")
-    settings = DiscordSettings(**(vars(settings) | lists))
+    settings = DiscordSettings(**(vars(settings) | lists | channels))
     if settings.ask_rate < 1 or settings.ask_per_seconds < 0:
         raise ConfigError("[discord] ask_rate must be at least 1 and ask_per_seconds not negative")
     return settings

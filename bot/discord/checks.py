@@ -20,6 +20,13 @@ REFUSAL = (
     "or a moderator role)."
 )
 STATS_REFUSAL = REFUSAL.replace("change the sources", "see the stats")
+FEEDS_REFUSAL = REFUSAL.replace("change the sources", "manage the watched feeds")
+
+
+def added_by(user: discord.abc.User) -> str:
+    """How a member who changed something is named in the audit log (and in the feed store,
+    as who decided on a candidate)."""
+    return f"{user.name} ({user.id}) via Discord"
 
 
 class NotModerator(app_commands.CheckFailure):

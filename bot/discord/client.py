@@ -1,5 +1,6 @@
 """The discord.py client: intents, the cogs (loaded as extensions), the persistent buttons,
-and command sync (only when the commands changed).
+and command sync (only when the commands changed). The feeds cog runs the background work of a
+connected bot (polling feeds, posting candidates and announcements).
 
 Commands are for servers only: every command is declared for the guild context and guild
 installs (``contexts: [0]``, ``integration_types: [0]``), so Discord offers none of them in DMs
@@ -20,13 +21,22 @@ from discord.ext import commands
 from bot.config import DiscordSettings
 from bot.discord.cooldown import UserCooldowns
 from bot.discord.errors import on_app_command_error
+from bot.discord.review import REVIEW_ITEMS
 from bot.discord.views import PERSISTENT_ITEMS
 from bot.engine import StoryBot
 
 log = logging.getLogger("bot.discord")
 
 # Each module has ``async def setup(bot)`` that adds its cog.
-EXTENSIONS = ("bot.discord.cogs.ask", "bot.discord.cogs.sources", "bot.discord.cogs.stats")
+EXTENSIONS = (
+    "bot.discord.cogs.ask",
+    "bot.discord.cogs.sources",
+    "bot.discord.cogs.stats",
+    "bot.discord.cogs.feeds",
+)
+# How often the background posts what is waiting: feed candidates, announcements of sources
+# added by other processes (adds made here are announced right away).
+BACKGROUND_SECONDS = 60.0
 
 
 def intents_for(settings: DiscordSettings) -> discord.Intents:
@@ -51,11 +61,17 @@ class ServerOnlyTree(app_commands.CommandTree):
 
 class StoryDiscordBot(commands.Bot):
     def __init__(
-        self, storybot: StoryBot, *, sync_on_setup: bool = True, **client_options: Any
+        self,
+        storybot: StoryBot,
+        *,
+        sync_on_setup: bool = True,
+        background_seconds: float = BACKGROUND_SECONDS,
+        **client_options: Any,
     ) -> None:
         """``client_options`` go to ``discord.Client`` (e.g. ``guild_ready_timeout``)."""
         self.storybot = storybot
         self.settings = storybot.config.discord
+        self.background_seconds = background_seconds
         super().__init__(
             command_prefix=commands.when_mentioned,
             help_command=None,
@@ -78,7 +94,7 @@ class StoryDiscordBot(commands.Bot):
         buttons, and syncs the commands if they changed (never in ``on_ready``)."""
         for extension in EXTENSIONS:
             await self.load_extension(extension)
-        self.add_dynamic_items(*PERSISTENT_ITEMS)
+        self.add_dynamic_items(*PERSISTENT_ITEMS, *REVIEW_ITEMS)
         if self.sync_on_setup:
             await self.sync_commands()
 
@@ -139,6 +155,12 @@ class StoryDiscordBot(commands.Bot):
         await self.http.bulk_upsert_global_commands(self.application_id, [])
         self.storybot.remember_synced_commands(self._sync_key(None), None)
         log.info("removed the global commands")
+
+    def announce_soon(self) -> None:
+        """A source was just added here: post its announcement now, not at the next round."""
+        feeds = self.get_cog("FeedsCog")
+        if feeds is not None:
+            feeds.wake()  # type: ignore[attr-defined]
 
     async def on_message(self, message: discord.Message) -> None:
         """No prefix commands: questions in messages are handled by ``AskCog``'s listener."""

@@ -26,6 +26,7 @@ from bot.discord.markdown import (
     trim,
     with_ellipsis,
 )
+from bot.insights.announcements import Announcement
 from bot.presentation import NO_ANSWER, NO_ANSWER_REASONS, UNKNOWN_PUBLISHER, excerpt_link
 from bot.search.retrieval import Answer, Excerpt
 from bot.sources.corpus import Source
@@ -39,6 +40,8 @@ QUESTION_PREVIEW_CHARS = 300
 ANSWER_TITLE_CHARS = 150
 ANSWER_AUTHOR_CHARS = 100
 ANSWER_COLOUR = discord.Colour.blurple()
+# An announcement names at most this many of the earlier questions a new source answers.
+ANSWERS_SHOWN = 5
 
 
 def quote(excerpt: Excerpt, limit: int) -> str:
@@ -47,7 +50,7 @@ def quote(excerpt: Excerpt, limit: int) -> str:
     budget = limit
     while True:
         cut = cut_point(text.rstrip(), budget - 4)
-        out = _quote_lines(_emphasised(text[:cut].rstrip(), excerpt.highlights))
+        out = quote_lines(_emphasised(text[:cut].rstrip(), excerpt.highlights))
         if cut < len(text.rstrip()):
             out = with_ellipsis(out)
         if len(out) <= limit or budget <= 8:
@@ -68,7 +71,8 @@ def _emphasised(text: str, highlights: Sequence[tuple[int, int]]) -> str:
     return "".join(parts)
 
 
-def _quote_lines(text: str) -> str:
+def quote_lines(text: str) -> str:
+    """``text`` (already escaped) as a Discord block quote, one blank quoted line at most."""
     lines, blank = [], False
     for line in text.strip().splitlines():
         if not line.strip():
@@ -201,9 +205,34 @@ def help_embed(top_k: int) -> discord.Embed:
     )
     embed.add_field(
         name="Other commands",
-        value="`/sources` — what I know · `/help` — this message\n"
-        "Moderators: `/source add`, `/source add-file`, `/source remove`, `/stats`.",
+        value="`/sources` — what I know · `/whatsnew` — the latest sources · `/help` — this "
+        "message\nModerators: `/source add`, `/source add-file`, `/source remove`, `/stats`, "
+        "`/feed add`, `/feed list`, `/feed remove` (watched news feeds).",
         inline=False,
     )
     embed.set_footer(text=QUOTES_FOOTER)
+    return embed
+
+
+def announcement_embed(note: Announcement) -> discord.Embed:
+    """A new source: its title (linked), publisher, and the earlier unanswered questions it now
+    answers (escaped, trimmed; at most ANSWERS_SHOWN)."""
+    source = note.source
+    embed = discord.Embed(
+        title=safe_trim(source.title, ANSWER_TITLE_CHARS) or source.id,
+        url=link(source.url),
+        colour=ANSWER_COLOUR,
+        description="New source: I can quote it from now on. `/whatsnew` shows the latest.",
+    )
+    embed.set_author(name=trim(source.publisher, ANSWER_AUTHOR_CHARS) or UNKNOWN_PUBLISHER)
+    if note.answers:
+        lines = [f"• {safe_trim(q, 180)}" for q in note.answers[:ANSWERS_SHOWN]]
+        more = len(note.answers) - ANSWERS_SHOWN
+        if more > 0:
+            lines.append(f"… and {more} more")
+        embed.add_field(
+            name="It answers questions asked before",
+            value="\n".join(lines)[:FIELD_VALUE_LIMIT],
+            inline=False,
+        )
     return embed

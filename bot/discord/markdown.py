@@ -25,6 +25,7 @@ AUTHOR_LIMIT = 256
 EMBED_TOTAL_LIMIT = 6000
 EMBEDS_LIMIT = 10
 URL_LIMIT = 2048
+AUTOCOMPLETE_LIMIT = 25  # choices in an autocomplete answer
 
 ELLIPSIS = "…"
 

@@ -64,11 +64,16 @@ def test_discord_section_parses_ids_and_roles(tmp_path):
     )
     text = text.replace("moderator_roles = []", 'moderator_roles = ["Editors", 42]')
     text = text.replace("ask_per_seconds = 30", "ask_per_seconds = 10")
+    text = text.replace("review_channel_id = 0", "review_channel_id = 323456789012345678")
+    text = text.replace("announce_channel_id = 0", 'announce_channel_id = "423456789012345678"')
     path.write_text(text)
     settings = load_config(path).discord
     assert settings.guild_ids == (123456789012345678, 223456789012345678)
     assert settings.moderator_roles == ("Editors", "42")
     assert settings.ask_per_seconds == 10.0
+    assert settings.review_channel_id == 323456789012345678
+    assert settings.announce_channel_id == 423456789012345678
+    assert (DiscordSettings().review_channel_id, DiscordSettings().announce_channel_id) == (0, 0)
 
 
 @pytest.mark.parametrize(
@@ -79,6 +84,10 @@ def test_discord_section_parses_ids_and_roles(tmp_path):
         {"ask_rate": 0},
         {"ask_rate": "3"},
         {"colour": "blue"},
+        {"review_channel_id": "#reviews"},
+        {"review_channel_id": -1},
+        {"announce_channel_id": True},
+        {"announce_channel_id": [1]},
     ],
 )
 def test_bad_discord_settings_are_refused(table):

@@ -9,6 +9,9 @@ import pytest
 from feed_server import CUTIES_TITLE, add_feed_pages, cuties_item, rss, serve_feed
 from web_server import Route, serve
 
+from bot.sources.feeds.poller import PollReport
+from bot.sources.feeds.watcher import FeedWatcher
+
 web = pytest.fixture(serve)
 LOCAL = {"fetch": {"allow_hosts": ["127.0.0.1"], "timeout_seconds": 2.0}}
 # A bound so a broken watcher fails the test instead of hanging it; never a speed assertion.
@@ -58,3 +61,24 @@ async def test_stop_during_a_slow_poll_returns_once_the_request_ends(make_bot, w
     # The request under way was let finish; no other poll started after stop().
     assert [path for path, _ in web.requests].count("/slow") == 1
     assert watcher.rounds == 1
+
+
+async def test_wake_polls_now_instead_of_after_the_sleep():
+    polled = asyncio.Event()
+    rounds = []
+
+    def poll(stop):
+        rounds.append(1)
+        polled.set()
+        return PollReport()
+
+    watcher = FeedWatcher(poll, lambda: None, check_seconds=3600)  # an hour's sleep
+    watcher.start()
+    await asyncio.wait_for(polled.wait(), PATIENCE)
+    polled.clear()
+
+    watcher.wake()  # e.g. /feed add
+
+    await asyncio.wait_for(polled.wait(), 10)  # not an hour
+    await asyncio.wait_for(watcher.stop(), PATIENCE)
+    assert len(rounds) == 2

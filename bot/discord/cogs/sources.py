@@ -18,10 +18,18 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord.checks import moderator_default_permissions, moderator_only
+from bot.discord.checks import added_by, moderator_default_permissions, moderator_only
 from bot.discord.errors import tell
 from bot.discord.logs import log_handled
-from bot.discord.markdown import CONTENT_LIMIT, link, no_preview, no_previews, safe_trim, trim
+from bot.discord.markdown import (
+    AUTOCOMPLETE_LIMIT,
+    CONTENT_LIMIT,
+    link,
+    no_preview,
+    no_previews,
+    safe_trim,
+    trim,
+)
 from bot.discord.views import sources_message
 from bot.sources.corpus import CorpusError
 from bot.sources.ingest import ERRORS, Added, IngestReport, ProgressEvent
@@ -32,14 +40,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("bot.discord")
 
-AUTOCOMPLETE_LIMIT = 25
 MAX_FOLLOW = 10
 MAX_URL_SHOWN = 300
 FORCE_HELP = "Add it even if its text is near-empty or exactly another source's (default no)"
-
-
-def added_by(user: discord.abc.User) -> str:
-    return f"{user.name} ({user.id}) via Discord"
 
 
 class SourcesCog(commands.Cog):
@@ -109,6 +112,7 @@ class SourcesCog(commands.Cog):
             return
         for item in report.added:
             log.info("source %s added by %s", item.source.id, interaction.user.id)
+        self.bot.announce_soon()
         await tell(interaction, _report_text(report))
         log_handled("/source add", interaction.user.id, started, f"added {len(report.added)}")
 
@@ -159,6 +163,7 @@ class SourcesCog(commands.Cog):
             log_handled("/source add-file", interaction.user.id, started, "rejected")
             return
         log.info("source %s added by %s", added.source.id, interaction.user.id)
+        self.bot.announce_soon()
         await tell(interaction, _added_line(added) + " It is used from the next question on.")
         log_handled("/source add-file", interaction.user.id, started, f"added {added.source.id}")
 

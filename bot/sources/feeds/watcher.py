@@ -57,6 +57,12 @@ class FeedWatcher:
             self._task = asyncio.get_running_loop().create_task(self.run(), name="feed-watcher")
         return self._task
 
+    def wake(self) -> None:
+        """Look at the feeds now rather than after the current sleep (e.g. a feed was just
+        added); a round under way is not interrupted."""
+        if self._wake is not None:
+            self._wake.set()
+
     async def stop(self) -> None:
         """Stop polling and wait for the round under way to end."""
         self._halt.set()
@@ -68,6 +74,7 @@ class FeedWatcher:
     async def run(self) -> None:
         self._wake = asyncio.Event()
         while not self._halt.is_set():
+            self._wake.clear()
             pause = await self._round()
             if self._halt.is_set():
                 break

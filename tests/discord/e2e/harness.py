@@ -46,6 +46,8 @@ class Harness:
         self.double, self.make_bot, self.analyzer = double, make_bot, analyzer
         self.directory = directory  # where make_bot keeps the corpus and the state
         self.processes: list[BotProcess] = []
+        # More StoryDiscordBot options for every process started (e.g. background_seconds).
+        self.client_options: dict = {}
         self._corpus_made = False
 
     def config(self, **sections: dict) -> dict:
@@ -87,7 +89,9 @@ class Harness:
         storybot = storybot or self.engine()
         # discord.py waits this long after the last GUILD_CREATE before on_ready (2 s by
         # default): the double sends its one server at once, so scale it down.
-        client = StoryDiscordBot(storybot, guild_ready_timeout=GUILD_READY_TIMEOUT)
+        client = StoryDiscordBot(
+            storybot, guild_ready_timeout=GUILD_READY_TIMEOUT, **self.client_options
+        )
         task = asyncio.create_task(runner.serve(client, TOKEN))
         task.add_done_callback(lambda _: self.double.poke())
         process = BotProcess(storybot, client, task)

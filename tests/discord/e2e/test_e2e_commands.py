@@ -16,7 +16,7 @@ from helpers import ANSWERED, source
 from .harness import TOKEN
 
 web = pytest.fixture(serve)
-NAMES = {"ask", "help", "sources", "source", "stats"}
+NAMES = {"ask", "help", "sources", "source", "stats", "feed", "whatsnew"}
 MANAGE_MESSAGES = 1 << 13
 
 
@@ -41,8 +41,8 @@ async def test_commands_are_registered_once_globally_for_servers_only(double, bo
         assert command["contexts"] == [0] and command["integration_types"] == [0]
         assert command["dm_permission"] is False
     # Moderator roles are configured: role-only moderators must see the moderator commands.
-    assert commands["source"]["default_member_permissions"] is None
-    assert commands["stats"]["default_member_permissions"] is None
+    for name in ("source", "stats", "feed"):
+        assert commands[name]["default_member_permissions"] is None
     group = {o["name"]: o for o in commands["source"]["options"]}
     assert set(group) == {"add", "add-file", "remove"}
     (source_id,) = group["remove"]["options"]
@@ -59,9 +59,9 @@ async def test_without_moderator_roles_moderator_commands_are_hidden_by_default(
     await harness.start(harness.engine(discord={"moderator_roles": []}))
     ((_, payload),) = double.command_syncs
     commands = by_name(payload)
-    for name in ("source", "stats"):
+    for name in ("source", "stats", "feed"):
         assert commands[name]["default_member_permissions"] == MANAGE_MESSAGES
-    for name in ("ask", "help", "sources"):
+    for name in ("ask", "help", "sources", "whatsnew"):
         assert commands[name]["default_member_permissions"] is None
     assert not double.can_see(double.member("ana"), "stats")
     assert double.can_see(double.member("mo", double.mods), "stats")

@@ -1,0 +1,372 @@
+"""Following the story on Discord: ``/feed`` for moderators, ``/whatsnew`` for members, and the
+background work of a connected bot.
+
+The background starts once the bot is connected (``on_ready``, once per process: never for
+``storybot sync``, which only logs in) and stops when the client closes:
+
+- the feed watcher (``StoryBot.watch_feeds``), started once there is a feed to watch, polls
+  the due feeds; fetching, extraction and scoring run in worker threads, so questions are
+  answered meanwhile;
+- a loop, every ``background_seconds`` and at once when there is news (new candidates, an add
+  made by this process), posts what is waiting: candidates not posted yet to ``[discord]
+  review_channel_id`` (also those ``storybot feeds check`` found, or a restart missed), each
+  marked as posted with its message (``mark_candidate_posted``), and announcements of sources
+  added by any path to ``announce_channel_id``, each marked after its post
+  (``mark_announced``). A post that fails (no such channel, no permission) is retried at the
+  next round: nothing is marked before it is posted, so nothing is lost or posted twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.discord.checks import (
+    FEEDS_REFUSAL,
+    added_by,
+    moderator_default_permissions,
+    moderator_only,
+)
+from bot.discord.embeds import announcement_embed, excerpt_embeds
+from bot.discord.errors import tell
+from bot.discord.logs import log_handled
+from bot.discord.markdown import (
+    AUTOCOMPLETE_LIMIT,
+    escape,
+    link,
+    no_preview,
+    safe_trim,
+)
+from bot.discord.review import review_message
+from bot.insights.announcements import Announcement
+from bot.sources.feeds.store import Candidate, Feed, FeedStoreError
+from bot.sources.feeds.watcher import FeedWatcher
+from bot.sources.web.urlguard import UrlRefused
+
+if TYPE_CHECKING:
+    from bot.discord.client import StoryDiscordBot
+
+log = logging.getLogger("bot.discord")
+T = TypeVar("T")
+
+# Candidates posted per round (a long queue is posted a batch a round, oldest first).
+REVIEW_BATCH = 25
+# Feeds shown by /feed list (one embed field each, within the 6000 characters of an embed).
+FEEDS_SHOWN = 15
+MAX_LINK_SHOWN = 300
+NOTHING_NEW = "No sources yet."
+
+
+class FeedsCog(commands.Cog):
+    feed = app_commands.Group(
+        name="feed", description="Moderators: watch news feeds for new coverage.", guild_only=True
+    )
+
+    def __init__(self, bot: StoryDiscordBot) -> None:
+        self.bot = bot
+        self.feed.default_permissions = moderator_default_permissions(bot.settings)
+        self.watcher: FeedWatcher | None = None
+        self.rounds = 0  # background rounds completed (for tests and status)
+        self._task: asyncio.Task | None = None
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._posting = asyncio.Lock()
+        self._failing: set[str] = set()  # posts failing now (logged once until they work)
+
+    # -- the background ----------------------------------------------------------------------
+
+    @commands.Cog.listener()
+    async def on_ready(self) -> None:
+        """Start the background, once per process (``on_ready`` fires again after a
+        reconnect)."""
+        if self._task is not None or self._stopping:
+            return
+        self._task = asyncio.create_task(self._run(), name="storybot-background")
+        for key in ("review_channel_id", "announce_channel_id"):
+            self._check_channel(key, getattr(self.bot.settings, key))
+
+    async def cog_unload(self) -> None:
+        """Stop cleanly when the client closes: the poll under way and the posts under way
+        end (each bounded by its timeouts); nothing new starts."""
+        self._stopping = True
+        self._wake.set()
+        if self._task is not None:
+            await asyncio.gather(self._task, return_exceptions=True)
+        if self.watcher is not None:
+            await self.watcher.stop()
+
+    def wake(self) -> None:
+        """Post what is waiting now rather than at the next round."""
+        self._wake.set()
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            self._wake.clear()
+            await self.watch_if_feeds()
+            await self.post_candidates()
+            await self.post_announcements()
+            self.rounds += 1
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.bot.background_seconds)
+
+    async def watch_if_feeds(self) -> None:
+        """Start the feed watcher once there is a feed to watch (added here, or by
+        ``storybot feeds add`` while the bot runs); a bot without feeds polls nothing."""
+        if self.watcher is not None or self._stopping:
+            return
+        try:
+            feeds = await asyncio.to_thread(self.bot.storybot.feeds_list)
+        except Exception:
+            log.exception("could not read the watched feeds")
+            return
+        if feeds and not self._stopping:
+            self.watcher = self.bot.storybot.watch_feeds(self.candidates_found)
+            self.watcher.start()
+            log.info("watching %d feed(s) in the background", len(feeds))
+
+    async def candidates_found(self, candidates: list[Candidate]) -> None:
+        """The watcher's callback: post the new candidates (and any older unposted ones)."""
+        await self.post_candidates()
+
+    async def post_candidates(self) -> None:
+        """Post every candidate not posted yet to the review channel, one message each."""
+        channel_id = self.bot.settings.review_channel_id
+        if not channel_id:
+            return
+        storybot = self.bot.storybot
+
+        def mark(candidate: Candidate, message: discord.Message) -> None:
+            storybot.mark_candidate_posted(candidate.id, f"{channel_id}/{message.id}")
+
+        def waiting() -> list[Candidate]:
+            return storybot.review_queue(REVIEW_BATCH, unposted=True)
+
+        async with self._posting:  # the watcher and the loop never post one candidate twice
+            await self._post_each("candidate", channel_id, waiting, review_message, mark)
+
+    async def post_announcements(self) -> None:
+        """Announce the sources added since the last announcement, oldest first."""
+        channel_id = self.bot.settings.announce_channel_id
+        if not channel_id:
+            return
+        storybot = self.bot.storybot
+
+        def render(note: Announcement) -> dict[str, Any]:
+            none = discord.AllowedMentions.none()
+            return {"embed": announcement_embed(note), "allowed_mentions": none}
+
+        def mark(note: Announcement, _: discord.Message) -> None:
+            storybot.mark_announced(note.audit_id)
+
+        await self._post_each(
+            "announcement", channel_id, storybot.pending_announcements, render, mark
+        )
+
+    async def _post_each(
+        self,
+        what: str,
+        channel_id: int,
+        waiting: Callable[[], Sequence[T]],
+        render: Callable[[T], dict[str, Any]],
+        mark: Callable[[T, discord.Message], None],
+    ) -> None:
+        """Post what ``waiting()`` returns, in order, each marked (``mark``) once Discord has
+        it; the first post Discord refuses ends the round (the rest wait for the next one).
+        The database calls run in worker threads."""
+        try:
+            for item in await asyncio.to_thread(waiting):
+                message = await self._send(what, channel_id, **render(item))
+                if message is None:
+                    return
+                await asyncio.to_thread(mark, item, message)
+                log.info("%s posted to channel %s (message %s)", what, channel_id, message.id)
+        except Exception:
+            log.exception("posting the waiting %ss failed", what)
+
+    async def _send(self, what: str, channel_id: int, **kwargs: Any) -> discord.Message | None:
+        """Post to a channel by id; None if Discord refused (logged once until it works)."""
+        channel = self.bot.get_partial_messageable(channel_id)
+        key = f"{what}:{channel_id}"
+        try:
+            message = await channel.send(**kwargs)
+        except discord.HTTPException as exc:
+            if key not in self._failing:
+                log.warning("could not post the %s to channel %s: %s", what, channel_id, exc)
+                self._failing.add(key)
+            return None
+        self._failing.discard(key)
+        return message
+
+    def _check_channel(self, key: str, channel_id: int) -> None:
+        """Say in the log at start-up when a configured channel can't be posted to."""
+        if not channel_id:
+            return
+        channel = self.bot.get_channel(channel_id)
+        if not isinstance(channel, discord.abc.GuildChannel | discord.Thread):
+            log.warning("[discord] %s %s: no such channel in the bot's servers", key, channel_id)
+            return
+        can = channel.permissions_for(channel.guild.me)
+        if not (can.view_channel and can.send_messages and can.embed_links):
+            log.warning(
+                "[discord] %s %s: the bot needs View Channel, Send Messages and Embed Links there",
+                key,
+                channel_id,
+            )
+
+    # -- /feed -------------------------------------------------------------------------------
+
+    @feed.command(name="add", description="Watch an RSS/Atom feed or a topic page for coverage.")
+    @app_commands.describe(
+        url="The feed's or the page's address (http or https)",
+        kind="feed: RSS or Atom (default); page: a publisher's topic page",
+    )
+    @moderator_only(FEEDS_REFUSAL)
+    async def add(
+        self,
+        interaction: discord.Interaction,
+        url: app_commands.Range[str, 1, 2000],
+        kind: Literal["feed", "page"] = "feed",
+    ) -> None:
+        started = time.perf_counter()
+        try:
+            feed = await asyncio.to_thread(
+                self.bot.storybot.feeds_add,
+                url.strip(),
+                kind=kind,
+                added_by=added_by(interaction.user),
+            )
+        except (FeedStoreError, UrlRefused) as exc:
+            await tell(interaction, f"Not watched: {safe_trim(str(exc), 500)}")
+            log_handled("/feed add", interaction.user.id, started, "rejected")
+            return
+        if self.watcher is not None:
+            self.watcher.wake()  # poll it now
+        else:
+            self.wake()  # the background starts the watcher
+        review = self.bot.settings.review_channel_id
+        where = (
+            f"Candidates about the story go to <#{review}>."
+            if review
+            else "No review channel is set (`[discord] review_channel_id`): "
+            "`storybot feeds queue` lists the candidates."
+        )
+        await tell(
+            interaction,
+            f"Watching feed {feed.id}: {no_preview(feed.url)} ({feed.kind}). It is polled now "
+            f"and every {self.bot.storybot.config.feeds.poll_minutes} minutes. {where}",
+        )
+        log_handled("/feed add", interaction.user.id, started, f"feed {feed.id}")
+
+    @feed.command(name="list", description="The watched feeds: last poll, status, next poll.")
+    @moderator_only(FEEDS_REFUSAL)
+    async def list_feeds(self, interaction: discord.Interaction) -> None:
+        started = time.perf_counter()
+        feeds = await asyncio.to_thread(self.bot.storybot.feeds_list)
+        await interaction.response.send_message(
+            embed=feeds_embed(feeds),
+            ephemeral=True,
+            allowed_mentions=discord.AllowedMentions.none(),
+        )
+        log_handled("/feed list", interaction.user.id, started, f"{len(feeds)} feed(s)")
+
+    @feed.command(name="remove", description="Stop watching a feed (see /feed list for ids).")
+    @app_commands.rename(feed_id="id")
+    @app_commands.describe(feed_id="The feed's id, as /feed list shows it")
+    @moderator_only(FEEDS_REFUSAL)
+    async def remove(
+        self, interaction: discord.Interaction, feed_id: app_commands.Range[int, 1, 2**53]
+    ) -> None:
+        started = time.perf_counter()
+        try:
+            feed = await asyncio.to_thread(
+                self.bot.storybot.feeds_remove, feed_id, removed_by=added_by(interaction.user)
+            )
+        except FeedStoreError as exc:
+            await tell(interaction, f"Not removed: {safe_trim(str(exc), 300)}")
+            log_handled("/feed remove", interaction.user.id, started, "unknown id")
+            return
+        await tell(
+            interaction,
+            f"Stopped watching feed {feed.id}: {no_preview(feed.url)}. Decisions on its items "
+            "are kept.",
+        )
+        log_handled("/feed remove", interaction.user.id, started, f"removed {feed.id}")
+
+    @remove.autocomplete("feed_id")
+    async def feed_id_choices(
+        self, interaction: discord.Interaction, current: Any
+    ) -> list[app_commands.Choice[int]]:
+        wanted = str(current or "").lower()
+        feeds = await asyncio.to_thread(self.bot.storybot.feeds_list)
+        return [
+            app_commands.Choice(name=f"{f.id} — {f.title or f.url}"[:100], value=f.id)
+            for f in feeds
+            if wanted in str(f.id) or wanted in f.title.lower() or wanted in f.url.lower()
+        ][:AUTOCOMPLETE_LIMIT]
+
+    # -- /whatsnew ---------------------------------------------------------------------------
+
+    @app_commands.command(name="whatsnew", description="The latest sources, each with a quote.")
+    @app_commands.describe(count="How many sources (default 5)")
+    @app_commands.guild_only()
+    async def whatsnew(
+        self, interaction: discord.Interaction, count: app_commands.Range[int, 1, 10] = 5
+    ) -> None:
+        started = time.perf_counter()
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        excerpts = await asyncio.to_thread(self.bot.storybot.whats_new, count)
+        if not excerpts:
+            await tell(interaction, NOTHING_NEW)
+            log_handled("/whatsnew", interaction.user.id, started, "nothing")
+            return
+        await interaction.followup.send(
+            content=f"**The latest {len(excerpts)} source(s)**, newest first, with their openings:",
+            embeds=excerpt_embeds(excerpts),
+            ephemeral=True,
+            allowed_mentions=discord.AllowedMentions.none(),
+        )
+        log_handled("/whatsnew", interaction.user.id, started, f"{len(excerpts)} source(s)")
+
+
+def feeds_embed(feeds: list[Feed]) -> discord.Embed:
+    """/feed list: one field per feed (the first FEEDS_SHOWN)."""
+    embed = discord.Embed(
+        title=f"Watched feeds ({len(feeds)})",
+        colour=discord.Colour.blurple(),
+        description=None if feeds else "None yet: `/feed add url:` watches one.",
+    )
+    for feed in feeds[:FEEDS_SHOWN]:
+        name = safe_trim(f"{feed.id} · {feed.title or feed.host or feed.url}", 100)
+        embed.add_field(name=name or str(feed.id), value=_feed_line(feed), inline=False)
+    if len(feeds) > FEEDS_SHOWN:
+        embed.set_footer(
+            text=f"The first {FEEDS_SHOWN} of {len(feeds)}; storybot feeds list shows all."
+        )
+    return embed
+
+
+def _feed_line(feed: Feed) -> str:
+    target = link(feed.url)
+    host = escape(feed.host) or "link"
+    where = f"[{host}]({target})" if target and len(target) <= MAX_LINK_SHOWN else host
+    polled = feed.last_polled_at[:16].replace("T", " ")
+    status = safe_trim(feed.last_status, 100)
+    line = f"{feed.kind} · {where}\n" + (
+        f"last poll {polled} UTC: {status}" if polled else "not polled yet"
+    )
+    if feed.failures:
+        line += f" ({feed.failures} failure(s) in a row)"
+    following = feed.next_poll_at[:16].replace("T", " ")
+    return line + (f" · next {following} UTC" if following else " · next: now")
+
+
+async def setup(bot: StoryDiscordBot) -> None:
+    await bot.add_cog(FeedsCog(bot))
