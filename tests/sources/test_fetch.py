@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 from web_server import ARTICLE_SENTENCES, BIG_BYTES, LATIN1_TEXT, serve
 
@@ -19,20 +17,6 @@ ALLOW_LOCAL = FetchSettings(allow_hosts=("127.0.0.1",), timeout_seconds=2.0)
 @pytest.fixture
 def fetcher() -> Fetcher:
     return Fetcher(ALLOW_LOCAL)
-
-
-@pytest.fixture
-def connections(monkeypatch) -> list:
-    """Every address a socket is opened to."""
-    opened: list = []
-    real = socket.create_connection
-
-    def recording(address, *args, **kwargs):
-        opened.append(address)
-        return real(address, *args, **kwargs)
-
-    monkeypatch.setattr(socket, "create_connection", recording)
-    return opened
 
 
 def test_article_text_metadata_and_links(web, fetcher):
