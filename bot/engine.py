@@ -44,7 +44,7 @@ from bot.search.index import Index
 from bot.search.leads import leads
 from bot.search.passages import Passage
 from bot.search.retrieval import Answer, Excerpt, Match, Retriever
-from bot.search.semantic import BuildProgress, SemanticIndex, VectorCache
+from bot.search.semantic import BuildProgress, VectorCache
 from bot.search.text import Analyzer
 from bot.sources.corpus import Corpus, CorpusError, Link, Source
 from bot.sources.feeds.items import FEED_KINDS
@@ -419,7 +419,7 @@ class StoryBot:
         if cursor is None:
             self._announced.advance(self.audit.last_id())
             return []
-        if self._corpus_mtime() != self._snapshot.corpus_mtime:
+        if self._changed_on_disk():
             self.reload()  # another process just added: see its source now
         out = []
         for entry in self.audit.since(cursor, "add", limit):
@@ -786,9 +786,9 @@ class StoryBot:
             by_source: dict[str, list] = {source_id: [] for source_id in sources}
             for passage in passages:
                 by_source[passage.source_id].append(passage)
-            per_source = [(s, self._passages.key(s), by_source[s.id]) for s in sources.values()]
-            vectors = self._vectors.vectors(per_source, self.progress)
-            semantic = SemanticIndex(vectors, self._vectors.embedder)
+            keys = self._passages.last_keys()
+            per_source = [(s, keys[s.id], by_source[s.id]) for s in sources.values()]
+            semantic = self._vectors.index(per_source, self.progress)
         retriever = Retriever(
             index,
             sources,

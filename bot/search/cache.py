@@ -63,6 +63,11 @@ class PassageCache:
         digest.update(source.text.encode("utf-8", "surrogatepass"))
         return digest.hexdigest()
 
+    def last_keys(self) -> dict[str, str]:
+        """The key of each source of the last ``passages`` call (already computed: hashing
+        every text again costs a pass over the whole corpus)."""
+        return {source_id: key for source_id, (key, _) in self._memory.items()}
+
     def passages(self, sources: Iterable[Source]) -> list[Passage]:
         """All passages of ``sources``, in order; only sources not cached are processed."""
         memory: dict[str, tuple[str, list[Passage]]] = {}

@@ -100,6 +100,24 @@ class VectorCache:
         self._files.prune(memory.keys())
         return out
 
+    def index(
+        self,
+        sources: Iterable[tuple[Source, str, Sequence[Passage]]],
+        progress: BuildProgress | None = None,
+    ) -> SemanticIndex:
+        """The stacked index of ``sources``' vectors (see ``vectors``). The cache then keeps
+        each source's vectors as views into the index's matrices, so a corpus's vectors are
+        held once, not once per source and again stacked (twice during a rebuild only)."""
+        per_source = self.vectors(sources, progress)
+        index = SemanticIndex(per_source, self.embedder)
+        self._memory = {
+            source_id: (key, view)
+            for (source_id, (key, _)), view in zip(
+                self._memory.items(), index.per_source(), strict=True
+            )
+        }
+        return index
+
     def _embed(
         self, source: Source, passages: Sequence[Passage], progress: BuildProgress | None
     ) -> SourceVectors:
@@ -176,6 +194,18 @@ class SemanticIndex:
             position += len(v.sentence_rows)
         self._sentence_rows = np.concatenate(rows) if rows else np.zeros(0, np.int64)
         self._passage_starts = np.concatenate(starts) if starts else np.zeros(0, np.int64)
+        # Each source's vectors again, as views into the stacked matrices (see per_source).
+        self._views, w, n = [], 0, 0
+        for v in per_source:
+            windows = self._windows[w : w + len(v.windows)]
+            sentences = self._sentences[n : n + len(v.sentences)]
+            self._views.append(SourceVectors(windows, sentences, v.sentence_ptr, v.sentence_rows))
+            w, n = w + len(v.windows), n + len(v.sentences)
+
+    def per_source(self) -> list[SourceVectors]:
+        """Each source's vectors, in the order given, as views into the stacked matrices (no
+        copy: a cache that keeps these holds the vectors once)."""
+        return list(self._views)
 
     def __len__(self) -> int:
         return len(self._windows)

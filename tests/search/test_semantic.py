@@ -118,3 +118,26 @@ def test_semantic_excerpts_stay_short(make_bot, k):
     for e in answer.excerpts or answer.closest:
         # At most 600 characters, unless a single window is longer on its own.
         assert len(e.text) <= 600 or (e.start, e.end) in passages
+
+
+def test_the_cache_holds_each_source_s_vectors_once_as_views_of_the_index(make_bot, tmp_path):
+    """After a build, the per-source vectors the cache keeps (for incremental rebuilds) are
+    views into the stacked index, not a second copy of every vector."""
+    from bot.search.cache import PassageCache
+    from bot.search.embeddings import embedder_for
+    from bot.search.semantic import VectorCache
+
+    bot = make_bot(FERRY, ZOO, seed=False)
+    cache = VectorCache(tmp_path / "vectors", embedder_for(bot.config.semantic))
+    keys = PassageCache(None, bot.analyzer, bot.config.nlp.window_sentences)
+    per_source = [
+        (s, keys.key(s), [p for p in bot.passages if p.source_id == s.id]) for s in bot.sources
+    ]
+    index = cache.index(per_source)
+    kept = cache.vectors(per_source)  # unchanged sources: what the cache holds
+    assert cache.embedded == 2  # embedded once, by the first call
+    for held, view in zip(kept, index.per_source(), strict=True):
+        assert held.windows is view.windows and held.sentences is view.sentences
+    # One stacked matrix behind every source's windows: the index's.
+    bases = {id(held.windows.base) for held in kept}
+    assert len(bases) == 1 and kept[0].windows.base.shape[0] == len(bot.passages)
