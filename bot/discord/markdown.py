@@ -25,6 +25,8 @@ AUTHOR_LIMIT = 256
 EMBED_TOTAL_LIMIT = 6000
 EMBEDS_LIMIT = 10
 URL_LIMIT = 2048
+# A link echoed in a confirmation is shown only up to this length (the rest of the line matters).
+URL_SHOWN_LIMIT = 300
 AUTOCOMPLETE_LIMIT = 25  # choices in an autocomplete answer
 
 ELLIPSIS = "…"

@@ -40,6 +40,7 @@ from bot.discord.errors import tell
 from bot.discord.logs import log_handled
 from bot.discord.markdown import (
     AUTOCOMPLETE_LIMIT,
+    URL_SHOWN_LIMIT,
     escape,
     link,
     no_preview,
@@ -61,7 +62,6 @@ T = TypeVar("T")
 REVIEW_BATCH = 25
 # Feeds shown by /feed list (one embed field each, within the 6000 characters of an embed).
 FEEDS_SHOWN = 15
-MAX_LINK_SHOWN = 300
 NOTHING_NEW = "No sources yet."
 
 
@@ -356,7 +356,7 @@ def feeds_embed(feeds: list[Feed]) -> discord.Embed:
 def _feed_line(feed: Feed) -> str:
     target = link(feed.url)
     host = escape(feed.host) or "link"
-    where = f"[{host}]({target})" if target and len(target) <= MAX_LINK_SHOWN else host
+    where = f"[{host}]({target})" if target and len(target) <= URL_SHOWN_LIMIT else host
     polled = feed.last_polled_at[:16].replace("T", " ")
     status = safe_trim(feed.last_status, 100)
     line = f"{feed.kind} · {where}\n" + (

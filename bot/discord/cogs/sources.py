@@ -24,6 +24,7 @@ from bot.discord.logs import log_handled
 from bot.discord.markdown import (
     AUTOCOMPLETE_LIMIT,
     CONTENT_LIMIT,
+    URL_SHOWN_LIMIT,
     link,
     no_preview,
     no_previews,
@@ -41,7 +42,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("bot.discord")
 
 MAX_FOLLOW = 10
-MAX_URL_SHOWN = 300
 FORCE_HELP = "Add it even if its text is near-empty or exactly another source's (default no)"
 
 
@@ -209,7 +209,7 @@ class SourcesCog(commands.Cog):
 
 def _added_line(added: Added) -> str:
     source = added.source
-    where = f" ({no_preview(source.url)})" if 0 < len(source.url) <= MAX_URL_SHOWN else ""
+    where = f" ({no_preview(source.url)})" if 0 < len(source.url) <= URL_SHOWN_LIMIT else ""
     line = (
         f"Added **{safe_trim(source.title, 200)}**{where} as `{source.id}` "
         f"({len(source.text):,} characters)."
