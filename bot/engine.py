@@ -438,13 +438,23 @@ class StoryBot:
 
     # -- watched feeds -------------------------------------------------------------------------
 
-    def feeds_add(self, url: str, *, kind: str = "feed", added_by: str = "") -> Feed:
-        """Watch an RSS/Atom feed (``kind`` "feed") or a topic page ("page") for new items."""
+    def feeds_add(
+        self, url: str, *, kind: str = "feed", added_by: str = "", trial: bool = True
+    ) -> Feed:
+        """Watch an RSS/Atom feed (``kind`` "feed") or a topic page ("page") for new items.
+
+        With ``trial`` (the default) it is fetched and read once first, so what can never work
+        (a 404, broken XML, an HTML page given as a feed, an address the guard refuses) is
+        refused now with the same errors as ``add_url`` and ``FeedError`` (``NotAFeed`` for
+        an HTML page: watch it as kind "page"), not at the next poll. Blocking (a download)."""
         if kind not in FEED_KINDS:
             raise FeedStoreError(f"kind must be one of {', '.join(FEED_KINDS)}")
         url_host(url.strip())  # only http(s); the guard judges the address at every fetch
         url = clean_url(url)
-        feed = self.feed_store.add_feed(url, normalize_url(url), kind, added_by, now_iso())
+        key = normalize_url(url)
+        self.feed_store.refuse_watched(key)  # before any download
+        title = self._poller.trial(url, kind).title if trial else ""
+        feed = self.feed_store.add_feed(url, key, kind, added_by, now_iso(), title=title)
         self._audit_feed(added_by, "feed add", feed.url, f"feed {feed.id} ({kind})")
         return feed
 

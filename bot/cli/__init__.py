@@ -43,10 +43,11 @@ def _user_errors() -> tuple[type[Exception], ...]:
     """Errors whose message is for the user (no traceback): config, corpus, input, network."""
     from bot.config import ConfigError
     from bot.search.text import NlpError
+    from bot.sources.feeds.items import FeedError
     from bot.sources.feeds.store import FeedStoreError
     from bot.sources.ingest import ERRORS
 
-    return (ConfigError, NlpError, FeedStoreError, *ERRORS)
+    return (ConfigError, NlpError, FeedStoreError, FeedError, *ERRORS)
 
 
 def main(argv: list[str] | None = None) -> int:

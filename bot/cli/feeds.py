@@ -73,7 +73,19 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def cmd_add(args, out: Console, err: Console) -> int:
-    feed = open_bot(args, err).feeds_add(args.url, kind=args.kind, added_by=args.by)
+    """Fetched and read once before it is watched: what can never work is refused now."""
+    from bot.sources.feeds.items import NotAFeed
+
+    bot = open_bot(args, err)
+    try:
+        with err.status("Trying the feed…"):
+            feed = bot.feeds_add(args.url, kind=args.kind, added_by=args.by)
+    except NotAFeed as exc:
+        fix = f"storybot feeds add {exc.feed_url}" if exc.feed_url else ""
+        page = f"storybot feeds add {literal(args.url.strip())} --kind page"
+        hint = f"watch that feed with: {fix}, or " if fix else ""
+        fixes = f"{hint}watch its headline links: {page}"
+        raise CliError(f"not watched: {exc}\n  fix: {fixes}") from exc
     out.print(
         f"watching [bold]{feed.id}[/bold]: {literal(feed.url)} ({feed.kind}); "
         "it is polled with the next storybot feeds check or by the running bot",

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 
 from bot.clock import iso
 from bot.config import FeedSettings
-from bot.sources.feeds.items import FeedError, FeedItem, Listing, read_items
+from bot.sources.feeds.items import FeedError, FeedItem, Listing, read_items, trial
 from bot.sources.feeds.schedule import HostThrottle, due_by, next_poll
 from bot.sources.feeds.store import Candidate, Feed, FeedStore, Judged
 from bot.sources.ingest import Ingestor
@@ -174,6 +174,12 @@ class FeedPoller:
         for result in report.feeds:
             report.candidates.extend(result.new)
         return report
+
+    def trial(self, url: str, kind: str) -> Listing:
+        """Fetch and read a feed being added, once (nothing is stored: the first poll judges
+        its items). Raises FetchError, UrlRefused or FeedError with the moderator's message."""
+        page = self.fetcher.fetch(url, feed=kind == "feed")
+        return trial(page, kind)
 
     # -- one feed ------------------------------------------------------------------------------
 

@@ -170,13 +170,15 @@ class FeedStore(Component):
 
     # -- feeds ---------------------------------------------------------------------------------
 
-    def add_feed(self, url: str, url_key: str, kind: str, added_by: str, at: str) -> Feed:
+    def add_feed(
+        self, url: str, url_key: str, kind: str, added_by: str, at: str, *, title: str = ""
+    ) -> Feed:
         try:
             with self.transaction() as db:
                 cursor = db.execute(
-                    "INSERT INTO feeds (url, url_key, kind, added_by, added_at) "
-                    "VALUES (?, ?, ?, ?, ?)",
-                    (url, url_key, kind, added_by, at),
+                    "INSERT INTO feeds (url, url_key, kind, added_by, added_at, title) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    (url, url_key, kind, added_by, at, title),
                 )
                 feed_id = cursor.lastrowid
         except sqlite3.IntegrityError:
@@ -184,6 +186,15 @@ class FeedStore(Component):
             shown = f" as feed {existing.id}" if existing else ""
             raise FeedStoreError(f"{url} is already watched{shown}") from None
         return self.feed(feed_id)
+
+    def refuse_watched(self, url_key: str) -> None:
+        """FeedStoreError if a feed with this normalised URL is watched already."""
+        if not self.path.exists():
+            return
+        with self.transaction() as db:
+            row = db.execute("SELECT id, url FROM feeds WHERE url_key = ?", (url_key,)).fetchone()
+        if row is not None:
+            raise FeedStoreError(f"{row[1]} is already watched as feed {row[0]}")
 
     def feeds(self) -> list[Feed]:
         if not self.path.exists():
