@@ -49,9 +49,10 @@ from bot.search.text import Analyzer
 from bot.sources.corpus import Corpus, CorpusError, Link, Source
 from bot.sources.feeds.items import FEED_KINDS
 from bot.sources.feeds.poller import FeedPoller, PollEvent, PollProgress, PollReport
-from bot.sources.feeds.store import Candidate, Feed, FeedStore, FeedStoreError
+from bot.sources.feeds.store import STATUSES, Candidate, Feed, FeedStore, FeedStoreError
 from bot.sources.feeds.watcher import FeedWatcher, OnCandidates
 from bot.sources.ingest import Added, DuplicateUrl, Ingestor, IngestReport, Progress
+from bot.sources.relevance import Relevance, story_names
 from bot.sources.urls import clean_url, link_target, normalize_url
 from bot.sources.web.fetch import Fetcher
 from bot.sources.web.urlguard import url_host
@@ -137,9 +138,13 @@ class StoryBot:
         for directory in (self.corpus.directory, *cache_dirs):
             for path in remove_stale_temp_files(directory):
                 log.info("removed stale temp file %s", path)
-        self._ingestor = Ingestor(self, fetcher or Fetcher(config.fetch))
+        self._names: tuple[object, frozenset[str]] | None = None
+        relevance = Relevance(self.match, config.feeds, self.story_names)
+        self._ingestor = Ingestor(self, fetcher or Fetcher(config.fetch), relevance)
         self.feed_store = FeedStore(database_path(config.state_dir))
-        self._poller = FeedPoller(self.feed_store, self._ingestor, self.match, config.feeds)
+        self._poller = FeedPoller(
+            self.feed_store, self._ingestor, self.match, config.feeds, names=self.story_names
+        )
         self._announced = AnnouncementCursor(database_path(config.state_dir))
         self._snapshot = self._build()
         self._checked_at = clock()
@@ -230,6 +235,15 @@ class StoryBot:
         own number, and the passage behind it."""
         self.refresh_if_changed()
         return self._snapshot.retriever.match(text)
+
+    def story_names(self) -> frozenset[str]:
+        """The story's most frequent terms (``bot.sources.relevance``), once per snapshot."""
+        snapshot = self._snapshot
+        cached = self._names
+        if cached is None or cached[0] is not snapshot:
+            cached = (snapshot, story_names(p.terms for p in snapshot.retriever.index.passages))
+            self._names = cached
+        return cached[1]
 
     def vote(self, question_id: int, helpful: bool) -> bool:
         """Count a Helpful / Not helpful vote on a recorded question; False if not recorded."""
@@ -510,6 +524,16 @@ class StoryBot:
             lambda stop: self._poller.poll(stop=stop), self._poller.next_due, on_candidates
         )
 
+    def feed_items(self, statuses: Sequence[str] | None = None, limit: int = 50) -> list[Candidate]:
+        """Items the feeds listed, newest first, in these statuses (None: all), each with what
+        became of it and why (``Candidate.reason``): e.g. those waiting to retry a page that
+        failed to download, or judged off topic."""
+        wanted = tuple(statuses) if statuses else STATUSES
+        unknown = [s for s in wanted if s not in STATUSES]
+        if unknown:
+            raise FeedStoreError(f"unknown status {unknown[0]!r}; one of: {', '.join(STATUSES)}")
+        return self.feed_store.items(wanted, limit, newest=True)
+
     def review_queue(self, limit: int = 25, *, unposted: bool = False) -> list[Candidate]:
         """Candidates waiting for a moderator, oldest first; ``unposted``: only those not
         marked as shown (``mark_candidate_posted``), e.g. to post what a restart missed."""
@@ -537,8 +561,21 @@ class StoryBot:
         unless its URL turned out to be in the corpus already."""
         now = datetime.now(UTC)
         item = self.feed_store.take(candidate_id, by, iso(now), iso(now - STALE_ACCEPT))
+        feed = f"feed {item.feed_id}" if item.feed_id is not None else "a feed"
+        if item.feed_title:
+            feed += f" ({item.feed_title})"
         try:
-            report = await self.add_url(item.url, added_by=by, follow=follow, progress=progress)
+            report = await self.add_url(
+                item.url,
+                added_by=by,
+                follow=follow,
+                progress=progress,
+                published=item.published[:10],  # the feed's date (or the page's), kept
+                detail=f"from {feed}, candidate {item.id}",
+                extra={"from_feed": item.feed_id, "candidate": item.id}
+                if item.feed_id is not None
+                else {"candidate": item.id},
+            )
         except DuplicateUrl as exc:
             self.feed_store.decide(item.id, "known", by, now_iso(), reason=str(exc))
             raise
@@ -575,10 +612,15 @@ class StoryBot:
         follow: int = 0,
         progress: Progress | None = None,
         force: bool = False,
+        published: str = "",
+        detail: str = "",
+        extra: dict | None = None,
     ) -> IngestReport:
         """Fetch and store ``url`` (and up to ``follow`` pages it links to); ``progress`` hears
         about every step. The first page's failure raises one of ``bot.sources.ingest.ERRORS``;
-        ``force`` stores it even if its text is near-empty or exactly another source's."""
+        ``force`` stores it even if its text is near-empty or exactly another source's.
+        ``published`` overrides the page's date, ``detail`` leads its audit row's detail,
+        ``extra`` adds header fields (provenance)."""
         return await self._ingestor.add_url(
             url,
             title=title,
@@ -587,6 +629,9 @@ class StoryBot:
             follow=follow,
             progress=progress,
             force=force,
+            published=published,
+            detail=detail,
+            extra=extra,
         )
 
     def add_file(

@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bot.cli.common import EXIT_OK, EXIT_USAGE, CliError, open_bot, print_json
-from bot.cli.sources import sources_table
+from bot.cli.sources import print_sources
 from bot.cli.terminal import literal, print_answer
 
 SOURCES_HINT = "See what I know with: storybot sources list"
@@ -234,7 +234,7 @@ def _chat_command(out: Console, bot, command: str, argument: str, k: int) -> int
     if command in {":help", ":h", ":?"}:
         out.print(CHAT_HELP, highlight=False, markup=False)
     elif command == ":sources":
-        out.print(sources_table(bot.sources))
+        print_sources(out, bot.sources)
     elif command == ":k":
         if not argument:
             out.print(f"answering with up to {k} excerpt(s)", highlight=False)

@@ -72,7 +72,12 @@ def corpus_problem(config: Config, problem: str) -> str:
     )
 
 
-def print_json(record: dict) -> None:
+def print_json(record: dict, out: Console | None = None) -> None:
+    """One JSON line on stdout (or ``out``), flushed: a reader of a pipe gets it at once."""
     import json
 
-    print(json.dumps(record, ensure_ascii=False, default=str))  # default: TOML dates
+    line = json.dumps(record, ensure_ascii=False, default=str)  # default: TOML dates
+    if out is None:
+        print(line, flush=True)
+    else:
+        out.print(line, markup=False, highlight=False, soft_wrap=True)

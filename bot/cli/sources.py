@@ -10,10 +10,9 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from bot.cli.common import EXIT_OK, EXIT_USAGE, CliError, open_bot, print_json
-from bot.cli.terminal import literal
+from bot.cli.terminal import Column, literal, print_table
 from bot.presentation import UNKNOWN_PUBLISHER
 
 MAX_FOLLOW = 50
@@ -85,24 +84,23 @@ def register(commands: argparse._SubParsersAction) -> None:
     history.set_defaults(handler=cmd_log)
 
 
-def id_column(table: Table, header: str = "id") -> None:
-    """A column of ids, which are typed back: never wrapped or cut (other columns wrap)."""
-    table.add_column(header, no_wrap=True, overflow="fold")
+SOURCE_COLUMNS = (
+    Column("id", key=True),
+    Column("added", key=True, drop=4),
+    Column("by", key=True, drop=3),
+    Column("kind", key=True, drop=2),
+    Column("publisher", drop=1),
+    Column("title"),
+)
 
 
-def sources_table(sources: Sequence) -> Table:
-    table = Table(title=f"{len(sources)} source(s)", title_justify="left")
-    id_column(table)
-    table.add_column("title, publisher, kind")
-    table.add_column("added", max_width=16)
-    for s in sources:
-        about = f"{s.publisher or UNKNOWN_PUBLISHER}, {s.kind}"
-        table.add_row(
-            literal(s.id),
-            f"{literal(s.title)}\n[dim]{literal(about)}[/dim]",
-            f"{literal(s.added_at[:10] or '—')}\n[dim]by {literal(s.added_by or '—')}[/dim]",
-        )
-    return table
+def print_sources(out: Console, sources: Sequence) -> None:
+    """The sources: a table on a terminal (ids and dates whole), tab-separated lines piped."""
+    rows = [
+        (s.id, s.added_at[:10], s.added_by, s.kind, s.publisher or UNKNOWN_PUBLISHER, s.title)
+        for s in sources
+    ]
+    print_table(out, f"{len(sources)} source(s)", SOURCE_COLUMNS, rows)
 
 
 def cmd_list(args, out: Console, err: Console) -> int:
@@ -111,7 +109,7 @@ def cmd_list(args, out: Console, err: Console) -> int:
         for s in bot.sources:
             print_json(s.header() | {"characters": len(s.text)})
     else:
-        out.print(sources_table(bot.sources))
+        print_sources(out, bot.sources)
     return EXIT_OK
 
 
@@ -238,14 +236,14 @@ def cmd_links(args, out: Console, err: Console) -> int:
         for link, in_corpus in rows:
             print_json({"text": link.text, "url": link.url, "in_corpus": in_corpus})
         return EXIT_OK
-    table = Table(title=f"{len(rows)} link(s) in {literal(args.id)}", title_justify="left")
-    table.add_column("#", justify="right")
-    table.add_column("anchor text")
-    table.add_column("URL", overflow="fold")  # whole, wrapped anywhere
-    id_column(table, "in corpus")
-    for number, (link, in_corpus) in enumerate(rows, 1):
-        table.add_row(str(number), *map(literal, (link.text, link.url, in_corpus or "—")))
-    out.print(table)
+    columns = (
+        Column("#", key=True, justify="right"),
+        Column("anchor text", drop=1),
+        Column("URL", url=True),
+        Column("in corpus", key=True),
+    )
+    shown = [(n, link.text, link.url, in_corpus) for n, (link, in_corpus) in enumerate(rows, 1)]
+    print_table(out, f"{len(rows)} link(s) in {args.id}", columns, shown)
     return EXIT_OK
 
 
@@ -255,14 +253,17 @@ def cmd_log(args, out: Console, err: Console) -> int:
         for e in entries:
             print_json(dataclasses.asdict(e))
         return EXIT_OK
-    table = Table(title=f"audit log ({len(entries)} newest)", title_justify="left")
-    for column in ("when (UTC)", "who", "action"):
-        table.add_column(column)
-    id_column(table, "source")
-    table.add_column("URL, detail", overflow="fold")
-    for e in entries:
-        when = e.at[:16].replace("T", " ")
-        where = "\n".join(literal(part) for part in (e.url, e.detail) if part)
-        table.add_row(*map(literal, (when, e.actor, e.action, e.source_id)), where)
-    out.print(table)
+    columns = (
+        Column("when (UTC)", key=True),
+        Column("who", key=True, drop=2),
+        Column("action", key=True),
+        Column("source", key=True),
+        Column("URL", url=True),
+        Column("detail", drop=1),
+    )
+    rows = [
+        (e.at[:16].replace("T", " "), e.actor, e.action, e.source_id, e.url, e.detail)
+        for e in entries
+    ]
+    print_table(out, f"audit log ({len(entries)} newest)", columns, rows)
     return EXIT_OK

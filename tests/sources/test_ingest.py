@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import tomli_w
-from web_server import ARTICLE_SENTENCES, MINUTES, serve
+from web_server import ARTICLE_SENTENCES, MINUTES, linked_html, serve
 
 from bot import cli, engine
 from bot.engine import StoryBot
@@ -145,6 +145,38 @@ async def test_follow_skips_links_that_fail(web, bot):
     assert [a.source.id for a in report.added] == ["harbour-roundup", "council-minutes-3-march"]
     assert [url for url, _ in report.skipped] == [web.url("/report.pdf"), web.url("/missing")]
     assert "application/pdf" in report.skipped[0][1]
+
+
+PIZZA = [
+    "Our food critic tried every pizzeria in town to find the ten best pizza places.",
+    "The winner bakes its Neapolitan pies in a wood-fired oven imported from Naples.",
+    "Second place goes to a family bakery whose sourdough crust rises for three days.",
+    "Prices range from eight to fifteen euros, and most places deliver until midnight.",
+]
+
+
+async def test_follow_skips_off_topic_pages_and_says_why(web, bot):
+    """A roundup links to the minutes (about the story) and a pizza guide (not): the guide goes
+    through the feed items' relevance rule and is skipped with the reason."""
+    web.html("/pizza", linked_html("The ten best pizza places in town", PIZZA))
+    web.html(
+        "/roundup",
+        "<html><head><title>Harbour bridge roundup</title></head><body><article>"
+        f"<p>{ARTICLE_SENTENCES[0]} Read <a href='/pizza'>where to eat pizza tonight</a> and "
+        f"the <a href='/minutes'>minutes</a> of the meeting.</p><p>{ARTICLE_SENTENCES[1]}</p>"
+        f"<p>{ARTICLE_SENTENCES[3]}</p></article></body></html>",
+    )
+    events: list[ProgressEvent] = []
+    report = await bot.add_url(web.url("/roundup"), follow=2, progress=events.append)
+    assert [a.source.id for a in report.added] == [
+        "harbour-bridge-roundup",
+        "council-minutes-3-march",
+    ]
+    ((url, reason),) = report.skipped
+    assert url == web.url("/pizza")
+    assert reason.startswith("not about the story: relevance") and "needs" in reason
+    assert [e.message for e in events if e.stage == "skipped"] == [reason]
+    assert all(s.url != web.url("/pizza") for s in bot.sources)
 
 
 async def test_two_adds_at_once_both_land(web, bot):

@@ -12,8 +12,9 @@ then its items (``items``). Each item not seen before is judged:
    private address is ``refused``) and extracted; a near-duplicate of a stored source (the
    ingestor's shingles) is ``duplicate``; the title and text are scored too;
 4. the better of the two scores decides: ``pending`` (a candidate for moderators) at or above
-   ``[feeds] min_relevance`` (``min_relevance_lexical`` without the semantic layer), else
-   ``off-topic``.
+   ``[feeds] min_relevance`` (``min_relevance_lexical`` without the semantic layer) with
+   enough words in common besides the story's most frequent ones (``bot.sources.relevance``),
+   else ``off-topic`` with the reason.
 
 Nothing here adds a source: candidates wait for a moderator (``StoryBot.accept_candidate``).
 Blocking by design; the engine runs it in a worker thread.
@@ -35,6 +36,7 @@ from bot.sources.feeds.items import FeedError, FeedItem, Listing, read_items, tr
 from bot.sources.feeds.schedule import HostThrottle, due_by, next_poll
 from bot.sources.feeds.store import Candidate, Feed, FeedStore, Judged
 from bot.sources.ingest import Ingestor
+from bot.sources.relevance import Relevance
 from bot.sources.urls import clean_url, is_http_url, normalize_url
 from bot.sources.web.extract import ExtractError, extract
 from bot.sources.web.fetch import FetchError
@@ -68,6 +70,7 @@ class PollEvent:
     done: int  # feeds finished so far
     total: int  # feeds in this poll
     message: str
+    result: FeedResult | None = None  # with "done": how the feed's poll went
 
 
 PollProgress = Callable[[PollEvent], None]
@@ -99,11 +102,15 @@ class FeedPoller:
         judge: Judge,
         settings: FeedSettings,
         throttle: HostThrottle | None = None,
+        names: Callable[[], frozenset[str]] = frozenset,
     ) -> None:
+        """``names()``: the story's most frequent terms now (``relevance.story_names``),
+        which do not count as words an item shares with the story."""
         self.store = store
         self.ingestor = ingestor
         self.fetcher = ingestor.fetcher
         self.judge = judge
+        self.relevance = Relevance(judge, settings, names)
         self.settings = settings
         self.throttle = throttle or HostThrottle(settings.host_interval_seconds)
 
@@ -151,9 +158,9 @@ class FeedPoller:
                 items_taken.add(key)
                 return fresh
 
-        def emit(stage: str, feed: Feed, message: str) -> None:
+        def emit(stage: str, feed: Feed, message: str, result: FeedResult | None = None) -> None:
             if progress is not None:
-                progress(PollEvent(stage, feed.url, done, len(claimed), message))
+                progress(PollEvent(stage, feed.url, done, len(claimed), message, result))
 
         def run(feed: Feed) -> FeedResult:
             nonlocal done
@@ -165,7 +172,7 @@ class FeedPoller:
                 result = self._failed(feed, f"unexpected error: {exc}")
             with lock:
                 done += 1
-            emit("done", feed, f"{feed.url}: {result.status}")
+            emit("done", feed, f"{feed.url}: {result.status}", result)
             return result
 
         workers = max(1, min(self.settings.workers, len(claimed)))
@@ -309,22 +316,21 @@ class FeedPoller:
 
     def _decide(self, base: Judged, match: Match, threshold: float, note: str = "") -> Judged:
         excerpt = match.excerpt
-        status = "pending" if match.evidence >= threshold else "off-topic"
+        verdict = self.relevance.verdict(match, note)
         return replace(
             base,
-            status=status,
+            status="pending" if verdict.relevant else "off-topic",
             score=round(match.evidence, 4),
             terms=match.terms,
             match_source=excerpt.source.id if excerpt else "",
             match_start=excerpt.start if excerpt else None,
             match_end=excerpt.end if excerpt else None,
             match_text=excerpt.text if excerpt else "",
-            reason=f"{note}relevance {match.evidence:.2f} (needs {threshold:.2f})",
+            reason=verdict.reason,
         )
 
     def _threshold(self, match: Match) -> float:
-        s = self.settings
-        return s.min_relevance if match.semantic else s.min_relevance_lexical
+        return self.relevance.threshold(match)
 
     def _failed(self, feed: Feed, error: str) -> FeedResult:
         failures = feed.failures + 1

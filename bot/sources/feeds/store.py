@@ -317,18 +317,24 @@ class FeedStore(Component):
         return _candidate(row)
 
     def items(
-        self, statuses: tuple[str, ...] = ("pending",), limit: int = 50, *, unposted: bool = False
+        self,
+        statuses: tuple[str, ...] = ("pending",),
+        limit: int = 50,
+        *,
+        unposted: bool = False,
+        newest: bool = False,
     ) -> list[Candidate]:
-        """Items in these statuses, oldest first (a queue); ``unposted``: only those no
-        adapter has marked as shown."""
+        """Items in these statuses, oldest first (a queue; ``newest``: newest first);
+        ``unposted``: only those no adapter has marked as shown."""
         if not self.path.exists():
             return []
         marks = ",".join("?" * len(statuses))
         only = " AND i.posted = ''" if unposted else ""
+        order = "DESC" if newest else ""
         with self.transaction() as db:
             rows = db.execute(
                 f"SELECT {_ITEM_COLUMNS} FROM feed_items i LEFT JOIN feeds f ON f.id = i.feed_id "
-                f"WHERE i.status IN ({marks}){only} ORDER BY i.id LIMIT ?",
+                f"WHERE i.status IN ({marks}){only} ORDER BY i.id {order} LIMIT ?",
                 (*statuses, limit),
             ).fetchall()
         return [_candidate(row) for row in rows]
