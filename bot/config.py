@@ -173,6 +173,10 @@ def load_config(path: str | os.PathLike | None = None) -> Config:
         return Config(path=None, corpus_dir=base / "corpus", state_dir=base / "state")
     if not config_path.is_file():
         named_by = "" if path else f" (named by ${CONFIG_ENV_VAR})"
+        if config_path.is_dir():
+            inside = config_path / DEFAULT_CONFIG_NAME
+            fix = f"; did you mean {inside}?" if inside.is_file() else ""
+            raise ConfigError(f"{config_path}{named_by} is a directory, not a config file{fix}")
         raise ConfigError(f"config file not found: {config_path}{named_by}")
     try:
         data = tomllib.loads(config_path.read_text(encoding="utf-8"))

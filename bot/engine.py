@@ -237,11 +237,11 @@ class StoryBot:
         return self._snapshot.retriever.match(text)
 
     def story_names(self) -> frozenset[str]:
-        """The story's most frequent terms (``bot.sources.relevance``), once per snapshot."""
+        """The names the story mentions most (``bot.sources.relevance``), once per snapshot."""
         snapshot = self._snapshot
         cached = self._names
         if cached is None or cached[0] is not snapshot:
-            cached = (snapshot, story_names(p.terms for p in snapshot.retriever.index.passages))
+            cached = (snapshot, story_names(s.text for s in snapshot.sources.values()))
             self._names = cached
         return cached[1]
 

@@ -16,7 +16,7 @@ from rich.console import Console
 
 from bot import __version__
 from bot.cli import ask, feeds, health, serve, sources, stats
-from bot.cli.common import EXIT_FAILURE, CliError
+from bot.cli.common import EXIT_FAILURE, EXIT_USAGE, CliError
 from bot.cli.terminal import literal
 
 
@@ -33,7 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
     parser.add_argument("--version", action="version", version=f"storybot {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    # Not required: storybot alone prints the help (main) rather than an argparse error.
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     for group in (ask, sources, feeds, stats, serve, health):
         group.register(commands)
     return parser
@@ -51,7 +52,11 @@ def _user_errors() -> tuple[type[Exception], ...]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.ERROR,
         format="%(levelname)s %(name)s: %(message)s",
@@ -70,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:
         if not isinstance(exc, _user_errors()):
             raise
-        err.print(f"[red]error:[/red] {literal(exc)}", highlight=False)
+        err.print(f"[red]error:[/red] {literal(exc)}", highlight=False, soft_wrap=True)
         return EXIT_FAILURE
 
 

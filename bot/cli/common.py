@@ -44,6 +44,11 @@ def open_bot(args, err: Console, *, need: str = "sources") -> StoryBot:
             f"({literal(where)})",
             highlight=False,
         )
+        try:
+            config.corpus_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            problem = f"cannot create the corpus directory {config.corpus_dir}: {exc}"
+            raise CliError(problem) from exc
     with err.status("Loading the corpus…"):
         bot = StoryBot(config)
     for problem in bot.load_errors:

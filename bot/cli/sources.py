@@ -18,6 +18,16 @@ from bot.presentation import UNKNOWN_PUBLISHER
 MAX_FOLLOW = 50
 
 
+def publication_date(text: str) -> str:
+    """``--published``: a date as YYYY-MM-DD (argparse reports anything else as usage)."""
+    from bot.sources.corpus import publication_date as checked
+
+    try:
+        return checked(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
 def register(commands: argparse._SubParsersAction) -> None:
     sources = commands.add_parser("sources", help="list, add or remove sources")
     actions = sources.add_subparsers(dest="sources_command", required=True, metavar="ACTION")
@@ -47,7 +57,13 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--publisher", default="", help="who published it (default: taken from the page)"
     )
     add.add_argument("--url", default="", help="with --file: where the text comes from")
-    add.add_argument("--published", default="", help="publication date, e.g. 2020-09-10")
+    add.add_argument(
+        "--published",
+        default="",
+        type=publication_date,
+        metavar="YYYY-MM-DD",
+        help="publication date, e.g. 2020-09-10",
+    )
     add.add_argument(
         "--kind",
         choices=("source", "story"),
@@ -131,9 +147,14 @@ def cmd_add(args, out: Console, err: Console) -> int:
 def _add_file(args, out: Console, err: Console) -> int:
     """``sources add --file``: the same checks and extraction as an upload on Discord."""
     from bot.sources.decoding import read_document
+    from bot.sources.uploads import UPLOAD_SUFFIXES
     from bot.sources.urls import is_http_url
 
-    if not args.title and args.file.suffix.lower() not in {".md", ".markdown", ".html", ".htm"}:
+    suffix = args.file.suffix.lower()
+    if suffix not in UPLOAD_SUFFIXES:  # the type first: a title would not make a .png addable
+        kinds = ", ".join(sorted(UPLOAD_SUFFIXES))
+        raise CliError(f"{args.file.name}: only {kinds} files can be added", EXIT_USAGE)
+    if not args.title and suffix not in {".md", ".markdown", ".html", ".htm"}:
         raise CliError("--title is required with a .txt file", EXIT_USAGE)
     if args.url.strip() and not is_http_url(args.url.strip()):
         raise CliError("--url must be an http:// or https:// address", EXIT_USAGE)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
 
-from bot.sources.corpus import CorpusError, Link, Source
+from bot.sources.corpus import CorpusError, Link, Source, publication_date
 from bot.sources.decoding import DocumentError
 from bot.sources.uploads import upload_content
 from bot.sources.urls import clean_url, is_http_url, normalize_url
@@ -237,6 +237,10 @@ class Ingestor:
         url = url.strip()
         if url and not is_http_url(url):
             raise DocumentError("the url must be an http:// or https:// address")
+        try:
+            published = publication_date(published)
+        except ValueError as exc:
+            raise DocumentError(str(exc)) from exc
         url = clean_url(url) if url else ""
         content = upload_content(filename, data, url)
         if not (title or "").strip() and not content.title:

@@ -73,7 +73,8 @@ def test_a_huge_batch_line_is_reported_not_held_or_echoed(config_path, tmp_path,
     batch.write_text(f"Who directed Cuties?\n{huge}\n" + '{"q": "Who is Amy?"}\n', "utf-8")
     tracemalloc.start()
     try:
-        questions = list(ask._batch_questions(batch))
+        with batch.open("rb") as handle:
+            questions = [q for _, q in ask._batch_questions(handle, batch.name)]
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()

@@ -281,10 +281,11 @@ class FeedPoller:
             return replace(base, status="known", reason=f"already in the corpus as {existing.id}")
         first = self.judge(f"{item.title}\n{item.summary}")
         threshold = self._threshold(first)
+        heading = f"{item.title}\n{item.summary}"
         if not self.settings.fetch_items:
-            return self._decide(base, first, threshold)
+            return self._decide(base, first, [heading])
         if first.evidence < PREFILTER * threshold:
-            return self._decide(base, first, threshold, "title and summary: ")
+            return self._decide(base, first, [heading], "title and summary: ")
         host = url_host(url)[1]
         if not self.throttle.wait(host, stop):
             return None
@@ -311,12 +312,15 @@ class FeedPoller:
         if twin is not None:
             reason = f"nearly the same text as {twin[0]} (similarity {twin[1]:.0%})"
             return replace(base, status="duplicate", reason=reason)
-        second = self.judge(f"{base.title}\n{content.text[:SCORED_CHARS]}")
-        return self._decide(base, max(first, second, key=lambda m: m.evidence), threshold)
+        body = f"{base.title}\n{content.text[:SCORED_CHARS]}"
+        second = self.judge(body)
+        best = max(first, second, key=lambda m: m.evidence)
+        return self._decide(base, best, [f"{item.title}\n{item.summary}", body])
 
-    def _decide(self, base: Judged, match: Match, threshold: float, note: str = "") -> Judged:
+    def _decide(self, base: Judged, match: Match, texts: list[str], note: str = "") -> Judged:
+        """Pending or off-topic by the relevance rule; ``match`` is the best of ``texts``."""
         excerpt = match.excerpt
-        verdict = self.relevance.verdict(match, note)
+        verdict = self.relevance.verdict(match, texts, note)
         return replace(
             base,
             status="pending" if verdict.relevant else "off-topic",
