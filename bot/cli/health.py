@@ -2,7 +2,9 @@
 
 Checks what a running bot relies on, without loading spaCy or connecting to Discord (so it
 answers in a fraction of a second): the config, a corpus with sources that load, a writable
-state directory, and with ``--discord`` the token in the environment. Whether the gateway
+state directory, and with ``--discord`` the token in the environment. Exit codes are those of
+``storybot run`` for the same problem: 2 for a missing token (a service manager should not
+restart), 1 for the rest. Whether the gateway
 connection is up is discord.py's business (it reconnects); a bot that crashes ends its process,
 which the container or service manager restarts.
 """
@@ -10,7 +12,6 @@ which the container or service manager restarts.
 from __future__ import annotations
 
 import argparse
-import os
 import tempfile
 
 from rich.console import Console
@@ -29,9 +30,20 @@ def register(commands: argparse._SubParsersAction) -> None:
     health.set_defaults(handler=cmd_health)
 
 
+def check_state_dir(config) -> None:
+    """CliError (exit 1) unless the state directory exists or can be made, and is writable;
+    created private (0700): it holds what members asked."""
+    try:
+        config.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=config.state_dir):
+            pass
+    except OSError as exc:
+        raise CliError(f"the state directory {config.state_dir} is not writable: {exc}") from exc
+
+
 def cmd_health(args, out: Console, err: Console) -> int:
     from bot.cli.common import corpus_problem
-    from bot.cli.serve import TOKEN_ENV_VAR
+    from bot.cli.serve import discord_token
     from bot.config import load_config
     from bot.sources.corpus import Corpus
 
@@ -41,14 +53,9 @@ def cmd_health(args, out: Console, err: Console) -> int:
     loaded = Corpus(config.corpus_dir, config.max_source_bytes).load()
     if not loaded.sources:
         raise CliError(corpus_problem(config, "the corpus has no sources"))
-    try:
-        config.state_dir.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=config.state_dir):
-            pass
-    except OSError as exc:
-        raise CliError(f"the state directory {config.state_dir} is not writable: {exc}") from exc
-    if args.discord and not os.environ.get(TOKEN_ENV_VAR, "").strip():
-        raise CliError(f"{TOKEN_ENV_VAR} is not set")
+    check_state_dir(config)
+    if args.discord:
+        discord_token()  # exit 2 when missing, as storybot run: a restart cannot fix it
     skipped = f", {len(loaded.errors)} file(s) skipped" if loaded.errors else ""
     out.print(
         f"ok: {len(loaded.sources)} source(s) in {literal(config.corpus_dir)}{literal(skipped)}; "
