@@ -6,7 +6,9 @@ quality table.
 Question sets: tests/data/dev-questions.jsonl (the team's sample), tests/data/more-questions.jsonl
 (ours, written from the story), and where ../shared/eval exists, member-questions.jsonl (phrased
 the way members ask) and squad2-dev20 (SQuAD 2.0 dev, 20 articles, one corpus each; CC BY-SA 4.0,
-Rajpurkar, Jia and Liang 2018). The shared data is read in place, never copied into the repo.
+Rajpurkar, Jia and Liang 2018). The shared data is read in place, never copied into the repo;
+without it, bench/squad_subset.py rebuilds squad2-dev20 from the official SQuAD 2.0 dev file
+(docs/answers.md, "Evaluation data"), and the member rows are left out.
 """
 
 from __future__ import annotations

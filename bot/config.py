@@ -226,7 +226,9 @@ def _settings(cls, table: dict, section: str):
         if expected is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         if not isinstance(value, expected) or isinstance(value, bool) != (expected is bool):
-            raise ConfigError(f"[{section}] {key} must be a {expected.__name__}, got {value!r}")
+            kind = expected.__name__
+            article = "an" if kind[0] in "aeiou" else "a"
+            raise ConfigError(f"[{section}] {key} must be {article} {kind}, got {value!r}")
         values[key] = value
     return cls(**values)
 

@@ -40,6 +40,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def setup_logging(verbose: bool) -> None:
+    """Errors only; with ``-v`` storybot's own INFO lines (``bot.*``) too. Libraries stay at
+    WARNING: spaCy's INFO lines ("Created vocabulary") say nothing to a user, and spaCy's own
+    handler printed each of them a second time."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("bot").setLevel(logging.INFO if verbose else logging.ERROR)
+    logging.getLogger().setLevel(logging.WARNING if verbose else logging.ERROR)
+    spacy = logging.getLogger("spacy")
+    spacy.setLevel(logging.WARNING)
+    spacy.propagate = not spacy.handlers  # spaCy prints through its own handler
+
+
 def _user_errors() -> tuple[type[Exception], ...]:
     """Errors whose message is for the user (no traceback): config, corpus, input, network."""
     from bot.config import ConfigError
@@ -57,10 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.ERROR,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
+    setup_logging(args.verbose)
     out, err = Console(), Console(stderr=True)
     try:
         return args.handler(args, out, err)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from typing import TYPE_CHECKING
 
 from rich.console import Console
@@ -13,6 +15,7 @@ if TYPE_CHECKING:
     from bot.engine import StoryBot
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+log = logging.getLogger("bot.cli")
 
 
 class CliError(Exception):
@@ -49,8 +52,21 @@ def open_bot(args, err: Console, *, need: str = "sources") -> StoryBot:
         except OSError as exc:
             problem = f"cannot create the corpus directory {config.corpus_dir}: {exc}"
             raise CliError(problem) from exc
+    log.info("config: %s", config.path or "none found, defaults")
+    started = time.perf_counter()
     with err.status("Loading the corpus…"):
         bot = StoryBot(config)
+    log.info(
+        "corpus %s: %d source(s), %d passage(s) in %.2f s (%d run through spaCy, %d embedded; "
+        "the rest from the cache in %s)",
+        config.corpus_dir,
+        len(bot.sources),
+        bot.passage_count,
+        time.perf_counter() - started,
+        bot.cached_passage_builds,
+        bot.vector_builds,
+        config.state_dir / "cache",
+    )
     for problem in bot.load_errors:
         err.print(f"[yellow]warning:[/yellow] skipped {literal(problem)}", highlight=False)
     if need == "sources" and not bot.sources:

@@ -110,3 +110,17 @@ def test_batch_from_stdin_answers_each_line_as_it_arrives(config_path):
         process.stdin.close()
         process.wait(60)
     assert process.returncode == 0, process.stderr.read()
+
+
+def test_verbose_shows_storybots_own_lines_once_and_not_spacys(config_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "-v", "--config", str(config_path), "sources", "list"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.count("INFO bot.cli: corpus ") == 1, result.stderr
+    assert "Created vocabulary" not in result.stderr and "spacy" not in result.stderr.lower()

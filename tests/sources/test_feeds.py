@@ -184,6 +184,29 @@ def test_items_pointing_at_private_addresses_are_refused(feeds_bot, web, connect
     assert len(feed_requests(web, "/news/cuties-indictment")) == 0
 
 
+BUSINESS = (
+    "Netflix adds 2.2 million subscribers",
+    "Netflix added 2.2 million subscribers in the quarter, short of forecasts; the company "
+    "expects growth to fall again.",
+)
+
+
+def test_other_news_about_the_storys_name_is_not_a_candidate(feeds_bot, web):
+    """A business story about Netflix scores above min_relevance on the name alone; without
+    "Netflix" little is left, so it is off topic, and the reason says so. An item about the
+    story still counts with the name masked."""
+    bot = feeds_bot(fetch_items=False)
+    business = (BUSINESS[0], web.url("/news/netflix-subscribers"), BUSINESS[1])
+    serve_feed(web, "/feed", rss([business, cuties_item(web)]))
+    bot.feeds_add(web.url("/feed"))
+    bot.poll_feeds_sync()
+    (item,) = [i for i in bot.feed_items() if i.url == business[1]]
+    assert item.score >= bot.config.feeds.min_relevance  # queued on its score alone, before
+    assert item.status == "off-topic"
+    assert 'without the story\'s name "netflix"' in item.reason
+    assert [c.title for c in bot.review_queue()] == [CUTIES_TITLE]
+
+
 def test_a_broken_feed_backs_off_and_a_success_resets(feeds_bot, web):
     bot = feeds_bot(poll_minutes=30, max_backoff_minutes=100)
     web.routes["/feed"] = Route(
