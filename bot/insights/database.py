@@ -14,11 +14,12 @@ Migrations are append-only: never edit one that has shipped, add the next.
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+
+from bot.files import create_private
 
 DATABASE_NAME = "storybot.sqlite3"
 
@@ -34,7 +35,7 @@ def connect(path: Path) -> Iterator[sqlite3.Connection]:
     ``BEGIN IMMEDIATE`` serializes writers (and migrations) across threads and processes; DDL is
     transactional in SQLite, so a migration interrupted half-way leaves no trace.
     """
-    create_private(path)
+    create_private(path)  # it holds what members asked: 0600 in a 0700 directory
     conn = sqlite3.connect(path, timeout=10.0, isolation_level=None)
     try:
         conn.execute("PRAGMA journal_mode=WAL")
@@ -48,16 +49,6 @@ def connect(path: Path) -> Iterator[sqlite3.Connection]:
         conn.execute("COMMIT")
     finally:
         conn.close()
-
-
-def create_private(path: Path) -> None:
-    """Create the database file readable by its owner only (0600; it holds what members
-    asked), in a directory made 0700, unless it exists. SQLite gives its -wal and -shm files
-    the database file's permissions."""
-    if path.exists():
-        return
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
 
 
 def migrate(conn: sqlite3.Connection, component: str, migrations: Sequence[str]) -> int:
