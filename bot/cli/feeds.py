@@ -104,6 +104,7 @@ def cmd_add(args, out: Console, err: Console) -> int:
         f"watching [bold]{feed.id}[/bold]: {literal(feed.url)} ({feed.kind}); "
         "it is polled with the next storybot feeds check or by the running bot",
         highlight=False,
+        soft_wrap=True,
     )
     return EXIT_OK
 
@@ -142,7 +143,11 @@ def _when(iso: str) -> str:
 
 def cmd_remove(args, out: Console, err: Console) -> int:
     feed = open_bot(args, err).feeds_remove(args.id, removed_by=args.by)
-    out.print(f"stopped watching [bold]{feed.id}[/bold]: {literal(feed.url)}", highlight=False)
+    out.print(
+        f"stopped watching [bold]{feed.id}[/bold]: {literal(feed.url)}",
+        highlight=False,
+        soft_wrap=True,
+    )
     return EXIT_OK
 
 
@@ -169,14 +174,16 @@ def cmd_check(args, out: Console, err: Console) -> int:
     if args.json:
         return EXIT_OK
     if report.message:
-        err.print(f"[yellow]note:[/yellow] {literal(report.message)}", highlight=False)
+        err.print(
+            f"[yellow]note:[/yellow] {literal(report.message)}", highlight=False, soft_wrap=True
+        )
     if not report.feeds:
         out.print("no feed is due (storybot feeds check --all polls them anyway)")
         return EXIT_OK
     summary = f"{len(report.feeds)} feed(s) polled, {len(report.candidates)} new candidate(s)"
     if report.candidates:
         summary += "; storybot feeds queue lists them"
-    out.print(summary, highlight=False)
+    out.print(summary, highlight=False, soft_wrap=True)
     return EXIT_OK
 
 
@@ -258,18 +265,20 @@ def print_candidates(out: Console, candidates: Sequence) -> None:
             f"[bold]{c.id}[/bold] {literal(c.title or c.url)} "
             f"[cyan]({literal(c.publisher or 'publisher unknown')}{literal(when)})[/cyan]",
             highlight=False,
+            soft_wrap=True,
         )
-        out.print(f"   {literal(c.url)}", highlight=False, style="blue")
+        out.print(f"   {literal(c.url)}", highlight=False, soft_wrap=True, style="blue")
         why = f"relevance {c.score:.2f}" if c.score is not None else "relevance unknown"
         if c.terms:
             why += f"; words in common: {', '.join(c.terms[:12])}"
-        out.print(f"   {literal(why)}", highlight=False)
+        out.print(f"   {literal(why)}", highlight=False, soft_wrap=True)
         if c.match_text:
             quote = " ".join(c.match_text.split())
             quote = quote if len(quote) <= QUOTE_CHARS else quote[: QUOTE_CHARS - 1] + "…"
             out.print(
                 f"   closest passage ({literal(c.match_source)}): “{literal(quote)}”",
                 highlight=False,
+                soft_wrap=True,
                 style="dim",
             )
 
@@ -287,5 +296,9 @@ def cmd_accept(args, out: Console, err: Console) -> int:
 
 def cmd_ignore(args, out: Console, err: Console) -> int:
     item = open_bot(args, err).ignore_candidate(args.id, by=args.by)
-    out.print(f"ignored [bold]{item.id}[/bold]: {literal(item.title or item.url)}", highlight=False)
+    out.print(
+        f"ignored [bold]{item.id}[/bold]: {literal(item.title or item.url)}",
+        highlight=False,
+        soft_wrap=True,
+    )
     return EXIT_OK

@@ -194,6 +194,7 @@ def _add_url(args, out: Console, err: Console) -> int:
                 bar.console.print(
                     f"[yellow]skipped[/yellow] {literal(event.url)}: {literal(event.message)}",
                     highlight=False,
+                    soft_wrap=True,
                 )
 
         report = asyncio.run(
@@ -214,6 +215,7 @@ def _add_url(args, out: Console, err: Console) -> int:
             f"followed {len(report.added) - 1} of {args.follow} link(s) asked for "
             f"({len(report.skipped)} skipped)",
             highlight=False,
+            soft_wrap=True,
         )
     return EXIT_OK
 
@@ -225,6 +227,7 @@ def print_added(out: Console, added) -> None:
         f"({literal(source.publisher or UNKNOWN_PUBLISHER)}, {len(source.text):,} characters, "
         f"{len(source.links)} links)",
         highlight=False,
+        soft_wrap=True,
     )
     if added.near_duplicate:
         other, score = added.near_duplicate
@@ -232,6 +235,7 @@ def print_added(out: Console, added) -> None:
             f"  [yellow]note:[/yellow] nearly the same text as [bold]{literal(other)}[/bold] "
             f"(similarity {score:.0%}); remove one with storybot sources remove ID",
             highlight=False,
+            soft_wrap=True,
         )
 
 
@@ -241,13 +245,18 @@ def cmd_remove(args, out: Console, err: Console) -> int:
         f"removed [bold]{source.id}[/bold]: {literal(source.title)} "
         f"(undo with: storybot sources restore {source.id})",
         highlight=False,
+        soft_wrap=True,
     )
     return EXIT_OK
 
 
 def cmd_restore(args, out: Console, err: Console) -> int:
     source = open_bot(args, err, need="directory").restore_source(args.id, restored_by=args.by)
-    out.print(f"restored [bold]{source.id}[/bold]: {literal(source.title)}", highlight=False)
+    out.print(
+        f"restored [bold]{source.id}[/bold]: {literal(source.title)}",
+        highlight=False,
+        soft_wrap=True,
+    )
     return EXIT_OK
 
 
