@@ -190,12 +190,6 @@ def _add_url(args, out: Console, err: Console) -> int:
         def update(event) -> None:
             short = event.url if len(event.url) < 60 else event.url[:57] + "…"
             bar.update(task, completed=event.done, description=f"{event.stage} {short}")
-            if event.stage == "skipped":
-                bar.console.print(
-                    f"[yellow]skipped[/yellow] {literal(event.url)}: {literal(event.message)}",
-                    highlight=False,
-                    soft_wrap=True,
-                )
 
         report = asyncio.run(
             bot.add_url(
@@ -210,6 +204,13 @@ def _add_url(args, out: Console, err: Console) -> int:
         )
     for added in report.added:
         print_added(out, added)
+    # What was skipped and why (off topic, a failed download, ...), on stdout with the adds.
+    for url, reason in report.skipped:
+        out.print(
+            f"[yellow]skipped[/yellow] {literal(url)}: {literal(reason)}",
+            highlight=False,
+            soft_wrap=True,
+        )
     if args.follow and len(report.added) < 1 + args.follow:
         out.print(
             f"followed {len(report.added) - 1} of {args.follow} link(s) asked for "

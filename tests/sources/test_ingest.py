@@ -265,6 +265,26 @@ def write_config(directory: Path, **fetch) -> Path:
     return path
 
 
+def test_cli_follow_says_which_links_were_skipped_and_why(web, tmp_path, capsys):
+    web.html("/pizza", linked_html("The ten best pizza places in town", PIZZA))
+    web.html(
+        "/roundup",
+        "<html><head><title>Harbour bridge roundup</title></head><body><article>"
+        f"<p>{ARTICLE_SENTENCES[0]} Read <a href='/pizza'>where to eat pizza tonight</a> and "
+        f"the <a href='/minutes'>minutes</a> of the meeting.</p><p>{ARTICLE_SENTENCES[1]}</p>"
+        f"<p>{ARTICLE_SENTENCES[3]}</p></article></body></html>",
+    )
+    config = str(write_config(tmp_path))
+    assert (
+        cli.main(["--config", config, "sources", "add", web.url("/roundup"), "--follow", "2"]) == 0
+    )
+    lines = capsys.readouterr().out.splitlines()
+    assert any(line.startswith("added council-minutes-3-march") for line in lines)
+    (skipped,) = [line for line in lines if line.startswith("skipped")]
+    assert skipped.startswith(f"skipped {web.url('/pizza')}: not about the story: relevance")
+    assert "followed 1 of 2 link(s) asked for (1 skipped)" in lines
+
+
 def test_cli_add_links_remove_restore_and_log(web, tmp_path, analyzer, monkeypatch, capsys):
     monkeypatch.setattr(engine, "StoryBot", functools.partial(StoryBot, analyzer=analyzer))
     config = str(write_config(tmp_path))
