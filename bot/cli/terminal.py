@@ -8,7 +8,7 @@ control characters: :func:`literal` for markup strings and table cells, :func:`p
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from rich.console import Console, Group
@@ -135,13 +135,16 @@ def print_table(
         console.file.write("".join("\t".join(line) + "\n" for line in lines))
         console.file.flush()
         return
-    shown = list(range(len(columns)))
-    while _needed(columns, shown, rows) > console.width:
-        droppable = [i for i in shown if columns[i].drop]
-        if not droppable:
-            _print_records(console, title, columns, rows)
-            return
-        shown.remove(min(droppable, key=lambda i: (columns[i].drop, i)))
+    # URLs whole on one line (copyable) if that fits, dropping columns; else wrapped.
+    whole_urls = [replace(c, key=c.key or c.url) for c in columns]
+    shown = _fitting(whole_urls, rows, console.width)
+    if shown is None:
+        shown = _fitting(columns, rows, console.width)
+    else:
+        columns = whole_urls
+    if shown is None:
+        _print_records(console, title, columns, rows)
+        return
     table = Table(title=literal(title), title_justify="left")
     for i in shown:
         c = columns[i]
@@ -154,6 +157,18 @@ def print_table(
     for row in rows:
         table.add_row(*(escape_markup(row[i]) for i in shown))
     console.print(table)
+
+
+def _fitting(columns: Sequence[Column], rows: list[list[str]], width: int) -> list[int] | None:
+    """The columns to show so that the table fits ``width`` (dropping those with a ``drop``,
+    1 first), or None if it cannot."""
+    shown = list(range(len(columns)))
+    while _needed(columns, shown, rows) > width:
+        droppable = [i for i in shown if columns[i].drop]
+        if not droppable:
+            return None
+        shown.remove(min(droppable, key=lambda i: (columns[i].drop, i)))
+    return shown
 
 
 def _print_records(

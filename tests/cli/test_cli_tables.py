@@ -170,3 +170,39 @@ def test_audit_log_piped_is_plain_lines(tmp_path, capsys):
         ("mod-b", "remove", NEW_ID, LONG_URL),
         ("mod-bernadette", "add", NEW_ID, LONG_URL),
     ]
+
+
+def _watched_feeds(tmp_path):
+    from bot.insights.database import database_path
+    from bot.sources.feeds.store import FeedStore
+
+    config = write_config(tmp_path)
+    (tmp_path / "corpus").mkdir(exist_ok=True)
+    Corpus(tmp_path / "corpus").write(source("seed-story", "Text."))
+    store = FeedStore(database_path(tmp_path / "state"))
+    urls = ["http://127.0.0.1:8765/film/rss", "http://127.0.0.1:8765/culture/cinema/atom.xml"]
+    for url in urls:
+        store.add_feed(url, url, "feed", "mod-bernadette", "2026-11-25T10:00:00+00:00")
+    store.failed(1, at="2026-11-25T10:05:00+00:00", next_at="2026-11-25T11:05:00+00:00",
+                 error="http://127.0.0.1:8765/film/rss answered 404 Not Found")  # fmt: skip
+    return config, urls
+
+
+def test_feeds_list_at_80_columns_and_piped_shows_both_urls_whole(tmp_path):
+    from bot.cli.feeds import cmd_list
+
+    config, urls = _watched_feeds(tmp_path)
+    args = argparse.Namespace(config=str(config), json=False)
+    out = console()
+    assert cmd_list(args, out, console()) == 0
+    lines = shown(out)
+    shown_urls = column(lines, "url") if lines[1].startswith("┏") else "\n".join(lines)
+    for url in urls:
+        assert url in shown_urls
+    assert whole_on_one_line(lines, "404 Not Found") or "404" in column(lines, "status")
+    piped = console(terminal=False)
+    assert cmd_list(args, piped, console()) == 0
+    header, *rows = piped_rows(piped)
+    assert header[:3] == ["id", "kind", "url"]
+    assert [row[2] for row in rows] == urls
+    assert rows[0][header.index("next poll (UTC)")] == "2026-11-25 11:05"
