@@ -12,9 +12,9 @@ then its items (``items``). Each item not seen before is judged:
    private address is ``refused``) and extracted; a near-duplicate of a stored source (the
    ingestor's shingles) is ``duplicate``; the title and text are scored too;
 4. the better of the two scores decides: ``pending`` (a candidate for moderators) at or above
-   ``[feeds] min_relevance`` (``min_relevance_lexical`` without the semantic layer) with
-   enough words in common besides the story's most frequent ones (``bot.sources.relevance``),
-   else ``off-topic`` with the reason.
+   ``[feeds] min_relevance`` (``min_relevance_lexical`` without the semantic layer), also
+   with the story's most used name masked (``bot.sources.relevance``), else ``off-topic``
+   with the reason.
 
 Nothing here adds a source: candidates wait for a moderator (``StoryBot.accept_candidate``).
 Blocking by design; the engine runs it in a worker thread.
@@ -104,8 +104,8 @@ class FeedPoller:
         throttle: HostThrottle | None = None,
         names: Callable[[], frozenset[str]] = frozenset,
     ) -> None:
-        """``names()``: the story's most frequent terms now (``relevance.story_names``),
-        which do not count as words an item shares with the story."""
+        """``names()``: the story's most used names now (``relevance.story_names``), masked
+        for the second half of the relevance rule."""
         self.store = store
         self.ingestor = ingestor
         self.fetcher = ingestor.fetcher
@@ -279,9 +279,9 @@ class FeedPoller:
         existing = self.ingestor.find_url(url)
         if existing is not None:
             return replace(base, status="known", reason=f"already in the corpus as {existing.id}")
-        first = self.judge(f"{item.title}\n{item.summary}")
-        threshold = self._threshold(first)
         heading = f"{item.title}\n{item.summary}"
+        first = self.judge(heading)
+        threshold = self._threshold(first)
         if not self.settings.fetch_items:
             return self._decide(base, first, [heading])
         if first.evidence < PREFILTER * threshold:
@@ -315,7 +315,7 @@ class FeedPoller:
         body = f"{base.title}\n{content.text[:SCORED_CHARS]}"
         second = self.judge(body)
         best = max(first, second, key=lambda m: m.evidence)
-        return self._decide(base, best, [f"{item.title}\n{item.summary}", body])
+        return self._decide(base, best, [heading, body])
 
     def _decide(self, base: Judged, match: Match, texts: list[str], note: str = "") -> Judged:
         """Pending or off-topic by the relevance rule; ``match`` is the best of ``texts``."""
