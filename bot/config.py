@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot import __version__
@@ -45,10 +45,14 @@ class RetrievalSettings:
     # Without the semantic layer: abstain unless the best passage covers this share of the
     # question's informative weight.
     min_coverage: float = 0.45
-    # With it: a question is about the sources when coverage + best sentence cosine + top
-    # fused score (the evidence) reaches min_about; below, the reply is "nothing".
-    min_about: float = 1.1
-    # Without the re-ranker: answer (rather than show the closest passage) at this evidence.
+    # With it: a question is about the sources when coverage + best sentence cosine + top fused
+    # score (the evidence) reaches min_about; below, the reply is "nothing".
+    min_about: float = 1.15
+    # The answer judge (bot.search.judge) re-orders the candidates and answers confidently
+    # when its logit reaches min_answer; below, it shows the closest passage as not sure.
+    judge: bool = True
+    min_answer: float = -0.25
+    # With judge = false: answer confidently when the evidence reaches this.
     min_evidence: float = 1.35
 
 
@@ -65,25 +69,6 @@ class SemanticSettings:
     # Share of the cosine in the fused score (the rest is BM25 normalised by the top score).
     weight: float = 0.8
     # onnxruntime threads for embedding.
-    threads: int = 2
-
-
-@dataclass(frozen=True)
-class RerankSettings:
-    # A small cross-encoder that reads question and passage together (bot.search.rerank).
-    enabled: bool = True
-    # "" = the shipped model (bot/search/models/reranker); or the path of another ONNX
-    # cross-encoder taking input_ids/attention_mask/token_type_ids and returning logits.
-    model: str = ""
-    # The model file's sha256, checked at load (required with a model of your own).
-    model_sha256: str = ""
-    # Windows of the fused ranking it reads per question.
-    candidates: int = 10
-    # Answer when the best window's logit reaches this; below, show the closest passage.
-    min_answer: float = 0.0
-    # Excerpts after the first (and a second closest passage) need this logit.
-    min_support: float = 0.0
-    # onnxruntime threads.
     threads: int = 2
 
 
@@ -153,7 +138,6 @@ class Config:
     retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
     stats: StatsSettings = field(default_factory=StatsSettings)
     semantic: SemanticSettings = field(default_factory=SemanticSettings)
-    rerank: RerankSettings = field(default_factory=RerankSettings)
     # Groups of interchangeable words, e.g. [["Cuties", "Mignonnes"]].
     aliases: tuple[tuple[str, ...], ...] = ()
     fetch: FetchSettings = field(default_factory=FetchSettings)
@@ -220,7 +204,6 @@ def config_from_dict(data: dict, base: Path, path: Path | None = None) -> Config
         retrieval=_retrieval(_table(data, "retrieval")),
         stats=_settings(StatsSettings, _table(data, "stats"), "stats"),
         semantic=_semantic(_table(data, "semantic"), base),
-        rerank=_rerank(_table(data, "rerank"), base),
         aliases=_aliases(data.get("aliases", {})),
         fetch=_fetch(_table(data, "fetch")),
         feeds=_feeds(_table(data, "feeds")),
@@ -269,6 +252,8 @@ def _retrieval(table: dict) -> RetrievalSettings:
     for key in ("min_evidence", "min_about"):
         if not 0.0 <= getattr(settings, key) <= 3.0:
             raise ConfigError(f"[retrieval] {key} must be between 0 and 3")
+    if not -10.0 <= settings.min_answer <= 10.0:
+        raise ConfigError("[retrieval] min_answer must be a logit between -10 and 10")
     if not 1 <= settings.top_k <= 10:
         raise ConfigError("[retrieval] top_k must be between 1 and 10 (Discord shows 10 embeds)")
     return settings
@@ -290,25 +275,6 @@ def _semantic(table: dict, base: Path) -> SemanticSettings:
         k: str(base / getattr(settings, k)) for k in ("model", "tokenizer") if getattr(settings, k)
     }
     return SemanticSettings(**(vars(settings) | paths))
-
-
-def _rerank(table: dict, base: Path) -> RerankSettings:
-    settings = _settings(RerankSettings, table, "rerank")
-    if not 1 <= settings.candidates <= 50:
-        raise ConfigError("[rerank] candidates must be between 1 and 50")
-    if not 1 <= settings.threads <= 64:
-        raise ConfigError("[rerank] threads must be between 1 and 64")
-    for key in ("min_answer", "min_support"):
-        if not -20.0 <= getattr(settings, key) <= 20.0:
-            raise ConfigError(f"[rerank] {key} must be a logit between -20 and 20")
-    if settings.model and not settings.model_sha256:
-        raise ConfigError(
-            "[rerank] model_sha256 is required with a model of your own "
-            "(sha256sum the .onnx file), so a damaged or swapped file is never run"
-        )
-    if settings.model:
-        return replace(settings, model=str(base / settings.model))
-    return settings
 
 
 def _aliases(value) -> tuple[tuple[str, ...], ...]:

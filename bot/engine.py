@@ -43,7 +43,6 @@ from bot.search.embeddings import embedder_for
 from bot.search.index import Index
 from bot.search.leads import leads
 from bot.search.passages import Passage
-from bot.search.rerank import reranker_for
 from bot.search.retrieval import Answer, Excerpt, Match, Retriever
 from bot.search.semantic import BuildProgress, VectorCache
 from bot.search.text import Analyzer
@@ -134,8 +133,6 @@ class StoryBot:
             cache_dirs = (cache_dir, vectors_dir)
         else:
             cache_dirs = (cache_dir,)
-        # The re-ranker: reads question and passage together (no cache: nothing per source).
-        self._reranker = reranker_for(config.rerank) if config.rerank.enabled else None
         # What a process killed mid-write left behind (ignored by loading anyway).
         for directory in (self.corpus.directory, *cache_dirs):
             for path in remove_stale_temp_files(directory):
@@ -800,8 +797,6 @@ class StoryBot:
             self.config.aliases,
             semantic,
             self.config.semantic.weight,
-            self._reranker,
-            self.config.rerank,
         )
         return Snapshot(sources, retriever, tuple(loaded.errors), mtime, ids)
 

@@ -62,9 +62,9 @@ def main() -> None:
             asked += [(q, r, "off_topic") for q, r in rng.sample(others, 100)]
             for q, record, kind in asked:
                 question = q.question
-                concepts = retriever.concepts(question)
+                concepts, read = retriever._read(question)
                 terms = tuple(dict.fromkeys(t for c in concepts for t in sorted(c)))
-                ranking = retriever._rank_semantic(question, concepts, terms, CANDIDATES)
+                ranking = retriever._rank_semantic(read, concepts, terms, CANDIDATES)
                 wanted = [a.casefold() for a in q.answers] if kind == "answerable" else []
                 gold = paragraphs[record["paragraph_index"]] if kind == "answerable" else None
 
@@ -77,6 +77,8 @@ def main() -> None:
                         "fused": ranking.scores.get(i),
                         "coverage": ranking.coverage.get(i),
                         "sentence": ranking.sentence.get(i),
+                        "cosine": ranking.cosine.get(i),
+                        "lexical": ranking.lexical.get(i),
                         "has_answer": any(a in window.casefold() for a in wanted),
                         "in_gold": bool(gold and p.start >= gold[0] and p.end <= gold[1]),
                     }
@@ -95,9 +97,12 @@ def main() -> None:
                     "article": name,
                     "split": SQUAD_SPLIT[name],
                     "question": question,
+                    "read": read,
                     "answers": list(q.answers),
                     "kind": kind,
                     "evidence": ranking.evidence,
+                    "corpus_sentence": ranking.corpus_sentence,
+                    "concepts": len(concepts),
                     "candidates": candidates,
                     "extra_positives": extra,
                 }

@@ -10,13 +10,13 @@ of them. A question word the corpus never uses brings the corpus words of its st
 With the semantic layer (the default), passages are ranked by a fused score,
 ``(1 - w) * BM25 / top BM25 + w * cosine`` (``[semantic] weight`` w = 0.8; the cosine is the
 larger of the window's and its best sentence's). The *evidence*, ``coverage + best sentence
-cosine + top fused score``, says whether the question is about the sources at all. With the
-re-ranker (``bot.search.rerank``, on by default) the best ``[rerank] candidates`` windows are
-then read together with the question by a small cross-encoder and re-ordered by its logit, which
-also says whether the best one *answers* the question. The reply is one of three kinds:
+cosine + top fused score``, says whether the question is about the sources at all. The answer
+judge (``bot.search.judge``, two small logistic models fitted on SQuAD) then re-orders the
+candidates by how likely each window holds the answer and says whether the best one surely
+does. The reply is one of three kinds:
 
-- ``answer``: about the sources (evidence >= ``[retrieval] min_about``) and the best window's
-  logit reaches ``[rerank] min_answer`` (without the re-ranker: evidence >= ``min_evidence``);
+- ``answer``: about the sources (evidence >= ``[retrieval] min_about``) and the judge's
+  answer logit reaches ``min_answer`` (with ``judge = false``: evidence >= ``min_evidence``);
 - ``closest``: about the sources, but no window surely answers: the best one or two passages,
   labelled as not sure;
 - ``nothing``: nothing in the sources is about the question (no passage is shown).
@@ -35,9 +35,9 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from bot.config import RerankSettings, RetrievalSettings
+from bot.config import RetrievalSettings
+from bot.search import judge
 from bot.search.index import Index
-from bot.search.rerank import Reranker
 from bot.search.semantic import SemanticIndex
 from bot.search.text import Analyzer, stem
 from bot.sources.corpus import Source
@@ -170,8 +170,6 @@ class Retriever:
         aliases: Sequence[Sequence[str]] = (),
         semantic: SemanticIndex | None = None,
         weight: float = 0.8,
-        reranker: Reranker | None = None,
-        rerank: RerankSettings | None = None,
     ) -> None:
         self.index = index
         self.sources = sources
@@ -185,9 +183,6 @@ class Retriever:
         self._family: dict[str, set[str]] = {}
         for term in index.doc_freq:
             self._family.setdefault(stem(term), set()).add(term)
-        # The re-ranker (a cross-encoder) and its settings; None: the fused ranking decides.
-        self.reranker = reranker
-        self.rerank = rerank or RerankSettings()
         # Corpus words by first letter, for typo matching (built on the first typo).
         self._spelling: dict[str, list[str]] | None = None
         self._alias_of: dict[str, frozenset[str]] = {}
@@ -258,8 +253,8 @@ class Retriever:
             ranking = self._rank_semantic(read, concepts, terms, n)
         else:
             ranking = self._rank_lexical(concepts, terms, k * CANDIDATES_PER_EXCERPT)
-        if self.reranker is not None and ranking.about:
-            ranking = self._reranked(read, ranking)
+        if ranking.about and ranking.cosine and self.settings.judge:
+            ranking = self._judged(read, ranking)
         query_terms = set(terms)
         if not ranking.answered:
             closest = []
@@ -277,30 +272,45 @@ class Retriever:
         excerpts = [self._with_highlights(e, query_terms) for e in excerpts]
         return Answer(question, True, excerpts, terms=terms, kind=ANSWER)
 
-    def _reranked(self, question: str, ranking: _Ranking) -> _Ranking:
-        """The best ``[rerank] candidates`` windows re-ordered by the cross-encoder's logit
-        (the rest follow in fused order); the answer rule then needs the best logit to reach
-        ``[rerank] min_answer``. Excerpt scores become the model's probability."""
-        assert self.reranker is not None
-        top = ranking.candidates[: self.rerank.candidates]
-        texts = [self._window_text(i) for i in top]
-        logits = self.reranker.logits(question, texts)
-        order = [top[j] for j in np.argsort(-logits, kind="stable")]
-        logit = {i: float(x) for i, x in zip(top, logits, strict=True)}
-        rest = [i for i in ranking.candidates if i not in logit]
-        scores = {i: _sigmoid(x) for i, x in logit.items()} | {i: 0.0 for i in rest}
-        best = max(logit.values(), default=float("-inf"))
-        answered = best >= self.rerank.min_answer
+    def _judged(self, question: str, ranking: _Ranking) -> _Ranking:
+        """The candidates re-ordered by the judge's window model (``bot.search.judge``); the
+        answer rule then needs the judge's answer logit to reach ``min_answer``. Supporting
+        excerpts need a window logit of their own (``SUPPORT_LOGIT``)."""
+        top_fused = ranking.scores[ranking.candidates[0]]
+        logits = {}
+        for i in ranking.candidates:
+            features = judge.window_features(
+                ranking.scores[i],
+                ranking.cosine[i],
+                ranking.sentence[i],
+                ranking.lexical[i],
+                ranking.coverage[i],
+                judge.answer_type_cue(question, self._window_text(i)),
+                top_fused,
+            )
+            logits[i] = judge.logit(judge.WINDOW_WEIGHTS, features)
+        order = sorted(ranking.candidates, key=lambda i: -logits[i])
+        best = order[0]
+        verdict = judge.logit(
+            judge.ANSWER_WEIGHTS,
+            judge.answer_features(
+                [logits[i] for i in order],
+                ranking.evidence,
+                ranking.coverage[best],
+                ranking.concepts,
+            ),
+        )
+        answered = verdict >= self.settings.min_answer
         return replace(
             ranking,
-            candidates=order + rest,
-            ordered=order + rest,
-            scores=scores,
+            candidates=order,
+            ordered=order,
+            scores={i: _sigmoid(x) for i, x in logits.items()},
             answered=answered,
             reason="" if answered else "not_sure",
-            logits=logit,
+            logits=logits,
             support=None,
-            support_logit=self.rerank.min_support,
+            support_logit=judge.SUPPORT_LOGIT,
         )
 
     def _window_text(self, i: int) -> str:
@@ -385,10 +395,12 @@ class Retriever:
         scores = {i: float(fused[i]) for i in candidates}
         coverage = self._coverage(concepts, candidates)
         sentence = {i: float(cosines.best_sentence[i]) for i in candidates}
+        cosine = {i: float(cosines.passages[i]) for i in candidates}
+        lexical_of = {i: float(lexical[i]) for i in candidates}
         evidence = 0.0
         if candidates and concepts:
             evidence = max(coverage.values()) + cosines.corpus_best_sentence + scores[candidates[0]]
-        about = bool(concepts) and evidence >= self.settings.min_about
+        about = bool(candidates and concepts) and evidence >= self.settings.min_about
         answered = about and evidence >= self.settings.min_evidence
         reason = "no_terms" if not concepts else "not_sure" if about else "off_topic"
         return _Ranking(
@@ -401,6 +413,10 @@ class Retriever:
             "" if answered else reason,
             evidence=evidence,
             about=about,
+            cosine=cosine,
+            lexical=lexical_of,
+            corpus_sentence=cosines.corpus_best_sentence,
+            concepts=len(concepts),
             support=SUPPORT_EVIDENCE,
             max_chars=MAX_SEMANTIC_EXCERPT_CHARS,
         )
@@ -411,7 +427,7 @@ class Retriever:
         """Up to ``k`` excerpts, best score first; overlapping windows of one source become one
         excerpt (best score, coverage and sentence cosine kept), so no sentence is quoted twice.
         With ``supported``, excerpts after the first need that much evidence of their own; when
-        re-ranked, they need the support logit's probability."""
+        judged, they need the support logit's probability."""
         spans: list[_Span] = []
         for i in ranked:
             p = self.index.passages[i]
@@ -435,7 +451,7 @@ class Retriever:
         spans.sort(key=lambda s: -s.score)
         if supported is not None:
             spans = spans[:1] + [s for s in spans[1:] if s.evidence >= supported]
-        if ranking.support_logit is not None:  # re-ranked: scores are the model's probability
+        if ranking.support_logit is not None:  # judged: scores are the window probability
             floor = _sigmoid(ranking.support_logit)
             spans = spans[:1] + [s for s in spans[1:] if s.score >= floor]
         return [
@@ -474,10 +490,16 @@ class _Ranking:
     max_chars: int = MAX_EXCERPT_CHARS
     # Whether the question is about the sources at all (else: nothing to show).
     about: bool = False
-    # The re-ranker's logit per re-ranked window (empty without it), and the logit a
-    # supporting excerpt needs.
+    # The judge's window logit per candidate (empty without it), and the logit a supporting
+    # excerpt needs.
     logits: Mapping[int, float] = field(default_factory=dict)
     support_logit: float | None = None
+    # Per candidate (semantic only): its cosine (window or best sentence) and normalised BM25;
+    # the best sentence cosine of the corpus.
+    cosine: Mapping[int, float] = field(default_factory=dict)
+    lexical: Mapping[int, float] = field(default_factory=dict)
+    corpus_sentence: float = 0.0
+    concepts: int = 0  # informative words of the question
 
 
 @dataclass(eq=False)

@@ -23,7 +23,7 @@ from web_server import serve
 from bot.discord.cogs.ask import AskCog
 from bot.discord.cogs.sources import SourcesCog, added_by
 from bot.engine import StoryBot
-from bot.presentation import NO_ANSWER
+from bot.presentation import NOT_SURE, NOT_SURE_PLURAL, NOTHING
 from bot.search.retrieval import MAX_QUESTION_CHARS, Answer, QuestionError
 from bot.search.text import stem
 from bot.sources.corpus import Corpus
@@ -129,7 +129,8 @@ async def ask_via_discord(cog: AskCog, question: str, delay: float) -> str:
         assert sent["ephemeral"] is True
         return "refused"
     interaction.response.defer.assert_awaited_once_with(thinking=True)
-    if NO_ANSWER in (sent.get("content") or ""):
+    content = sent.get("content") or ""
+    if NOTHING in content or NOT_SURE in content or NOT_SURE_PLURAL in content:
         return "no answer"
     assert sent["embeds"], sent
     return "answered"
