@@ -198,9 +198,9 @@ class Retriever:
         its nearest corpus word by spelling (a typo)."""
         return self._read(question)[0]
 
-    def _read(self, question: str) -> tuple[list[frozenset[str]], str]:
+    def _read(self, question: str, typos: bool = True) -> tuple[list[frozenset[str]], str]:
         """The concepts, and the question with its typos replaced by the corpus words they
-        were taken for (what the models read)."""
+        were taken for (what the models read). ``typos=False``: no matching by spelling."""
         seen: list[frozenset[str]] = []
         fixes: list[tuple[int, int, str]] = []
         for token in self.analyzer.token_terms(self.analyzer.doc(question)):
@@ -208,7 +208,7 @@ class Retriever:
                 concept = self._alias_of.get(term, frozenset((term,)))
                 if not any(t in self.index.doc_freq for t in concept):
                     concept = concept.union(*(self._family.get(stem(t), ()) for t in concept))
-                if not any(t in self.index.doc_freq for t in concept):
+                if typos and not any(t in self.index.doc_freq for t in concept):
                     nearest = self._nearest_word(term)
                     if nearest is not None:
                         concept = frozenset((nearest,))
@@ -324,7 +324,9 @@ class Retriever:
         cleaned = clean_question(text) if isinstance(text, str) else ""
         if len(cleaned) > MAX_QUESTION_CHARS:
             cleaned = cleaned[: cleaned.rfind(" ", 0, MAX_QUESTION_CHARS + 1)].rstrip()
-        concepts = self.concepts(cleaned) if cleaned else []
+        # No typo matching here: a feed item's words are not typos, and the relevance
+        # threshold was calibrated without it (docs/feeds.md).
+        concepts = self._read(cleaned, typos=False)[0] if cleaned else []
         semantic = self.semantic is not None
         if not concepts:
             return Match(0.0, semantic)

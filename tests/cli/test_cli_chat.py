@@ -145,7 +145,9 @@ def test_chat_line_editing_history_commands_and_keys(config):
     term = Terminal("--config", str(config), "chat")
     term.expect(PROMPT)
     term.send(UP + "\r")
-    assert "Nothing in the sources is about that." in term.expect(PROMPT)  # the Super Bowl question again
+    assert "Nothing in the sources is about that." in term.expect(
+        PROMPT
+    )  # the Super Bowl question again
     term.send(":quit\r")
     assert term.exit_code() == 0
 

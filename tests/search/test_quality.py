@@ -93,3 +93,30 @@ def test_shown_hits_count_the_closest_passages_and_reply_kinds():
     # Two confident answers, one right: the trap answered an unanswerable question.
     assert report.confident_precision == 0.5
     assert report.as_dict()["unanswerable_answered"] == 1
+
+
+def test_a_story_set_can_be_limited_without_changing_the_others_off_topic_sample():
+    from bot.search.evaluate import StoryQuestion, evaluate_story_set
+
+    stories = {f"s{i}.txt": f"text {i}" for i in range(4)}
+    questions = [
+        StoryQuestion(f"s{i}.txt", f"q{i}-{j}", ("x",)) for i in range(4) for j in range(5)
+    ]
+    asked: dict[str, list[str]] = {}
+
+    def askers(name, text):
+        def ask(question):
+            asked.setdefault(name, []).append(question)
+            return Answer(question, False)
+
+        return {"bot": ask}
+
+    evaluate_story_set(stories, questions, askers, off_topic_per_story=3)
+    everything = dict(asked)
+    asked.clear()
+    reports = evaluate_story_set(
+        stories, questions, askers, off_topic_per_story=3, only=lambda n: n == "s2.txt"
+    )
+    assert list(asked) == ["s2.txt"] and asked["s2.txt"] == everything["s2.txt"]
+    assert reports["bot"].answerable == 5 and reports["bot"].off_topic == 3
+    assert reports["bot"].off_topic_nothing == 3  # an Answer with no closest is "nothing"

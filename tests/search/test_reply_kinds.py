@@ -155,3 +155,11 @@ def test_answer_rule_settings_are_checked(tmp_path, bad):
 
     with pytest.raises(ConfigError, match=r"\[retrieval\]"):
         config_from_dict({"retrieval": bad}, base=Path(tmp_path))
+
+
+def test_feed_relevance_does_not_read_words_as_typos(make_bot):
+    """match() judges whether a feed item is about the story; an unknown word there is a new
+    word, not a typo (the relevance threshold was calibrated without typo matching)."""
+    bot = make_bot()
+    assert "petition" in bot.ask("how many peple signed the petiton").terms
+    assert "petition" not in bot.match("petiton drive for a new skatepark").terms
