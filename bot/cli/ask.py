@@ -355,7 +355,8 @@ def _eval_story_set(args, out: Console, err: Console) -> int:
         print_json(records)
         return EXIT_OK
     table = Table(
-        title=f"{literal(args.file.name)}: {len(stories)} stories, {len(questions)} questions",
+        title=f"{literal(args.file.name)}: {len(stories)} stories, {len(questions)} questions"
+        + (f" (asked: the {args.split} articles)" if args.split else ""),
         title_justify="left",
     )
     names = list(records)
