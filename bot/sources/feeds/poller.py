@@ -189,7 +189,7 @@ class FeedPoller:
             if page.status == 304:
                 self.store.polled(feed.id, at=_now(), next_at=self._next(0), status="not modified")
                 return FeedResult(feed, "not modified")
-            listing = read_items(page, feed.kind)
+            listing = read_items(page, feed.kind, self.settings.max_items)
         except (FetchError, UrlRefused, FeedError) as exc:
             return self._failed(feed, str(exc))
         items = listing.items[: self.settings.max_items]
