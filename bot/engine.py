@@ -72,8 +72,14 @@ class Vote(Enum):
     NOT_RECORDED = "not recorded"  # question logging is off, or the question was not logged
 
 
-# What a broken audit database raises; it never stops or undoes a corpus change.
+# What a broken audit database raises: a change whose row cannot be begun is refused.
 AUDIT_ERRORS = (sqlite3.Error, OSError, RuntimeError)
+
+
+class AuditUnavailable(CorpusError):
+    """A corpus change refused because its audit row could not be written."""
+
+
 # Gaps of the question log checked for each announcement (the most asked first).
 ANNOUNCE_GAPS = 25
 # A candidate left "accepting" this long (a crash mid-add) may be accepted again.
@@ -421,6 +427,9 @@ class StoryBot:
             return []
         if self._changed_on_disk():
             self.reload()  # another process just added: see its source now
+        # The entries stop at the first pending row; one a killed process left is settled
+        # here (a change in flight holds the corpus lock: this waits for it).
+        self._settle_interrupted_changes()
         out = []
         for entry in self.audit.since(cursor, "add", limit):
             try:
@@ -703,20 +712,23 @@ class StoryBot:
     ) -> Iterator[None]:
         """Record the change as pending, make it (the body), then mark it done. A process
         killed in between leaves a pending row, which the next change or start settles by
-        looking at ``target``. A broken database never stops or undoes the change."""
+        looking at ``target``. No change without its row: when the row cannot be begun (the
+        database locked, full or read-only), the change is refused (AuditUnavailable); once
+        begun, a failure to mark it done leaves it pending, to be settled the same way."""
         try:
             row = self.audit.begin(actor, action, source.id, source.url, detail, target)
         except AUDIT_ERRORS as exc:
             log.error("audit log not written (%s %s): %s", action, source.id, exc)
-            row = None
+            raise AuditUnavailable(
+                f"nothing was changed: the audit log could not be written ({exc}); "
+                f"check that {self.audit.path} is writable and its disk not full, then retry"
+            ) from exc
         try:
             yield
         except BaseException:
-            if row is not None:
-                self._quietly(self.audit.abandon, row)
+            self._quietly(self.audit.abandon, row)
             raise
-        if row is not None:
-            self._quietly(self.audit.done, row)
+        self._quietly(self.audit.done, row)
 
     def _quietly(self, step: Callable[[int], None], row: int) -> None:
         try:
