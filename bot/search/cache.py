@@ -20,6 +20,7 @@ import hashlib
 import io
 import logging
 import sys
+import zipfile
 from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
@@ -112,6 +113,7 @@ class ArrayFiles:
             return None
         try:
             with np.load(path, allow_pickle=False) as data:
+                _check_sizes(data, path.stat().st_size)
                 if str(data["key"]) != key:
                     return None
                 return unpack(data)
@@ -140,6 +142,35 @@ class ArrayFiles:
                 path.unlink(missing_ok=True)
 
 
+def _check_sizes(data: np.lib.npyio.NpzFile, file_size: int) -> None:
+    """Refuse, before reading any array, a file that is not what ``write`` makes: every member
+    stored (``np.savez`` never compresses, so a small file cannot inflate to gigabytes) and no
+    larger than the file itself."""
+    for info in data.zip.infolist():
+        if info.compress_type != zipfile.ZIP_STORED or info.file_size > file_size:
+            raise ValueError(f"{info.filename}: compressed or larger than the file")
+
+
+def valid_offsets(ptr: np.ndarray, total: int) -> bool:
+    """``ptr`` is a CSR pointer array over ``total`` items: integers from 0 to ``total``,
+    never decreasing."""
+    return (
+        ptr.ndim == 1
+        and np.issubdtype(ptr.dtype, np.integer)
+        and len(ptr) > 0
+        and ptr[0] == 0
+        and ptr[-1] == total
+        and bool(np.all(np.diff(ptr) >= 0))
+    )
+
+
+def within(values: np.ndarray, low: int, high: int) -> bool:
+    """Integers, all in [low, high) (an empty array is)."""
+    return np.issubdtype(values.dtype, np.integer) and (
+        values.size == 0 or (int(values.min()) >= low and int(values.max()) < high)
+    )
+
+
 def _pack(passages: list[Passage]) -> dict[str, np.ndarray]:
     vocab: dict[str, int] = {}
     ids = [vocab.setdefault(t, len(vocab)) for p in passages for t in p.terms]
@@ -160,12 +191,15 @@ def _unpack(source: Source, data) -> list[Passage]:
     n = len(bounds)
     if (
         bounds.ndim != 2
+        or bounds.shape[1] != 2
         or len(term_ptr) != n + 1
         or len(sent_ptr) != n + 1
-        or term_ptr[-1] != len(term_ids)
-        or sent_ptr[-1] != len(sent_starts)
-        or (n and (bounds.min() < 0 or bounds.max() > len(source.text)))
-        or (len(term_ids) and (term_ids.min() < 0 or term_ids.max() >= len(vocab)))
+        or not valid_offsets(term_ptr, len(term_ids))
+        or not valid_offsets(sent_ptr, len(sent_starts))
+        or not within(bounds, 0, len(source.text) + 1)
+        or (n and bool(np.any(bounds[:, 0] >= bounds[:, 1])))
+        or not within(sent_starts, 0, len(source.text) + 1)
+        or not within(term_ids, 0, len(vocab))
     ):
         raise ValueError("inconsistent arrays")
     terms = [vocab[i] for i in term_ids.tolist()]

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.search.cache import ArrayFiles
+from bot.search.cache import ArrayFiles, valid_offsets, within
 from bot.search.embeddings import Embedder
 from bot.search.passages import Passage
 from bot.sources.corpus import Source
@@ -151,10 +151,16 @@ class VectorCache:
             or found.sentences.ndim != 2
             or found.sentences.shape[1] != dims
             or len(found.sentence_ptr) != passages + 1
-            or found.sentence_ptr[-1] != len(found.sentence_rows)
-            or (len(found.sentence_rows) and found.sentence_rows.max() >= len(found.sentences))
+            or not valid_offsets(found.sentence_ptr, len(found.sentence_rows))
+            or not within(found.sentence_rows, 0, len(found.sentences))
         ):
             raise ValueError("inconsistent arrays")
+        for name in ("windows", "sentences"):
+            vectors = getattr(found, name)
+            # L2-normalised vectors: finite, each of length 1 (or 0 for an empty text).
+            norms = np.linalg.norm(vectors, axis=1) if len(vectors) else np.zeros(0)
+            if not np.all(np.isfinite(vectors)) or np.any(norms > 1.001):
+                raise ValueError(f"{name}: vectors not finite or not normalised")
         return found
 
 
