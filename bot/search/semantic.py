@@ -158,8 +158,10 @@ class VectorCache:
         for name in ("windows", "sentences"):
             vectors = getattr(found, name)
             # L2-normalised vectors: finite, each of length 1 (or 0 for an empty text).
-            norms = np.linalg.norm(vectors, axis=1) if len(vectors) else np.zeros(0)
-            if not np.all(np.isfinite(vectors)) or np.any(norms > 1.001):
+            if not np.all(np.isfinite(vectors)) or (
+                vectors.size
+                and (np.abs(vectors).max() > 1.001 or np.linalg.norm(vectors, axis=1).max() > 1.001)
+            ):
                 raise ValueError(f"{name}: vectors not finite or not normalised")
         return found
 

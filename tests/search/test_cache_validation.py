@@ -46,7 +46,7 @@ def huge_vectors(a):
 
 def decreasing_ptr(a):
     ptr = a["sentence_ptr"].copy()
-    ptr[1], ptr[-2] = ptr[-2] + 1, ptr[1]
+    ptr[1] = ptr[-1] + 1  # past the end, then back down
     a["sentence_ptr"] = ptr
 
 
