@@ -226,8 +226,8 @@ class StoryBot:
             return answer
         try:
             question_id = self.question_log.record(answer, server, origin=origin)
-        except Exception:
-            log.exception("could not record the question")
+        except Exception as exc:  # one line per question, not a traceback
+            log.error("could not record the question: %s", exc)
             return answer
         return replace(answer, question_id=question_id)
 
