@@ -187,3 +187,72 @@ def test_an_item_on_topic_in_an_attack_feed_is_still_judged(make_bot, web):
     bot.feeds_add(web.url("/amp"), added_by="mod")
     (result,) = bot.poll_feeds_sync().feeds
     assert result.status == "ok" and result.judged == 1
+
+
+# -- the review queue against URL churn (finding 5) -------------------------------------------
+
+
+def churn_feed(web, first: int, n: int) -> bytes:
+    """One on-topic article listed under ``n`` new ``?v=`` URLs."""
+    title, link, summary = cuties_item(web)
+    return rss([(title, f"{link}?v={i}", summary) for i in range(first, first + n)])
+
+
+def test_one_article_under_new_urls_is_one_candidate(make_bot, web):
+    add_feed_pages(web)
+    bot = make_bot(config=LOCAL | {"feeds": {"host_interval_seconds": 0.0}})
+    bot.feeds_add(web.url("/churn"), added_by="mod")
+    for poll in range(3):  # before the fix: 50, 100, 150 identical candidates
+        serve_feed(web, "/churn", churn_feed(web, 50 * poll, 50))
+        bot.poll_feeds_sync(force=True)
+    assert len(bot.review_queue(1000)) == 1
+    duplicates = [i for i in bot.feed_store.items(("duplicate",), 1000)]
+    assert duplicates and all("same article as item" in i.reason for i in duplicates)
+
+
+def test_the_same_title_and_summary_without_fetching_is_one_candidate(make_bot, web):
+    add_feed_pages(web)
+    feeds = {"host_interval_seconds": 0.0, "fetch_items": False}
+    bot = make_bot(config=LOCAL | {"feeds": feeds})
+    serve_feed(web, "/churn", churn_feed(web, 0, 30))
+    bot.feeds_add(web.url("/churn"), added_by="mod")
+    bot.poll_feeds_sync()
+    assert len(bot.review_queue(1000)) == 1
+
+
+def test_a_page_naming_its_canonical_address_is_judged_once(make_bot, web):
+    add_feed_pages(web)
+    bot = make_bot(config=LOCAL | {"feeds": {"host_interval_seconds": 0.0}})
+    title, link, summary = cuties_item(web)
+    html = web.routes["/news/cuties-indictment"].body.decode()
+    for i in range(3):  # three copies whose text differs, all naming one canonical address
+        page_html = html.replace("<head>", f'<head><link rel="canonical" href="{link}">').replace(
+            "</article>", f"<p>Updated edition number {i} with a new line.</p></article>"
+        )
+        web.html(f"/copy-{i}", page_html)
+    serve_feed(web, "/f", rss([(title, web.url(f"/copy-{i}"), summary) for i in range(3)]))
+    bot.feeds_add(web.url("/f"), added_by="mod")
+    bot.poll_feeds_sync()
+    assert len(bot.review_queue(1000)) == 1
+
+
+def test_new_candidates_per_feed_per_poll_are_capped(make_bot, web, monkeypatch):
+    from bot.sources.feeds import poller
+
+    add_feed_pages(web)
+    bot = make_bot(config=LOCAL | {"feeds": {"host_interval_seconds": 0.0}})
+    monkeypatch.setattr(poller, "MAX_NEW_CANDIDATES", 2)
+    title, _, summary = cuties_item(web)
+    article = web.routes["/news/cuties-indictment"].body.decode()
+    items = []
+    for i in range(5):  # five different on-topic articles
+        detail = f"<p>Story {i} adds a detail of its own, number {i * 7}.</p></article>"
+        web.html(f"/story-{i}", article.replace("</article>", detail))
+        items.append((f"{title} ({i})", web.url(f"/story-{i}"), f"{summary} Part {i}."))
+    serve_feed(web, "/f", rss(items))
+    bot.feeds_add(web.url("/f"), added_by="mod")
+    (result,) = bot.poll_feeds_sync().feeds
+    assert result.candidates == 2
+    bot.poll_feeds_sync(force=True)
+    bot.poll_feeds_sync(force=True)
+    assert len(bot.review_queue(1000)) == 5  # the rest came at the next polls

@@ -21,6 +21,7 @@ Blocking by design; the engine runs it in a worker thread.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 from collections.abc import Callable
@@ -55,6 +56,9 @@ MAX_ATTEMPTS = 3
 LEASE_MINUTES = 10
 # Characters of an item's text scored (the retrieval core reads the first 1,000 anyway).
 SCORED_CHARS = 2000
+# New candidates one feed may bring in one poll; the items after them wait for the next poll
+# (a feed listing one article under ever new URLs cannot flood the review queue).
+MAX_NEW_CANDIDATES = 10
 
 Judge = Callable[[str], "Match"]
 
@@ -208,7 +212,7 @@ class FeedPoller:
         result = FeedResult(feed, "ok", listed=len(items), message=listing.warning)
         complete = True
         for key, item, attempts in todo:
-            if stop.is_set():
+            if stop.is_set() or result.candidates >= MAX_NEW_CANDIDATES:
                 complete = False
                 break
             if not take(key):
@@ -291,9 +295,13 @@ class FeedPoller:
             publisher=content.sitename or base.publisher,
             published=item.published or content.date,
         )
-        existing = self.ingestor.find_url(final) if final != url else None
-        if existing is not None:
-            return replace(base, status="known", reason=f"already in the corpus as {existing.id}")
+        canonical = _canonical(content.canonical)
+        base = replace(base, text_key=text_key(content.text), canonical_key=canonical)
+        for address in {final, content.canonical if canonical else final}:
+            existing = self.ingestor.find_url(address) if address != url else None
+            if existing is not None:
+                reason = f"already in the corpus as {existing.id}"
+                return replace(base, status="known", reason=reason)
         twin = self.ingestor.near_duplicate(content.text)
         if twin is not None:
             reason = f"nearly the same text as {twin[0]} (similarity {twin[1]:.0%})"
@@ -304,6 +312,13 @@ class FeedPoller:
     def _decide(self, base: Judged, match: Match, threshold: float, note: str = "") -> Judged:
         excerpt = match.excerpt
         status = "pending" if match.evidence >= threshold else "off-topic"
+        if status == "pending":
+            if not base.text_key:  # not fetched: the same title and summary
+                base = replace(base, text_key=text_key(f"{base.title}\n{base.summary}"))
+            twin = self.store.twin(base.url_key, base.text_key, base.canonical_key)
+            if twin is not None:
+                reason = f"the same article as item {twin.id} ({twin.url}, {twin.status})"
+                return replace(base, status="duplicate", reason=reason)
         return replace(
             base,
             status=status,
@@ -332,3 +347,21 @@ class FeedPoller:
 
 def _now() -> str:
     return iso(datetime.now(UTC))
+
+
+def text_key(text: str) -> str:
+    """A hash of the text's words (case and spacing ignored): the same article's text under
+    two URLs has the same key."""
+    return hashlib.sha256(" ".join(text.lower().split()).encode("utf-8", "replace")).hexdigest()
+
+
+def _canonical(url: str) -> str:
+    """The normalised key of a page's own address (rel=canonical), or "" when it has none
+    usable (not public http(s))."""
+    if not url or not is_http_url(url):
+        return ""
+    try:
+        url_host(url)
+        return normalize_url(clean_url(url))
+    except (UrlRefused, ValueError):
+        return ""

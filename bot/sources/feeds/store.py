@@ -66,6 +66,12 @@ FEED_MIGRATIONS = [
     );
     CREATE INDEX feed_items_status ON feed_items (status, id)
     """,
+    """
+    ALTER TABLE feed_items ADD COLUMN text_key TEXT NOT NULL DEFAULT '';
+    ALTER TABLE feed_items ADD COLUMN canonical_key TEXT NOT NULL DEFAULT '';
+    CREATE INDEX feed_items_text_key ON feed_items (text_key);
+    CREATE INDEX feed_items_canonical_key ON feed_items (canonical_key)
+    """,
 ]
 DECIDED = ("accepted", "ignored")
 STATUSES = (
@@ -162,6 +168,9 @@ class Judged:
     match_end: int | None = None
     match_text: str = ""
     reason: str = ""
+    # The same article under another URL: a hash of its words, the address it names as its own.
+    text_key: str = ""
+    canonical_key: str = ""
 
 
 class FeedStore(Component):
@@ -273,14 +282,17 @@ class FeedStore(Component):
         values = (
             j.url, j.url_key, j.feed_id, j.title, j.summary, j.publisher, j.published, j.status,
             j.score, json.dumps(list(j.terms)), j.match_source, j.match_start, j.match_end,
-            j.match_text, j.reason, int(j.status in ("retry", "failed")), at,
+            j.match_text, j.reason, int(j.status in ("retry", "failed")), at, j.text_key,
+            j.canonical_key,
         )  # fmt: skip
         with self.transaction() as db:
             written = db.execute(
                 "INSERT INTO feed_items (url, url_key, feed_id, title, summary, publisher, "
                 "published, status, score, terms, match_source, match_start, match_end, "
-                "match_text, reason, attempts, found_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-                "?, ?, ?, ?, ?, ?) ON CONFLICT(url_key) DO UPDATE SET status = excluded.status, "
+                "match_text, reason, attempts, found_at, text_key, canonical_key) VALUES (?, ?, "
+                "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT(url_key) DO UPDATE SET status = excluded.status, "
+                "text_key = excluded.text_key, canonical_key = excluded.canonical_key, "
                 "url = excluded.url, title = excluded.title, score = excluded.score, "
                 "terms = excluded.terms, "
                 "match_source = excluded.match_source, match_start = excluded.match_start, "
@@ -293,6 +305,21 @@ class FeedStore(Component):
             row = db.execute("SELECT id FROM feed_items WHERE url_key = ?", (j.url_key,))
             item_id = row.fetchone()[0]
         return self.item(item_id), written == 1
+
+    def twin(self, url_key: str, text_key: str = "", canonical_key: str = "") -> Candidate | None:
+        """An item judged before (not one waiting to be retried) that is the same article:
+        the same words, or the same address the page names as its own (``canonical_key``,
+        compared with the URLs and canonical addresses recorded); None if there is none."""
+        if not self.path.exists() or not (text_key or canonical_key):
+            return None
+        with self.transaction() as db:
+            row = db.execute(
+                "SELECT id FROM feed_items WHERE url_key != ? AND status NOT IN ('retry', "
+                "'failed') AND ((text_key = ? AND ? != '') OR (? != '' AND (canonical_key = ? "
+                "OR url_key = ?))) ORDER BY id LIMIT 1",
+                (url_key, text_key, text_key, canonical_key, canonical_key, canonical_key),
+            ).fetchone()
+        return self.item(row[0]) if row else None
 
     def item(self, item_id: int) -> Candidate:
         with self.transaction() as db:
