@@ -145,7 +145,13 @@ class StoryBot:
                 log.info("removed stale temp file %s", path)
         self._ingestor = Ingestor(self, fetcher or Fetcher(config.fetch))
         self.feed_store = FeedStore(database_path(config.state_dir))
-        self._poller = FeedPoller(self.feed_store, self._ingestor, self.match, config.feeds)
+        self._poller = FeedPoller(
+            self.feed_store,
+            self._ingestor,
+            self.match,
+            config.feeds,
+            retention_days=config.stats.retention_days,
+        )
         self._announced = AnnouncementCursor(database_path(config.state_dir))
         self._snapshot = self._build()
         self._checked_at = clock()

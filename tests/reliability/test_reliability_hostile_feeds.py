@@ -256,3 +256,54 @@ def test_new_candidates_per_feed_per_poll_are_capped(make_bot, web, monkeypatch)
     bot.poll_feeds_sync(force=True)
     bot.poll_feeds_sync(force=True)
     assert len(bot.review_queue(1000)) == 5  # the rest came at the next polls
+
+
+# -- feed_items purged (finding 11) -------------------------------------------------------------
+
+
+def test_old_judgements_no_decision_depends_on_are_purged(tmp_path):
+    from bot.sources.feeds.store import FeedStore, Judged
+
+    store = FeedStore(tmp_path / "db.sqlite3")
+    old, recent, cutoff = "2026-01-01T00:00:00Z", "2026-06-01T00:00:00Z", "2026-03-01T00:00:00Z"
+
+    def judged(name: str, status: str) -> Judged:
+        return Judged(
+            url=f"http://x.test/{name}",
+            url_key=f"x.test/{name}",
+            feed_id=1,
+            status=status,
+            summary="a summary " * 50,
+            match_text="a passage " * 50,
+            terms=("cuties",),
+        )
+
+    for name, status in [("gone", "off-topic"), ("listed", "off-topic"), ("mine", "pending")]:
+        store.record(judged(name, status), old)
+    ignored, _ = store.record(judged("ignored", "pending"), old)
+    store.decide(ignored.id, "ignored", "mod", old)
+    store.statuses(["x.test/listed"], seen_at=recent)  # a feed still lists it
+
+    assert store.purge(cutoff) == (1, 1)
+
+    left = {i.url.rsplit("/", 1)[1]: i for i in store.items(STATUSES, 100)}
+    assert sorted(left) == ["ignored", "listed", "mine"]
+    assert left["ignored"].status == "ignored" and left["ignored"].summary == ""
+    assert left["mine"].summary  # a pending candidate is never slimmed
+    # What is kept still prevents judging again.
+    assert store.statuses(["x.test/listed", "x.test/ignored"]).keys() == {
+        "x.test/listed",
+        "x.test/ignored",
+    }
+
+
+def test_a_poll_purges_once_a_day(make_bot, web, monkeypatch):
+    add_feed_pages(web)
+    bot = make_bot(config=LOCAL | {"feeds": {"host_interval_seconds": 0.0}})
+    calls = []
+    monkeypatch.setattr(bot.feed_store, "purge", lambda before: calls.append(before) or (0, 0))
+    serve_feed(web, "/f", rss([cuties_item(web)]))
+    bot.feeds_add(web.url("/f"), added_by="mod")
+    bot.poll_feeds_sync(force=True)
+    bot.poll_feeds_sync(force=True)
+    assert len(calls) == 1

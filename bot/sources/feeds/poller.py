@@ -103,8 +103,12 @@ class FeedPoller:
         judge: Judge,
         settings: FeedSettings,
         throttle: HostThrottle | None = None,
+        retention_days: int = 90,
     ) -> None:
+        """``retention_days``: judgements no feed has listed for this long are purged."""
         self.store = store
+        self.retention_days = retention_days
+        self._purged_on = ""
         self.ingestor = ingestor
         self.fetcher = ingestor.fetcher
         self.judge = judge
@@ -177,7 +181,20 @@ class FeedPoller:
             report.feeds = list(pool.map(run, claimed))
         for result in report.feeds:
             report.candidates.extend(result.new)
+        self._purge_daily(now)
         return report
+
+    def _purge_daily(self, now: datetime) -> None:
+        """Once a day: old judgements no decision depends on go (``FeedStore.purge``)."""
+        today = now.date().isoformat()
+        if self._purged_on == today:
+            return
+        self._purged_on = today
+        deleted, slimmed = self.store.purge(iso(now - timedelta(days=self.retention_days)))
+        if deleted or slimmed:
+            log.info(
+                "feed items: %d old judgement(s) purged, %d decision(s) slimmed", deleted, slimmed
+            )
 
     # -- one feed ------------------------------------------------------------------------------
 
@@ -203,7 +220,7 @@ class FeedPoller:
                 keys.setdefault(normalize_url(item.url), item)
             except ValueError:  # a link urllib cannot even split
                 continue
-        known = self.store.statuses(list(keys))
+        known = self.store.statuses(list(keys), seen_at=_now())
         todo = [
             (key, item, known.get(key, ("", 0))[1])
             for key, item in keys.items()

@@ -11,7 +11,10 @@ and a moderator's decision sticks: its ``status`` is one of
   a source), ``refused`` (not a public http(s) address), ``failed`` (fetching it kept failing),
   ``retry`` (fetching it failed; tried again at the next poll).
 
-Removing a feed keeps its items: their decisions still hold if it is added again.
+Removing a feed keeps its items: their decisions still hold if it is added again. Items are
+kept as long as a feed lists them (``last_seen``), so they are never judged twice; ``purge``
+deletes the judgements no decision depends on once no feed has listed them for the retention
+period, and slims moderators' old decisions to what keeps them (URL, status, who, when).
 """
 
 from __future__ import annotations
@@ -69,11 +72,14 @@ FEED_MIGRATIONS = [
     """
     ALTER TABLE feed_items ADD COLUMN text_key TEXT NOT NULL DEFAULT '';
     ALTER TABLE feed_items ADD COLUMN canonical_key TEXT NOT NULL DEFAULT '';
+    ALTER TABLE feed_items ADD COLUMN last_seen TEXT NOT NULL DEFAULT '';
     CREATE INDEX feed_items_text_key ON feed_items (text_key);
     CREATE INDEX feed_items_canonical_key ON feed_items (canonical_key)
     """,
 ]
 DECIDED = ("accepted", "ignored")
+# Judgements no moderator made: deleted once no feed lists them (``FeedStore.purge``).
+UNDECIDED = ("off-topic", "known", "duplicate", "refused", "failed")
 STATUSES = (
     "pending",
     "accepting",
@@ -261,13 +267,19 @@ class FeedStore(Component):
 
     # -- items ---------------------------------------------------------------------------------
 
-    def statuses(self, url_keys: list[str]) -> dict[str, tuple[str, int]]:
-        """(status, attempts) of the items already recorded among ``url_keys``."""
+    def statuses(self, url_keys: list[str], seen_at: str = "") -> dict[str, tuple[str, int]]:
+        """(status, attempts) of the items already recorded among ``url_keys``; with
+        ``seen_at``, they are noted as listed by a feed then (``purge`` keeps them)."""
         found: dict[str, tuple[str, int]] = {}
         with self.transaction() as db:
             for start in range(0, len(url_keys), 500):
                 chunk = url_keys[start : start + 500]
                 marks = ",".join("?" * len(chunk))
+                if seen_at:
+                    db.execute(
+                        f"UPDATE feed_items SET last_seen = ? WHERE url_key IN ({marks})",
+                        (seen_at, *chunk),
+                    )
                 rows = db.execute(
                     f"SELECT url_key, status, attempts FROM feed_items WHERE url_key IN ({marks})",
                     chunk,
@@ -362,6 +374,27 @@ class FeedStore(Component):
         with self.transaction() as db:
             rows = db.execute("SELECT status, COUNT(*) FROM feed_items GROUP BY status")
             return dict(rows.fetchall())
+
+    def purge(self, before: str) -> tuple[int, int]:
+        """Delete the judgements no decision depends on (``UNDECIDED``) that no feed has
+        listed since ``before`` (an ISO time), and slim the decisions made before it to what
+        keeps them (their texts emptied); returns (deleted, slimmed)."""
+        if not self.path.exists():
+            return 0, 0
+        marks = ",".join("?" * len(UNDECIDED))
+        with self.transaction() as db:
+            deleted = db.execute(
+                f"DELETE FROM feed_items WHERE status IN ({marks}) "
+                "AND (CASE WHEN last_seen != '' THEN last_seen ELSE found_at END) < ?",
+                (*UNDECIDED, before),
+            ).rowcount
+            slimmed = db.execute(
+                "UPDATE feed_items SET summary = '', match_text = '', terms = '[]' "
+                "WHERE status IN ('accepted', 'ignored') AND decided_at < ? "
+                "AND (summary != '' OR match_text != '' OR terms != '[]')",
+                (before,),
+            ).rowcount
+        return deleted, slimmed
 
     # -- decisions -----------------------------------------------------------------------------
 
