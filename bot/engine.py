@@ -525,6 +525,15 @@ class StoryBot:
         can find the message again after a restart; ``Candidate.posted`` gives it back."""
         self.feed_store.mark_posted(candidate_id, ref)
 
+    def outdated_review_posts(self, limit: int = 25) -> list[Candidate]:
+        """Candidates whose posted message shows a status they no longer have (decided from
+        the command line or another process), for the adapter to redraw."""
+        return self.feed_store.outdated_posts(limit)
+
+    def mark_candidate_shown(self, candidate_id: int, status: str) -> None:
+        """The candidate's posted message now shows ``status``."""
+        self.feed_store.mark_shown(candidate_id, status)
+
     def candidate(self, candidate_id: int) -> Candidate:
         return self.feed_store.item(candidate_id)
 

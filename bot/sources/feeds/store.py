@@ -73,6 +73,7 @@ FEED_MIGRATIONS = [
     ALTER TABLE feed_items ADD COLUMN text_key TEXT NOT NULL DEFAULT '';
     ALTER TABLE feed_items ADD COLUMN canonical_key TEXT NOT NULL DEFAULT '';
     ALTER TABLE feed_items ADD COLUMN last_seen TEXT NOT NULL DEFAULT '';
+    ALTER TABLE feed_items ADD COLUMN shown_status TEXT NOT NULL DEFAULT '';
     CREATE INDEX feed_items_text_key ON feed_items (text_key);
     CREATE INDEX feed_items_canonical_key ON feed_items (canonical_key)
     """,
@@ -363,9 +364,33 @@ class FeedStore(Component):
 
     def mark_posted(self, item_id: int, ref: str) -> None:
         with self.transaction() as db:
-            cursor = db.execute("UPDATE feed_items SET posted = ? WHERE id = ?", (ref, item_id))
+            cursor = db.execute(
+                "UPDATE feed_items SET posted = ?, shown_status = status WHERE id = ?",
+                (ref, item_id),
+            )
             if cursor.rowcount != 1:
                 raise FeedStoreError(f"no candidate with id {item_id}")
+
+    def outdated_posts(self, limit: int = 25) -> list[Candidate]:
+        """Posted items whose message shows another status than theirs (e.g. decided from
+        the command line while the message still has its buttons), oldest first; an item
+        being added is left until it is settled."""
+        if not self.path.exists():
+            return []
+        with self.transaction() as db:
+            rows = db.execute(
+                f"SELECT {_ITEM_COLUMNS} FROM feed_items i LEFT JOIN feeds f ON f.id = i.feed_id "
+                "WHERE i.posted != '' AND i.status != 'accepting' AND i.status != "
+                "(CASE WHEN i.shown_status = '' THEN 'pending' ELSE i.shown_status END) "
+                "ORDER BY i.id LIMIT ?",
+                (limit,),
+            ).fetchall()
+        return [_candidate(row) for row in rows]
+
+    def mark_shown(self, item_id: int, status: str) -> None:
+        """The item's message now shows ``status``."""
+        with self.transaction() as db:
+            db.execute("UPDATE feed_items SET shown_status = ? WHERE id = ?", (status, item_id))
 
     def counts(self) -> dict[str, int]:
         """How many items are in each status."""
