@@ -47,6 +47,7 @@ from bot.search.retrieval import Answer, Excerpt, Match, Retriever
 from bot.search.semantic import BuildProgress, VectorCache
 from bot.search.text import Analyzer
 from bot.sources.corpus import Corpus, CorpusError, Link, Source
+from bot.sources.decoding import is_iso_date, visible
 from bot.sources.feeds.items import FEED_KINDS
 from bot.sources.feeds.poller import FeedPoller, PollEvent, PollProgress, PollReport
 from bot.sources.feeds.store import Candidate, Feed, FeedStore, FeedStoreError
@@ -652,10 +653,14 @@ class StoryBot:
         ``check(sources)`` runs under the write lock with the current sources and may raise to
         refuse the add (e.g. a duplicate URL), so two concurrent adds cannot both pass it.
         """
-        if not title.strip():
-            raise CorpusError("a source needs a title")
+        if not visible(title):
+            raise CorpusError("a source needs a title (with visible characters)")
         if not text.strip():
             raise CorpusError("the source has no text")
+        if published and not is_iso_date(published):
+            raise CorpusError(
+                f"published must be a date such as 2020-09-10, got {published[:40]!r}"
+            )
         with self._write_lock:
             with self._corpus_locked():
                 # Checks (duplicate URL, near-duplicate text) must see what other processes
