@@ -394,6 +394,6 @@ def _discord(table: dict) -> DiscordSettings:
     rest = {k: v for k, v in table.items() if k not in lists and k not in channels}
     settings = _settings(DiscordSettings, rest, "discord")
     settings = DiscordSettings(**(vars(settings) | lists | channels))
-    _between("discord", "ask_rate", settings.ask_rate, 1, 1000)
+    _between("discord", "ask_rate", settings.ask_rate, 1, 1_000_000)
     _between("discord", "ask_per_seconds", settings.ask_per_seconds, 0, 86_400)
     return settings
