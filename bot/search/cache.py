@@ -101,14 +101,18 @@ class ArrayFiles:
         self.directory = directory
         self.what = what  # for log lines: "passage cache", "vector cache"
 
-    def _path(self, source_id: str) -> Path | None:
+    def _path(self, source_id: str, part: int | None = None) -> Path | None:
         if self.directory is None or not ID_PATTERN.fullmatch(source_id):
             return None
-        return self.directory / f"{source_id}.npz"
+        suffix = "" if part is None else f".part{part}"
+        return self.directory / f"{source_id}{suffix}.npz"
 
-    def read(self, source_id: str, key: str, unpack: Callable[[Any], T]) -> T | None:
-        """``unpack(arrays)`` of the file made under ``key``, or None."""
-        path = self._path(source_id)
+    def read(
+        self, source_id: str, key: str, unpack: Callable[[Any], T], part: int | None = None
+    ) -> T | None:
+        """``unpack(arrays)`` of the file made under ``key``, or None. ``part``: one of the
+        checkpoints a long computation for the source wrote (``write(..., part=n)``)."""
+        path = self._path(source_id, part)
         if path is None or not path.is_file():
             return None
         try:
@@ -121,8 +125,10 @@ class ArrayFiles:
             log.warning("ignored unreadable %s %s: %s", self.what, path, exc)
             return None
 
-    def write(self, source_id: str, key: str, arrays: dict[str, np.ndarray]) -> None:
-        path = self._path(source_id)
+    def write(
+        self, source_id: str, key: str, arrays: dict[str, np.ndarray], part: int | None = None
+    ) -> None:
+        path = self._path(source_id, part)
         if path is None:
             return
         buffer = io.BytesIO()
@@ -132,6 +138,12 @@ class ArrayFiles:
             atomic_write(path, buffer.getvalue())
         except OSError as exc:  # a read-only state dir only costs speed
             log.warning("cannot write %s %s: %s", self.what, path, exc)
+
+    def drop_parts(self, source_id: str) -> None:
+        """Delete the source's checkpoints (its whole file is written)."""
+        if self.directory is not None and ID_PATTERN.fullmatch(source_id):
+            for path in self.directory.glob(f"{source_id}.part*.npz"):
+                path.unlink(missing_ok=True)
 
     def prune(self, keep: Iterable[str]) -> None:
         if self.directory is None or not self.directory.is_dir():

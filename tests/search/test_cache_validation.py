@@ -19,6 +19,15 @@ FERRY = source(
     "The kiosk at the pier sells ferry tickets, maps and postcards. It opens at nine.",
 )
 QUESTION = "Why will the ferry stop running?"
+LONG_FERRY = source(
+    "ferry",
+    FERRY.text
+    + "".join(
+        f"\n\nOn day {i} the harbour ferry carried {i * 40} passengers to the island. "
+        f"The crew counted {i * 3} bicycles on deck."
+        for i in range(1, 8)
+    ),
+)
 
 
 def rewrite(path, change) -> None:
@@ -114,3 +123,46 @@ def test_a_deflated_array_is_refused_before_it_is_inflated(make_bot, tmp_path, m
     assert second.vector_builds == 1
     assert opened == []  # refused from the zip directory: no member read, none inflated
     assert second.ask(QUESTION).answered == first.ask(QUESTION).answered
+
+
+def test_a_process_killed_while_embedding_keeps_its_checkpoints(make_bot, tmp_path, monkeypatch):
+    """Finding 16: a kill mid-embedding lost the whole source; now at most one run."""
+    from bot.search import embeddings, semantic
+
+    monkeypatch.setattr(semantic, "CHECKPOINT_TEXTS", 4)
+    embedder = embeddings.embedder_for(_settings())
+    real = embedder.embed
+    asked: list[int] = []
+
+    def dies_on_third_run(texts, progress=None):
+        asked.append(len(texts))
+        if len(asked) == 3:
+            raise KeyboardInterrupt("killed")  # the process dies here
+        return real(texts, progress)
+
+    monkeypatch.setattr(embedder, "embed", dies_on_third_run)
+    with pytest.raises(KeyboardInterrupt):
+        make_bot(LONG_FERRY, seed=False)
+    parts = sorted(p.name for p in (tmp_path / "state" / "cache" / "vectors").glob("*.npz"))
+    assert parts == ["ferry.part0.npz", "ferry.part1.npz"]
+
+    def counts(texts, progress=None):
+        asked.append(len(texts))
+        return real(texts, progress)
+
+    monkeypatch.setattr(embedder, "embed", counts)
+    asked.clear()
+    resumed = make_bot(seed=False)
+    total = sum(asked) + 8
+    assert asked and asked[0] <= 4  # it started from the third run, not from the start
+    vectors = sorted(p.name for p in (tmp_path / "state" / "cache" / "vectors").glob("*.npz"))
+    assert vectors == ["ferry.npz"]  # checkpoints gone once the source is done
+    with np.load(tmp_path / "state" / "cache" / "vectors" / "ferry.npz") as data:
+        assert len(data["windows"]) + len(data["sentences"]) == total
+    assert resumed.ask(QUESTION).answered
+
+
+def _settings():
+    from bot.config import SemanticSettings
+
+    return SemanticSettings()
