@@ -362,11 +362,14 @@ class FeedStore(Component):
             ).fetchall()
         return [_candidate(row) for row in rows]
 
-    def mark_posted(self, item_id: int, ref: str) -> None:
+    def mark_posted(self, item_id: int, ref: str, shown: str = "pending") -> None:
+        """``ref``: where the item's message is; ``shown``: the status it shows (candidates
+        are posted while pending; a decision made meanwhile is redrawn, see
+        ``outdated_posts``)."""
         with self.transaction() as db:
             cursor = db.execute(
-                "UPDATE feed_items SET posted = ?, shown_status = status WHERE id = ?",
-                (ref, item_id),
+                "UPDATE feed_items SET posted = ?, shown_status = ? WHERE id = ?",
+                (ref, shown, item_id),
             )
             if cursor.rowcount != 1:
                 raise FeedStoreError(f"no candidate with id {item_id}")
