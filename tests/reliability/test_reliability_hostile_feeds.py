@@ -307,3 +307,19 @@ def test_a_poll_purges_once_a_day(make_bot, web, monkeypatch):
     bot.poll_feeds_sync(force=True)
     bot.poll_feeds_sync(force=True)
     assert len(calls) == 1
+
+
+def test_two_feeds_finding_one_article_at_once_give_one_candidate(make_bot, web, monkeypatch):
+    """Both feeds' threads check for a twin before either records: the poll itself knows."""
+    add_feed_pages(web)
+    bot = make_bot(config=LOCAL | {"feeds": {"host_interval_seconds": 0.0, "workers": 2}})
+    monkeypatch.setattr(bot.feed_store, "twin", lambda *args: None)  # checked "at once"
+    title, link, summary = cuties_item(web)
+    serve_feed(web, "/a", rss([(title, f"{link}?from=a", summary)]))
+    serve_feed(web, "/b", rss([(title, f"{link}?from=b", summary)]))
+    bot.feeds_add(web.url("/a"), added_by="mod")
+    bot.feeds_add(web.url("/b"), added_by="mod")
+    report = bot.poll_feeds_sync()
+    assert len(report.candidates) == 1
+    (twin,) = bot.feed_store.items(("duplicate",), 10)
+    assert "same poll" in twin.reason

@@ -238,6 +238,10 @@ class FeedPoller:
             if judged is None:  # stopped while waiting for the item's host
                 complete = False
                 break
+            if judged.status == "pending" and not take(f"text:{judged.text_key}"):
+                # Another feed of this poll found the same article a moment ago.
+                reason = "the same article as another item of the same poll"
+                judged = replace(judged, status="duplicate", reason=reason)
             recorded, written = self.store.record(judged, _now())
             result.judged += 1
             complete &= judged.status != "retry"
