@@ -9,9 +9,11 @@ loads no DTD, resolves no entity, fetches nothing and bounds depth (256) and tex
 - the DOCTYPE (and with it any internal subset) is dropped, and every entity reference is
   replaced by the character an HTML entity of that name stands for, or by nothing;
 - malformed XML is read as far as it goes (bare ``&`` first escaped, as a browser would);
-- each text is cut at ``MAX_TEXT`` characters, an entry of more than ``MAX_ENTRY_ELEMENTS``
-  elements is dropped, and a document of more than ``MAX_ELEMENTS`` outside its entries is
-  refused;
+- each text is cut at ``MAX_TEXT`` characters, and so is each part of an entry (its title,
+  summary, content...: a part's texts together), an entry keeps at most ``MAX_SAME_PARTS``
+  parts of one name and ``MAX_ENTRY_TEXT`` characters in all (the poller reads 300 of a title
+  and 1,000 of a summary), an entry of more than ``MAX_ENTRY_ELEMENTS`` elements is dropped,
+  and a document of more than ``MAX_ELEMENTS`` outside its entries is refused;
 - only the ``limit`` newest entries (by their date; undated feeds: the first ones) are kept.
 
 feedparser then reads the result re-serialised as UTF-8, with no DOCTYPE, so its work is
@@ -32,6 +34,10 @@ from lxml import etree
 MAX_TEXT = 20_000
 # Elements one entry may hold (a normal one has under 30; XHTML content a few hundred).
 MAX_ENTRY_ELEMENTS = 2_000
+# Parts of one name an entry keeps (links, categories, enclosures repeat; a handful is enough).
+MAX_SAME_PARTS = 10
+# Characters of text one entry keeps in all (feedparser's sanitizer costs ~1 s per MB).
+MAX_ENTRY_TEXT = 60_000
 # Elements of the document outside its entries (a normal channel has under 50).
 MAX_ELEMENTS = 10_000
 ENTRY_NAMES = frozenset({"item", "entry"})  # RSS 0.9x/1.0/2.0 items, Atom entries
@@ -71,6 +77,8 @@ def make_safe(data: bytes, limit: int) -> SafeFeed:
     if _count(root, MAX_ELEMENTS + inside + 1) - inside > MAX_ELEMENTS:
         raise UnsafeFeed(f"over {MAX_ELEMENTS:,} elements outside its entries")
     _clean(root)
+    for entry in remaining:
+        _bound_entry(entry)
     if too_big:
         what = "entry" if too_big == 1 else "entries"
         note = f"{too_big} {what} of over {MAX_ENTRY_ELEMENTS:,} elements left out"
@@ -163,6 +171,27 @@ def _clean(root: etree._Element) -> None:
             element.text = element.text[:MAX_TEXT]
         if element.tail and len(element.tail) > MAX_TEXT:
             element.tail = element.tail[:MAX_TEXT]
+
+
+def _bound_entry(entry: etree._Element) -> None:
+    """At most MAX_SAME_PARTS parts of one name, MAX_TEXT characters per part and
+    MAX_ENTRY_TEXT in the entry (in document order; what is past a budget is emptied)."""
+    seen: dict[object, int] = {}
+    left = MAX_ENTRY_TEXT
+    for part in list(entry):
+        seen[part.tag] = seen.get(part.tag, 0) + 1
+        if seen[part.tag] > MAX_SAME_PARTS:
+            _drop(part)
+            continue
+        budget = min(MAX_TEXT, left)
+        for element in part.iter():
+            for name in ("text", "tail") if element is not part else ("text",):
+                value = getattr(element, name)
+                if value:
+                    kept = value[: max(budget, 0)]
+                    budget -= len(kept)
+                    setattr(element, name, kept or None)
+        left -= min(MAX_TEXT, left) - max(budget, 0)
 
 
 def _replace(node: etree._Element, text: str) -> None:
