@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+import math
 import sys
 import zipfile
 from collections.abc import Callable, Iterable
@@ -156,11 +157,20 @@ class ArrayFiles:
 
 def _check_sizes(data: np.lib.npyio.NpzFile, file_size: int) -> None:
     """Refuse, before reading any array, a file that is not what ``write`` makes: every member
-    stored (``np.savez`` never compresses, so a small file cannot inflate to gigabytes) and no
-    larger than the file itself."""
+    stored (``np.savez`` never compresses, so a small file cannot inflate to gigabytes), no
+    larger than the file itself, and holding no more than the array its header declares
+    (numpy allocates the declared size before reading)."""
     for info in data.zip.infolist():
         if info.compress_type != zipfile.ZIP_STORED or info.file_size > file_size:
             raise ValueError(f"{info.filename}: compressed or larger than the file")
+        with data.zip.open(info) as member:
+            version = np.lib.format.read_magic(member)
+            if version == (1, 0):
+                shape, _, dtype = np.lib.format.read_array_header_1_0(member)
+            else:
+                shape, _, dtype = np.lib.format.read_array_header_2_0(member)
+        if math.prod(shape) * dtype.itemsize > info.file_size:
+            raise ValueError(f"{info.filename}: declares more than the file holds")
 
 
 def valid_offsets(ptr: np.ndarray, total: int) -> bool:

@@ -166,3 +166,37 @@ def _settings():
     from bot.config import SemanticSettings
 
     return SemanticSettings()
+
+
+def test_an_array_declaring_more_than_the_file_holds_is_refused_unread(
+    make_bot, tmp_path, monkeypatch
+):
+    """A stored member whose .npy header declares a 1.5 TB array (numpy allocates the
+    declared size before reading): the header is checked against the member's size first."""
+    first = make_bot(FERRY, seed=False)
+    path = tmp_path / "state" / "cache" / "vectors" / "ferry.npz"
+    with np.load(path) as data:
+        arrays = dict(data)
+    member = io.BytesIO()
+    header = {"descr": "<f4", "fortran_order": False, "shape": (10**9, 384)}
+    np.lib.format.write_array_header_1_0(member, header)
+    member.write(arrays["windows"].tobytes())
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as archive:
+        for name, array in arrays.items():
+            one = io.BytesIO()
+            np.lib.format.write_array(one, array)
+            archive.writestr(
+                f"{name}.npy", member.getvalue() if name == "windows" else one.getvalue()
+            )
+    read = []
+    real = np.lib.format.read_array
+
+    def spy(fp, *args, **kwargs):
+        read.append(getattr(fp, "name", ""))
+        return real(fp, *args, **kwargs)
+
+    monkeypatch.setattr(np.lib.format, "read_array", spy)
+    second = make_bot(seed=False)
+    assert second.vector_builds == 1
+    assert "windows.npy" not in read  # refused from its header: never allocated nor read
+    assert second.ask(QUESTION).answered == first.ask(QUESTION).answered
