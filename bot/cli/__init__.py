@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sqlite3
 import sys
 
 from rich.console import Console
@@ -44,23 +45,38 @@ def setup_logging(verbose: bool) -> None:
     """Errors only; with ``-v`` storybot's own INFO lines (``bot.*``) too. Libraries stay at
     WARNING: spaCy's INFO lines ("Created vocabulary") say nothing to a user, and spaCy's own
     handler printed each of them a second time."""
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("bot").setLevel(logging.INFO if verbose else logging.ERROR)
-    logging.getLogger().setLevel(logging.WARNING if verbose else logging.ERROR)
+    # Like basicConfig, nothing changes where logging is set up already (an embedding program).
+    logging.basicConfig(
+        level=logging.WARNING if verbose else logging.ERROR,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    if verbose:
+        logging.getLogger("bot").setLevel(logging.INFO)
     spacy = logging.getLogger("spacy")
     spacy.setLevel(logging.WARNING)
     spacy.propagate = not spacy.handlers  # spaCy prints through its own handler
 
 
 def _user_errors() -> tuple[type[Exception], ...]:
-    """Errors whose message is for the user (no traceback): config, corpus, input, network."""
+    """Errors whose message is for the user (no traceback): config, corpus, input, network, a
+    model file refused by its hash, a full or read-only disk or database."""
     from bot.config import ConfigError
+    from bot.search.modelfiles import SemanticError
     from bot.search.text import NlpError
     from bot.sources.feeds.items import FeedError
     from bot.sources.feeds.store import FeedStoreError
     from bot.sources.ingest import ERRORS
 
-    return (ConfigError, NlpError, FeedStoreError, FeedError, *ERRORS)
+    return (
+        ConfigError,
+        NlpError,
+        SemanticError,
+        FeedStoreError,
+        FeedError,
+        *ERRORS,
+        sqlite3.Error,
+        OSError,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -84,7 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:
         if not isinstance(exc, _user_errors()):
             raise
-        err.print(f"[red]error:[/red] {literal(exc)}", highlight=False, soft_wrap=True)
+        where = "the state database: " if isinstance(exc, sqlite3.Error) else ""
+        err.print(f"[red]error:[/red] {where}{literal(exc)}", highlight=False, soft_wrap=True)
         return EXIT_FAILURE
 
 

@@ -2,9 +2,11 @@
 
 Checks what a running bot relies on, without loading spaCy or connecting to Discord (so it
 answers in a fraction of a second): the config, a corpus with sources that load, a writable
-state directory, and with ``--discord`` the token in the environment. Exit codes are those of
-``storybot run`` for the same problem: 2 for a missing token (a service manager should not
-restart), 1 for the rest. Whether the gateway
+state directory and state database (a row written, so a full disk or a read-only or damaged
+database shows), the embedding model and tokenizer by their sha256 (with the semantic layer
+on), and with ``--discord`` the token in the environment. Exit codes are those of ``storybot
+run`` for the same problem: 2 for a missing token (a service manager should not restart), 1
+for the rest. Whether the gateway
 connection is up is discord.py's business (it reconnects); a bot that crashes ends its process,
 which the container or service manager restarts.
 """
@@ -12,6 +14,7 @@ which the container or service manager restarts.
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import tempfile
 
 from rich.console import Console
@@ -22,7 +25,8 @@ from bot.cli.terminal import literal
 
 def register(commands: argparse._SubParsersAction) -> None:
     health = commands.add_parser(
-        "health", help="check the config, corpus and state directory (exit 0 when all is well)"
+        "health",
+        help="check the config, corpus, state, and model files (exit 0 when all is well)",
     )
     health.add_argument(
         "--discord", action="store_true", help="also check that DISCORD_TOKEN is set"
@@ -45,6 +49,9 @@ def cmd_health(args, out: Console, err: Console) -> int:
     from bot.cli.common import corpus_problem
     from bot.cli.serve import discord_token
     from bot.config import load_config
+    from bot.insights.database import database_path
+    from bot.insights.keyvalues import KeyValues
+    from bot.search.modelfiles import SemanticError, check_model_files
     from bot.sources.corpus import Corpus
 
     config = load_config(args.config)
@@ -54,6 +61,16 @@ def cmd_health(args, out: Console, err: Console) -> int:
     if not loaded.sources:
         raise CliError(corpus_problem(config, "the corpus has no sources"))
     check_state_dir(config)
+    database = database_path(config.state_dir)
+    try:
+        KeyValues(database).set("health-check", "ok")
+    except (sqlite3.Error, OSError) as exc:
+        raise CliError(f"the state database {database} cannot be written: {exc}") from exc
+    if config.semantic.enabled:
+        try:
+            check_model_files(config.semantic)
+        except SemanticError as exc:
+            raise CliError(str(exc)) from exc
     if args.discord:
         discord_token()  # exit 2 when missing, as storybot run: a restart cannot fix it
     skipped = f", {len(loaded.errors)} file(s) skipped" if loaded.errors else ""
