@@ -19,7 +19,12 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+import math
+import mmap
+import os
+import struct
 import sys
+import zipfile
 from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
@@ -106,15 +111,17 @@ class ArrayFiles:
         return self.directory / f"{source_id}.npz"
 
     def read(self, source_id: str, key: str, unpack: Callable[[Any], T]) -> T | None:
-        """``unpack(arrays)`` of the file made under ``key``, or None."""
+        """``unpack(arrays)`` of the file made under ``key``, or None. The arrays are views of
+        a read-only memory map of the file (see ``map_arrays``): ``unpack`` copies what it
+        keeps."""
         path = self._path(source_id)
         if path is None or not path.is_file():
             return None
         try:
-            with np.load(path, allow_pickle=False) as data:
-                if str(data["key"]) != key:
-                    return None
-                return unpack(data)
+            data = map_arrays(path)
+            if str(data["key"][()]) != key:
+                return None
+            return unpack(data)
         except Exception as exc:  # any damage means: not cached
             log.warning("ignored unreadable %s %s: %s", self.what, path, exc)
             return None
@@ -140,6 +147,53 @@ class ArrayFiles:
                 path.unlink(missing_ok=True)
 
 
+# The largest cache file read (a source is at most 10 MB of text; its vectors ~ 40 MB).
+MAX_FILE_BYTES = 1 << 31
+
+
+def map_arrays(path: Path) -> dict[str, np.ndarray]:
+    """The arrays of an uncompressed ``.npz`` file (what ``np.savez`` writes), as read-only
+    views of one memory map of the file, nothing read before it is checked: every member must
+    be stored (not deflated: a small file cannot expand into gigabytes), be a ``.npy`` of a
+    plain dtype (no objects, so no pickle) and C order, and its declared shape times item size
+    must be exactly the member's size, which must lie inside the file. ValueError otherwise."""
+    with open(path, "rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        if not 0 < size <= MAX_FILE_BYTES:
+            raise ValueError(f"size {size}")
+        with zipfile.ZipFile(handle) as archive:
+            members = archive.infolist()
+        mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+    out: dict[str, np.ndarray] = {}
+    for info in members:
+        name = info.filename
+        if not name.endswith(".npy") or info.compress_type != zipfile.ZIP_STORED:
+            raise ValueError(f"member {name!r} is not a stored .npy")
+        local = info.header_offset
+        if local + 30 > size or mapped[local : local + 4] != b"PK\x03\x04":
+            raise ValueError(f"member {name!r}: bad local header")
+        name_len, extra_len = struct.unpack("<HH", mapped[local + 26 : local + 30])
+        start = local + 30 + name_len + extra_len
+        end = start + info.file_size
+        if info.compress_size != info.file_size or end > size:
+            raise ValueError(f"member {name!r} runs past the file")
+        header = io.BytesIO(mapped[start : min(end, start + 65536)])
+        version = np.lib.format.read_magic(header)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(header)
+        elif version in ((2, 0), (3, 0)):
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(header)
+        else:
+            raise ValueError(f"member {name!r}: npy version {version}")
+        if dtype.hasobject or fortran:
+            raise ValueError(f"member {name!r}: object dtype or Fortran order")
+        offset = start + header.tell()
+        if offset + math.prod(shape) * dtype.itemsize != end:
+            raise ValueError(f"member {name!r}: declared shape {shape} does not fit its size")
+        out[name[:-4]] = np.ndarray(shape, dtype, buffer=mapped, offset=offset)
+    return out
+
+
 def _pack(passages: list[Passage]) -> dict[str, np.ndarray]:
     vocab: dict[str, int] = {}
     ids = [vocab.setdefault(t, len(vocab)) for p in passages for t in p.terms]
@@ -156,18 +210,29 @@ def _pack(passages: list[Passage]) -> dict[str, np.ndarray]:
 def _unpack(source: Source, data) -> list[Passage]:
     bounds, term_ptr, term_ids = data["bounds"], data["term_ptr"], data["term_ids"]
     sent_ptr, sent_starts = data["sent_ptr"], data["sent_starts"]
-    vocab = [sys.intern(v) for v in data["vocab"].tolist()]
+    vocab_array = data["vocab"]
     n = len(bounds)
     if (
         bounds.ndim != 2
-        or len(term_ptr) != n + 1
-        or len(sent_ptr) != n + 1
+        or bounds.shape[1] != 2
+        or vocab_array.ndim != 1
+        or vocab_array.dtype.kind != "U"
+        or any(a.dtype.kind != "i" for a in (bounds, term_ptr, term_ids, sent_ptr, sent_starts))
+        or term_ptr.shape != (n + 1,)
+        or sent_ptr.shape != (n + 1,)
+        or term_ptr[0] != 0
+        or sent_ptr[0] != 0
         or term_ptr[-1] != len(term_ids)
         or sent_ptr[-1] != len(sent_starts)
+        or (np.diff(term_ptr) < 0).any()
+        or (np.diff(sent_ptr) < 0).any()
         or (n and (bounds.min() < 0 or bounds.max() > len(source.text)))
-        or (len(term_ids) and (term_ids.min() < 0 or term_ids.max() >= len(vocab)))
+        or (bounds[:, 0] > bounds[:, 1]).any()
+        or (len(sent_starts) and (sent_starts.min() < 0 or sent_starts.max() > len(source.text)))
+        or (len(term_ids) and (term_ids.min() < 0 or term_ids.max() >= len(vocab_array)))
     ):
         raise ValueError("inconsistent arrays")
+    vocab = [sys.intern(v) for v in vocab_array.tolist()]
     terms = [vocab[i] for i in term_ids.tolist()]
     tp, sp, starts = term_ptr.tolist(), sent_ptr.tolist(), sent_starts.tolist()
     return [

@@ -120,24 +120,45 @@ def test_semantic_excerpts_stay_short(make_bot, k):
         assert len(e.text) <= 600 or (e.start, e.end) in passages
 
 
-def test_the_cache_holds_each_source_s_vectors_once_as_views_of_the_index(make_bot, tmp_path):
+def test_the_cache_holds_each_source_s_vectors_once_as_views_of_the_index(
+    make_bot, tmp_path, monkeypatch
+):
     """After a build, the per-source vectors the cache keeps (for incremental rebuilds) are
-    views into the stacked index, not a second copy of every vector."""
+    views into the stacked index, not a second copy of every vector; a rebuild after an add
+    reuses the blocks of the sources that did not change and gives the same cosines as an
+    index built from scratch."""
+    import bot.search.semantic as semantic
     from bot.search.cache import PassageCache
     from bot.search.embeddings import embedder_for
-    from bot.search.semantic import VectorCache
+    from bot.search.semantic import SemanticIndex, VectorCache
 
+    monkeypatch.setattr(semantic, "BLOCK_VECTORS", 8)  # one block per source here
     bot = make_bot(FERRY, ZOO, seed=False)
     cache = VectorCache(tmp_path / "vectors", embedder_for(bot.config.semantic))
     keys = PassageCache(None, bot.analyzer, bot.config.nlp.window_sentences)
-    per_source = [
-        (s, keys.key(s), [p for p in bot.passages if p.source_id == s.id]) for s in bot.sources
-    ]
-    index = cache.index(per_source)
-    kept = cache.vectors(per_source)  # unchanged sources: what the cache holds
+
+    def per_source(b):
+        return [(s, keys.key(s), [p for p in b.passages if p.source_id == s.id]) for s in b.sources]
+
+    index = cache.index(per_source(bot))
+    kept = cache.vectors(per_source(bot))  # unchanged sources: what the cache holds
     assert cache.embedded == 2  # embedded once, by the first call
     for held, view in zip(kept, index.per_source(), strict=True):
-        assert held.windows is view.windows and held.sentences is view.sentences
-    # One stacked matrix behind every source's windows: the index's.
-    bases = {id(held.windows.base) for held in kept}
-    assert len(bases) == 1 and kept[0].windows.base.shape[0] == len(bot.passages)
+        assert np.shares_memory(held.windows, view.windows)
+        assert np.shares_memory(held.sentences, view.sentences)
+        assert np.array_equal(held.windows, view.windows)
+    assert all(v.windows.base is not None for v in kept)  # views, not copies
+    bot.add_source("The museum reopens in May after a new roof was built.", "Museum")
+    again = cache.index(per_source(bot))
+    assert cache.embedded == 3
+    # Both old blocks are reused as they are; only the new source's vectors were stacked.
+    assert len(again._blocks) == 3
+    assert all(any(old is new for new in again._blocks) for old in index._blocks)
+    scratch = SemanticIndex(cache.vectors(per_source(bot)), cache.embedder)
+    question = cache.embedder.embed(["When does the museum reopen?"])[0]
+    for mine, theirs in zip(
+        vars(again.cosines(question)).values(),
+        vars(scratch.cosines(question)).values(),
+        strict=True,
+    ):
+        assert np.array_equal(mine, theirs)
