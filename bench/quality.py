@@ -37,9 +37,13 @@ LABELLED = {
 SQUAD = SHARED / "squad2-dev20"
 
 
+# ``--semantic windows=derived`` etc.: [semantic] settings to measure instead of the shipped ones.
+OVERRIDES: dict[str, str] = {}
+
+
 def settings(semantic: bool):
     config = load_config(ROOT / "config.toml")
-    return replace(config, semantic=replace(config.semantic, enabled=semantic))
+    return replace(config, semantic=replace(config.semantic, enabled=semantic, **OVERRIDES))
 
 
 def labelled_rows(work: Path) -> None:
@@ -110,7 +114,15 @@ def squad_rows(work: Path, off_topic: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--off-topic", type=int, default=100, help="per SQuAD story")
+    parser.add_argument(
+        "--semantic",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a [semantic] setting to use instead of the shipped one (e.g. windows=derived)",
+    )
     args = parser.parse_args()
+    OVERRIDES.update(item.split("=", 1) for item in args.semantic)
     with tempfile.TemporaryDirectory() as tmp:
         labelled_rows(Path(tmp))
         print()
