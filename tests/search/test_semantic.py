@@ -162,3 +162,51 @@ def test_the_cache_holds_each_source_s_vectors_once_as_views_of_the_index(
         strict=True,
     ):
         assert np.array_equal(mine, theirs)
+
+
+@pytest.mark.parametrize("damage", ["nan", "compressed", "rows", "truncated", "objects", "key"])
+def test_a_damaged_vector_file_is_refused_and_that_source_embedded_again(make_bot, damage):
+    """Cache contents are checked, not trusted once the key matches (issue 20, item 14):
+    non-finite vectors, a deflated file (it could expand into gigabytes), rows out of range,
+    a size that does not match the declared shape, object arrays (pickle): each is refused
+    before use, and only that source is embedded again, with the same answers."""
+    bot = make_bot(FERRY, ZOO, seed=False)
+    question = "Why will the boat service end?"
+    before = bot.ask(question)
+    path = bot.config.state_dir / "cache" / "vectors" / "ferry.npz"
+    with np.load(path) as data:
+        arrays = dict(data)
+    if damage == "nan":
+        arrays["windows"][0, 0] = np.nan
+    elif damage == "rows":
+        arrays["sentence_first"][-1] = len(arrays["sentences"])
+    elif damage == "objects":
+        arrays["sentence_count"] = np.array([object()] * len(arrays["sentence_count"]))
+    elif damage == "key":
+        arrays["key"] = np.array("another key")
+    if damage == "compressed":
+        np.savez_compressed(path, **arrays)
+    elif damage == "truncated":
+        path.write_bytes(path.read_bytes()[:-200])
+    else:
+        np.savez(path, **arrays)
+    again = make_bot(seed=False)
+    assert again.vector_builds == 1  # ferry only; zoo came from its file
+    after = again.ask(question)
+    assert [(e.source.id, e.start, e.end, e.score) for e in after.excerpts or after.closest] == [
+        (e.source.id, e.start, e.end, e.score) for e in before.excerpts or before.closest
+    ]
+    with np.load(path) as data:  # rewritten, good again
+        assert np.isfinite(data["windows"]).all() and str(data["key"]) != "another key"
+
+
+def test_another_process_s_vectors_are_reused_not_embedded_again(make_bot, tmp_path):
+    """The CLI adds a source in another process (here: another engine over the same state):
+    the running bot reloads in the background and reads the vectors the CLI wrote."""
+    running = make_bot(FERRY, seed=False)
+    cli = make_bot(seed=False)
+    cli.add_source(ZOO.text, "Zoo news")
+    assert cli.vector_builds == 1
+    running.reload()
+    assert running.vector_builds == 1  # ferry, at its start; the zoo was read, not embedded
+    assert "zoo-news" in {s.id for s in running.sources}
