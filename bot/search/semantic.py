@@ -130,7 +130,8 @@ class VectorCache:
         self.windows = windows
         self.dtype = np.dtype(dtype)
         self.blas_threads = blas_threads
-        self._memory: dict[str, tuple[str, SourceVectors]] = {}
+        # The last index built: its blocks hold every source's vectors (the memory of this
+        # cache; the next build reuses them).
         self._index: SemanticIndex | None = None
         # How many sources were embedded (the rest came from the cache or another process).
         self.embedded = 0
@@ -144,49 +145,35 @@ class VectorCache:
         sources: Iterable[tuple[Source, str, Sequence[Passage]]],
         progress: BuildProgress | None = None,
     ) -> list[SourceVectors]:
-        """Per (source, passage cache key, its passages), its vectors, in order."""
-        return [v for _, v in self._vectors(sources, progress)]
-
-    def _vectors(self, sources, progress) -> list[tuple[str, SourceVectors]]:
-        memory: dict[str, tuple[str, SourceVectors]] = {}
-        out = []
-        for source, passage_key, passages in sources:
-            key = self.key(passage_key)
-            known = self._memory.get(source.id)
-            found = known[1] if known is not None and known[0] == key else None
-            if found is None:
-                found = self._read(source, key, passages)
-            if found is None:
-                found = self._embed_once(source, key, passages, progress)
-            memory[source.id] = (key, found)
-            out.append((key, found))
-        self._memory = memory
-        self._files.prune(memory.keys())
-        return out
+        """Per (source, passage cache key, its passages), its vectors, in order (views into
+        the index ``index`` builds)."""
+        return self.index(sources, progress).per_source()
 
     def index(
         self,
         sources: Iterable[tuple[Source, str, Sequence[Passage]]],
         progress: BuildProgress | None = None,
     ) -> SemanticIndex:
-        """The stacked index of ``sources``' vectors (see ``vectors``). Blocks of the previous
-        index whose sources are unchanged are reused as they are; the cache then keeps each
-        source's vectors as views into the index's blocks, so a corpus's vectors are held
-        once, not once per source and again stacked."""
-        keyed = self._vectors(sources, progress)
+        """The stacked index of ``sources``' vectors. Blocks of the previous index whose
+        sources are unchanged are reused as they are; other sources' vectors come from the
+        previous index (a view), their cache file (read through its memory map straight into
+        the new block: no second copy of the corpus's vectors, ever) or the model."""
+        items = list(sources)
+        keys = [self.key(passage_key) for _, passage_key, _ in items]
+        known = self._index.by_key() if self._index is not None else {}
+
+        def vectors(i: int) -> SourceVectors:
+            source, _, passages = items[i]
+            found = known.get(keys[i])
+            if found is None:
+                found = self._read(source, keys[i], passages)
+            if found is None:
+                found = self._embed_once(source, keys[i], passages, progress)
+            return found
+
         limit_blas_threads(self.blas_threads)
-        index = SemanticIndex(
-            [v for _, v in keyed],
-            self.embedder,
-            keys=[k for k, _ in keyed],
-            previous=self._index,
-        )
-        self._memory = {
-            source_id: (key, view)
-            for (source_id, (key, _)), view in zip(
-                self._memory.items(), index.per_source(), strict=True
-            )
-        }
+        index = SemanticIndex.assemble(keys, vectors, self.embedder, previous=self._index)
+        self._files.prune(source.id for source, _, _ in items)
         self._index = index
         return index
 
@@ -260,7 +247,7 @@ class VectorCache:
         return SourceVectors(windows, sentences, first, count)
 
     def _unpack(self, data, passages: int) -> SourceVectors:
-        """Checked, then copied out of the file's memory map (float32)."""
+        """Checked views of the file's memory map (copied once, into a block)."""
         windows, sentences = data["windows"], data["sentences"]
         first, count = data["sentence_first"], data["sentence_count"]
         dims = self.embedder.dimensions
@@ -278,15 +265,15 @@ class VectorCache:
             or (passages and (first + count).max() > len(sentences))
         ):
             raise ValueError("inconsistent arrays")
-        found = SourceVectors(
-            windows.astype(np.float32),
-            sentences.astype(np.float32),
-            first.astype(np.int64),
-            count.astype(np.int64),
-        )
-        if not (np.isfinite(found.windows).all() and np.isfinite(found.sentences).all()):
+        if not (_finite(windows) and _finite(sentences)):
             raise ValueError("vectors that are not finite")
-        return found
+        return SourceVectors(windows, sentences, first.astype(np.int64), count.astype(np.int64))
+
+
+def _finite(vectors: np.ndarray) -> bool:
+    """All finite, checked a slice at a time (no temporary the size of the array)."""
+    step = 4096
+    return all(np.isfinite(vectors[i : i + step]).all() for i in range(0, len(vectors), step))
 
 
 def derive_windows(sentences: np.ndarray, first: np.ndarray, count: np.ndarray) -> np.ndarray:
@@ -321,9 +308,11 @@ class _Block:
     windows: int
     sentences: int
     sentences_at: int
-    # Per source: its cache key (None: never reused) and its window and sentence counts.
+    # Per source: its cache key (None: never reused), its window and sentence counts, and
+    # per window its sentences' rows in the source (first, count).
     keys: tuple[str | None, ...]
     counts: tuple[tuple[int, int], ...]
+    ranges: tuple[tuple[np.ndarray, np.ndarray], ...]
 
     @property
     def size(self) -> int:
@@ -340,23 +329,42 @@ class SemanticIndex:
         keys: Sequence[str | None] | None = None,
         previous: SemanticIndex | None = None,
     ) -> None:
-        self.embedder = embedder
         keys = list(keys) if keys is not None else [None] * len(per_source)
         reusable = previous._blocks if previous is not None else []
-        self._blocks = _assemble(per_source, keys, reusable, embedder.dimensions)
+        self._setup(
+            _assemble(keys, per_source.__getitem__, reusable, embedder.dimensions), embedder
+        )
+
+    @classmethod
+    def assemble(
+        cls,
+        keys: Sequence[str | None],
+        vectors: Callable[[int], SourceVectors],
+        embedder: Embedder,
+        previous: SemanticIndex | None = None,
+    ) -> SemanticIndex:
+        """The index of ``len(keys)`` sources; ``vectors(i)`` is asked only for sources not in
+        a reused block of ``previous``, in order, and dropped once copied."""
+        index = cls.__new__(cls)
+        reusable = previous._blocks if previous is not None else []
+        index._setup(_assemble(keys, vectors, reusable, embedder.dimensions), embedder)
+        return index
+
+    def _setup(self, blocks: list[_Block], embedder: Embedder) -> None:
+        self.embedder = embedder
+        self._blocks = blocks
         # Where each block's windows and sentences go in the question's cosine arrays.
         self._offsets, w, s = [], 0, 0
+        firsts, counts = [], []
         for block in self._blocks:
             self._offsets.append((w, s))
-            w, s = w + block.windows, s + block.sentences
+            for (_, n_sentences), (first, count) in zip(block.counts, block.ranges, strict=True):
+                firsts.append(first + s)
+                counts.append(count)
+                s += n_sentences
+            w += block.windows
         self._n_windows, self._n_sentences = w, s
-        self._source_ranges = [(v.sentence_first, v.sentence_count) for v in per_source]
         # Per passage, its sentences' global rows: first .. first + count - 1.
-        firsts, counts, offset = [], [], 0
-        for v in per_source:
-            firsts.append(v.sentence_first + offset)
-            counts.append(v.sentence_count)
-            offset += len(v.sentences)
         first = np.concatenate(firsts) if firsts else np.zeros(0, np.int64)
         count = np.concatenate(counts) if counts else np.zeros(0, np.int64)
         # Passages grouped by sentence count c: their best sentence is the max over c
@@ -366,14 +374,13 @@ class SemanticIndex:
         ]
 
     def per_source(self) -> list[SourceVectors]:
-        """Each source's vectors, in the order given, as views into the stacked blocks (no
-        copy: a cache that keeps these holds the vectors once)."""
+        """Each source's vectors, in order, as views into the stacked blocks (no copy)."""
         out = []
-        firsts = self._source_ranges
         for block in self._blocks:
             w, s = 0, block.sentences_at
-            for n_windows, n_sentences in block.counts:
-                first, count = firsts[len(out)]
+            for (n_windows, n_sentences), (first, count) in zip(
+                block.counts, block.ranges, strict=True
+            ):
                 out.append(
                     SourceVectors(
                         block.matrix[:, w : w + n_windows].T,
@@ -384,6 +391,11 @@ class SemanticIndex:
                 )
                 w, s = w + n_windows, s + n_sentences
         return out
+
+    def by_key(self) -> dict[str, SourceVectors]:
+        """Each source's vectors (views) by cache key, for the next build."""
+        keys = [key for block in self._blocks for key in block.keys]
+        return {k: v for k, v in zip(keys, self.per_source(), strict=True) if k is not None}
 
     def __len__(self) -> int:
         return self._n_windows
@@ -417,8 +429,8 @@ class SemanticIndex:
 
 
 def _assemble(
-    per_source: Sequence[SourceVectors],
     keys: Sequence[str | None],
+    vectors: Callable[[int], SourceVectors],
     previous: Sequence[_Block],
     dims: int,
 ) -> list[_Block]:
@@ -432,30 +444,28 @@ def _assemble(
         if b.keys and None not in b.keys and b.size >= BLOCK_VECTORS // 2
     }
     blocks: list[_Block] = []
-    pending: list[int] = []
+    pending: list[tuple[str | None, SourceVectors]] = []
     pending_size = 0
 
     def flush() -> None:
         nonlocal pending, pending_size
         if pending:
-            blocks.append(
-                _new_block([per_source[i] for i in pending], [keys[i] for i in pending], dims)
-            )
+            blocks.append(_new_block([v for _, v in pending], [k for k, _ in pending], dims))
         pending, pending_size = [], 0
 
     i = 0
-    while i < len(per_source):
+    while i < len(keys):
         reuse = by_first.get(keys[i]) if keys[i] is not None else None
         if reuse is not None and tuple(keys[i : i + len(reuse.keys)]) == reuse.keys:
             flush()
             blocks.append(reuse)
             i += len(reuse.keys)
             continue
-        v = per_source[i]
+        v = vectors(i)
         size = len(v.windows) + len(v.sentences)
         if pending and pending_size + size > BLOCK_VECTORS:
             flush()
-        pending.append(i)
+        pending.append((keys[i], v))
         pending_size += size
         i += 1
     flush()
@@ -480,4 +490,5 @@ def _new_block(vectors: Sequence[SourceVectors], keys: Sequence[str | None], dim
         sentences_at,
         tuple(keys),
         tuple((len(v.windows), len(v.sentences)) for v in vectors),
+        tuple((np.array(v.sentence_first), np.array(v.sentence_count)) for v in vectors),
     )
