@@ -26,6 +26,7 @@ import struct
 import sys
 import zipfile
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
@@ -53,7 +54,8 @@ class PassageCache:
         self._files = ArrayFiles(directory, "passage cache")
         self.analyzer = analyzer
         self.window = window
-        self._memory: dict[str, tuple[str, list[Passage]]] = {}
+        self._memory: dict[str, _Entry] = {}
+        self._vocabulary = Vocabulary()
         # How many sources were run through spaCy (tests and the benchmark read this).
         self.processed = 0
         self._settings = "|".join(
@@ -71,28 +73,78 @@ class PassageCache:
     def last_keys(self) -> dict[str, str]:
         """The key of each source of the last ``passages`` call (already computed: hashing
         every text again costs a pass over the whole corpus)."""
-        return {source_id: key for source_id, (key, _) in self._memory.items()}
+        return {source_id: entry.key for source_id, entry in self._memory.items()}
 
-    def passages(self, sources: Iterable[Source]) -> list[Passage]:
+    def passages(self, sources: Iterable[Source]) -> PassageList:
         """All passages of ``sources``, in order; only sources not cached are processed."""
-        memory: dict[str, tuple[str, list[Passage]]] = {}
-        out: list[Passage] = []
+        memory: dict[str, _Entry] = {}
+        out = PassageList()
         for source in sources:
             key = self.key(source)
-            known = self._memory.get(source.id)
-            if known is not None and known[0] == key:
-                found = known[1]
-            else:
-                found = self._files.read(source.id, key, partial(_unpack, source))
-                if found is None:
+            entry = self._memory.get(source.id)
+            if entry is None or entry.key != key:
+                read = self._files.read(source.id, key, partial(_unpack, source))
+                if read is None:
                     found = split(source, self.analyzer, self.window)
                     self.processed += 1
-                    self._files.write(source.id, key, _pack(found))
-            memory[source.id] = (key, found)
-            out.extend(found)
+                    packed = _pack(found)
+                    self._files.write(source.id, key, packed)
+                    read = found, packed["vocab"].tolist(), packed["term_ids"], packed["term_ptr"]
+                found, vocab, term_ids, term_ptr = read
+                tokens = self._vocabulary.ids_of(vocab)[term_ids]
+                entry = _Entry(key, found, tokens, np.diff(term_ptr))
+            memory[source.id] = entry
+            out.extend(entry.passages)
         self._memory = memory
         self._files.prune(memory.keys())
+        entries = list(memory.values())
+        out.tokens = _concatenate([e.tokens for e in entries], np.int64)
+        out.lengths = _concatenate([e.lengths for e in entries], np.int64)
+        out.vocabulary = self._vocabulary.terms
         return out
+
+
+class Vocabulary:
+    """Every term a cache has seen, numbered in the order first seen (only ever grows)."""
+
+    def __init__(self) -> None:
+        self._ids: dict[str, int] = {}
+        self.terms: list[str] = []
+
+    def ids_of(self, terms: list[str]) -> np.ndarray:
+        ids = self._ids
+        out = np.empty(len(terms), np.int64)
+        for n, term in enumerate(terms):
+            found = ids.get(term)
+            if found is None:
+                found = ids[term] = len(self.terms)
+                self.terms.append(term)
+            out[n] = found
+        return out
+
+
+class PassageList(list):
+    """Passages in index order, with their terms as arrays too, so an index is built without a
+    pass over every term in Python: ``tokens`` (each passage's terms, in order, as ids into
+    ``vocabulary``, all passages one after the other) and ``lengths`` (terms per passage)."""
+
+    tokens: np.ndarray
+    lengths: np.ndarray
+    vocabulary: list[str]
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """One source's passages in memory, and their terms as vocabulary ids."""
+
+    key: str
+    passages: list[Passage]
+    tokens: np.ndarray
+    lengths: np.ndarray
+
+
+def _concatenate(arrays: list[np.ndarray], dtype) -> np.ndarray:
+    return np.concatenate(arrays).astype(dtype, copy=False) if arrays else np.zeros(0, dtype)
 
 
 class ArrayFiles:
@@ -207,7 +259,8 @@ def _pack(passages: list[Passage]) -> dict[str, np.ndarray]:
     }
 
 
-def _unpack(source: Source, data) -> list[Passage]:
+def _unpack(source: Source, data) -> tuple[list[Passage], list[str], np.ndarray, np.ndarray]:
+    """A source's passages, and their terms as ids into the file's vocabulary (checked)."""
     bounds, term_ptr, term_ids = data["bounds"], data["term_ptr"], data["term_ids"]
     sent_ptr, sent_starts = data["sent_ptr"], data["sent_starts"]
     vocab_array = data["vocab"]
@@ -235,7 +288,7 @@ def _unpack(source: Source, data) -> list[Passage]:
     vocab = [sys.intern(v) for v in vocab_array.tolist()]
     terms = [vocab[i] for i in term_ids.tolist()]
     tp, sp, starts = term_ptr.tolist(), sent_ptr.tolist(), sent_starts.tolist()
-    return [
+    passages = [
         Passage(
             source.id,
             start,
@@ -245,3 +298,4 @@ def _unpack(source: Source, data) -> list[Passage]:
         )
         for j, (start, end) in enumerate(bounds.tolist())
     ]
+    return passages, vocab, np.array(term_ids, dtype=np.int64), np.array(term_ptr, np.int64)

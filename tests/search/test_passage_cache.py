@@ -151,3 +151,29 @@ def test_empty_corpus_never_crashes(make_bot):
     bot_.remove_source(added.id)
     assert bot_.passage_count == 0
     assert not bot_.ask("Why was the lighthouse rebuilt?").answered
+
+
+@pytest.mark.parametrize("variant", ["BM25L", "BM25Plus", "BM25Okapi"])
+def test_the_index_built_from_the_cache_s_arrays_equals_one_built_from_passages(make_bot, variant):
+    """The engine's index reads each passage's terms as vocabulary ids the cache keeps (no
+    pass over every term in Python); it must be exactly the index built from the passages,
+    vocabulary order (BM25Okapi's mean idf is summed in it) and every score included, also
+    after sources come and go (the cache's vocabulary then holds terms no passage has)."""
+    from bot.search.cache import PassageList
+    from bot.search.index import Index
+
+    bot_ = make_bot(A, B, config={"retrieval": {"variant": variant}})
+    bot_.remove_source("beta-report")
+    bot_.add_source(NEW_TEXT, "Harbour news")
+    fast = bot_.retriever.index
+    assert isinstance(bot_._segments.passages.passages(bot_.sources), PassageList)
+    slow = Index(list(bot_.passages), bot_.config.retrieval)
+    assert list(fast._vocab.items()) == list(slow._vocab.items())
+    assert list(fast.doc_freq.items()) == list(slow.doc_freq.items())
+    assert np.array_equal(fast._rows, slow._rows)
+    for name in ("data", "indices", "indptr"):
+        assert np.array_equal(getattr(fast._matrix, name), getattr(slow._matrix, name))
+    assert np.array_equal(fast._idf, slow._idf)
+    for query in (*QUERIES, ["lighthouse", "lighthouse", "film"], ["beta", "petition"]):
+        assert np.array_equal(fast.scores(query), slow.scores(query))
+        assert fast.top(query, 5) == slow.top(query, 5)
