@@ -472,7 +472,7 @@ def main() -> None:
             if not (corpus / "corpus").exists():
                 make_corpus(corpus, size, TextMaker())
             for label, code in codes.items():
-                directory = root / f"c{size}-{label}"
+                directory = root / f"c{size}-{label}{'-lexical' if args.lexical else ''}"
                 if not directory.exists():
                     directory.mkdir()
                     (directory / "corpus").symlink_to(corpus / "corpus")
