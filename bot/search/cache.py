@@ -92,13 +92,13 @@ class PassageCache:
                     read = found, packed["vocab"].tolist(), packed["term_ids"], packed["term_ptr"]
                 found, vocab, term_ids, term_ptr = read
                 tokens = self._vocabulary.ids_of(vocab)[term_ids]
-                entry = _Entry(key, found, tokens, np.diff(term_ptr))
+                entry = _Entry(key, found, tokens, np.diff(term_ptr).astype(np.int32))
             memory[source.id] = entry
             out.extend(entry.passages)
         self._memory = memory
         self._files.prune(memory.keys())
         entries = list(memory.values())
-        out.tokens = _concatenate([e.tokens for e in entries], np.int64)
+        out.tokens = _concatenate([e.tokens for e in entries], np.int32)
         out.lengths = _concatenate([e.lengths for e in entries], np.int64)
         out.vocabulary = self._vocabulary.terms
         return out
@@ -113,7 +113,7 @@ class Vocabulary:
 
     def ids_of(self, terms: list[str]) -> np.ndarray:
         ids = self._ids
-        out = np.empty(len(terms), np.int64)
+        out = np.empty(len(terms), np.int32)
         for n, term in enumerate(terms):
             found = ids.get(term)
             if found is None:
