@@ -315,3 +315,30 @@ def test_an_opening_quotation_mark_starts_the_sentence_it_opens(make_bot, analyz
         '"We will build it," the mayor said.',
         "Work starts in May.",
     ]
+
+
+def test_a_failed_background_reload_keeps_the_current_snapshot(make_bot, monkeypatch, caplog):
+    import bot.engine
+    from bot.search.snapshot import Segments
+    from bot.sources.corpus import Corpus
+
+    monkeypatch.setattr(bot.engine, "REFRESH_SECONDS", 0.0)
+    running = make_bot()
+    before = running.ask("Who directed Cuties?")
+    real_build = Segments.build
+
+    def broken(self, *args, **kwargs):
+        raise OSError("disk gone")
+
+    monkeypatch.setattr(Segments, "build", broken)
+    Corpus(running.config.corpus_dir).write(source("zebra", "Hulu bid for the zebra film."))
+    running.ask("Who directed Cuties?")
+    running.refresh_if_changed(wait=True)
+    assert running._reloader.failures >= 1
+    assert "reloading the corpus in the background failed" in caplog.text
+    answer = running.ask("Who directed Cuties?")  # still answered, from the old snapshot
+    assert answer.excerpts == before.excerpts
+    monkeypatch.setattr(Segments, "build", real_build)
+    running.ask("Who directed Cuties?")  # the next check tries again
+    running.refresh_if_changed(wait=True)
+    assert "zebra" in {s.id for s in running.sources}

@@ -210,3 +210,34 @@ def test_another_process_s_vectors_are_reused_not_embedded_again(make_bot, tmp_p
     running.reload()
     assert running.vector_builds == 1  # ferry, at its start; the zoo was read, not embedded
     assert "zoo-news" in {s.id for s in running.sources}
+
+
+def test_derived_windows_embed_sentences_only(make_bot, monkeypatch):
+    """``[semantic] windows = "derived"``: only sentences go through the model; each window's
+    vector is the normalised mean of its sentences' (so the embedding work is about halved)."""
+    from bot.search.embeddings import Embedder
+    from bot.search.semantic import derive_windows
+
+    embedded: list[str] = []
+    real = Embedder.embed
+
+    def spy(self, texts, *args, **kwargs):
+        embedded.extend(texts)
+        return real(self, texts, *args, **kwargs)
+
+    monkeypatch.setattr(Embedder, "embed", spy)
+    bot = make_bot(FERRY, seed=False, config={"semantic": {"windows": "derived"}})
+    spans, _ = sentence_spans(FERRY.text, bot.passages)
+    assert embedded == [FERRY.text[a:b] for a, b in spans]  # no window text
+    index = bot.retriever.semantic
+    (vectors,) = index.per_source()
+    expected = derive_windows(vectors.sentences, vectors.sentence_first, vectors.sentence_count)
+    assert np.allclose(vectors.windows, expected)
+    assert np.allclose(np.linalg.norm(vectors.windows, axis=1), 1.0, atol=1e-5)
+    assert (
+        "operator lost money"
+        in (
+            bot.ask("Why will the boat service end?").closest
+            or bot.ask("Why will the boat service end?").excerpts
+        )[0].text
+    )
