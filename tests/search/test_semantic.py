@@ -224,7 +224,11 @@ def test_derived_windows_embed_sentences_only(make_bot, monkeypatch):
         return real(self, texts, *args, **kwargs)
 
     monkeypatch.setattr(Embedder, "embed", spy)
-    bot = make_bot(FERRY, seed=False, config={"semantic": {"windows": "derived"}})
+    bot = make_bot(
+        FERRY,
+        seed=False,
+        config={"semantic": {"windows": "derived"}, "retrieval": {"min_about": 0.0}},
+    )
     spans, _ = sentence_spans(FERRY.text, bot.passages)
     assert embedded == [FERRY.text[a:b] for a, b in spans]  # no window text
     index = bot.retriever.semantic
