@@ -531,7 +531,7 @@ def report(results: dict, args) -> None:
             f"{add['remove']:.2f} | {add['add_peak_mb']:.0f} | "
             + (f"{rel['max']:.0f} | " if rel else "— | ")
             + (
-                f"{rel['answers_new_after']:.1f} |"
+                f"{max(0.0, rel['answers_new_after']):.1f} |"
                 if rel and rel["answers_new_after"] is not None
                 else "— |"
             )

@@ -94,6 +94,8 @@ def test_changed_source_or_setting_invalidates_only_what_it_must(make_bot, proce
         b"not a zip file at all",
         "truncate",
         "inconsistent",
+        "compressed",
+        "negative",
     ],
 )
 def test_damaged_cache_entry_is_ignored_and_rebuilt(make_bot, processed, damage):
@@ -102,12 +104,16 @@ def test_damaged_cache_entry_is_ignored_and_rebuilt(make_bot, processed, damage)
     assert path.is_file()
     if damage == "truncate":
         path.write_bytes(path.read_bytes()[:100])
-    elif damage == "inconsistent":
+    elif damage in ("inconsistent", "compressed", "negative"):
         with np.load(path) as data:
             arrays = dict(data)
-        arrays["term_ids"] = arrays["term_ids"] + 10_000  # points past the vocabulary
+        if damage == "inconsistent":
+            arrays["term_ids"] = arrays["term_ids"] + 10_000  # points past the vocabulary
+        elif damage == "negative":
+            arrays["bounds"][0, 0] = -5  # an offset before the text
         with path.open("wb") as handle:
-            np.savez(handle, **arrays)
+            # Deflated: refused unread (a small file could expand into gigabytes).
+            (np.savez_compressed if damage == "compressed" else np.savez)(handle, **arrays)
     else:
         path.write_bytes(damage)
     processed.clear()
