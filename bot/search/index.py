@@ -224,9 +224,12 @@ def _terms_from_arrays(
     rows = np.flatnonzero(passages.lengths > 0)
     tokens = passages.tokens
     if tokens.size:
-        seen, first = np.unique(tokens, return_index=True)
-        order = seen[np.argsort(first, kind="stable")]
-        renumber = np.zeros(int(seen[-1]) + 1, np.int64)
+        # Where each term first occurs (a minimum per term, no sort of every token).
+        first = np.full(int(tokens.max()) + 1, len(tokens), np.int64)
+        np.minimum.at(first, tokens, np.arange(len(tokens)))
+        seen = np.flatnonzero(first < len(tokens))
+        order = seen[np.argsort(first[seen], kind="stable")]
+        renumber = np.zeros(len(first), np.int64)
         renumber[order] = np.arange(len(order))
         ids = renumber[tokens]
     else:
