@@ -46,6 +46,7 @@ from bot.search.semantic import BuildProgress
 from bot.search.snapshot import Reloader, Segments, Snapshot
 from bot.search.text import Analyzer
 from bot.sources.corpus import Corpus, CorpusError, Link, Source
+from bot.sources.decoding import is_iso_date, visible
 from bot.sources.feeds.items import FEED_KINDS
 from bot.sources.feeds.poller import FeedPoller, PollEvent, PollProgress, PollReport
 from bot.sources.feeds.store import Candidate, Feed, FeedStore, FeedStoreError
@@ -71,8 +72,14 @@ class Vote(Enum):
     NOT_RECORDED = "not recorded"  # question logging is off, or the question was not logged
 
 
-# What a broken audit database raises; it never stops or undoes a corpus change.
+# What a broken audit database raises: a change whose row cannot be begun is refused.
 AUDIT_ERRORS = (sqlite3.Error, OSError, RuntimeError)
+
+
+class AuditUnavailable(CorpusError):
+    """A corpus change refused because its audit row could not be written."""
+
+
 # Gaps of the question log checked for each announcement (the most asked first).
 ANNOUNCE_GAPS = 25
 # A candidate left "accepting" this long (a crash mid-add) may be accepted again.
@@ -115,7 +122,13 @@ class StoryBot:
                 log.info("removed stale temp file %s", path)
         self._ingestor = Ingestor(self, fetcher or Fetcher(config.fetch))
         self.feed_store = FeedStore(database_path(config.state_dir))
-        self._poller = FeedPoller(self.feed_store, self._ingestor, self.match, config.feeds)
+        self._poller = FeedPoller(
+            self.feed_store,
+            self._ingestor,
+            self.match,
+            config.feeds,
+            retention_days=config.stats.retention_days,
+        )
         self._announced = AnnouncementCursor(database_path(config.state_dir))
         # The current snapshot; a change seen on disk is rebuilt in the background.
         self._reloader = Reloader(self._build, self._write_lock)
@@ -202,8 +215,8 @@ class StoryBot:
             return answer
         try:
             question_id = self.question_log.record(answer, server, origin=origin)
-        except Exception:
-            log.exception("could not record the question")
+        except Exception as exc:  # one line per question, not a traceback
+            log.error("could not record the question: %s", exc)
             return answer
         return replace(answer, question_id=question_id)
 
@@ -298,8 +311,8 @@ class StoryBot:
                 asker_id=asker_id,
                 via_interaction=via_interaction,
             )
-        except (sqlite3.Error, OSError, RuntimeError):
-            log.exception("could not store the answer for its buttons")
+        except (sqlite3.Error, OSError, RuntimeError) as exc:  # one line, not a traceback
+            log.error("could not store the answer for its buttons: %s", exc)
             return None
 
     def stored_answer(self, answer_id: int) -> StoredAnswer | None:
@@ -399,6 +412,9 @@ class StoryBot:
             return []
         if self._changed_on_disk():
             self.reload()  # another process just added: see its source now
+        # The entries stop at the first pending row; one a killed process left is settled
+        # here (a change in flight holds the corpus lock: this waits for it).
+        self._settle_interrupted_changes()
         out = []
         for entry in self.audit.since(cursor, "add", limit):
             try:
@@ -487,6 +503,15 @@ class StoryBot:
         """Remember where an adapter showed a candidate (e.g. "channel_id/message_id"), so it
         can find the message again after a restart; ``Candidate.posted`` gives it back."""
         self.feed_store.mark_posted(candidate_id, ref)
+
+    def outdated_review_posts(self, limit: int = 25) -> list[Candidate]:
+        """Candidates whose posted message shows a status they no longer have (decided from
+        the command line or another process), for the adapter to redraw."""
+        return self.feed_store.outdated_posts(limit)
+
+    def mark_candidate_shown(self, candidate_id: int, status: str) -> None:
+        """The candidate's posted message now shows ``status``."""
+        self.feed_store.mark_shown(candidate_id, status)
 
     def candidate(self, candidate_id: int) -> Candidate:
         return self.feed_store.item(candidate_id)
@@ -606,10 +631,14 @@ class StoryBot:
         ``check(sources)`` runs under the write lock with the current sources and may raise to
         refuse the add (e.g. a duplicate URL), so two concurrent adds cannot both pass it.
         """
-        if not title.strip():
-            raise CorpusError("a source needs a title")
+        if not visible(title):
+            raise CorpusError("a source needs a title (with visible characters)")
         if not text.strip():
             raise CorpusError("the source has no text")
+        if published and not is_iso_date(published):
+            raise CorpusError(
+                f"published must be a date such as 2020-09-10, got {published[:40]!r}"
+            )
         with self._write_lock:
             with self._corpus_locked():
                 # Checks (duplicate URL, near-duplicate text) must see what other processes
@@ -681,20 +710,23 @@ class StoryBot:
     ) -> Iterator[None]:
         """Record the change as pending, make it (the body), then mark it done. A process
         killed in between leaves a pending row, which the next change or start settles by
-        looking at ``target``. A broken database never stops or undoes the change."""
+        looking at ``target``. No change without its row: when the row cannot be begun (the
+        database locked, full or read-only), the change is refused (AuditUnavailable); once
+        begun, a failure to mark it done leaves it pending, to be settled the same way."""
         try:
             row = self.audit.begin(actor, action, source.id, source.url, detail, target)
         except AUDIT_ERRORS as exc:
             log.error("audit log not written (%s %s): %s", action, source.id, exc)
-            row = None
+            raise AuditUnavailable(
+                f"nothing was changed: the audit log could not be written ({exc}); "
+                f"check that {self.audit.path} is writable and its disk not full, then retry"
+            ) from exc
         try:
             yield
         except BaseException:
-            if row is not None:
-                self._quietly(self.audit.abandon, row)
+            self._quietly(self.audit.abandon, row)
             raise
-        if row is not None:
-            self._quietly(self.audit.done, row)
+        self._quietly(self.audit.done, row)
 
     def _quietly(self, step: Callable[[int], None], row: int) -> None:
         try:

@@ -37,6 +37,7 @@ AUDIT_MIGRATIONS = [
 ]
 PENDING, DONE = "pending", "done"
 _COLUMNS = "id, at, actor, action, source_id, url, detail, target"
+_NO_ROW = 2**63 - 1  # above every row id
 
 
 @dataclass(frozen=True)
@@ -125,15 +126,18 @@ class AuditLog(Component):
         return [_entry(row) for row in rows]
 
     def since(self, after_id: int, action: str, limit: int = 100) -> list[AuditEntry]:
-        """Done entries of one action after the row ``after_id``, oldest first (announcements
-        read the adds this way, whichever process made them)."""
+        """Done entries of one action after the row ``after_id``, oldest first, and none at or
+        after the first row still pending: a cursor moved to the last entry returned never
+        passes a change that may yet be done (announcements read the adds this way, whichever
+        process made them)."""
         if not self.path.exists():
             return []
         with self.transaction() as conn:
             rows = conn.execute(
-                f"SELECT {_COLUMNS} FROM audit WHERE id > ? AND action = ? AND state = ?"
+                f"SELECT {_COLUMNS} FROM audit WHERE id > ? AND action = ? AND state = ? "
+                "AND id < COALESCE((SELECT MIN(id) FROM audit WHERE id > ? AND state = ?), ?)"
                 " ORDER BY id LIMIT ?",
-                (after_id, action, DONE, limit),
+                (after_id, action, DONE, after_id, PENDING, _NO_ROW, limit),
             ).fetchall()
         return [_entry(row) for row in rows]
 

@@ -20,6 +20,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 DATABASE_NAME = "storybot.sqlite3"
+# Seconds a transaction waits for another process's write to end (a poll, a stats purge, a
+# backup) before it gives up with "database is locked".
+BUSY_TIMEOUT = 30.0
 
 
 def database_path(state_dir: Path) -> Path:
@@ -34,7 +37,7 @@ def connect(path: Path) -> Iterator[sqlite3.Connection]:
     transactional in SQLite, so a migration interrupted half-way leaves no trace.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(path, timeout=10.0, isolation_level=None)
+    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT, isolation_level=None)
     try:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA foreign_keys=ON")

@@ -158,16 +158,20 @@ class ArrayFiles:
         self.directory = directory
         self.what = what  # for log lines: "passage cache", "vector cache"
 
-    def _path(self, source_id: str) -> Path | None:
+    def _path(self, source_id: str, part: int | None = None) -> Path | None:
         if self.directory is None or not ID_PATTERN.fullmatch(source_id):
             return None
-        return self.directory / f"{source_id}.npz"
+        suffix = "" if part is None else f".part{part}"
+        return self.directory / f"{source_id}{suffix}.npz"
 
-    def read(self, source_id: str, key: str, unpack: Callable[[Any], T]) -> T | None:
+    def read(
+        self, source_id: str, key: str, unpack: Callable[[Any], T], part: int | None = None
+    ) -> T | None:
         """``unpack(arrays)`` of the file made under ``key``, or None. The arrays are views of
         a read-only memory map of the file (see ``map_arrays``): ``unpack`` copies what it
-        keeps."""
-        path = self._path(source_id)
+        keeps. ``part``: one of the checkpoints a long computation for the source wrote
+        (``write(..., part=n)``)."""
+        path = self._path(source_id, part)
         if path is None or not path.is_file():
             return None
         try:
@@ -179,8 +183,10 @@ class ArrayFiles:
             log.warning("ignored unreadable %s %s: %s", self.what, path, exc)
             return None
 
-    def write(self, source_id: str, key: str, arrays: dict[str, np.ndarray]) -> None:
-        path = self._path(source_id)
+    def write(
+        self, source_id: str, key: str, arrays: dict[str, np.ndarray], part: int | None = None
+    ) -> None:
+        path = self._path(source_id, part)
         if path is None:
             return
         buffer = io.BytesIO()
@@ -190,6 +196,12 @@ class ArrayFiles:
             atomic_write(path, buffer.getvalue())
         except OSError as exc:  # a read-only state dir only costs speed
             log.warning("cannot write %s %s: %s", self.what, path, exc)
+
+    def drop_parts(self, source_id: str) -> None:
+        """Delete the source's checkpoints (its whole file is written)."""
+        if self.directory is not None and ID_PATTERN.fullmatch(source_id):
+            for path in self.directory.glob(f"{source_id}.part*.npz"):
+                path.unlink(missing_ok=True)
 
     def prune(self, keep: Iterable[str]) -> None:
         if self.directory is None or not self.directory.is_dir():
@@ -247,6 +259,26 @@ def map_arrays(path: Path) -> dict[str, np.ndarray]:
     return out
 
 
+def valid_offsets(ptr: np.ndarray, total: int) -> bool:
+    """``ptr`` is a CSR pointer array over ``total`` items: integers from 0 to ``total``,
+    never decreasing."""
+    return (
+        ptr.ndim == 1
+        and np.issubdtype(ptr.dtype, np.integer)
+        and len(ptr) > 0
+        and ptr[0] == 0
+        and ptr[-1] == total
+        and bool(np.all(np.diff(ptr) >= 0))
+    )
+
+
+def within(values: np.ndarray, low: int, high: int) -> bool:
+    """Integers, all in [low, high) (an empty array is)."""
+    return np.issubdtype(values.dtype, np.integer) and (
+        values.size == 0 or (int(values.min()) >= low and int(values.max()) < high)
+    )
+
+
 def _pack(passages: list[Passage]) -> dict[str, np.ndarray]:
     vocab: dict[str, int] = {}
     ids = [vocab.setdefault(t, len(vocab)) for p in passages for t in p.terms]
@@ -271,19 +303,14 @@ def _unpack(source: Source, data) -> tuple[list[Passage], list[str], np.ndarray,
         or bounds.shape[1] != 2
         or vocab_array.ndim != 1
         or vocab_array.dtype.kind != "U"
-        or any(a.dtype.kind != "i" for a in (bounds, term_ptr, term_ids, sent_ptr, sent_starts))
-        or term_ptr.shape != (n + 1,)
-        or sent_ptr.shape != (n + 1,)
-        or term_ptr[0] != 0
-        or sent_ptr[0] != 0
-        or term_ptr[-1] != len(term_ids)
-        or sent_ptr[-1] != len(sent_starts)
-        or (np.diff(term_ptr) < 0).any()
-        or (np.diff(sent_ptr) < 0).any()
-        or (n and (bounds.min() < 0 or bounds.max() > len(source.text)))
-        or (bounds[:, 0] > bounds[:, 1]).any()
-        or (len(sent_starts) and (sent_starts.min() < 0 or sent_starts.max() > len(source.text)))
-        or (len(term_ids) and (term_ids.min() < 0 or term_ids.max() >= len(vocab_array)))
+        or len(term_ptr) != n + 1
+        or len(sent_ptr) != n + 1
+        or not valid_offsets(term_ptr, len(term_ids))
+        or not valid_offsets(sent_ptr, len(sent_starts))
+        or not within(bounds, 0, len(source.text) + 1)
+        or (n and bool(np.any(bounds[:, 0] >= bounds[:, 1])))
+        or not within(sent_starts, 0, len(source.text) + 1)
+        or not within(term_ids, 0, len(vocab_array))
     ):
         raise ValueError("inconsistent arrays")
     vocab = [sys.intern(v) for v in vocab_array.tolist()]

@@ -45,6 +45,10 @@ log = logging.getLogger(__name__)
 
 # 2: sentence ranges as (first, count); window mode and storage dtype in the key.
 FORMAT_VERSION = 2
+# A source's texts are embedded in runs of this many, each run kept on disk as a checkpoint
+# (``<id>.part<n>.npz``) until the source is done: a process killed while embedding a large
+# source loses at most one run (about 10 s), not the whole source.
+CHECKPOINT_TEXTS = 2048
 # (source id, texts embedded so far, texts to embed): for a progress bar on large sources.
 BuildProgress = Callable[[str, int, int], None]
 # Columns per stacked block (32k x 384 float32 = 48 MB): what a change copies at most per block.
@@ -204,7 +208,7 @@ class VectorCache:
             return self._embed_and_store(source, key, passages, progress)
 
     def _embed_and_store(self, source, key, passages, progress) -> SourceVectors:
-        found = self._embed(source, passages, progress)
+        found = self._embed(source, passages, progress, key)
         self.embedded += 1
         stored = {
             "windows": found.windows.astype(self.dtype),
@@ -213,6 +217,7 @@ class VectorCache:
             "sentence_count": found.sentence_count,
         }
         self._files.write(source.id, key, stored)
+        self._files.drop_parts(source.id)
         if self.dtype != np.float32:  # what is used is what a restart reads back
             found = SourceVectors(
                 stored["windows"].astype(np.float32),
@@ -223,7 +228,11 @@ class VectorCache:
         return found
 
     def _embed(
-        self, source: Source, passages: Sequence[Passage], progress: BuildProgress | None
+        self,
+        source: Source,
+        passages: Sequence[Passage],
+        progress: BuildProgress | None,
+        key: str = "",
     ) -> SourceVectors:
         spans, members = sentence_spans(source.text, passages)
         first = np.array([m[0] for m in members], dtype=np.int64)
@@ -232,19 +241,46 @@ class VectorCache:
         derived = self.windows == "derived"
         if not derived:
             texts = [source.text[p.start : p.end] for p in passages] + texts
-        report = None
-        if progress is not None:
-
-            def report(done: int, total: int) -> None:
-                progress(source.id, done, total)
-
-        vectors = self.embedder.embed(texts, report)
+        vectors = self._embed_in_runs(source.id, texts, progress, key)
         if derived:
             sentences = vectors
             windows = derive_windows(sentences, first, count)
         else:
             windows, sentences = vectors[: len(passages)], vectors[len(passages) :]
         return SourceVectors(windows, sentences, first, count)
+
+    def _embed_in_runs(
+        self, source_id: str, texts: list[str], progress: BuildProgress | None, key: str
+    ) -> np.ndarray:
+        """The texts' vectors, embedded in runs of CHECKPOINT_TEXTS; every run but the last
+        is kept as a checkpoint, and runs a killed process left are read back (checked)."""
+        runs: list[np.ndarray] = []
+        while key and len(runs) * CHECKPOINT_TEXTS < len(texts):
+            expected = min(CHECKPOINT_TEXTS, len(texts) - len(runs) * CHECKPOINT_TEXTS)
+            unpack = partial(self._unpack_run, rows=expected)
+            run = self._files.read(source_id, key, unpack, part=len(runs))
+            if run is None:
+                break
+            runs.append(run)
+        for begin in range(len(runs) * CHECKPOINT_TEXTS, len(texts), CHECKPOINT_TEXTS):
+            report = None
+            if progress is not None:
+
+                def report(done: int, total: int, begin: int = begin) -> None:
+                    progress(source_id, begin + done, len(texts))
+
+            run = self.embedder.embed(texts[begin : begin + CHECKPOINT_TEXTS], report)
+            if key and begin + CHECKPOINT_TEXTS < len(texts):  # the last goes in the whole file
+                self._files.write(source_id, key, {"vectors": run}, part=len(runs))
+            runs.append(run)
+        dims = self.embedder.dimensions
+        return np.concatenate(runs) if runs else np.zeros((0, dims), np.float32)
+
+    def _unpack_run(self, data, rows: int) -> np.ndarray:
+        run = data["vectors"]
+        if run.shape != (rows, self.embedder.dimensions) or not _unit_or_zero(run):
+            raise ValueError("inconsistent checkpoint")
+        return np.array(run, dtype=np.float32)
 
     def _unpack(self, data, passages: int) -> SourceVectors:
         """Checked views of the file's memory map (copied once, into a block)."""
@@ -265,15 +301,24 @@ class VectorCache:
             or (passages and (first + count).max() > len(sentences))
         ):
             raise ValueError("inconsistent arrays")
-        if not (_finite(windows) and _finite(sentences)):
-            raise ValueError("vectors that are not finite")
+        if not (_unit_or_zero(windows) and _unit_or_zero(sentences)):
+            raise ValueError("vectors not finite or not normalised")
         return SourceVectors(windows, sentences, first.astype(np.int64), count.astype(np.int64))
 
 
-def _finite(vectors: np.ndarray) -> bool:
-    """All finite, checked a slice at a time (no temporary the size of the array)."""
+def _unit_or_zero(vectors: np.ndarray) -> bool:
+    """L2-normalised vectors: all finite, each of length 1 (or 0 for an empty text); checked a
+    slice at a time (no temporary the size of the array)."""
     step = 4096
-    return all(np.isfinite(vectors[i : i + step]).all() for i in range(0, len(vectors), step))
+    for i in range(0, len(vectors), step):
+        chunk = np.asarray(vectors[i : i + step], dtype=np.float32)
+        if not np.isfinite(chunk).all():
+            return False
+        if chunk.size and (
+            np.abs(chunk).max() > 1.001 or np.linalg.norm(chunk, axis=1).max() > 1.001
+        ):
+            return False
+    return True
 
 
 def derive_windows(sentences: np.ndarray, first: np.ndarray, count: np.ndarray) -> np.ndarray:
