@@ -54,11 +54,15 @@ SETTINGS = {
 }
 
 
+# ``--semantic windows=derived`` etc.: [semantic] settings to measure instead of the shipped ones.
+OVERRIDES: dict[str, str] = {}
+
+
 def settings(semantic: bool, judge: bool):
     config = load_config(ROOT / "config.toml")
     return replace(
         config,
-        semantic=replace(config.semantic, enabled=semantic),
+        semantic=replace(config.semantic, enabled=semantic, **OVERRIDES),
         retrieval=replace(config.retrieval, judge=judge),
     )
 
@@ -152,7 +156,15 @@ def main() -> None:
     parser.add_argument("--off-topic", type=int, default=100, help="per SQuAD story")
     parser.add_argument("--squad-split", default="test", choices=("test", "tune", "train", "all"))
     parser.add_argument("--skip-labelled", action="store_true")
+    parser.add_argument(
+        "--semantic",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a [semantic] setting to use instead of the shipped one (e.g. windows=derived)",
+    )
     args = parser.parse_args()
+    OVERRIDES.update(item.split("=", 1) for item in args.semantic)
     with tempfile.TemporaryDirectory() as tmp:
         if not args.skip_labelled:
             labelled_rows(Path(tmp) / "labelled")

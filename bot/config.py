@@ -89,6 +89,14 @@ class SemanticSettings:
     weight: float = 0.8
     # onnxruntime threads for embedding.
     threads: int = 2
+    # BLAS threads for the per-question matrix products (0 = numpy's default: all cores).
+    blas_threads: int = 1
+    # "embedded": every window and sentence is embedded; "derived": sentences only, a window's
+    # vector is the normalised mean of its sentences' (half the embedding, other cosines).
+    windows: str = "embedded"
+    # How vectors are stored in the cache: "float32" or "float16" (half the disk; float32 in
+    # memory either way).
+    vector_dtype: str = "float32"
 
 
 @dataclass(frozen=True)
@@ -323,6 +331,12 @@ def _semantic(table: dict, base: Path) -> SemanticSettings:
         raise ConfigError("[semantic] weight must be between 0 and 1")
     if not 1 <= settings.threads <= 64:
         raise ConfigError("[semantic] threads must be between 1 and 64")
+    if not 0 <= settings.blas_threads <= 64:
+        raise ConfigError("[semantic] blas_threads must be between 0 and 64")
+    if settings.windows not in ("embedded", "derived"):
+        raise ConfigError('[semantic] windows must be "embedded" or "derived"')
+    if settings.vector_dtype not in ("float32", "float16"):
+        raise ConfigError('[semantic] vector_dtype must be "float32" or "float16"')
     if settings.model and not settings.model_sha256:
         raise ConfigError(
             "[semantic] model_sha256 is required with a model of your own "

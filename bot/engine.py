@@ -38,13 +38,12 @@ from bot.insights.audit import AuditEntry, AuditLog
 from bot.insights.database import database_path
 from bot.insights.keyvalues import KeyValues
 from bot.insights.questionlog import Gap, QuestionLog, Stats, newly_answered, open_log
-from bot.search.cache import PassageCache
-from bot.search.embeddings import embedder_for
 from bot.search.index import Index
 from bot.search.leads import leads
 from bot.search.passages import Passage
 from bot.search.retrieval import Answer, Excerpt, Match, Retriever
-from bot.search.semantic import BuildProgress, VectorCache
+from bot.search.semantic import BuildProgress
+from bot.search.snapshot import Reloader, Segments, Snapshot
 from bot.search.text import Analyzer
 from bot.sources.corpus import Corpus, CorpusError, Link, Source
 from bot.sources.decoding import is_iso_date, visible
@@ -96,20 +95,6 @@ class Accepted:
     report: IngestReport
 
 
-@dataclass(frozen=True)
-class Snapshot:
-    """Everything one question needs, built together and never mutated."""
-
-    sources: dict[str, Source]
-    retriever: Retriever
-    load_errors: tuple[str, ...]
-    # The corpus directory's modification time when it was read (None: no directory).
-    corpus_mtime: int | None = None
-    # The names of its files then: a file another process added within the same timestamp
-    # tick leaves the modification time unchanged, but not this.
-    corpus_ids: frozenset[str] = frozenset()
-
-
 class StoryBot:
     def __init__(
         self,
@@ -129,20 +114,11 @@ class StoryBot:
         self.analyzer = analyzer or Analyzer(config.nlp.model)
         self.audit = AuditLog(database_path(config.state_dir))
         self._write_lock = threading.Lock()
-        # Passages per source, reused across builds and restarts (only changed sources are
-        # run through spaCy again).
-        cache_dir = config.state_dir / "cache" / "passages"
-        self._passages = PassageCache(cache_dir, self.analyzer, config.nlp.window_sentences)
-        # The semantic layer: passage vectors per source, cached beside the passages.
-        self._vectors: VectorCache | None = None
-        if config.semantic.enabled:
-            vectors_dir = config.state_dir / "cache" / "vectors"
-            self._vectors = VectorCache(vectors_dir, embedder_for(config.semantic))
-            cache_dirs = (cache_dir, vectors_dir)
-        else:
-            cache_dirs = (cache_dir,)
+        # Passages and vectors per source, reused across builds and restarts (only changed
+        # sources are run through spaCy and the embedding model again).
+        self._segments = Segments(config, self.analyzer, progress)
         # What a process killed mid-write left behind (ignored by loading anyway).
-        for directory in (self.corpus.directory, *cache_dirs):
+        for directory in (self.corpus.directory, *self._segments.directories):
             for path in remove_stale_temp_files(directory):
                 log.info("removed stale temp file %s", path)
         self._names: tuple[object, frozenset[str]] | None = None
@@ -158,7 +134,9 @@ class StoryBot:
             names=self.story_names,
         )
         self._announced = AnnouncementCursor(database_path(config.state_dir))
-        self._snapshot = self._build()
+        # The current snapshot; a change seen on disk is rebuilt in the background.
+        self._reloader = Reloader(self._build, self._write_lock)
+        self._reloader.reload()
         self._checked_at = clock()
         self._settle_interrupted_changes()
 
@@ -183,6 +161,10 @@ class StoryBot:
         return cls(settings, **kwargs)
 
     # -- reading -------------------------------------------------------------------------------
+
+    @property
+    def _snapshot(self) -> Snapshot:
+        return self._reloader.snapshot
 
     @property
     def sources(self) -> list[Source]:
@@ -210,12 +192,12 @@ class StoryBot:
     @property
     def cached_passage_builds(self) -> int:
         """How many sources this process ran through spaCy (the rest came from the cache)."""
-        return self._passages.processed
+        return self._segments.processed
 
     @property
     def vector_builds(self) -> int:
         """How many sources this process embedded (the rest came from the cache)."""
-        return self._vectors.embedded if self._vectors is not None else 0
+        return self._segments.embedded
 
     def ask(
         self,
@@ -277,26 +259,22 @@ class StoryBot:
         """Who added, removed or restored what, newest first."""
         return self.audit.entries(source_id, limit)
 
-    def refresh_if_changed(self) -> bool:
+    def refresh_if_changed(self, *, wait: bool = False) -> bool:
         """Reload when another process (the CLI beside the running bot) added, removed or
         restored a source: one stat of the corpus directory, at most every REFRESH_SECONDS.
-        Skipped while this process is changing the corpus itself (it reloads anyway)."""
+        The new snapshot is built in the background (reusing the caches the other process
+        wrote); questions are answered from the current one meanwhile. True if a change was
+        seen; ``wait``: return once a reload under way is done."""
         now = self._clock()
-        if now - self._checked_at < REFRESH_SECONDS:
-            return False
-        self._checked_at = now
-        if self._corpus_mtime() == self._snapshot.corpus_mtime:
-            return False
-        if not self._write_lock.acquire(blocking=False):
-            return False
-        try:
-            if self._corpus_mtime() == self._snapshot.corpus_mtime:
-                return False
-            log.info("the corpus changed on disk; reloading")
-            self._reload()
-            return True
-        finally:
-            self._write_lock.release()
+        changed = False
+        if now - self._checked_at >= REFRESH_SECONDS:
+            self._checked_at = now
+            changed = self._corpus_mtime() != self._snapshot.corpus_mtime
+        if changed and self._reloader.reload_in_background(self._changed_on_disk):
+            log.info("the corpus changed on disk; reloading in the background")
+        if wait:
+            self._reloader.wait()
+        return changed
 
     def _corpus_mtime(self) -> int | None:
         try:
@@ -838,10 +816,11 @@ class StoryBot:
         except (*AUDIT_ERRORS, CorpusError) as exc:  # e.g. a read-only corpus: not now
             log.warning("interrupted changes not settled: %s", exc)
 
-    def _changed_on_disk(self) -> bool:
+    def _changed_on_disk(self, snapshot: Snapshot | None = None) -> bool:
+        snapshot = snapshot or self._snapshot
         return (
-            self._corpus_mtime() != self._snapshot.corpus_mtime
-            or self.corpus.ids() != self._snapshot.corpus_ids
+            self._corpus_mtime() != snapshot.corpus_mtime
+            or self.corpus.ids() != snapshot.corpus_ids
         )
 
     def reload(self) -> None:
@@ -855,7 +834,7 @@ class StoryBot:
             self._reload()
 
     def _reload(self) -> None:  # the caller holds the write lock
-        self._snapshot = self._build()
+        self._reloader.reload()
 
     def _build(self) -> Snapshot:
         # Read before loading: a change during the load is seen by the next check.
@@ -865,16 +844,7 @@ class StoryBot:
         for error in loaded.errors:
             log.warning("skipped corpus file: %s", error)
         sources = {s.id: s for s in loaded.sources}
-        passages = self._passages.passages(sources.values())
-        index = Index(passages, self.config.retrieval)
-        semantic = None
-        if self._vectors is not None:
-            by_source: dict[str, list] = {source_id: [] for source_id in sources}
-            for passage in passages:
-                by_source[passage.source_id].append(passage)
-            keys = self._passages.last_keys()
-            per_source = [(s, keys[s.id], by_source[s.id]) for s in sources.values()]
-            semantic = self._vectors.index(per_source, self.progress)
+        index, semantic = self._segments.build(sources.values(), Index)
         retriever = Retriever(
             index,
             sources,
