@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from rich.console import Console
@@ -125,3 +125,11 @@ def print_json(record: dict, out: Console | None = None) -> None:
         print(line, flush=True)
     else:
         out.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
+def print_json_lines(records: Iterable) -> None:
+    """Each record (a dataclass: a feed, candidate, item, audit entry) as one JSON line."""
+    import dataclasses
+
+    for record in records:
+        print_json(dataclasses.asdict(record))

@@ -22,6 +22,7 @@ from bot.cli.common import (
     CliError,
     open_bot,
     print_json,
+    print_json_lines,
     whole_number,
 )
 from bot.cli.sources import MAX_FOLLOW, print_added
@@ -122,8 +123,7 @@ def cmd_add(args, out: Console, err: Console) -> int:
 def cmd_list(args, out: Console, err: Console) -> int:
     feeds = open_bot(args, err).feeds_list()
     if args.json:
-        for feed in feeds:
-            print_json(dataclasses.asdict(feed))
+        print_json_lines(feeds)
         return EXIT_OK
     columns = (
         Column("id", key=True),
@@ -215,8 +215,7 @@ def print_poll_result(out: Console, r, *, as_json: bool = False) -> None:
 def cmd_queue(args, out: Console, err: Console) -> int:
     queue = open_bot(args, err).review_queue(args.n)
     if args.json:
-        for candidate in queue:
-            print_json(dataclasses.asdict(candidate))
+        print_json_lines(queue)
         return EXIT_OK
     if not queue:
         out.print("no candidates waiting")
@@ -231,8 +230,7 @@ def cmd_items(args, out: Console, err: Console) -> int:
         raise CliError("-n must be between 1 and 10000", EXIT_USAGE)
     items = open_bot(args, err).feed_items(args.status, args.n)
     if args.json:
-        for item in items:
-            print_json(dataclasses.asdict(item))
+        print_json_lines(items)
         return EXIT_OK
     columns = (
         Column("id", key=True),

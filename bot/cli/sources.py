@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from bot.cli.common import (
     CliError,
     open_bot,
     print_json,
+    print_json_lines,
     whole_number,
 )
 from bot.cli.terminal import Column, literal, print_table
@@ -290,8 +290,7 @@ def cmd_links(args, out: Console, err: Console) -> int:
 def cmd_log(args, out: Console, err: Console) -> int:
     entries = open_bot(args, err, need="directory").audit_entries(args.id, limit=max(1, args.n))
     if args.json:
-        for e in entries:
-            print_json(dataclasses.asdict(e))
+        print_json_lines(entries)
         return EXIT_OK
     columns = (
         Column("when (UTC)", key=True),
