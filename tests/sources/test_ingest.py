@@ -155,9 +155,8 @@ PIZZA = [
 ]
 
 
-async def test_follow_skips_off_topic_pages_and_says_why(web, bot):
-    """A roundup links to the minutes (about the story) and a pizza guide (not): the guide goes
-    through the feed items' relevance rule and is skipped with the reason."""
+def serve_roundup(web) -> None:
+    """A roundup about the story linking to its minutes (on topic) and a pizza guide (not)."""
     web.html("/pizza", linked_html("The ten best pizza places in town", PIZZA))
     web.html(
         "/roundup",
@@ -166,6 +165,12 @@ async def test_follow_skips_off_topic_pages_and_says_why(web, bot):
         f"the <a href='/minutes'>minutes</a> of the meeting.</p><p>{ARTICLE_SENTENCES[1]}</p>"
         f"<p>{ARTICLE_SENTENCES[3]}</p></article></body></html>",
     )
+
+
+async def test_follow_skips_off_topic_pages_and_says_why(web, bot):
+    """A roundup links to the minutes (about the story) and a pizza guide (not): the guide goes
+    through the feed items' relevance rule and is skipped with the reason."""
+    serve_roundup(web)
     events: list[ProgressEvent] = []
     report = await bot.add_url(web.url("/roundup"), follow=2, progress=events.append)
     assert [a.source.id for a in report.added] == [
@@ -266,14 +271,7 @@ def write_config(directory: Path, **fetch) -> Path:
 
 
 def test_cli_follow_says_which_links_were_skipped_and_why(web, tmp_path, capsys):
-    web.html("/pizza", linked_html("The ten best pizza places in town", PIZZA))
-    web.html(
-        "/roundup",
-        "<html><head><title>Harbour bridge roundup</title></head><body><article>"
-        f"<p>{ARTICLE_SENTENCES[0]} Read <a href='/pizza'>where to eat pizza tonight</a> and "
-        f"the <a href='/minutes'>minutes</a> of the meeting.</p><p>{ARTICLE_SENTENCES[1]}</p>"
-        f"<p>{ARTICLE_SENTENCES[3]}</p></article></body></html>",
-    )
+    serve_roundup(web)
     config = str(write_config(tmp_path))
     assert (
         cli.main(["--config", config, "sources", "add", web.url("/roundup"), "--follow", "2"]) == 0
