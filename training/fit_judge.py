@@ -48,6 +48,7 @@ def windows(row):
     cands = row["candidates"][:TOP]
     top = cands[0]["fused"] if cands else 0.0
     q = row["read"]
+    rerank = row.get("rerank") or [None] * len(cands)
     return [
         window_features(
             c["fused"],
@@ -57,9 +58,32 @@ def windows(row):
             c["coverage"],
             answer_type_cue(q, c["text"]),
             top,
+            r,
         )
-        for c in cands
+        for c, r in zip(cands, rerank, strict=True)
     ]
+
+
+def add_rerank_scores(rows: list[dict], model: Path, cache: Path) -> None:
+    """``row["rerank"]``: the re-ranker's logit for each of the row's top candidates (scored
+    with the run-time class, int8 ONNX, as the bot scores them; cached per model file)."""
+    from bot.search.modelfiles import sha256_of
+    from bot.search.rerank import Reranker
+
+    path = cache / f"rerank-{sha256_of(model)[:12]}.json"
+    if path.exists():
+        scores = json.loads(path.read_text())
+    else:
+        reranker = Reranker(model)
+        scores = []
+        for n, row in enumerate(rows):
+            texts = [c["text"] for c in row["candidates"][:TOP]]
+            scores.append([round(float(x), 4) for x in reranker.scores(row["read"], texts)])
+            if n % 500 == 0:
+                print(f"  re-ranker scores: {n}/{len(rows)}", flush=True)
+        path.write_text(json.dumps(scores))
+    for row, s in zip(rows, scores, strict=True):
+        row["rerank"] = s
 
 
 def judged(row, ww):
@@ -72,9 +96,14 @@ def judged(row, ww):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=ROOT / "training" / "data")
+    parser.add_argument(
+        "--rerank", type=Path, default=None, help="the re-ranker's .onnx: fit with its score"
+    )
     args = parser.parse_args()
     rows = [json.loads(x) for x in (args.data / "candidates.jsonl").open()]
     rows = [r for r in rows if r["candidates"]]
+    if args.rerank:
+        add_rerank_scores(rows, args.rerank, args.data)
     split = {s: [r for r in rows if r["split"] == s] for s in ("train", "tune", "test")}
 
     xs, ys = [], []
@@ -89,27 +118,36 @@ def main() -> None:
     ww = fit(np.array(xs), np.array(ys))
     print("WINDOW_WEIGHTS =", tuple(round(float(w), 4) for w in ww))
 
-    def top1(rows, by_model):
+    def top1(rows, by):
         hit = n = 0
         for row in rows:
             if row["kind"] != "answerable":
                 continue
             n += 1
-            best = judged(row, ww)[0][0] if by_model else 0
+            if by == "model":
+                best = judged(row, ww)[0][0]
+            elif by == "rerank":
+                best = int(np.argmax(row["rerank"]))
+            else:
+                best = 0
             hit += row["candidates"][best]["has_answer"]
         return hit / n
 
     for s in ("train", "tune", "test"):
+        alone = f", re-ranker alone {top1(split[s], 'rerank'):.3f}" if args.rerank else ""
         print(
-            f"  {s}: top-1 window holds the answer: fused {top1(split[s], False):.3f}, "
-            f"window model {top1(split[s], True):.3f}"
+            f"  {s}: top-1 window holds the answer: fused {top1(split[s], 'fused'):.3f}, "
+            f"window model {top1(split[s], 'model'):.3f}{alone}"
         )
 
     def question_features(row):
         order, scores = judged(row, ww)
         ranked = scores[order]
         best = row["candidates"][order[0]]
-        return answer_features(list(ranked), row["evidence"], best["coverage"], row["concepts"])
+        rerank = row["rerank"][order[0]] if args.rerank else None
+        return answer_features(
+            list(ranked), row["evidence"], best["coverage"], row["concepts"], rerank
+        )
 
     xa, ya = [], []
     for row in split["train"]:
@@ -149,6 +187,24 @@ def main() -> None:
             f"{out['off_topic'][2] / n['off_topic']:.3f} | confident right "
             f"{conf_right / max(conf, 1):.3f} ({conf})"
         )
+
+    def separation(rows):
+        """The answer logit: answerable vs SQuAD-unanswerable questions (AUC), and the share
+        of unanswerable ones answered confidently when 50/70/90% of answerable ones are."""
+        logits = {"answerable": [], "unanswerable": []}
+        for row in rows:
+            if row["kind"] in logits:
+                logits[row["kind"]].append(logit(wa, question_features(row)))
+        pos, neg = np.array(logits["answerable"]), np.array(logits["unanswerable"])
+        auc = float((pos[:, None] > neg[None, :]).mean())
+        rates = []
+        for share in (0.5, 0.7, 0.9):
+            cut = np.quantile(pos, 1 - share)
+            rates.append(f"{share:.0%}: {(neg >= cut).mean():.3f}")
+        return f"AUC {auc:.3f}; unanswerable answered when answerable are " + ", ".join(rates)
+
+    for s in ("train", "tune"):
+        print(f"  {s}: answer model {separation(split[s])}")
 
     print("about rule on tune (min_about): off-topic nothing vs answerable nothing")
     for about in np.arange(0.95, 1.4, 0.05):
