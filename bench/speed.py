@@ -234,7 +234,7 @@ def worker_naive(directory: Path, questions_n: int) -> dict:
             order = nonzero[np.argsort(-scores[nonzero], kind="stable")][:n]
             return [(int(i), float(scores[i])) for i in order]
 
-    bot.engine.Index = NaiveIndex
+    bot.stories.index.Index = NaiveIndex
     config = load_config(directory / "config.toml")
     storybot = StoryBot(config)
     passages = storybot.passages

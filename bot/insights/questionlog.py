@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.clock import iso
-from bot.insights.database import Component, database_path
+from bot.insights.database import DEFAULT_STORY_ID, Component, database_path
 from bot.search.retrieval import Answer
 from bot.sources.corpus import Source
 
@@ -46,6 +46,11 @@ CREATE INDEX questions_asked_at ON questions (asked_at)
     # Which front end asked: 'discord' or 'cli'. Rows recorded before this column existed all
     # came from Discord (the CLI did not record), hence the default.
     "ALTER TABLE questions ADD COLUMN origin TEXT NOT NULL DEFAULT 'discord'",
+    # Stories: every row belongs to one (rows from before stories: the default story).
+    """
+ALTER TABLE questions ADD COLUMN story_id INTEGER NOT NULL DEFAULT 1;
+CREATE INDEX questions_story ON questions (story_id, asked_at)
+""",
 ]
 # The front ends that record questions (``origin``).
 ORIGINS = ("discord", "cli")
@@ -97,8 +102,15 @@ class QuestionLog(Component):
     component = "questions"
     migrations = QUESTION_MIGRATIONS
 
-    def __init__(self, path: Path, *, enabled: bool = True, retention_days: int = 90) -> None:
-        super().__init__(path)
+    def __init__(
+        self,
+        path: Path,
+        *,
+        enabled: bool = True,
+        retention_days: int = 90,
+        story_id: int = DEFAULT_STORY_ID,
+    ) -> None:
+        super().__init__(path, story_id)
         self.enabled = enabled
         self.retention_days = retention_days
         self._purged_on: str | None = None  # the UTC day of the last purge while recording
@@ -124,8 +136,8 @@ class QuestionLog(Component):
         with self.transaction() as db:
             cursor = db.execute(
                 "INSERT INTO questions"
-                " (asked_at, server, question, answered, top_score, sources, origin)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                " (asked_at, server, question, answered, top_score, sources, origin, story_id)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     iso(when),
                     server,
@@ -134,6 +146,7 @@ class QuestionLog(Component):
                     top,
                     json.dumps(sources),
                     origin,
+                    self.story_id,
                 ),
             )
             row_id = cursor.lastrowid
@@ -154,7 +167,8 @@ class QuestionLog(Component):
         column = "helpful" if helpful else "not_helpful"
         with self.transaction() as db:
             cursor = db.execute(
-                f"UPDATE questions SET {column} = {column} + 1 WHERE id = ?", (question_id,)
+                f"UPDATE questions SET {column} = {column} + 1 WHERE id = ? AND story_id = ?",
+                (question_id, self.story_id),
             )
             return cursor.rowcount == 1
 
@@ -173,8 +187,9 @@ class QuestionLog(Component):
         with self.transaction() as db:
             db.row_factory = sqlite3.Row
             return db.execute(
-                "SELECT * FROM questions WHERE asked_at >= ? ORDER BY asked_at, id",
-                (iso(since) if since else "",),
+                "SELECT * FROM questions WHERE asked_at >= ? AND story_id = ?"
+                " ORDER BY asked_at, id",
+                (iso(since) if since else "", self.story_id),
             ).fetchall()
 
     def stats(
@@ -194,27 +209,28 @@ class QuestionLog(Component):
         with self.transaction() as db:
             per_day = db.execute(
                 "SELECT substr(asked_at, 1, 10), COUNT(*), SUM(answered), SUM(helpful),"
-                " SUM(not_helpful) FROM questions WHERE asked_at >= ? GROUP BY 1 ORDER BY 1",
-                (since,),
+                " SUM(not_helpful) FROM questions WHERE asked_at >= ? AND story_id = ?"
+                " GROUP BY 1 ORDER BY 1",
+                (since, self.story_id),
             ).fetchall()
             # Ties in the order they were first quoted (as a Counter would keep them).
             quoted = db.execute(
                 "SELECT quoted.value, COUNT(*) FROM questions, json_each(questions.sources)"
-                " AS quoted WHERE asked_at >= ? GROUP BY quoted.value"
+                " AS quoted WHERE asked_at >= ? AND story_id = ? GROUP BY quoted.value"
                 " ORDER BY COUNT(*) DESC, MIN(asked_at), MIN(questions.id) LIMIT ?",
-                (since, limit),
+                (since, self.story_id, limit),
             ).fetchall()
             db.row_factory = sqlite3.Row
             origins = db.execute(
-                "SELECT origin, COUNT(*) FROM questions WHERE asked_at >= ?"
+                "SELECT origin, COUNT(*) FROM questions WHERE asked_at >= ? AND story_id = ?"
                 " GROUP BY origin ORDER BY COUNT(*) DESC, origin",
-                (since,),
+                (since, self.story_id),
             ).fetchall()
             gaps = db.execute(
                 "SELECT question, asked_at, answered, helpful, not_helpful FROM questions"
-                " WHERE asked_at >= ? AND (answered = 0 OR not_helpful > helpful)"
+                " WHERE asked_at >= ? AND story_id = ? AND (answered = 0 OR not_helpful > helpful)"
                 " ORDER BY asked_at, id",
-                (since,),
+                (since, self.story_id),
             ).fetchall()
         stats.days = [(day, asked, answered) for day, asked, answered, _, _ in per_day]
         stats.asked = sum(row[1] for row in per_day)
@@ -315,11 +331,12 @@ def newly_answered(gaps: Iterable[Gap], ask: Callable[[str], Answer]) -> list[tu
     return fixed
 
 
-def open_log(config) -> QuestionLog:
-    """The question log of a Config (its [stats] settings, its state directory)."""
+def open_log(config, story_id: int = DEFAULT_STORY_ID) -> QuestionLog:
+    """The question log of a Config (its [stats] settings, its state directory) for a story."""
     settings = config.stats
     return QuestionLog(
         database_path(config.state_dir),
         enabled=settings.log_questions,
         retention_days=settings.retention_days,
+        story_id=story_id,
     )

@@ -189,10 +189,10 @@ def test_json_record_shape(make_bot):
 
 
 def test_changes_by_another_process_are_picked_up(make_bot, monkeypatch):
-    import bot.engine
+    import bot.stories.story
     from bot.sources.corpus import Corpus
 
-    monkeypatch.setattr(bot.engine, "REFRESH_SECONDS", 0.0)
+    monkeypatch.setattr(bot.stories.story, "REFRESH_SECONDS", 0.0)
     running = make_bot()
     question = "Which streaming rival bid for the zebra documentary?"
     assert not running.ask(question).answered

@@ -41,7 +41,7 @@ def test_every_window_and_sentence_gets_a_vector_and_sentences_are_exact_slices(
 
 def test_vectors_are_cached_per_source_and_only_changes_are_embedded(make_bot, tmp_path):
     bot = make_bot(FERRY, seed=False)
-    vectors = tmp_path / "state" / "cache" / "vectors"
+    vectors = tmp_path / "state" / "stories" / "1" / "cache" / "vectors"
     assert sorted(p.name for p in vectors.glob("*.npz")) == ["ferry.npz"]
     again = make_bot(seed=False)  # a new engine over the same state
     assert again.vector_builds == 0

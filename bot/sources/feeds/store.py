@@ -66,6 +66,61 @@ FEED_MIGRATIONS = [
     );
     CREATE INDEX feed_items_status ON feed_items (status, id)
     """,
+    # Stories: every feed and item belongs to one (those from before stories: the default
+    # story); a URL is unique per story, so two stories may watch the same feed. SQLite cannot
+    # change a UNIQUE constraint in place: the tables are rebuilt, rows and ids kept.
+    """
+    CREATE TABLE feeds_v2 (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        story_id INTEGER NOT NULL DEFAULT 1,
+        url TEXT NOT NULL,
+        url_key TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        title TEXT NOT NULL DEFAULT '',
+        added_by TEXT NOT NULL DEFAULT '',
+        added_at TEXT NOT NULL,
+        etag TEXT NOT NULL DEFAULT '',
+        last_modified TEXT NOT NULL DEFAULT '',
+        last_polled_at TEXT NOT NULL DEFAULT '',
+        last_status TEXT NOT NULL DEFAULT '',
+        next_poll_at TEXT NOT NULL DEFAULT '',
+        failures INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (story_id, url_key)
+    );
+    INSERT INTO feeds_v2 (id, url, url_key, kind, title, added_by, added_at, etag, last_modified, last_polled_at, last_status, next_poll_at, failures) SELECT id, url, url_key, kind, title, added_by, added_at, etag, last_modified, last_polled_at, last_status, next_poll_at, failures FROM feeds;
+    DROP TABLE feeds;
+    ALTER TABLE feeds_v2 RENAME TO feeds;
+    CREATE TABLE feed_items_v2 (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        story_id INTEGER NOT NULL DEFAULT 1,
+        url TEXT NOT NULL,
+        url_key TEXT NOT NULL,
+        feed_id INTEGER,
+        title TEXT NOT NULL DEFAULT '',
+        summary TEXT NOT NULL DEFAULT '',
+        publisher TEXT NOT NULL DEFAULT '',
+        published TEXT NOT NULL DEFAULT '',
+        status TEXT NOT NULL,
+        score REAL,
+        terms TEXT NOT NULL DEFAULT '[]',
+        match_source TEXT NOT NULL DEFAULT '',
+        match_start INTEGER,
+        match_end INTEGER,
+        match_text TEXT NOT NULL DEFAULT '',
+        reason TEXT NOT NULL DEFAULT '',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        found_at TEXT NOT NULL,
+        decided_by TEXT NOT NULL DEFAULT '',
+        decided_at TEXT NOT NULL DEFAULT '',
+        source_id TEXT NOT NULL DEFAULT '',
+        posted TEXT NOT NULL DEFAULT '',
+        UNIQUE (story_id, url_key)
+    );
+    INSERT INTO feed_items_v2 (id, url, url_key, feed_id, title, summary, publisher, published, status, score, terms, match_source, match_start, match_end, match_text, reason, attempts, found_at, decided_by, decided_at, source_id, posted) SELECT id, url, url_key, feed_id, title, summary, publisher, published, status, score, terms, match_source, match_start, match_end, match_text, reason, attempts, found_at, decided_by, decided_at, source_id, posted FROM feed_items;
+    DROP TABLE feed_items;
+    ALTER TABLE feed_items_v2 RENAME TO feed_items;
+    CREATE INDEX feed_items_status ON feed_items (story_id, status, id)
+    """,
 ]
 DECIDED = ("accepted", "ignored")
 STATUSES = (
@@ -174,9 +229,9 @@ class FeedStore(Component):
         try:
             with self.transaction() as db:
                 cursor = db.execute(
-                    "INSERT INTO feeds (url, url_key, kind, added_by, added_at) "
-                    "VALUES (?, ?, ?, ?, ?)",
-                    (url, url_key, kind, added_by, at),
+                    "INSERT INTO feeds (url, url_key, kind, added_by, added_at, story_id) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    (url, url_key, kind, added_by, at, self.story_id),
                 )
                 feed_id = cursor.lastrowid
         except sqlite3.IntegrityError:
@@ -189,12 +244,18 @@ class FeedStore(Component):
         if not self.path.exists():
             return []
         with self.transaction() as db:
-            rows = db.execute(f"SELECT {_FEED_COLUMNS} FROM feeds ORDER BY id").fetchall()
+            rows = db.execute(
+                f"SELECT {_FEED_COLUMNS} FROM feeds WHERE story_id = ? ORDER BY id",
+                (self.story_id,),
+            ).fetchall()
         return [Feed(*row) for row in rows]
 
     def feed(self, feed_id: int) -> Feed:
         with self.transaction() as db:
-            row = db.execute(f"SELECT {_FEED_COLUMNS} FROM feeds WHERE id = ?", (feed_id,))
+            row = db.execute(
+                f"SELECT {_FEED_COLUMNS} FROM feeds WHERE id = ? AND story_id = ?",
+                (feed_id, self.story_id),
+            )
             found = row.fetchone()
         if found is None:
             raise FeedStoreError(f"no feed with id {feed_id}")
@@ -203,7 +264,7 @@ class FeedStore(Component):
     def remove_feed(self, feed_id: int) -> Feed:
         feed = self.feed(feed_id)
         with self.transaction() as db:
-            db.execute("DELETE FROM feeds WHERE id = ?", (feed_id,))
+            db.execute("DELETE FROM feeds WHERE id = ? AND story_id = ?", (feed_id, self.story_id))
         return feed
 
     def claim(self, feed: Feed, until: str) -> bool:
@@ -260,8 +321,9 @@ class FeedStore(Component):
                 chunk = url_keys[start : start + 500]
                 marks = ",".join("?" * len(chunk))
                 rows = db.execute(
-                    f"SELECT url_key, status, attempts FROM feed_items WHERE url_key IN ({marks})",
-                    chunk,
+                    "SELECT url_key, status, attempts FROM feed_items"
+                    f" WHERE story_id = ? AND url_key IN ({marks})",
+                    (self.story_id, *chunk),
                 )
                 found.update((key, (status, attempts)) for key, status, attempts in rows)
         return found
@@ -273,14 +335,15 @@ class FeedStore(Component):
         values = (
             j.url, j.url_key, j.feed_id, j.title, j.summary, j.publisher, j.published, j.status,
             j.score, json.dumps(list(j.terms)), j.match_source, j.match_start, j.match_end,
-            j.match_text, j.reason, int(j.status in ("retry", "failed")), at,
+            j.match_text, j.reason, int(j.status in ("retry", "failed")), at, self.story_id,
         )  # fmt: skip
         with self.transaction() as db:
             written = db.execute(
                 "INSERT INTO feed_items (url, url_key, feed_id, title, summary, publisher, "
                 "published, status, score, terms, match_source, match_start, match_end, "
-                "match_text, reason, attempts, found_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-                "?, ?, ?, ?, ?, ?) ON CONFLICT(url_key) DO UPDATE SET status = excluded.status, "
+                "match_text, reason, attempts, found_at, story_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, "
+                "?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(story_id, url_key) DO UPDATE SET "
+                "status = excluded.status, "
                 "url = excluded.url, title = excluded.title, score = excluded.score, "
                 "terms = excluded.terms, "
                 "match_source = excluded.match_source, match_start = excluded.match_start, "
@@ -290,7 +353,10 @@ class FeedStore(Component):
                 "WHERE feed_items.status = 'retry'",
                 values,
             ).rowcount
-            row = db.execute("SELECT id FROM feed_items WHERE url_key = ?", (j.url_key,))
+            row = db.execute(
+                "SELECT id FROM feed_items WHERE url_key = ? AND story_id = ?",
+                (j.url_key, self.story_id),
+            )
             item_id = row.fetchone()[0]
         return self.item(item_id), written == 1
 
@@ -298,8 +364,8 @@ class FeedStore(Component):
         with self.transaction() as db:
             row = db.execute(
                 f"SELECT {_ITEM_COLUMNS} FROM feed_items i LEFT JOIN feeds f ON f.id = i.feed_id "
-                "WHERE i.id = ?",
-                (item_id,),
+                "WHERE i.id = ? AND i.story_id = ?",
+                (item_id, self.story_id),
             ).fetchone()
         if row is None:
             raise FeedStoreError(f"no candidate with id {item_id}")
@@ -317,14 +383,17 @@ class FeedStore(Component):
         with self.transaction() as db:
             rows = db.execute(
                 f"SELECT {_ITEM_COLUMNS} FROM feed_items i LEFT JOIN feeds f ON f.id = i.feed_id "
-                f"WHERE i.status IN ({marks}){only} ORDER BY i.id LIMIT ?",
-                (*statuses, limit),
+                f"WHERE i.story_id = ? AND i.status IN ({marks}){only} ORDER BY i.id LIMIT ?",
+                (self.story_id, *statuses, limit),
             ).fetchall()
         return [_candidate(row) for row in rows]
 
     def mark_posted(self, item_id: int, ref: str) -> None:
         with self.transaction() as db:
-            cursor = db.execute("UPDATE feed_items SET posted = ? WHERE id = ?", (ref, item_id))
+            cursor = db.execute(
+                "UPDATE feed_items SET posted = ? WHERE id = ? AND story_id = ?",
+                (ref, item_id, self.story_id),
+            )
             if cursor.rowcount != 1:
                 raise FeedStoreError(f"no candidate with id {item_id}")
 
@@ -333,7 +402,10 @@ class FeedStore(Component):
         if not self.path.exists():
             return {}
         with self.transaction() as db:
-            rows = db.execute("SELECT status, COUNT(*) FROM feed_items GROUP BY status")
+            rows = db.execute(
+                "SELECT status, COUNT(*) FROM feed_items WHERE story_id = ? GROUP BY status",
+                (self.story_id,),
+            )
             return dict(rows.fetchall())
 
     # -- decisions -----------------------------------------------------------------------------
@@ -345,9 +417,9 @@ class FeedStore(Component):
         with self.transaction() as db:
             cursor = db.execute(
                 "UPDATE feed_items SET status = 'accepting', decided_by = ?, decided_at = ? "
-                "WHERE id = ? AND (status = 'pending' OR "
+                "WHERE id = ? AND story_id = ? AND (status = 'pending' OR "
                 "(status = 'accepting' AND decided_at < ?))",
-                (by, at, item_id, stale_before),
+                (by, at, item_id, self.story_id, stale_before),
             )
             taken = cursor.rowcount == 1
         item = self.item(item_id)
@@ -373,8 +445,9 @@ class FeedStore(Component):
                 "UPDATE feed_items SET status = ?, decided_by = ?, decided_at = ?, "
                 "source_id = CASE WHEN ? != '' THEN ? ELSE source_id END, "
                 f"reason = CASE WHEN ? != '' THEN ? ELSE reason END "
-                f"WHERE id = ? AND status IN ({marks})",
-                (status, by, at, source_id, source_id, reason, reason, item_id, *only_from),
+                f"WHERE id = ? AND story_id = ? AND status IN ({marks})",
+                (status, by, at, source_id, source_id, reason, reason, item_id, self.story_id,
+                 *only_from),  # fmt: skip
             )
             changed = cursor.rowcount == 1
         item = self.item(item_id)
