@@ -30,8 +30,8 @@ from bot.insights.keyvalues import KeyValues
 from bot.sources.corpus import Corpus, Source
 from bot.stories.answers import MORE_LIMIT, Vote
 from bot.stories.review import Accepted
-from bot.stories.story import REFRESH_SECONDS, Shared
 from bot.stories.store import StoryError, StoryRecord, StoryStore
+from bot.stories.story import REFRESH_SECONDS, Shared
 
 if TYPE_CHECKING:
     from bot.search.passages import Passage

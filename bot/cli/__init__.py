@@ -15,7 +15,7 @@ import sys
 from rich.console import Console
 
 from bot import __version__
-from bot.cli import ask, feeds, health, serve, sources, stats
+from bot.cli import ask, feeds, health, serve, sources, stats, stories
 from bot.cli.common import EXIT_FAILURE, CliError
 from bot.cli.terminal import literal
 
@@ -31,22 +31,45 @@ def build_parser() -> argparse.ArgumentParser:
         help="config.toml to use (default: $STORYBOT_CONFIG, ./config.toml, then "
         "~/.config/storybot/config.toml)",
     )
+    parser.add_argument("--story", metavar="NAME", help=STORY_HELP)
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
     parser.add_argument("--version", action="version", version=f"storybot {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for group in (ask, sources, feeds, stats, serve, health):
+    for group in (ask, sources, feeds, stats, stories, serve, health):
         group.register(commands)
+    _story_option_everywhere(commands)
     return parser
+
+
+STORY_HELP = "the story to work on (name or id; default: the default story)"
+
+
+def _story_option_everywhere(commands: argparse._SubParsersAction) -> None:
+    """``--story`` after the command too (``storybot sources list --story x``): every
+    command's parser takes it, without overriding one given before the command."""
+    for parser in commands.choices.values():
+        if not any("--story" in action.option_strings for action in parser._actions):
+            parser.add_argument(
+                "--story", metavar="NAME", default=argparse.SUPPRESS, help=STORY_HELP
+            )
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                _story_option_everywhere(action)
 
 
 def _user_errors() -> tuple[type[Exception], ...]:
     """Errors whose message is for the user (no traceback): config, corpus, input, network."""
     from bot.config import ConfigError
-    from bot.search.text import NlpError
     from bot.sources.feeds.store import FeedStoreError
     from bot.sources.ingest import ERRORS
+    from bot.stories.store import StoryError
 
-    return (ConfigError, NlpError, FeedStoreError, *ERRORS)
+    errors = (ConfigError, FeedStoreError, StoryError, *ERRORS)
+    if "bot.search.text" in sys.modules:  # else no NlpError can have been raised (nor spaCy
+        from bot.search.text import NlpError  # loaded only to say so)
+
+        errors += (NlpError,)
+    return errors
 
 
 def main(argv: list[str] | None = None) -> int:

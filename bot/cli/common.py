@@ -23,37 +23,48 @@ class CliError(Exception):
         self.code = code
 
 
-def open_bot(args, err: Console, *, need: str = "sources") -> StoryBot:
-    """The engine for ``--config`` (loaded only by commands that need it: ``--help`` stays
-    fast), with a spinner while the corpus loads and a warning per skipped file.
+def open_bot(args, err: Console, *, need: str = "sources", load: bool = True) -> StoryBot:
+    """The engine for ``--config`` and ``--story`` (loaded only by commands that need it:
+    ``--help`` stays fast), with a spinner while the corpus loads and a warning per skipped file.
 
     ``need``: "sources" (answering: at least one source must load), "directory" (the corpus
     directory must exist, e.g. to list it) or "nothing" (e.g. adding the first source creates
     it). When it is not met, a CliError says which config was used, where the corpus was looked
-    for and how to point at another one, instead of answers from an empty corpus."""
+    for and how to point at another one, instead of answers from an empty corpus.
+
+    ``load``: build the story's index now (spaCy, the embedding model, every passage). Commands
+    that only read the database or the corpus files pass False and never pay for it; the index
+    still loads if they end up asking something."""
     from bot.config import load_config
     from bot.engine import StoryBot
+    from bot.stories.store import StoryError
 
     config = load_config(args.config)
-    if not config.corpus_dir.is_dir():
+    try:
+        bot = StoryBot(config, story=getattr(args, "story", None), load=False)
+    except StoryError as exc:
+        raise CliError(str(exc)) from exc
+    corpus_dir = bot.corpus.directory
+    if not corpus_dir.is_dir():
         if need != "nothing":
-            raise CliError(corpus_problem(config, "there is no corpus directory"))
+            raise CliError(corpus_problem(config, "there is no corpus directory", corpus_dir))
         where = config.path or "no config file, defaults"
         err.print(
-            f"[yellow]note:[/yellow] starting a new corpus in {literal(config.corpus_dir)} "
+            f"[yellow]note:[/yellow] starting a new corpus in {literal(corpus_dir)} "
             f"({literal(where)})",
             highlight=False,
         )
-    with err.status("Loading the corpus…"):
-        bot = StoryBot(config)
+    if load:
+        with err.status("Loading the corpus…"):
+            bot.open_story.story.loaded()
     for problem in bot.load_errors:
         err.print(f"[yellow]warning:[/yellow] skipped {literal(problem)}", highlight=False)
     if need == "sources" and not bot.sources:
-        raise CliError(corpus_problem(config, "the corpus has no sources"))
+        raise CliError(corpus_problem(config, "the corpus has no sources", corpus_dir))
     return bot
 
 
-def corpus_problem(config: Config, problem: str) -> str:
+def corpus_problem(config: Config, problem: str, corpus_dir=None) -> str:
     """Why there is nothing to answer from, which config said so, and the ways to fix it."""
     from bot.config import CONFIG_ENV_VAR, config_search_path, user_config_path
 
@@ -63,7 +74,7 @@ def corpus_problem(config: Config, problem: str) -> str:
     else:
         used = f"config {config.path}"
     return (
-        f"{problem}: {config.corpus_dir}\n"
+        f"{problem}: {corpus_dir or config.corpus_dir}\n"
         f"  used: {used}\n"
         "  fix: run storybot in the folder that holds config.toml and corpus/, or point at a "
         f"config with --config PATH or {CONFIG_ENV_VAR}=PATH, or put one in "

@@ -73,7 +73,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def cmd_add(args, out: Console, err: Console) -> int:
-    feed = open_bot(args, err).feeds_add(args.url, kind=args.kind, added_by=args.by)
+    feed = open_bot(args, err, load=False).feeds_add(args.url, kind=args.kind, added_by=args.by)
     out.print(
         f"watching [bold]{feed.id}[/bold]: {literal(feed.url)} ({feed.kind}); "
         "it is polled with the next storybot feeds check or by the running bot",
@@ -83,7 +83,7 @@ def cmd_add(args, out: Console, err: Console) -> int:
 
 
 def cmd_list(args, out: Console, err: Console) -> int:
-    feeds = open_bot(args, err).feeds_list()
+    feeds = open_bot(args, err, load=False).feeds_list()
     if args.json:
         for feed in feeds:
             print_json(dataclasses.asdict(feed))
@@ -103,7 +103,7 @@ def cmd_list(args, out: Console, err: Console) -> int:
 
 
 def cmd_remove(args, out: Console, err: Console) -> int:
-    feed = open_bot(args, err).feeds_remove(args.id, removed_by=args.by)
+    feed = open_bot(args, err, load=False).feeds_remove(args.id, removed_by=args.by)
     out.print(f"stopped watching [bold]{feed.id}[/bold]: {literal(feed.url)}", highlight=False)
     return EXIT_OK
 
@@ -143,7 +143,7 @@ def cmd_check(args, out: Console, err: Console) -> int:
 
 
 def cmd_queue(args, out: Console, err: Console) -> int:
-    queue = open_bot(args, err).review_queue(args.n)
+    queue = open_bot(args, err, load=False).review_queue(args.n)
     if args.json:
         for candidate in queue:
             print_json(dataclasses.asdict(candidate))
@@ -191,6 +191,6 @@ def cmd_accept(args, out: Console, err: Console) -> int:
 
 
 def cmd_ignore(args, out: Console, err: Console) -> int:
-    item = open_bot(args, err).ignore_candidate(args.id, by=args.by)
+    item = open_bot(args, err, load=False).ignore_candidate(args.id, by=args.by)
     out.print(f"ignored [bold]{item.id}[/bold]: {literal(item.title or item.url)}", highlight=False)
     return EXIT_OK

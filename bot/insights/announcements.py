@@ -12,11 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from bot.insights.database import Component
 from bot.insights.questionlog import Gap
-from bot.search.retrieval import Answer
 from bot.sources.corpus import Source
+
+if TYPE_CHECKING:  # the index and spaCy load only when a story is asked
+    from bot.search.retrieval import Answer
 
 ANNOUNCEMENT_MIGRATIONS = [
     """

@@ -22,11 +22,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.clock import iso
 from bot.insights.database import DEFAULT_STORY_ID, Component, database_path
-from bot.search.retrieval import Answer
 from bot.sources.corpus import Source
+
+if TYPE_CHECKING:  # the index and spaCy load only when a story is asked
+    from bot.search.retrieval import Answer
 
 QUESTION_MIGRATIONS = [
     """
@@ -51,6 +54,10 @@ CREATE INDEX questions_asked_at ON questions (asked_at)
 ALTER TABLE questions ADD COLUMN story_id INTEGER NOT NULL DEFAULT 1;
 CREATE INDEX questions_story ON questions (story_id, asked_at)
 """,
+    # The question's informative words (JSON), stored by the process that asked it (its
+    # spaCy pipeline is loaded anyway), so grouping gaps needs no spaCy. NULL: recorded
+    # before; those are analysed when grouped.
+    "ALTER TABLE questions ADD COLUMN terms TEXT",
 ]
 # The front ends that record questions (``origin``).
 ORIGINS = ("discord", "cli")
@@ -121,9 +128,11 @@ class QuestionLog(Component):
         server: str = "",
         when: datetime | None = None,
         origin: str = "discord",
+        terms: Iterable[str] | None = None,
     ) -> int | None:
         """Store one asked question; returns its row id (None when logging is off). ``origin``
-        is the front end that asked (one of ORIGINS). Rows past retention are purged once a day
+        is the front end that asked (one of ORIGINS); ``terms``, its informative words (the
+        analyzer's), kept for grouping gaps. Rows past retention are purged once a day
         either way."""
         if origin not in ORIGINS:
             raise ValueError(f"unknown origin {origin!r}")
@@ -136,8 +145,8 @@ class QuestionLog(Component):
         with self.transaction() as db:
             cursor = db.execute(
                 "INSERT INTO questions"
-                " (asked_at, server, question, answered, top_score, sources, origin, story_id)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                " (asked_at, server, question, answered, top_score, sources, origin, story_id,"
+                " terms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     iso(when),
                     server,
@@ -147,6 +156,7 @@ class QuestionLog(Component):
                     json.dumps(sources),
                     origin,
                     self.story_id,
+                    None if terms is None else json.dumps(list(terms)),
                 ),
             )
             row_id = cursor.lastrowid
@@ -227,7 +237,7 @@ class QuestionLog(Component):
                 (since, self.story_id),
             ).fetchall()
             gaps = db.execute(
-                "SELECT question, asked_at, answered, helpful, not_helpful FROM questions"
+                "SELECT question, asked_at, answered, helpful, not_helpful, terms FROM questions"
                 " WHERE asked_at >= ? AND story_id = ? AND (answered = 0 OR not_helpful > helpful)"
                 " ORDER BY asked_at, id",
                 (since, self.story_id),
@@ -264,7 +274,9 @@ def group_gaps(rows: list, terms_of: Callable[[str], Iterable[str]]) -> list[Gap
         found.append(pos)
     by_terms: dict[frozenset[str], list[int]] = {}
     for question in sorted(positions, key=lambda q: positions[q][-1]):  # first asked first
-        terms = frozenset(terms_of(question)) or frozenset({question.casefold().strip()})
+        stored = _stored_terms(rows[positions[question][0]])
+        terms = frozenset(terms_of(question) if stored is None else stored)
+        terms = terms or frozenset({question.casefold().strip()})
         by_terms.setdefault(terms, []).extend(positions[question])
     gaps = []
     for group in _cluster(list(by_terms)):
@@ -284,6 +296,17 @@ def group_gaps(rows: list, terms_of: Callable[[str], Iterable[str]]) -> list[Gap
     gaps.sort(key=lambda g: g.last_asked, reverse=True)
     gaps.sort(key=lambda g: g.count, reverse=True)  # stable: ties stay most recent first
     return gaps
+
+
+def _stored_terms(row) -> list[str] | None:
+    """The terms recorded with a question (None: recorded before they were, or not given)."""
+    keys = row.keys() if hasattr(row, "keys") else ()
+    if "terms" not in keys or row["terms"] is None:
+        return None
+    try:
+        return [str(t) for t in json.loads(row["terms"])]
+    except (ValueError, TypeError):
+        return None
 
 
 def _cluster(sets: list[frozenset[str]]) -> list[list[frozenset[str]]]:

@@ -44,7 +44,8 @@ class Asking:
         if not record:
             return answer
         try:
-            question_id = self.story.question_log.record(answer, server, origin=origin)
+            terms = self.story.shared.analyzer.terms(question)  # loaded to answer anyway
+            question_id = self.story.question_log.record(answer, server, origin=origin, terms=terms)
         except Exception:
             log.exception("could not record the question")
             return answer
@@ -74,9 +75,7 @@ class Asking:
         from bot.search.leads import leads
 
         snapshot = self.story.snapshot
-        newest = sorted(
-            snapshot.sources.values(), key=lambda s: (s.added_at, s.id), reverse=True
-        )
+        newest = sorted(snapshot.sources.values(), key=lambda s: (s.added_at, s.id), reverse=True)
         opening = leads(newest, snapshot.retriever.index.passages)
         return [opening[s.id] for s in newest if s.id in opening][: max(0, n)]
 

@@ -127,7 +127,7 @@ class Curation:
                 detail = "" if source.text else "the file did not load"
                 with story.audited(removed_by, "remove", source, path.name, detail):
                     story.corpus.move_to_trash(path)
-            story.reload_locked()
+            story.reload_locked(warm=False)
         return source
 
     def restore_source(self, source_id: str, *, restored_by: str = "") -> Source:
@@ -140,5 +140,5 @@ class Curation:
                 detail = "" if source.text else "the file did not load"
                 with story.audited(restored_by, "restore", source, target, detail):
                     source = story.corpus.restore(source_id)
-            story.reload_locked()
+            story.reload_locked(warm=False)
         return source

@@ -10,7 +10,6 @@ only read files or the database never load spaCy or the embedding model.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,8 +24,8 @@ from bot.search.retrieval import Retriever
 from bot.search.semantic import BuildProgress, VectorCache
 from bot.search.text import Analyzer
 from bot.sources.corpus import Corpus, Source
-
 from bot.stories import story as story_module
+from bot.stories.story import corpus_mtime
 
 log = logging.getLogger(__name__)
 
@@ -43,13 +42,6 @@ class Snapshot:
     # The names of its files then: a file another process added within the same timestamp
     # tick leaves the modification time unchanged, but not this.
     corpus_ids: frozenset[str] = frozenset()
-
-
-def corpus_mtime(corpus: Corpus) -> int | None:
-    try:
-        return os.stat(corpus.directory).st_mtime_ns
-    except OSError:
-        return None
 
 
 class StoryIndex:
@@ -73,9 +65,7 @@ class StoryIndex:
         self._clock = clock
         # Passages per source, reused across builds and restarts (only changed sources are
         # run through spaCy again).
-        self._passages = PassageCache(
-            cache_dir / "passages", analyzer, config.nlp.window_sentences
-        )
+        self._passages = PassageCache(cache_dir / "passages", analyzer, config.nlp.window_sentences)
         # The semantic layer: passage vectors per source, cached beside the passages.
         self._vectors: VectorCache | None = None
         if config.semantic.enabled:

@@ -19,8 +19,8 @@ from bot.stories.answers import Answers
 from bot.stories.asking import Asking
 from bot.stories.curation import Curation
 from bot.stories.review import Review
-from bot.stories.story import Shared, Story
 from bot.stories.store import StoryError, StoryRecord, StoryStore
+from bot.stories.story import Shared, Story
 from bot.stories.upgrade import upgrade_state
 
 log = logging.getLogger(__name__)
@@ -88,9 +88,7 @@ class StoryRegistry:
 
     def _loaded(self, story: Story) -> None:
         """A story just built its index: unload the least recently used beyond the budget."""
-        others = sorted(
-            (s for s in self.loaded() if s is not story), key=lambda s: s.last_used
-        )
+        others = sorted((s for s in self.loaded() if s is not story), key=lambda s: s.last_used)
         excess = len(others) + 1 - self.max_loaded
         for idle in others[: max(0, excess)]:
             log.info("story %s unloaded (max_loaded = %d)", idle.name, self.max_loaded)

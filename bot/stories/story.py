@@ -51,6 +51,14 @@ STORIES_DIR = "stories"
 REFRESH_SECONDS = 1.0
 
 
+def corpus_mtime(corpus: Corpus) -> int | None:
+    """The corpus directory's modification time (None: no directory)."""
+    try:
+        return os.stat(corpus.directory).st_mtime_ns
+    except OSError:
+        return None
+
+
 def story_directory(state_dir: Path, story_id: int) -> Path:
     """Where a story's files live: ``<state_dir>/stories/<id>``."""
     return Path(state_dir) / STORIES_DIR / str(story_id)
@@ -208,8 +216,13 @@ class Story:
         with self.write_lock:
             self.reload_locked()
 
-    def reload_locked(self) -> None:  # the caller holds the write lock
+    def reload_locked(self, *, warm: bool = True) -> None:  # the caller holds the write lock
+        """``warm``: build the index even if it was not loaded (an add: its passages and
+        vectors are cached now, not by the next question of the running bot); without it, an
+        unloaded story stays unloaded (a removal leaves nothing to prepare)."""
         self._view = None
+        if self._index is None and not warm:
+            return
         if self._index is None:
             from bot.stories.index import StoryIndex
 
@@ -252,8 +265,6 @@ class Story:
     # -- reading without the index -------------------------------------------------------------
 
     def _corpus_view(self) -> CorpusView:
-        from bot.stories.index import corpus_mtime
-
         mtime = corpus_mtime(self.corpus)
         ids = frozenset(self.corpus.ids()) if mtime is not None else frozenset()
         view = self._view

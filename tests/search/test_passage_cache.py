@@ -136,7 +136,9 @@ def test_incremental_add_and_remove_equal_a_full_rebuild(make_bot, processed, tm
     processed.clear()
     bot_.remove_source("beta-report")
     assert processed == []
-    assert not (bot_.config.state_dir / "stories" / "1" / "cache" / "passages" / "beta-report.npz").exists()
+    assert not (
+        bot_.config.state_dir / "stories" / "1" / "cache" / "passages" / "beta-report.npz"
+    ).exists()
     assert all(p.source_id != "beta-report" for p in passages(bot_))
     assert_same_index(bot_, restart(bot_))
 

@@ -87,7 +87,13 @@ FEED_MIGRATIONS = [
         failures INTEGER NOT NULL DEFAULT 0,
         UNIQUE (story_id, url_key)
     );
-    INSERT INTO feeds_v2 (id, url, url_key, kind, title, added_by, added_at, etag, last_modified, last_polled_at, last_status, next_poll_at, failures) SELECT id, url, url_key, kind, title, added_by, added_at, etag, last_modified, last_polled_at, last_status, next_poll_at, failures FROM feeds;
+    INSERT INTO feeds_v2 (
+        id, url, url_key, kind, title, added_by, added_at, etag, last_modified,
+        last_polled_at, last_status, next_poll_at, failures
+    ) SELECT
+        id, url, url_key, kind, title, added_by, added_at, etag, last_modified,
+        last_polled_at, last_status, next_poll_at, failures
+    FROM feeds;
     DROP TABLE feeds;
     ALTER TABLE feeds_v2 RENAME TO feeds;
     CREATE TABLE feed_items_v2 (
@@ -116,7 +122,15 @@ FEED_MIGRATIONS = [
         posted TEXT NOT NULL DEFAULT '',
         UNIQUE (story_id, url_key)
     );
-    INSERT INTO feed_items_v2 (id, url, url_key, feed_id, title, summary, publisher, published, status, score, terms, match_source, match_start, match_end, match_text, reason, attempts, found_at, decided_by, decided_at, source_id, posted) SELECT id, url, url_key, feed_id, title, summary, publisher, published, status, score, terms, match_source, match_start, match_end, match_text, reason, attempts, found_at, decided_by, decided_at, source_id, posted FROM feed_items;
+    INSERT INTO feed_items_v2 (
+        id, url, url_key, feed_id, title, summary, publisher, published, status,
+        score, terms, match_source, match_start, match_end, match_text, reason,
+        attempts, found_at, decided_by, decided_at, source_id, posted
+    ) SELECT
+        id, url, url_key, feed_id, title, summary, publisher, published, status,
+        score, terms, match_source, match_start, match_end, match_text, reason,
+        attempts, found_at, decided_by, decided_at, source_id, posted
+    FROM feed_items;
     DROP TABLE feed_items;
     ALTER TABLE feed_items_v2 RENAME TO feed_items;
     CREATE INDEX feed_items_status ON feed_items (story_id, status, id)
@@ -446,8 +460,18 @@ class FeedStore(Component):
                 "source_id = CASE WHEN ? != '' THEN ? ELSE source_id END, "
                 f"reason = CASE WHEN ? != '' THEN ? ELSE reason END "
                 f"WHERE id = ? AND story_id = ? AND status IN ({marks})",
-                (status, by, at, source_id, source_id, reason, reason, item_id, self.story_id,
-                 *only_from),  # fmt: skip
+                (
+                    status,
+                    by,
+                    at,
+                    source_id,
+                    source_id,
+                    reason,
+                    reason,
+                    item_id,
+                    self.story_id,
+                    *only_from,
+                ),
             )
             changed = cursor.rowcount == 1
         item = self.item(item_id)
