@@ -47,6 +47,7 @@ from bot.discord.markdown import (
     safe_trim,
 )
 from bot.discord.review import review_message
+from bot.discord.stories import story_for
 from bot.insights.announcements import Announcement
 from bot.sources.feeds.store import Candidate, Feed, FeedStoreError
 from bot.sources.feeds.watcher import FeedWatcher
@@ -236,9 +237,10 @@ class FeedsCog(commands.Cog):
         kind: Literal["feed", "page"] = "feed",
     ) -> None:
         started = time.perf_counter()
+        storybot = await story_for(self.bot, interaction.guild_id, interaction.channel)
         try:
             feed = await asyncio.to_thread(
-                self.bot.storybot.feeds_add,
+                storybot.feeds_add,
                 url.strip(),
                 kind=kind,
                 added_by=added_by(interaction.user),
@@ -269,7 +271,8 @@ class FeedsCog(commands.Cog):
     @moderator_only(FEEDS_REFUSAL)
     async def list_feeds(self, interaction: discord.Interaction) -> None:
         started = time.perf_counter()
-        feeds = await asyncio.to_thread(self.bot.storybot.feeds_list)
+        storybot = await story_for(self.bot, interaction.guild_id, interaction.channel)
+        feeds = await asyncio.to_thread(storybot.feeds_list)
         await interaction.response.send_message(
             embed=feeds_embed(feeds),
             ephemeral=True,
@@ -285,9 +288,10 @@ class FeedsCog(commands.Cog):
         self, interaction: discord.Interaction, feed_id: app_commands.Range[int, 1, 2**53]
     ) -> None:
         started = time.perf_counter()
+        storybot = await story_for(self.bot, interaction.guild_id, interaction.channel)
         try:
             feed = await asyncio.to_thread(
-                self.bot.storybot.feeds_remove, feed_id, removed_by=added_by(interaction.user)
+                storybot.feeds_remove, feed_id, removed_by=added_by(interaction.user)
             )
         except FeedStoreError as exc:
             await tell(interaction, f"Not removed: {safe_trim(str(exc), 300)}")
@@ -305,7 +309,8 @@ class FeedsCog(commands.Cog):
         self, interaction: discord.Interaction, current: Any
     ) -> list[app_commands.Choice[int]]:
         wanted = str(current or "").lower()
-        feeds = await asyncio.to_thread(self.bot.storybot.feeds_list)
+        storybot = await story_for(self.bot, interaction.guild_id, interaction.channel)
+        feeds = await asyncio.to_thread(storybot.feeds_list)
         return [
             app_commands.Choice(name=f"{f.id} — {f.title or f.url}"[:100], value=f.id)
             for f in feeds
@@ -322,7 +327,8 @@ class FeedsCog(commands.Cog):
     ) -> None:
         started = time.perf_counter()
         await interaction.response.defer(ephemeral=True, thinking=True)
-        excerpts = await asyncio.to_thread(self.bot.storybot.whats_new, count)
+        storybot = await story_for(self.bot, interaction.guild_id, interaction.channel)
+        excerpts = await asyncio.to_thread(storybot.whats_new, count)
         if not excerpts:
             await tell(interaction, NOTHING_NEW)
             log_handled("/whatsnew", interaction.user.id, started, "nothing")
