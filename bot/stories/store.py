@@ -242,10 +242,21 @@ class StoryStore(Component):
                     (guild,),
                 ).fetchone()
                 if row is None:
+                    taken = {
+                        name
+                        for (name,) in db.execute(
+                            "SELECT name FROM stories WHERE guild = ?", (guild,)
+                        )
+                    }
+                    name = next(
+                        n
+                        for n in (DEFAULT_NAME, *(f"{DEFAULT_NAME}-{i}" for i in range(2, 10**6)))
+                        if n not in taken
+                    )  # "default" archived: "default-2"
                     story_id = db.execute(
                         "INSERT INTO stories (name, guild, created_at, created_by) "
                         "VALUES (?, ?, ?, ?)",
-                        (DEFAULT_NAME, guild, now_iso(), by or "first use"),
+                        (name, guild, now_iso(), by or "first use"),
                     ).lastrowid
                 else:
                     story_id = row[0]
