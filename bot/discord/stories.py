@@ -14,7 +14,7 @@ import asyncio
 import dataclasses
 import logging
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import discord
 from discord import app_commands
@@ -56,6 +56,21 @@ def scopes_of(channel: object) -> tuple[str, ...]:
         if category_id:
             scopes.append(category_id)
     return (*dict.fromkeys(str(s) for s in scopes), GUILD_SCOPE)
+
+
+def bind_scope(channel: object, where: str) -> str:
+    """The binding scope ``/story use`` sets: the channel (thread), its category, the server."""
+    if where == "server":
+        return GUILD_SCOPE
+    if where == "category":
+        scopes = scopes_of(channel)
+        category = getattr(channel, "category_id", None)
+        if isinstance(channel, discord.Thread):
+            category = getattr(channel.parent, "category_id", None)
+        if not category or str(category) not in scopes:
+            raise StoryError("this channel is in no category")
+        return str(category)
+    return str(channel.id)  # type: ignore[attr-defined]
 
 
 def resolve(storybot: StoryBot, guild_id: int, channel: object, name: str | None) -> StoryBot:
@@ -177,24 +192,35 @@ class StoriesCog(commands.Cog):
         corpus_dir_of(self.bot.storybot.config, record.id).mkdir(parents=True, exist_ok=True)
 
     @story.command(name="use", description="Moderators: this channel (or thread) asks that story.")
-    @app_commands.describe(name="One of this server's stories")
+    @app_commands.describe(
+        name="One of this server's stories",
+        where="This channel or thread (default), its whole category, or the whole server",
+    )
     @moderator_only(STORIES_REFUSAL)
-    async def use(self, interaction: discord.Interaction, name: str) -> None:
+    async def use(
+        self,
+        interaction: discord.Interaction,
+        name: str,
+        where: Literal["channel", "category", "server"] = "channel",
+    ) -> None:
         started = time.perf_counter()
         guild = str(interaction.guild_id)
-        channel_id = str(interaction.channel_id)
+        scope = bind_scope(interaction.channel, where)
 
         def bind() -> StoryRecord:
             record = self.stories.named(name, guild)
-            self.stories.bind(guild, channel_id, record.id, by=added_by(interaction.user))
+            self.stories.bind(guild, scope, record.id, by=added_by(interaction.user))
             return record
 
         record = await asyncio.to_thread(bind)
+        place = {"channel": "here", "category": "in this category", "server": "in this server"}
         await _say(
             interaction,
-            f"Questions here now go to the story **{discord.utils.escape_markdown(record.name)}**.",
+            f"Questions {place[where]} now go to the story "
+            f"**{discord.utils.escape_markdown(record.name)}**"
+            + (" (unless a channel is bound to another)." if where != "channel" else "."),
         )
-        log_handled("/story use", interaction.user.id, started, "ok")
+        log_handled("/story use", interaction.user.id, started, where)
 
     @story.command(name="archive", description="Moderators: archive a story (it stops answering).")
     @app_commands.describe(name="One of this server's stories")

@@ -118,3 +118,10 @@ async def test_a_channel_bound_to_a_story_answers_from_it_and_names_it(double, h
     assert [r["helpful"] for r in harbour.question_log.rows()] == [1, 0]
     assert all(r["question"] != "When does the ferry run?" or r["helpful"] == 0
                for r in bot.storybot.question_log.rows())  # fmt: skip
+    # Made the server's default: every unbound channel asks it.
+    await shown(double, await double.slash(mo, "story use", name="harbour", where="server"))
+    cy = double.member("cy")
+    general = await shown(
+        double, await double.slash(cy, "ask", question="When does the ferry run?")
+    )
+    assert "seven in the morning" in general.text()
