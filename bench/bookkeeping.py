@@ -5,6 +5,10 @@ Commands that only read files or SQLite (``sources list``, ``sources log``, ``fe
 http://127.0.0.1/``) must not load spaCy or the embedding model. Each runs as a fresh process
 over the shipped config and corpus (state in a temporary directory, warmed by one answer first);
 the table shows the median wall seconds and the median CPU seconds (user + system of the child).
+
+``--before DIR``: also time the same commands with the code checked out in DIR (e.g.
+``git archive eefcfa7 | tar -x -C /tmp/before``), run as ``python -m bot`` from there, in the
+same run, alternating: the machine's load then weighs on both alike.
 """
 
 from __future__ import annotations
@@ -31,11 +35,14 @@ COMMANDS = {
 }
 
 
-def run(exe: Path, home: Path, argv: list[str]) -> tuple[float, float, int]:
+def run(code: Path, home: Path, argv: list[str]) -> tuple[float, float, int]:
+    """One fresh ``storybot`` process of the code in ``code`` (a repository checkout)."""
     before = os.times()
     started = time.perf_counter()
     done = subprocess.run(
-        [str(exe), "--config", str(home / "config.toml"), *argv], capture_output=True
+        [sys.executable, "-m", "bot", "--config", str(home / "config.toml"), *argv],
+        capture_output=True,
+        cwd=code,
     )
     wall = time.perf_counter() - started
     after = os.times()
@@ -48,25 +55,35 @@ def run(exe: Path, home: Path, argv: list[str]) -> tuple[float, float, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="runs per command (median)")
+    parser.add_argument("--before", type=Path, help="a checkout of the code to compare with")
     args = parser.parse_args()
-    exe = Path(sys.executable).parent / "storybot"
-    print("| command | exit | median wall s | median CPU s |")
-    print("|---|---:|---:|---:|")
+    codes = {"now": REPO} | ({"before": args.before} if args.before else {})
+    print(f"| command | {' | '.join(f'{k} wall s | {k} CPU s' for k in codes)} |")
+    print(f"|---|{'---:|---:|' * len(codes)}")
     with tempfile.TemporaryDirectory() as tmp:
-        home = Path(tmp)
-        shutil.copy(REPO / "config.toml", home)
-        shutil.copytree(REPO / "corpus", home / "corpus")
-        # Warm caches and a question log, as on a deployment.
-        subprocess.run(
-            [str(exe), "--config", str(home / "config.toml"), "ask", "Who directed Cuties?"],
-            capture_output=True,
-            check=True,
-        )
+        homes = {}
+        for key, code in codes.items():
+            home = homes[key] = Path(tmp) / key
+            home.mkdir()
+            shutil.copy(REPO / "config.toml", home)
+            shutil.copytree(REPO / "corpus", home / "corpus")
+            # Warm caches and a question log (one unanswered), as on a deployment.
+            for question in ("Who directed Cuties?", "What is the price of tea in China?"):
+                run(code, home, ["ask", question])
+            run(code, home, ["feeds", "add", "https://news.example/feed.xml"])
         for name, argv in COMMANDS.items():
-            runs = [run(exe, home, argv) for _ in range(args.runs)]
-            wall = statistics.median(r[0] for r in runs)
-            cpu = statistics.median(r[1] for r in runs)
-            print(f"| storybot {name} | {runs[0][2]} | {wall:.2f} | {cpu:.2f} |")
+            if name == "stories list" and args.before:
+                continue  # no such command before
+            cells = []
+            runs: dict[str, list] = {key: [] for key in codes}
+            for _ in range(args.runs):
+                for key, code in codes.items():
+                    runs[key].append(run(code, homes[key], argv))
+            for key in codes:
+                wall = statistics.median(r[0] for r in runs[key])
+                cpu = statistics.median(r[1] for r in runs[key])
+                cells.append(f"{wall:.2f} | {cpu:.2f}")
+            print(f"| storybot {name} | {' | '.join(cells)} |")
 
 
 if __name__ == "__main__":

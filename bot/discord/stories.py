@@ -84,6 +84,7 @@ def resolve(storybot: StoryBot, guild_id: int, channel: object, name: str | None
             raise StoryError(f"story {record.name!r} is archived")
     else:
         record = stories.bound(guild, scopes_of(channel)) or stories.guild_default(guild)
+    storybot.registry.refresh(record)  # renamed meanwhile (by any process): its new name
     if record.id == storybot.story.id:
         return storybot
     return storybot.in_story(record)
