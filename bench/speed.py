@@ -215,7 +215,7 @@ def worker_naive(directory: Path, questions_n: int) -> dict:
     import numpy as np
     import rank_bm25
 
-    import bot.engine
+    import bot.stories.index
     from bot.config import load_config
     from bot.engine import StoryBot
     from bot.presentation import answer_record
