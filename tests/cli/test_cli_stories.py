@@ -101,6 +101,8 @@ def test_stories_are_created_used_renamed_and_archived(tmp_path, capsys):
     code, out, _ = run(config, "sources", "log", "--json", capsys=capsys)
     assert "silo-fire" not in out
 
+    code, out, _ = run(config, "health", "--story", "harbour-fire", capsys=capsys)
+    assert code == 0 and "1 source(s)" in out and "stories" in out
     code, out, _ = run(config, "stories", "rename", "harbour-fire", "silo-fire", capsys=capsys)
     assert code == 0
     code, out, _ = run(config, "stories", "list", "--json", capsys=capsys)
