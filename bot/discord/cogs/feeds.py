@@ -249,6 +249,17 @@ class FeedsCog(commands.Cog):
             await tell(interaction, f"Not watched: {safe_trim(str(exc), 500)}")
             log_handled("/feed add", interaction.user.id, started, "rejected")
             return
+        if storybot is not self.bot.storybot:
+            # The background polls the engine's story only (docs/stories.md, "Not yet").
+            await tell(
+                interaction,
+                f"Watching feed {feed.id} for the story **{safe_trim(storybot.story.name, 40)}**: "
+                f"{no_preview(feed.url)} ({feed.kind}). This bot polls only its default story's "
+                f"feeds in the background for now: poll it with `storybot --story "
+                f"{storybot.story.id} feeds check`; candidates wait in `feeds queue`.",
+            )
+            log_handled("/feed add", interaction.user.id, started, f"feed {feed.id}")
+            return
         if self.watcher is not None:
             self.watcher.wake()  # poll it now
         else:

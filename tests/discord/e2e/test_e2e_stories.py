@@ -70,6 +70,13 @@ async def test_two_servers_never_see_or_change_each_others_stories(double, harne
     assert "seven in the morning" in ferry.text()
     mine = await shown(double, await double.slash(ana, "ask", question="When does the ferry run?"))
     assert "seven in the morning" not in mine.text()
+    # Their feeds are their story's (and say who polls them, for now).
+    watched = await shown(
+        double,
+        await double.slash(hmod, "feed add", harbour.general, url="https://news.example/rss"),
+    )
+    assert "polls only its default story" in watched.content
+    assert bot.storybot.feeds_list() == []
     archived = await shown(
         double, await double.slash(hmod, "story archive", harbour.general, name="default")
     )
