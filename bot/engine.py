@@ -1,18 +1,19 @@
 """The one core API that the CLI and the Discord layer both adapt: a thin facade.
 
-:class:`StoryBot` speaks for one story of a deployment (``story``: by name, or the default)
-and hands each call to the collaborator that does it, in the order of the data flow
+:class:`StoryBot` speaks for one story of a deployment (``story``: by name, or the default) and
+hands each call to the collaborator that does it, in the order of the data flow
 (``bot.stories``): :class:`~bot.stories.curation.Curation` changes the sources,
 :class:`~bot.stories.asking.Asking` answers (and records) questions, figures, what is new and
 announcements, :class:`~bot.stories.review.Review` watches feeds and keeps the review queue,
 :class:`~bot.stories.answers.Answers` keeps what the buttons under a posted answer need and
-counts votes. The stories themselves and which server or channel uses which are in the
+counts votes (each method below is one line: the collaborator's docstring says what it does).
+The stories themselves and which server or channel uses which are in the
 :class:`~bot.stories.registry.StoryRegistry`, shared by every facade of a process
 (:meth:`StoryBot.in_story`). Nothing below it imports it.
 
-Heavy parts (spaCy, the embedding model, the index) load when a story is first asked (or at
-once with ``load=True``, the default, as a running bot wants): commands that only read the
-database or the corpus files never load them.
+Heavy parts (spaCy, the embedding model, the index) load when a story is first asked (or at once
+with ``load=True``, the default, as a running bot wants): commands that only read the database
+or the corpus files never load them.
 """
 
 from __future__ import annotations
@@ -34,10 +35,22 @@ from bot.stories.store import StoryError, StoryRecord, StoryStore
 from bot.stories.story import REFRESH_SECONDS, Shared
 
 if TYPE_CHECKING:
+    import threading
+    from collections.abc import Sequence
+
+    from bot.insights.announcements import Announcement
+    from bot.insights.answers import StoredAnswer
+    from bot.insights.audit import AuditEntry
+    from bot.insights.questionlog import Gap, Stats
     from bot.search.passages import Passage
-    from bot.search.retrieval import Retriever
+    from bot.search.retrieval import Answer, Excerpt, Match, Retriever
     from bot.search.semantic import BuildProgress
     from bot.search.text import Analyzer
+    from bot.sources.corpus import Link
+    from bot.sources.feeds.poller import PollProgress, PollReport
+    from bot.sources.feeds.store import Candidate, Feed
+    from bot.sources.feeds.watcher import FeedWatcher, OnCandidates
+    from bot.sources.ingest import Added, IngestReport, Progress
     from bot.sources.web.fetch import Fetcher
     from bot.stories.registry import OpenStory, StoryRegistry
 
@@ -194,13 +207,182 @@ class StoryBot:
     def reload(self) -> None:
         self._open.story.reload()
 
-    def __getattr__(self, name: str):
-        """Every other public call goes to the collaborator that does it (see the module
-        docstring); the table is :data:`DELEGATED`."""
-        part = DELEGATED.get(name)
-        if part is None:
-            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-        return getattr(getattr(self._open, part), name)
+    # -- changing the sources (Curation) ---------------------------------------------------------
+
+    def links(self, source_id: str) -> list[tuple[Link, str | None]]:
+        return self._open.curation.links(source_id)
+
+    def audit_entries(self, source_id: str | None = None, limit: int = 50) -> list[AuditEntry]:
+        return self._open.curation.audit_entries(source_id, limit)
+
+    async def add_url(
+        self,
+        url: str,
+        *,
+        title: str | None = None,
+        added_by: str = "",
+        kind: str = "source",
+        follow: int = 0,
+        progress: Progress | None = None,
+        force: bool = False,
+    ) -> IngestReport:
+        return await self._open.curation.add_url(
+            url,
+            title=title,
+            added_by=added_by,
+            kind=kind,
+            follow=follow,
+            progress=progress,
+            force=force,
+        )
+
+    def add_file(self, filename: str, data: bytes, **fields) -> Added:
+        return self._open.curation.add_file(filename, data, **fields)
+
+    def add_source(
+        self,
+        text: str,
+        title: str,
+        *,
+        publisher: str = "",
+        url: str = "",
+        published: str = "",
+        added_by: str = "",
+        kind: str = "source",
+        source_id: str | None = None,
+        links: Sequence[Link] = (),
+        extra: dict | None = None,
+        detail: str = "",
+        check: Callable[[list[Source]], None] | None = None,
+    ) -> Source:
+        return self._open.curation.add_source(
+            text,
+            title,
+            publisher=publisher,
+            url=url,
+            published=published,
+            added_by=added_by,
+            kind=kind,
+            source_id=source_id,
+            links=links,
+            extra=extra,
+            detail=detail,
+            check=check,
+        )
+
+    def remove_source(self, source_id: str, *, removed_by: str = "") -> Source:
+        return self._open.curation.remove_source(source_id, removed_by=removed_by)
+
+    def restore_source(self, source_id: str, *, restored_by: str = "") -> Source:
+        return self._open.curation.restore_source(source_id, restored_by=restored_by)
+
+    # -- asking (Asking) -------------------------------------------------------------------------
+
+    def ask(
+        self,
+        question: str,
+        k: int | None = None,
+        *,
+        record: bool = False,
+        server: str = "",
+        origin: str = "discord",
+    ) -> Answer:
+        return self._open.asking.ask(question, k, record=record, server=server, origin=origin)
+
+    def match(self, text: str) -> Match:
+        return self._open.asking.match(text)
+
+    def stats(self, days: int = 30) -> Stats:
+        return self._open.asking.stats(days)
+
+    def newly_answered(self, stats: Stats) -> list[tuple[Gap, Source]]:
+        return self._open.asking.newly_answered(stats)
+
+    def whats_new(self, n: int = 5) -> list[Excerpt]:
+        return self._open.asking.whats_new(n)
+
+    def announcement(self, source_id: str, *, audit_id: int = 0) -> Announcement:
+        return self._open.asking.announcement(source_id, audit_id=audit_id)
+
+    def pending_announcements(self, limit: int = 10) -> list[Announcement]:
+        return self._open.asking.pending_announcements(limit)
+
+    def mark_announced(self, audit_id: int) -> None:
+        return self._open.asking.mark_announced(audit_id)
+
+    # -- watched feeds and the review queue (Review) ---------------------------------------------
+
+    def feeds_add(self, url: str, *, kind: str = "feed", added_by: str = "") -> Feed:
+        return self._open.review.feeds_add(url, kind=kind, added_by=added_by)
+
+    def feeds_list(
+        self,
+    ) -> list[Feed]:
+        return self._open.review.feeds_list()
+
+    def feeds_remove(self, feed_id: int, *, removed_by: str = "") -> Feed:
+        return self._open.review.feeds_remove(feed_id, removed_by=removed_by)
+
+    async def poll_feeds(
+        self, progress: PollProgress | None = None, *, force: bool = False
+    ) -> PollReport:
+        return await self._open.review.poll_feeds(progress, force=force)
+
+    def poll_feeds_sync(
+        self,
+        progress: PollProgress | None = None,
+        *,
+        force: bool = False,
+        stop: threading.Event | None = None,
+    ) -> PollReport:
+        return self._open.review.poll_feeds_sync(progress, force=force, stop=stop)
+
+    def watch_feeds(self, on_candidates: OnCandidates | None = None) -> FeedWatcher:
+        return self._open.review.watch_feeds(on_candidates)
+
+    def review_queue(self, limit: int = 25, *, unposted: bool = False) -> list[Candidate]:
+        return self._open.review.review_queue(limit, unposted=unposted)
+
+    def mark_candidate_posted(self, candidate_id: int, ref: str) -> None:
+        return self._open.review.mark_candidate_posted(candidate_id, ref)
+
+    def candidate(self, candidate_id: int) -> Candidate:
+        return self._open.review.candidate(candidate_id)
+
+    async def accept_candidate(
+        self, candidate_id: int, *, follow: int = 0, by: str = "", progress: Progress | None = None
+    ) -> Accepted:
+        return await self._open.review.accept_candidate(
+            candidate_id, follow=follow, by=by, progress=progress
+        )
+
+    def ignore_candidate(self, candidate_id: int, *, by: str = "") -> Candidate:
+        return self._open.review.ignore_candidate(candidate_id, by=by)
+
+    # -- answers posted with buttons, and votes (Answers) ----------------------------------------
+
+    def vote(self, question_id: int, helpful: bool) -> bool:
+        return self._open.answers.vote(question_id, helpful)
+
+    def remember_answer(
+        self, answer: Answer, asker_id: int, *, via_interaction: bool
+    ) -> StoredAnswer | None:
+        return self._open.answers.remember_answer(answer, asker_id, via_interaction=via_interaction)
+
+    def stored_answer(self, answer_id: int) -> StoredAnswer | None:
+        return self._open.answers.stored_answer(answer_id)
+
+    def is_asker(self, answer: StoredAnswer, member_id: int) -> bool:
+        return self._open.answers.is_asker(answer, member_id)
+
+    def forget_answer(self, answer_id: int) -> None:
+        return self._open.answers.forget_answer(answer_id)
+
+    def vote_on_answer(self, answer: StoredAnswer, member_id: int, helpful: bool) -> Vote:
+        return self._open.answers.vote_on_answer(answer, member_id, helpful)
+
+    def more_excerpts(self, answer: StoredAnswer, shown: int) -> tuple[int, list[Excerpt]]:
+        return self._open.answers.more_excerpts(answer, shown)
 
     # -- Discord's registered commands (the deployment's, not a story's) -----------------------
 
@@ -219,18 +401,3 @@ class StoryBot:
             self.key_values.delete(f"synced-commands:{target}")
         else:
             self.key_values.set(f"synced-commands:{target}", digest)
-
-
-# Which collaborator of a story does each call (``OpenStory`` attribute -> its methods).
-_PARTS = {
-    "curation": ("links", "audit_entries", "add_url", "add_file", "add_source",
-                 "remove_source", "restore_source"),
-    "asking": ("ask", "match", "stats", "newly_answered", "whats_new", "announcement",
-               "pending_announcements", "mark_announced"),
-    "review": ("feeds_add", "feeds_list", "feeds_remove", "poll_feeds", "poll_feeds_sync",
-               "watch_feeds", "review_queue", "mark_candidate_posted", "candidate",
-               "accept_candidate", "ignore_candidate"),
-    "answers": ("vote", "remember_answer", "stored_answer", "is_asker", "forget_answer",
-                "vote_on_answer", "more_excerpts"),
-}  # fmt: skip
-DELEGATED = {name: part for part, names in _PARTS.items() for name in names}
