@@ -4,9 +4,11 @@ background work of a connected bot.
 The background starts once the bot is connected (``on_ready``, once per process: never for
 ``storybot sync``, which only logs in) and stops when the client closes:
 
-- the feed watcher (``StoryBot.watch_feeds``), started once there is a feed to watch, polls
-  the due feeds; fetching, extraction and scoring run in worker threads, so questions are
-  answered meanwhile;
+- a feed watcher per story (``StoryBot.watch_feeds``), started once the story has a feed to
+  watch, polls its due feeds; fetching, extraction and scoring run in worker threads, so
+  questions are answered meanwhile. Every story's feeds are polled and its candidates queued;
+  posting them to the review channel covers the bot's own story (the deployment's default)
+  for now, the others' wait in ``storybot --story NAME feeds queue``;
 - a loop, every ``background_seconds`` and at once when there is news (new candidates, an add
   made by this process), posts what is waiting: candidates not posted yet to ``[discord]
   review_channel_id`` (also those ``storybot feeds check`` found, or a restart missed), each
@@ -74,7 +76,7 @@ class FeedsCog(commands.Cog):
     def __init__(self, bot: StoryDiscordBot) -> None:
         self.bot = bot
         self.feed.default_permissions = moderator_default_permissions(bot.settings)
-        self.watcher: FeedWatcher | None = None
+        self.watchers: dict[int, FeedWatcher] = {}  # story id -> its feeds' watcher
         self.rounds = 0  # background rounds completed (for tests and status)
         self._task: asyncio.Task | None = None
         self._wake = asyncio.Event()
@@ -101,8 +103,13 @@ class FeedsCog(commands.Cog):
         self._wake.set()
         if self._task is not None:
             await asyncio.gather(self._task, return_exceptions=True)
-        if self.watcher is not None:
-            await self.watcher.stop()
+        for watcher in list(self.watchers.values()):
+            await watcher.stop()
+
+    @property
+    def watcher(self) -> FeedWatcher | None:
+        """The watcher of the bot's own story's feeds, once started."""
+        return self.watchers.get(self.bot.storybot.story.id)
 
     def wake(self) -> None:
         """Post what is waiting now rather than at the next round."""
@@ -119,19 +126,31 @@ class FeedsCog(commands.Cog):
                 await asyncio.wait_for(self._wake.wait(), self.bot.background_seconds)
 
     async def watch_if_feeds(self) -> None:
-        """Start the feed watcher once there is a feed to watch (added here, or by
-        ``storybot feeds add`` while the bot runs); a bot without feeds polls nothing."""
-        if self.watcher is not None or self._stopping:
+        """Start a story's feed watcher once it has a feed to watch (added here, or by
+        ``storybot feeds add`` while the bot runs); a bot without feeds polls nothing, an
+        archived story's feeds are not polled."""
+        if self._stopping:
             return
+        storybot = self.bot.storybot
         try:
-            feeds = await asyncio.to_thread(self.bot.storybot.feeds_list)
+            story_ids = await asyncio.to_thread(storybot.feed_store.story_ids)
         except Exception:
             log.exception("could not read the watched feeds")
             return
-        if feeds and not self._stopping:
-            self.watcher = self.bot.storybot.watch_feeds(self.candidates_found)
-            self.watcher.start()
-            log.info("watching %d feed(s) in the background", len(feeds))
+        for story_id in story_ids:
+            if story_id in self.watchers or self._stopping:
+                continue
+            try:
+                story = await asyncio.to_thread(storybot.stories.get, story_id)
+            except Exception:
+                log.exception("could not read story %s", story_id)
+                continue
+            if story.archived:
+                continue
+            engine = storybot if story_id == storybot.story.id else storybot.in_story(story)
+            watcher = self.watchers[story_id] = engine.watch_feeds(self.candidates_found)
+            watcher.start()
+            log.info("watching the feeds of story %s in the background", story.name)
 
     async def candidates_found(self, candidates: list[Candidate]) -> None:
         """The watcher's callback: post the new candidates (and any older unposted ones)."""
@@ -249,21 +268,24 @@ class FeedsCog(commands.Cog):
             await tell(interaction, f"Not watched: {safe_trim(str(exc), 500)}")
             log_handled("/feed add", interaction.user.id, started, "rejected")
             return
+        watcher = self.watchers.get(storybot.story.id)
+        if watcher is not None:
+            watcher.wake()  # poll it now
+        else:
+            self.wake()  # the background starts the watcher
         if storybot is not self.bot.storybot:
-            # The background polls the engine's story only (docs/stories.md, "Not yet").
+            # Polled, but the review channel shows the bot's own story's candidates only
+            # (docs/stories.md, "Not yet").
             await tell(
                 interaction,
                 f"Watching feed {feed.id} for the story **{safe_trim(storybot.story.name, 40)}**: "
-                f"{no_preview(feed.url)} ({feed.kind}). This bot polls only its default story's "
-                f"feeds in the background for now: poll it with `storybot --story "
-                f"{storybot.story.id} feeds check`; candidates wait in `feeds queue`.",
+                f"{no_preview(feed.url)} ({feed.kind}), polled now and every "
+                f"{storybot.config.feeds.poll_minutes} minutes. Its candidates are not posted "
+                "to a review channel yet: `storybot --story "
+                f"{storybot.story.id} feeds queue` lists them.",
             )
             log_handled("/feed add", interaction.user.id, started, f"feed {feed.id}")
             return
-        if self.watcher is not None:
-            self.watcher.wake()  # poll it now
-        else:
-            self.wake()  # the background starts the watcher
         review = self.bot.settings.review_channel_id
         where = (
             f"Candidates about the story go to <#{review}>."

@@ -254,6 +254,15 @@ class FeedStore(Component):
             raise FeedStoreError(f"{url} is already watched{shown}") from None
         return self.feed(feed_id)
 
+    def story_ids(self) -> list[int]:
+        """The stories that watch at least one feed (of every story, not only this one's: a
+        running bot polls them all)."""
+        if not self.path.exists():
+            return []
+        with self.transaction() as db:
+            rows = db.execute("SELECT DISTINCT story_id FROM feeds ORDER BY story_id").fetchall()
+        return [row[0] for row in rows]
+
     def feeds(self) -> list[Feed]:
         if not self.path.exists():
             return []

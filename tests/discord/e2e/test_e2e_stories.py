@@ -73,10 +73,13 @@ async def test_two_servers_never_see_or_change_each_others_stories(double, harne
     # Their feeds are their story's (and say who polls them, for now).
     watched = await shown(
         double,
-        await double.slash(hmod, "feed add", harbour.general, url="https://news.example/rss"),
+        await double.slash(hmod, "feed add", harbour.general, url="http://127.0.0.1:9/feed.xml"),
     )
-    assert "polls only its default story" in watched.content
+    assert "not posted to a review channel yet" in watched.content
     assert bot.storybot.feeds_list() == []
+    feeds_cog = bot.client.get_cog("FeedsCog")
+    await double.wait_for(lambda: len(feeds_cog.watchers) == 1)  # polled in the background
+    assert bot.storybot.story.id not in feeds_cog.watchers
     archived = await shown(
         double, await double.slash(hmod, "story archive", harbour.general, name="default")
     )
