@@ -45,9 +45,12 @@ def open_bot(args, err: Console, *, need: str = "sources", load: bool = True) ->
     except StoryError as exc:
         raise CliError(str(exc)) from exc
     corpus_dir = bot.corpus.directory
+    named = bot.story.name if getattr(args, "story", None) and bot.story.id != 1 else ""
     if not corpus_dir.is_dir():
         if need != "nothing":
-            raise CliError(corpus_problem(config, "there is no corpus directory", corpus_dir))
+            raise CliError(
+                corpus_problem(config, "there is no corpus directory", corpus_dir, named)
+            )
         where = config.path or "no config file, defaults"
         err.print(
             f"[yellow]note:[/yellow] starting a new corpus in {literal(corpus_dir)} "
@@ -60,13 +63,21 @@ def open_bot(args, err: Console, *, need: str = "sources", load: bool = True) ->
     for problem in bot.load_errors:
         err.print(f"[yellow]warning:[/yellow] skipped {literal(problem)}", highlight=False)
     if need == "sources" and not bot.sources:
-        raise CliError(corpus_problem(config, "the corpus has no sources", corpus_dir))
+        raise CliError(corpus_problem(config, "the corpus has no sources", corpus_dir, named))
     return bot
 
 
-def corpus_problem(config: Config, problem: str, corpus_dir=None) -> str:
-    """Why there is nothing to answer from, which config said so, and the ways to fix it."""
+def corpus_problem(config: Config, problem: str, corpus_dir=None, story: str = "") -> str:
+    """Why there is nothing to answer from, which config said so, and the ways to fix it
+    (``story``: the story named by ``--story``, whose corpus is in the state directory)."""
     from bot.config import CONFIG_ENV_VAR, config_search_path, user_config_path
+
+    if story:
+        return (
+            f"{problem}: {corpus_dir}\n"
+            f"  the story {story!r} has none yet; "
+            f"add a first source with: storybot --story {story} sources add URL"
+        )
 
     if config.path is None:
         looked = ", ".join(str(path) for path in config_search_path())
