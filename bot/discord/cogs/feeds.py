@@ -7,8 +7,7 @@ The background starts once the bot is connected (``on_ready``, once per process:
 - a feed watcher per story (``StoryBot.watch_feeds``), started once the story has a feed to
   watch, polls its due feeds; fetching, extraction and scoring run in worker threads, so
   questions are answered meanwhile. Every story's feeds are polled and its candidates queued;
-  posting them to the review channel covers the bot's own story (the deployment's default)
-  for now, the others' wait in ``storybot --story NAME feeds queue``;
+  the review channel shows those of the stories of its own server (never another server's);
 - a loop, every ``background_seconds`` and at once when there is news (new candidates, an add
   made by this process), posts what is waiting: candidates not posted yet to ``[discord]
   review_channel_id`` (also those ``storybot feeds check`` found, or a restart missed), each
@@ -57,6 +56,7 @@ from bot.sources.web.urlguard import UrlRefused
 
 if TYPE_CHECKING:
     from bot.discord.client import StoryDiscordBot
+    from bot.engine import StoryBot
 
 log = logging.getLogger("bot.discord")
 T = TypeVar("T")
@@ -157,20 +157,40 @@ class FeedsCog(commands.Cog):
         await self.post_candidates()
 
     async def post_candidates(self) -> None:
-        """Post every candidate not posted yet to the review channel, one message each."""
+        """Post every candidate not posted yet to the review channel, one message each: the
+        bot's own story's, and those of the other stories of the review channel's server
+        (each message's buttons name its story)."""
         channel_id = self.bot.settings.review_channel_id
         if not channel_id:
             return
-        storybot = self.bot.storybot
-
-        def mark(candidate: Candidate, message: discord.Message) -> None:
-            storybot.mark_candidate_posted(candidate.id, f"{channel_id}/{message.id}")
-
-        def waiting() -> list[Candidate]:
-            return storybot.review_queue(REVIEW_BATCH, unposted=True)
-
         async with self._posting:  # the watcher and the loop never post one candidate twice
-            await self._post_each("candidate", channel_id, waiting, review_message, mark)
+            for storybot in await asyncio.to_thread(self._reviewed_stories, channel_id):
+
+                def mark(candidate: Candidate, message: discord.Message, bot=storybot) -> None:
+                    bot.mark_candidate_posted(candidate.id, f"{channel_id}/{message.id}")
+
+                def waiting(bot=storybot) -> list[Candidate]:
+                    return bot.review_queue(REVIEW_BATCH, unposted=True)
+
+                await self._post_each("candidate", channel_id, waiting, review_message, mark)
+
+    def _reviewed_stories(self, channel_id: int) -> list[StoryBot]:
+        """The stories whose candidates go to the review channel ``channel_id`` (blocking):
+        the bot's own, and the other active stories with feeds of the channel's server
+        (never another server's)."""
+        storybot = self.bot.storybot
+        out = [storybot]
+        channel = self.bot.get_channel(channel_id)
+        guild = getattr(getattr(channel, "guild", None), "id", None)
+        if guild is None:
+            return out
+        for story_id in storybot.feed_store.story_ids():
+            if story_id == storybot.story.id:
+                continue
+            record = storybot.stories.get(story_id)
+            if record.guild == str(guild) and not record.archived:
+                out.append(storybot.in_story(record))
+        return out
 
     async def post_announcements(self) -> None:
         """Announce the sources added since the last announcement, oldest first."""
@@ -225,6 +245,11 @@ class FeedsCog(commands.Cog):
         self._failing.discard(key)
         return message
 
+    def _reviews_server(self, guild_id: int | None) -> bool:
+        """Whether the review channel is in this server (its stories' candidates go there)."""
+        channel = self.bot.get_channel(self.bot.settings.review_channel_id)
+        return getattr(getattr(channel, "guild", None), "id", None) == guild_id
+
     def _check_channel(self, key: str, channel_id: int) -> None:
         """Say in the log at start-up when a configured channel can't be posted to."""
         if not channel_id:
@@ -273,20 +298,19 @@ class FeedsCog(commands.Cog):
             watcher.wake()  # poll it now
         else:
             self.wake()  # the background starts the watcher
-        if storybot is not self.bot.storybot:
-            # Polled, but the review channel shows the bot's own story's candidates only
-            # (docs/stories.md, "Not yet").
+        review = self.bot.settings.review_channel_id
+        if storybot is not self.bot.storybot and not self._reviews_server(interaction.guild_id):
+            # Polled, but the review channel is another server's (docs/stories.md, "Not yet").
             await tell(
                 interaction,
                 f"Watching feed {feed.id} for the story **{safe_trim(storybot.story.name, 40)}**: "
                 f"{no_preview(feed.url)} ({feed.kind}), polled now and every "
-                f"{storybot.config.feeds.poll_minutes} minutes. Its candidates are not posted "
-                "to a review channel yet: `storybot --story "
-                f"{storybot.story.id} feeds queue` lists them.",
+                f"{storybot.config.feeds.poll_minutes} minutes. This server has no review "
+                "channel for it yet: `storybot --story "
+                f"{storybot.story.id} feeds queue` lists its candidates.",
             )
             log_handled("/feed add", interaction.user.id, started, f"feed {feed.id}")
             return
-        review = self.bot.settings.review_channel_id
         where = (
             f"Candidates about the story go to <#{review}>."
             if review

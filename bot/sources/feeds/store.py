@@ -156,7 +156,7 @@ _ITEM_COLUMNS = (
     "i.id, i.url, i.title, i.summary, i.publisher, i.published, i.feed_id, "
     "COALESCE(f.title, ''), i.status, i.score, i.terms, i.match_source, i.match_start, "
     "i.match_end, i.match_text, i.reason, i.attempts, i.found_at, i.decided_by, i.decided_at, "
-    "i.source_id, i.posted"
+    "i.source_id, i.posted, i.story_id"
 )
 
 
@@ -210,6 +210,7 @@ class Candidate:
     decided_at: str
     source_id: str
     posted: str = ""  # the adapter's reference to where it showed the candidate, if it did
+    story_id: int = 1  # the story whose review queue it is in
 
 
 @dataclass(frozen=True)

@@ -75,7 +75,7 @@ async def test_two_servers_never_see_or_change_each_others_stories(double, harne
         double,
         await double.slash(hmod, "feed add", harbour.general, url="http://127.0.0.1:9/feed.xml"),
     )
-    assert "not posted to a review channel yet" in watched.content
+    assert "no review channel for it yet" in watched.content
     assert bot.storybot.feeds_list() == []
     feeds_cog = bot.client.get_cog("FeedsCog")
     await double.wait_for(lambda: len(feeds_cog.watchers) == 1)  # polled in the background
