@@ -7,7 +7,8 @@ The background starts once the bot is connected (``on_ready``, once per process:
 - a feed watcher per story (``StoryBot.watch_feeds``), started once the story has a feed to
   watch, polls its due feeds; fetching, extraction and scoring run in worker threads, so
   questions are answered meanwhile. Every story's feeds are polled and its candidates queued;
-  the review channel shows those of the stories of its own server (never another server's);
+  the review channel shows those of the stories of its own server (never another server's),
+  and so does the announcement channel with new sources;
 - a loop, every ``background_seconds`` and at once when there is news (new candidates, an add
   made by this process), posts what is waiting: candidates not posted yet to ``[discord]
   review_channel_id`` (also those ``storybot feeds check`` found, or a restart missed), each
@@ -164,7 +165,7 @@ class FeedsCog(commands.Cog):
         if not channel_id:
             return
         async with self._posting:  # the watcher and the loop never post one candidate twice
-            for storybot in await asyncio.to_thread(self._reviewed_stories, channel_id):
+            for storybot in await asyncio.to_thread(self._stories_posted_to, channel_id, True):
 
                 def mark(candidate: Candidate, message: discord.Message, bot=storybot) -> None:
                     bot.mark_candidate_posted(candidate.id, f"{channel_id}/{message.id}")
@@ -174,41 +175,42 @@ class FeedsCog(commands.Cog):
 
                 await self._post_each("candidate", channel_id, waiting, review_message, mark)
 
-    def _reviewed_stories(self, channel_id: int) -> list[StoryBot]:
-        """The stories whose candidates go to the review channel ``channel_id`` (blocking):
-        the bot's own, and the other active stories with feeds of the channel's server
-        (never another server's)."""
+    def _stories_posted_to(self, channel_id: int, with_feeds: bool) -> list[StoryBot]:
+        """The stories whose candidates (``with_feeds``) or announcements go to the channel
+        ``channel_id`` (blocking): the bot's own, and the other active stories of the
+        channel's server (never another server's)."""
         storybot = self.bot.storybot
         out = [storybot]
         channel = self.bot.get_channel(channel_id)
         guild = getattr(getattr(channel, "guild", None), "id", None)
         if guild is None:
             return out
-        for story_id in storybot.feed_store.story_ids():
-            if story_id == storybot.story.id:
-                continue
-            record = storybot.stories.get(story_id)
-            if record.guild == str(guild) and not record.archived:
-                out.append(storybot.in_story(record))
+        records = storybot.stories.of_guild(str(guild))
+        if with_feeds:
+            watching = set(storybot.feed_store.story_ids())
+            records = [r for r in records if r.id in watching]
+        out += [storybot.in_story(r) for r in records if r.id != storybot.story.id]
         return out
 
     async def post_announcements(self) -> None:
-        """Announce the sources added since the last announcement, oldest first."""
+        """Announce the sources added since the last announcement, oldest first: the bot's
+        own story's, and those of the other stories of the channel's server."""
         channel_id = self.bot.settings.announce_channel_id
         if not channel_id:
             return
-        storybot = self.bot.storybot
 
         def render(note: Announcement) -> dict[str, Any]:
             none = discord.AllowedMentions.none()
             return {"embed": announcement_embed(note), "allowed_mentions": none}
 
-        def mark(note: Announcement, _: discord.Message) -> None:
-            storybot.mark_announced(note.audit_id)
+        for storybot in await asyncio.to_thread(self._stories_posted_to, channel_id, False):
 
-        await self._post_each(
-            "announcement", channel_id, storybot.pending_announcements, render, mark
-        )
+            def mark(note: Announcement, _: discord.Message, bot=storybot) -> None:
+                bot.mark_announced(note.audit_id)
+
+            await self._post_each(
+                "announcement", channel_id, storybot.pending_announcements, render, mark
+            )
 
     async def _post_each(
         self,

@@ -452,3 +452,8 @@ async def test_another_storys_candidates_go_to_its_servers_review_channel(room):
     assert candidate.status == "accepted" and candidate.story_id == record.id
     assert candidate.source_id in {s.id for s in second.sources}
     assert {s.id for s in bot.sources} == before  # the bot's own story is unchanged
+    # The add is announced in the server's announcement channel (once).
+    (note,) = await room.double.wait_for(lambda: room.posted(room.news))
+    assert CUTIES_TITLE in note.text()
+    await room.rounds(2)
+    assert room.posted(room.news) == [note]
