@@ -179,21 +179,20 @@ class Story:
         if index is not None:
             return index
         with self.write_lock:
-            if self._index is None:
-                from bot.stories.index import StoryIndex
+            index = self._index
+            if index is not None:  # built by another thread meanwhile
+                return index
+            from bot.stories.index import StoryIndex
 
-                self._index = StoryIndex(
-                    self.config,
-                    self.corpus,
-                    self.cache_dir,
-                    self.shared.analyzer,
-                    progress=self.shared.progress,
-                    clock=self.shared.clock,
-                )
-                self._view = None
-                built = self._index
-            else:
-                return self._index
+            built = self._index = StoryIndex(
+                self.config,
+                self.corpus,
+                self.cache_dir,
+                self.shared.analyzer,
+                progress=self.shared.progress,
+                clock=self.shared.clock,
+            )
+            self._view = None
         if self._on_load is not None:
             self._on_load(self)
         return built
@@ -221,9 +220,10 @@ class Story:
         vectors are cached now, not by the next question of the running bot); without it, an
         unloaded story stays unloaded (a removal leaves nothing to prepare)."""
         self._view = None
-        if self._index is None and not warm:
+        index = self._index  # once: the registry may unload the story meanwhile
+        if index is None and not warm:
             return
-        if self._index is None:
+        if index is None:
             from bot.stories.index import StoryIndex
 
             self._index = StoryIndex(
@@ -237,7 +237,7 @@ class Story:
             if self._on_load is not None:
                 self._on_load(self)
         else:
-            self._index.reload()
+            index.reload()
 
     def refresh_if_changed(self) -> bool:
         """Reload when another process (the CLI beside the running bot) added, removed or
@@ -258,9 +258,8 @@ class Story:
             self.write_lock.release()
 
     def changed_on_disk(self) -> bool:
-        if self._index is None:
-            return False
-        return self._index.changed_on_disk()
+        index = self._index
+        return index is not None and index.changed_on_disk()
 
     # -- reading without the index -------------------------------------------------------------
 
@@ -289,8 +288,9 @@ class Story:
 
     @property
     def load_errors(self) -> tuple[str, ...]:
-        if self._index is not None:
-            return self._index.snapshot.load_errors
+        index = self._index
+        if index is not None:
+            return index.snapshot.load_errors
         return self._corpus_view().load_errors
 
     def source(self, source_id: str) -> Source:
