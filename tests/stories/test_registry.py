@@ -134,3 +134,23 @@ def test_a_story_lists_and_logs_without_loading_its_index(make_bot):
     assert not other.open_story.story.is_loaded  # a removal prepares nothing
     assert [e.action for e in other.audit_entries()] == ["remove"]
     assert bot.audit_entries() == []  # the default story's log is its own
+
+
+def test_questions_from_threads_while_the_budget_swaps_stories_in_and_out(make_bot):
+    """max_loaded = 1 and two stories asked from four threads at once: each question is
+    answered from its own story while the other is unloaded and loaded again."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    bot = make_bot(config={"stories": {"max_loaded": 1}, "semantic": {"enabled": False}})
+    ferry = bot.in_story(add_story(bot, "harbour", "ferry"))
+    bridge = bot.in_story(add_story(bot, "bridges", "bridge"))
+    asks = [(ferry, "When does the ferry run?", "ferry"), (bridge, "When did the bridge open?",
+            "bridge")] * 12  # fmt: skip
+
+    def ask(job) -> set[str]:
+        story, question, _ = job
+        return {e.source.id for e in story.ask(question).excerpts}
+
+    with ThreadPoolExecutor(4) as pool:
+        quoted = list(pool.map(ask, asks))
+    assert quoted == [{expected} for _, _, expected in asks]
