@@ -45,7 +45,14 @@ class RetrievalSettings:
     # Without the semantic layer: abstain unless the best passage covers this share of the
     # question's informative weight.
     min_coverage: float = 0.45
-    # With it: answer only when coverage + best sentence cosine + top fused score reaches this.
+    # With it: a question is about the sources when coverage + best sentence cosine + top fused
+    # score (the evidence) reaches min_about; below, the reply is "nothing".
+    min_about: float = 1.15
+    # The answer judge (bot.search.judge) re-orders the candidates and answers confidently
+    # when its logit reaches min_answer; below, it shows the closest passage as not sure.
+    judge: bool = True
+    min_answer: float = -0.25
+    # With judge = false: answer confidently when the evidence reaches this.
     min_evidence: float = 1.35
 
 
@@ -251,8 +258,11 @@ def _retrieval(table: dict) -> RetrievalSettings:
         raise ConfigError("[retrieval] needs k1 > 0, 0 <= b <= 1 and delta >= 0")
     if not 0.0 <= settings.min_coverage <= 1.0:
         raise ConfigError("[retrieval] min_coverage must be between 0 and 1")
-    if not 0.0 <= settings.min_evidence <= 3.0:
-        raise ConfigError("[retrieval] min_evidence must be between 0 and 3")
+    for key in ("min_evidence", "min_about"):
+        if not 0.0 <= getattr(settings, key) <= 3.0:
+            raise ConfigError(f"[retrieval] {key} must be between 0 and 3")
+    if not -10.0 <= settings.min_answer <= 10.0:
+        raise ConfigError("[retrieval] min_answer must be a logit between -10 and 10")
     if not 1 <= settings.top_k <= 10:
         raise ConfigError("[retrieval] top_k must be between 1 and 10 (Discord shows 10 embeds)")
     return settings

@@ -16,12 +16,11 @@ if TYPE_CHECKING:  # types only: importing retrieval loads spaCy and scipy (``--
     from bot.search.retrieval import Answer, Excerpt
     from bot.sources.corpus import Source
 
-NO_ANSWER = "The sources I have don't cover that."
-NO_ANSWER_REASONS = {
-    "no_terms": "Your question has no words I can look up; try naming who or what you mean.",
-    "no_match": "No source mentions those words.",
-    "weak_match": "Some sources share a word or two with the question, but none answers it.",
-}
+# The words of a reply that is not an answer (see bot.search.retrieval: three kinds of reply).
+NOTHING = "Nothing in the sources is about that."
+NO_TERMS = "Your question has no words I can look up; try naming who or what you mean."
+NOT_SURE = "I'm not sure the sources answer this. The closest passage:"
+NOT_SURE_PLURAL = "I'm not sure the sources answer this. The closest passages:"
 UNKNOWN_PUBLISHER = "publisher unknown"
 REMOVED = "(removed)"
 QUOTES_NOTE = "Quoted verbatim from the sources; nothing here is generated."
@@ -69,7 +68,12 @@ def source_title(titles: Mapping[str, str], source_id: str) -> str:
     return titles.get(source_id, f"{source_id} {REMOVED}")
 
 
-CLOSEST_LABEL = "Closest passages (they don't answer the question):"
+def reply_line(answer: Answer) -> str:
+    """The one plain line before (or instead of) the passages of a reply that is not an
+    answer: not sure (closest passages follow), nothing about it, or no words to look up."""
+    if answer.closest:
+        return NOT_SURE if len(answer.closest) == 1 else NOT_SURE_PLURAL
+    return NO_TERMS if answer.reason == "no_terms" else NOTHING
 
 
 def percent(rate: float | None) -> str:
@@ -94,15 +98,18 @@ def excerpt_record(excerpt: Excerpt) -> dict:
 
 
 def answer_record(answer: Answer) -> dict:
-    """The JSON form of ``storybot ask --json``: one object per question; a refusal also
-    carries the ``closest`` passages (same shape as excerpts)."""
+    """The JSON form of ``storybot ask --json``: one object per question, with its ``kind``
+    (answer, closest, nothing); a reply that is not an answer carries ``closest`` (the passages
+    shown as not sure, same shape as excerpts; empty when nothing is about the question)."""
     record = {
         "question": answer.question,
+        "kind": answer.kind,
         "answered": answer.answered,
         "excerpts": [excerpt_record(e) for e in answer.excerpts],
     }
     if not answer.answered:
         record["closest"] = [excerpt_record(e) for e in answer.closest]
+        record["message"] = reply_line(answer)
     return record
 
 

@@ -74,6 +74,12 @@ def register(commands: argparse._SubParsersAction) -> None:
         metavar="N",
         help="story sets: questions of other stories asked of each story (default 100)",
     )
+    ev.add_argument(
+        "--split",
+        choices=("train", "tune", "test"),
+        help="squad2-dev20: only the articles of this split (test: never used for training "
+        "or tuning the re-ranker and answer rules)",
+    )
     ev.set_defaults(handler=cmd_eval)
 
 
@@ -298,8 +304,8 @@ def cmd_eval(args, out: Console, err: Console) -> int:
     table.add_column("metric")
     table.add_column("value", justify="right")
     for name, value in report.as_dict().items():
-        if isinstance(value, float):
-            table.add_row(name, f"{value:.1%}" if name != "mrr" else f"{value:.3f}")
+        if name != "misses":
+            table.add_row(name, _metric(name, value))
     out.print(table)
     for miss in report.misses:
         out.print(f"  [yellow]miss[/yellow] {literal(miss)}", highlight=False)
@@ -310,7 +316,12 @@ def _eval_story_set(args, out: Console, err: Console) -> int:
     """One corpus per story with this config's settings, next to plain rank-bm25."""
     from bot.config import load_config
     from bot.engine import StoryBot
-    from bot.search.evaluate import evaluate_story_set, plain_bm25_asker, read_story_set
+    from bot.search.evaluate import (
+        SQUAD_SPLIT,
+        evaluate_story_set,
+        plain_bm25_asker,
+        read_story_set,
+    )
 
     if not 0 <= args.off_topic <= 10_000:
         raise CliError("--off-topic must be between 0 and 10000", EXIT_USAGE)
@@ -333,13 +344,19 @@ def _eval_story_set(args, out: Console, err: Console) -> int:
             "plain rank-bm25": plain_bm25_asker(bot.passages, sources, k),
         }
 
-    reports = evaluate_story_set(stories, questions, askers, off_topic_per_story=args.off_topic)
+    only = None
+    if args.split:
+        only = lambda name: SQUAD_SPLIT.get(name) == args.split  # noqa: E731
+    reports = evaluate_story_set(
+        stories, questions, askers, off_topic_per_story=args.off_topic, only=only
+    )
     records = {name: report.as_dict() for name, report in reports.items()}
     if args.json:
         print_json(records)
         return EXIT_OK
     table = Table(
-        title=f"{literal(args.file.name)}: {len(stories)} stories, {len(questions)} questions",
+        title=f"{literal(args.file.name)}: {len(stories)} stories, {len(questions)} questions"
+        + (f" (asked: the {args.split} articles)" if args.split else ""),
         title_justify="left",
     )
     names = list(records)
@@ -347,16 +364,17 @@ def _eval_story_set(args, out: Console, err: Console) -> int:
     for name in names:
         table.add_column(name, justify="right")
     for metric in records[names[0]]:
-        cells = []
-        for name in names:
-            value = records[name][metric]
-            cells.append(
-                f"{value:.1%}"
-                if isinstance(value, float) and metric != "mrr"
-                else f"{value:.3f}"
-                if isinstance(value, float)
-                else str(value)
-            )
-        table.add_row(metric, *cells)
+        table.add_row(metric, *(_metric(metric, records[name][metric]) for name in names))
     out.print(table)
     return EXIT_OK
+
+
+def _metric(name: str, value) -> str:
+    """A report value for a table: rates as percentages, MRR to 3 places, reply kinds counted."""
+    if value is None:
+        return "—"
+    if isinstance(value, dict):
+        return " · ".join(f"{kind} {count}" for kind, count in value.items())
+    if isinstance(value, float):
+        return f"{value:.3f}" if name == "mrr" else f"{value:.1%}"
+    return str(value)

@@ -14,14 +14,7 @@ from rich.markup import escape as escape_markup
 from rich.panel import Panel
 from rich.text import Text
 
-from bot.presentation import (
-    CLOSEST_LABEL,
-    NO_ANSWER,
-    NO_ANSWER_REASONS,
-    QUOTES_NOTE,
-    attribution,
-    excerpt_link,
-)
+from bot.presentation import QUOTES_NOTE, attribution, excerpt_link, reply_line
 
 if TYPE_CHECKING:  # types only: retrieval loads spaCy and scipy
     from bot.search.retrieval import Answer, Excerpt
@@ -53,18 +46,17 @@ def highlighted(excerpt: Excerpt, style: str = "bold yellow") -> Text:
 
 
 def answer_renderable(answer: Answer, hint: str = "") -> Group | Text:
-    """A rich renderable of an answer, as the terminal shows it."""
+    """A rich renderable of an answer, as the terminal shows it: the quotes; or, when the bot
+    is not sure, one plain line and the closest passages; or the line that nothing is about it
+    (with ``hint``, how to go on)."""
     if not answer.answered:
-        message = Text(NO_ANSWER, style="bold")
-        reason = NO_ANSWER_REASONS.get(answer.reason, "")
-        if reason:
-            message.append(f"\n{reason}", style="dim")
-        if hint:
-            message.append(f"\n{hint}", style="dim")
+        message = Text(reply_line(answer), style="bold")
         if not answer.closest:
+            if hint:
+                message.append(f"\n{hint}", style="dim")
             return message
-        closest = Text(f"\n{CLOSEST_LABEL}", style="dim italic")
-        return Group(message, closest, *_panels(answer.closest[:1], first_style="dim"))
+        note = Text(QUOTES_NOTE, style="dim italic")
+        return Group(message, *_panels(answer.closest, first_style="yellow"), note)
     note = Text(QUOTES_NOTE, style="dim italic")
     return Group(*_panels(answer.excerpts), note)
 

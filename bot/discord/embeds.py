@@ -27,7 +27,7 @@ from bot.discord.markdown import (
     with_ellipsis,
 )
 from bot.insights.announcements import Announcement
-from bot.presentation import NO_ANSWER, NO_ANSWER_REASONS, UNKNOWN_PUBLISHER, excerpt_link
+from bot.presentation import UNKNOWN_PUBLISHER, excerpt_link, reply_line
 from bot.search.retrieval import Answer, Excerpt
 from bot.sources.corpus import Source
 
@@ -132,18 +132,22 @@ def question_line(question: str) -> str:
 
 
 def answer_reply(answer: Answer, *, show_question: bool = False) -> Reply:
-    """The reply to a question: quotes as embeds, or a short "not covered" with a hint."""
+    """The reply to a question: quotes as embeds; when the bot is not sure, one plain line and
+    the closest passages as embeds; or a short "nothing in the sources is about that"."""
     heading = question_line(answer.question) if show_question else None
-    if not answer.answered or not answer.excerpts:
-        return no_answer_reply(answer, heading)
-    return Reply(content=heading, embeds=tuple(excerpt_embeds(answer.excerpts)))
+    if answer.answered and answer.excerpts:
+        return Reply(content=heading, embeds=tuple(excerpt_embeds(answer.excerpts)))
+    if answer.closest:
+        lines = [heading] if heading else []
+        lines.append(reply_line(answer))
+        return Reply(content="\n".join(lines), embeds=tuple(excerpt_embeds(answer.closest)))
+    return no_answer_reply(answer, heading)
 
 
 def no_answer_reply(answer: Answer, heading: str | None = None) -> Reply:
     lines = [heading] if heading else []
-    lines.append(NO_ANSWER)
-    reason = NO_ANSWER_REASONS.get(answer.reason, "")
-    lines.append(f"-# {reason} {SOURCES_HINT}" if reason else f"-# {SOURCES_HINT}")
+    lines.append(reply_line(answer))
+    lines.append(f"-# {SOURCES_HINT}")
     return Reply(content="\n".join(lines)[:CONTENT_LIMIT])
 
 

@@ -30,7 +30,7 @@ from bot.discord.logs import log_handled
 from bot.discord.stories import story_by_id
 from bot.engine import MORE_LIMIT, StoryBot, Vote
 from bot.insights.answers import StoredAnswer
-from bot.presentation import CLOSEST_LABEL
+from bot.presentation import reply_line
 from bot.sources.corpus import Source
 
 log = logging.getLogger("bot.discord")
@@ -158,7 +158,8 @@ async def _more(interaction: discord.Interaction, answer: StoredAnswer, shown: i
 
 
 async def _closest(interaction: discord.Interaction, answer: StoredAnswer, _: int | None) -> None:
-    """Under a refusal: the nearest passages, privately, clearly labelled as not an answer."""
+    """Under a refusal posted before replies showed their closest passages themselves: the
+    nearest passages, privately, labelled as not sure."""
     await interaction.response.defer(ephemeral=True, thinking=True)
     refusal = await asyncio.to_thread(storybot_of(interaction).ask, answer.question)
     excerpts = refusal.closest if not refusal.answered else refusal.excerpts
@@ -166,7 +167,7 @@ async def _closest(interaction: discord.Interaction, answer: StoredAnswer, _: in
         await tell(interaction, NOTHING_CLOSE)
         return
     await interaction.followup.send(
-        content=f"**{CLOSEST_LABEL}**" if not refusal.answered else None,
+        content=reply_line(refusal) if not refusal.answered else None,
         embeds=excerpt_embeds(excerpts),
         ephemeral=True,
         allowed_mentions=discord.AllowedMentions.none(),
@@ -215,7 +216,9 @@ CLOSEST = AnswerAction(
     "Show closest passages",
     discord.ButtonStyle.secondary,
     _closest,
-    shown_on=lambda answer: not answer.answered,
+    # Not added any more (a reply that is not sure shows its closest passages itself); kept
+    # so the button under replies posted before keeps working.
+    shown_on=lambda answer: False,
 )
 ANSWER_ACTIONS: tuple[AnswerAction, ...] = (
     MORE,

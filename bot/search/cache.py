@@ -38,8 +38,9 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 # Bumped when the file format or the passage rules change (2: run-on sentences are cut;
-# 3: an opening quotation mark belongs to the sentence it opens).
-FORMAT_VERSION = 3
+# 3: an opening quotation mark belongs to the sentence it opens; 4: a headline first line is not
+# a passage).
+FORMAT_VERSION = 4
 
 
 class PassageCache:

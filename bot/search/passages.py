@@ -2,6 +2,8 @@
 
 A passage never crosses a paragraph, and ``source.text[passage.start:passage.end]`` is always
 exactly its text, so every excerpt the bot quotes is a verbatim slice of a stored source.
+A headline stored as the text's first line is metadata, not a passage: quoted alone it answers
+nothing (the source's title already shows it beside every excerpt).
 """
 
 from __future__ import annotations
@@ -15,6 +17,10 @@ from bot.sources.corpus import Source
 
 # A window stops growing past this many characters (a single longer sentence stays whole).
 MAX_PASSAGE_CHARS = 1200
+# A first paragraph of at most this many words without a sentence's closing punctuation is a
+# headline (as is one that is the source's title).
+HEADLINE_WORDS = 30
+_SENTENCE_ENDS = tuple(".!?…:;\"'”’»)")
 
 
 @dataclass(frozen=True)
@@ -38,6 +44,8 @@ def sentences(source: Source, analyzer: Analyzer) -> Iterator[list[Sentence]]:
     """Per paragraph of the indexable text, its sentences with their terms."""
     text = source.text
     spans = list(paragraphs(text, 0, indexable_end(text)))
+    if spans and is_headline(text[spans[0][0] : spans[0][1]], source.title):
+        spans = spans[1:]
     for (p_start, _), doc in zip(spans, analyzer.docs(text[a:b] for a, b in spans), strict=True):
         token_terms = analyzer.token_terms(doc)
         out: list[Sentence] = []
@@ -59,6 +67,19 @@ def sentences(source: Source, analyzer: Analyzer) -> Iterator[list[Sentence]]:
             out.append(Sentence(p_start + start, p_start + end, tuple(map(sys.intern, terms))))
         if out:
             yield out
+
+
+def is_headline(paragraph: str, title: str) -> bool:
+    """Whether a source's first paragraph is its headline: the title itself (ignoring case,
+    spacing and a Markdown ``#``), or one short line that does not end like a sentence."""
+    line = " ".join(paragraph.lstrip("#").split())
+    if line.casefold().rstrip(".") == " ".join(title.split()).casefold().rstrip("."):
+        return True
+    return (
+        "\n" not in paragraph.strip()
+        and len(line.split()) <= HEADLINE_WORDS
+        and not (line.endswith(_SENTENCE_ENDS))
+    )
 
 
 def split(source: Source, analyzer: Analyzer, window: int = 2) -> list[Passage]:

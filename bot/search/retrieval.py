@@ -1,20 +1,29 @@
-"""Question -> ranked, merged excerpts, or an abstention (with the closest passages).
+"""Question -> ranked, merged excerpts, and one of three kinds of reply.
 
 A question is a set of *concepts* (its informative words, each with its configured aliases).
 Each concept weighs its idf (``Index.weight``; a word the corpus has never seen weighs the
 most). A passage's *coverage* is the weight of the concepts it contains over the weight of all
-of them.
+of them. A question word the corpus never uses brings the corpus words of its stem
+("criticized" -> "criticism") or, failing that, its nearest corpus word by spelling
+("directd" -> "direct": edit distance 1 for 5-7 letters, 2 for longer, same first letter).
 
 With the semantic layer (the default), passages are ranked by a fused score,
 ``(1 - w) * BM25 / top BM25 + w * cosine`` (``[semantic] weight`` w = 0.8; the cosine is the
-larger of the window's and its best sentence's), and the bot answers only when the *evidence*
-``coverage + best sentence cosine + top fused score`` reaches ``[retrieval] min_evidence``
-(1.35): the equal-weight form of a logistic fit on SQuAD 2.0 (answerable questions against
-their article vs questions of other articles), which lets a paraphrase with few shared words
-through on its cosine while a question that only shares "Netflix" with the story is refused.
-Supporting excerpts (slots 2..k) are shown only when their own evidence reaches
-``SUPPORT_EVIDENCE``. Without it, the bot answers only when some top-ranked passage reaches
-``[retrieval] min_coverage``. Figures: README, "How it answers".
+larger of the window's and its best sentence's). The *evidence*, ``coverage + best sentence
+cosine + top fused score``, says whether the question is about the sources at all. The answer
+judge (``bot.search.judge``, two small logistic models fitted on SQuAD) then re-orders the
+candidates by how likely each window holds the answer and says whether the best one surely
+does. The reply is one of three kinds:
+
+- ``answer``: about the sources (evidence >= ``[retrieval] min_about``) and the judge's
+  answer logit reaches ``min_answer`` (with ``judge = false``: evidence >= ``min_evidence``);
+- ``closest``: about the sources, but no window surely answers: the best one or two passages,
+  labelled as not sure;
+- ``nothing``: nothing in the sources is about the question (no passage is shown).
+
+Supporting excerpts (slots 2..k of an answer) are shown only when they are strong enough on
+their own. Without the semantic layer, the bot answers when some top-ranked passage reaches
+``[retrieval] min_coverage``. Figures: README, "How it answers"; docs/answers.md.
 """
 
 from __future__ import annotations
@@ -27,10 +36,16 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from bot.config import RetrievalSettings
+from bot.search import judge
 from bot.search.index import Index
 from bot.search.semantic import SemanticIndex
 from bot.search.text import Analyzer, stem
 from bot.sources.corpus import Source
+
+# The three kinds of reply.
+ANSWER = "answer"
+CLOSEST = "closest"
+NOTHING = "nothing"
 
 MAX_QUESTION_CHARS = 1000
 # Overlapping windows are merged into one excerpt up to this size (lexical ranking; with the
@@ -44,6 +59,14 @@ SUPPORT_EVIDENCE = 1.25
 MIN_CANDIDATES = 12
 # How many top-scoring windows are considered per excerpt asked for.
 CANDIDATES_PER_EXCERPT = 4
+# Closest passages shown when the bot is not sure (the best one, and the next if it is close).
+CLOSEST_SHOWN = 2
+# Without the semantic layer a question is about the sources when one top passage covers this
+# share of its informative weight (answers need ``[retrieval] min_coverage``).
+LEXICAL_ABOUT_COVERAGE = 0.2
+# Typo matching: a question word of this many letters may be this far (edit distance) from
+# the corpus word it is taken for; shorter words are never matched by spelling.
+TYPO_DISTANCE = ((8, 2), (5, 1))
 # An ANSI/VT escape sequence (CSI "ESC [ ... m", or ESC and one character), pasted into a question.
 _TERMINAL_ESCAPE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|[@-_])")
 
@@ -84,8 +107,15 @@ class Answer:
     terms: tuple[str, ...] = ()
     # The question log's row for this question (set by ``StoryBot.ask(record=True)``).
     question_id: int | None = None
-    # When not answered: the nearest passages anyway, for a "closest passages" view.
+    # When not answered but about the sources: the nearest passages, shown as not sure.
     closest: list[Excerpt] = field(default_factory=list)
+    # ANSWER, CLOSEST or NOTHING ("" = derived from ``answered`` and ``closest``).
+    kind: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.kind:
+            kind = ANSWER if self.answered else CLOSEST if self.closest else NOTHING
+            object.__setattr__(self, "kind", kind)
 
 
 @dataclass(frozen=True)
@@ -153,6 +183,8 @@ class Retriever:
         self._family: dict[str, set[str]] = {}
         for term in index.doc_freq:
             self._family.setdefault(stem(term), set()).add(term)
+        # Corpus words by first letter, for typo matching (built on the first typo).
+        self._spelling: dict[str, list[str]] | None = None
         self._alias_of: dict[str, frozenset[str]] = {}
         for group in aliases:
             terms = frozenset(t for word in group for t in analyzer.terms(word))
@@ -162,41 +194,128 @@ class Retriever:
     def concepts(self, question: str) -> list[frozenset[str]]:
         """The question's informative words, each with its aliases, in order, without repeats.
 
-        A word the corpus never uses also brings the corpus words that share its stem.
-        """
+        A word the corpus never uses also brings the corpus words that share its stem, or else
+        its nearest corpus word by spelling (a typo)."""
+        return self._read(question)[0]
+
+    def _read(self, question: str, typos: bool = True) -> tuple[list[frozenset[str]], str]:
+        """The concepts, and the question with its typos replaced by the corpus words they
+        were taken for (what the models read). ``typos=False``: no matching by spelling."""
         seen: list[frozenset[str]] = []
+        fixes: list[tuple[int, int, str]] = []
         for token in self.analyzer.token_terms(self.analyzer.doc(question)):
             for term in token.terms:
                 concept = self._alias_of.get(term, frozenset((term,)))
                 if not any(t in self.index.doc_freq for t in concept):
                     concept = concept.union(*(self._family.get(stem(t), ()) for t in concept))
+                if typos and not any(t in self.index.doc_freq for t in concept):
+                    nearest = self._nearest_word(term)
+                    if nearest is not None:
+                        concept = frozenset((nearest,))
+                        fixes.append((token.start, token.end, nearest))
                 if concept not in seen:
                     seen.append(concept)
-        return seen
+        for start, end, word in reversed(fixes):
+            question = question[:start] + word + question[end:]
+        return seen, question
+
+    def _nearest_word(self, term: str) -> str | None:
+        """The corpus word ``term`` is most likely a typo of: same first letter, within
+        TYPO_DISTANCE edits (ties: the more frequent word); None for short or odd words."""
+        from rapidfuzz.distance import Levenshtein
+        from rapidfuzz.process import extractOne
+
+        limit = next((d for letters, d in TYPO_DISTANCE if len(term) >= letters), 0)
+        if not limit or not term.isalpha():
+            return None
+        if self._spelling is None:
+            words: dict[str, list[str]] = {}
+            ranked = sorted(self.index.doc_freq, key=lambda t: -self.index.doc_freq[t])
+            for word in ranked:
+                if word.isalpha() and len(word) >= 4:
+                    words.setdefault(word[0], []).append(word)
+            self._spelling = words
+        found = extractOne(
+            term,
+            self._spelling.get(term[0], ()),
+            scorer=Levenshtein.distance,
+            score_cutoff=limit,
+        )
+        return found[0] if found else None
 
     def ask(self, question: str, k: int | None = None) -> Answer:
         question = clean_or_refuse(question)
         k = k or self.settings.top_k
-        concepts = self.concepts(question)
+        concepts, read = self._read(question)
         terms = tuple(dict.fromkeys(t for c in concepts for t in sorted(c)))
         if self.semantic is not None:
             n = max(MIN_CANDIDATES, k * CANDIDATES_PER_EXCERPT)
-            ranking = self._rank_semantic(question, concepts, terms, n)
+            ranking = self._rank_semantic(read, concepts, terms, n)
         else:
             ranking = self._rank_lexical(concepts, terms, k * CANDIDATES_PER_EXCERPT)
+        if ranking.about and ranking.cosine and self.settings.judge:
+            ranking = self._judged(read, ranking)
         query_terms = set(terms)
         if not ranking.answered:
-            closest = self._merge(ranking, ranking.candidates, k)
+            closest = []
+            if ranking.about:
+                closest = self._merge(ranking, ranking.ordered, CLOSEST_SHOWN)
             return Answer(
                 question,
                 False,
                 reason=ranking.reason,
                 terms=terms,
                 closest=[self._with_highlights(e, query_terms) for e in closest],
+                kind=CLOSEST if closest else NOTHING,
             )
         excerpts = self._merge(ranking, ranking.ordered, k, supported=ranking.support)
         excerpts = [self._with_highlights(e, query_terms) for e in excerpts]
-        return Answer(question, True, excerpts, terms=terms)
+        return Answer(question, True, excerpts, terms=terms, kind=ANSWER)
+
+    def _judged(self, question: str, ranking: _Ranking) -> _Ranking:
+        """The candidates re-ordered by the judge's window model (``bot.search.judge``); the
+        answer rule then needs the judge's answer logit to reach ``min_answer``. Supporting
+        excerpts need a window logit of their own (``SUPPORT_LOGIT``)."""
+        top_fused = ranking.scores[ranking.candidates[0]]
+        logits = {}
+        for i in ranking.candidates:
+            features = judge.window_features(
+                ranking.scores[i],
+                ranking.cosine[i],
+                ranking.sentence[i],
+                ranking.lexical[i],
+                ranking.coverage[i],
+                judge.answer_type_cue(question, self._window_text(i)),
+                top_fused,
+            )
+            logits[i] = judge.logit(judge.WINDOW_WEIGHTS, features)
+        order = sorted(ranking.candidates, key=lambda i: -logits[i])
+        best = order[0]
+        verdict = judge.logit(
+            judge.ANSWER_WEIGHTS,
+            judge.answer_features(
+                [logits[i] for i in order],
+                ranking.evidence,
+                ranking.coverage[best],
+                ranking.concepts,
+            ),
+        )
+        answered = verdict >= self.settings.min_answer
+        return replace(
+            ranking,
+            candidates=order,
+            ordered=order,
+            scores={i: _sigmoid(x) for i, x in logits.items()},
+            answered=answered,
+            reason="" if answered else "not_sure",
+            logits=logits,
+            support=None,
+            support_logit=judge.SUPPORT_LOGIT,
+        )
+
+    def _window_text(self, i: int) -> str:
+        p = self.index.passages[i]
+        return self.sources[p.source_id].text[p.start : p.end]
 
     def match(self, text: str) -> Match:
         """Score any text against the corpus as the answer rule scores a question (used to
@@ -205,7 +324,9 @@ class Retriever:
         cleaned = clean_question(text) if isinstance(text, str) else ""
         if len(cleaned) > MAX_QUESTION_CHARS:
             cleaned = cleaned[: cleaned.rfind(" ", 0, MAX_QUESTION_CHARS + 1)].rstrip()
-        concepts = self.concepts(cleaned) if cleaned else []
+        # No typo matching here: a feed item's words are not typos, and the relevance
+        # threshold was calibrated without it (docs/feeds.md).
+        concepts = self._read(cleaned, typos=False)[0] if cleaned else []
         semantic = self.semantic is not None
         if not concepts:
             return Match(0.0, semantic)
@@ -246,7 +367,9 @@ class Retriever:
         scores = dict(top)
         coverage = self._coverage(concepts, candidates)
         passing = [i for i in candidates if coverage[i] >= self.settings.min_coverage]
-        reason = "no_terms" if not concepts else "no_match" if not candidates else "weak_match"
+        best = max(coverage.values(), default=0.0)
+        about = best >= LEXICAL_ABOUT_COVERAGE
+        reason = "no_terms" if not concepts else "not_sure" if about else "off_topic"
         # The best passage that answers is always quoted, whatever outranks it; the other slots
         # go to the next best windows by score.
         ordered = [*passing[:1], *(i for i in candidates if i not in passing[:1])]
@@ -258,7 +381,8 @@ class Retriever:
             {},
             bool(passing),
             "" if passing else reason,
-            evidence=max(coverage.values(), default=0.0),
+            evidence=best,
+            about=bool(passing) or about,
         )
 
     def _rank_semantic(self, question: str, concepts, terms, n: int) -> _Ranking:
@@ -273,11 +397,14 @@ class Retriever:
         scores = {i: float(fused[i]) for i in candidates}
         coverage = self._coverage(concepts, candidates)
         sentence = {i: float(cosines.best_sentence[i]) for i in candidates}
+        cosine = {i: float(cosines.passages[i]) for i in candidates}
+        lexical_of = {i: float(lexical[i]) for i in candidates}
         evidence = 0.0
         if candidates and concepts:
             evidence = max(coverage.values()) + cosines.corpus_best_sentence + scores[candidates[0]]
-        answered = evidence >= self.settings.min_evidence
-        reason = "no_terms" if not concepts else "no_match" if not candidates else "weak_match"
+        about = bool(candidates and concepts) and evidence >= self.settings.min_about
+        answered = about and evidence >= self.settings.min_evidence
+        reason = "no_terms" if not concepts else "not_sure" if about else "off_topic"
         return _Ranking(
             candidates,
             candidates,
@@ -287,6 +414,11 @@ class Retriever:
             answered,
             "" if answered else reason,
             evidence=evidence,
+            about=about,
+            cosine=cosine,
+            lexical=lexical_of,
+            corpus_sentence=cosines.corpus_best_sentence,
+            concepts=len(concepts),
             support=SUPPORT_EVIDENCE,
             max_chars=MAX_SEMANTIC_EXCERPT_CHARS,
         )
@@ -296,7 +428,8 @@ class Retriever:
     ) -> list[Excerpt]:
         """Up to ``k`` excerpts, best score first; overlapping windows of one source become one
         excerpt (best score, coverage and sentence cosine kept), so no sentence is quoted twice.
-        With ``supported``, excerpts after the first need that much evidence of their own."""
+        With ``supported``, excerpts after the first need that much evidence of their own; when
+        judged, they need the support logit's probability."""
         spans: list[_Span] = []
         for i in ranked:
             p = self.index.passages[i]
@@ -320,6 +453,9 @@ class Retriever:
         spans.sort(key=lambda s: -s.score)
         if supported is not None:
             spans = spans[:1] + [s for s in spans[1:] if s.evidence >= supported]
+        if ranking.support_logit is not None:  # judged: scores are the window probability
+            floor = _sigmoid(ranking.support_logit)
+            spans = spans[:1] + [s for s in spans[1:] if s.score >= floor]
         return [
             Excerpt(self.sources[s.source_id], s.start, s.end, s.score, s.coverage) for s in spans
         ]
@@ -354,6 +490,18 @@ class _Ranking:
     evidence: float = 0.0
     support: float | None = None
     max_chars: int = MAX_EXCERPT_CHARS
+    # Whether the question is about the sources at all (else: nothing to show).
+    about: bool = False
+    # The judge's window logit per candidate (empty without it), and the logit a supporting
+    # excerpt needs.
+    logits: Mapping[int, float] = field(default_factory=dict)
+    support_logit: float | None = None
+    # Per candidate (semantic only): its cosine (window or best sentence) and normalised BM25;
+    # the best sentence cosine of the corpus.
+    cosine: Mapping[int, float] = field(default_factory=dict)
+    lexical: Mapping[int, float] = field(default_factory=dict)
+    corpus_sentence: float = 0.0
+    concepts: int = 0  # informative words of the question
 
 
 @dataclass(eq=False)
@@ -386,6 +534,10 @@ def _best(scores: np.ndarray, n: int) -> list[int]:
         rows = np.arange(len(scores))
     order = np.lexsort((rows, -scores[rows]))[:n]
     return rows[order].tolist()
+
+
+def _sigmoid(x: float) -> float:
+    return float(1.0 / (1.0 + np.exp(-x)))
 
 
 def _disjoint(spans: tuple[tuple[int, int], ...]) -> tuple[tuple[int, int], ...]:

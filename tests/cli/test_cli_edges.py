@@ -83,7 +83,8 @@ def test_a_huge_batch_line_is_reported_not_held_or_echoed(config_path, tmp_path,
     out, _ = capsys.readouterr()
     assert code == 0
     records = [json.loads(line) for line in out.splitlines()]
-    assert [r["answered"] for r in records] == [True, False, True]
+    # Answered, or shown the closest passages: either way the line was asked.
+    assert [r["answered"] or bool(r.get("closest")) for r in records] == [True, False, True]
     assert records[1]["line"] == 2 and "longer than" in records[1]["error"]
     assert records[1]["question"] is None
     assert len(out) < 20_000

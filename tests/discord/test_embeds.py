@@ -11,8 +11,9 @@ from hypothesis import strategies as st
 
 from bot.discord import embeds as E
 from bot.discord import markdown as M
+from bot.presentation import NOT_SURE, NOTHING
 from bot.search.retrieval import Answer, Excerpt
-from helpers import source
+from helpers import FESTIVAL, source
 
 HOSTILE = (
     "Breaking: @everyone and @here look at <@123> and <@&456789012345678901>. "
@@ -134,12 +135,21 @@ def test_embeds_stay_within_every_discord_limit():
         assert len(embed.description) > 300  # the budget is shared, not starved
 
 
-def test_no_answer_reply_is_short_with_hint_and_no_quotes():
-    reply = E.answer_reply(Answer("Who won the 1998 World Cup?", False, reason="weak_match"))
+def test_nothing_reply_is_short_with_hint_and_no_quotes():
+    reply = E.answer_reply(Answer("Who won the 1998 World Cup?", False, reason="off_topic"))
     assert reply.embeds == ()
-    assert reply.content.startswith(E.NO_ANSWER)
+    assert reply.content.startswith(NOTHING)
     assert "/sources" in reply.content
     assert len(reply.content) < 300
+
+
+def test_a_reply_not_sure_shows_its_closest_passages_in_the_reply():
+    closest = [excerpt_of(FESTIVAL)]
+    answer = Answer("How old is she?", False, reason="not_sure", closest=closest)
+    reply = E.answer_reply(answer, show_question=True)
+    assert reply.content.splitlines() == [E.question_line("How old is she?"), NOT_SURE]
+    assert len(reply.embeds) == 1
+    assert reply.embeds[0].description == E.excerpt_embeds(closest)[0].description
 
 
 def test_reply_kwargs_never_allow_mentions():

@@ -84,7 +84,9 @@ def test_near_duplicate_gaps_are_grouped(analyzer):
 def test_stats_figures_and_newly_answered(make_bot):
     bot = make_bot()
     yesterday = NOW - timedelta(days=1)
-    ids = log_questions(bot, ["Who directed Cuties?", "When is the zebra parade?"], when=yesterday)
+    ids = log_questions(
+        bot, ["How many people signed the petition?", "When is the zebra parade?"], when=yesterday
+    )
     log_questions(bot, ["When is the zebra parade happening?"], when=NOW)
     bot.question_log.vote(ids[0], helpful=True)
     stats = bot.question_log.stats(bot.analyzer.terms, days=7, now=NOW)
@@ -94,7 +96,7 @@ def test_stats_figures_and_newly_answered(make_bot):
     assert stats.top_sources == [("seed-story", 1)]
     assert len(stats.gaps) == 1 and stats.gaps[0].count == 2
     assert bot.newly_answered(stats) == []
-    bot.add_source("The zebra parade is on Saturday at noon.", "Zebra parade date")
+    bot.add_source("The zebra parade will happen on 14 June 2026 at noon.", "Zebra parade date")
     fixed = bot.newly_answered(stats)
     assert [(gap.question, s.title) for gap, s in fixed] == [
         ("When is the zebra parade happening?", "Zebra parade date")

@@ -70,7 +70,7 @@ def test_unanswerable_questions_abstain_with_a_reason(make_bot):
         answer = bot.ask(question)
         assert not answer.answered
         assert answer.excerpts == []
-        assert answer.reason in {"weak_match", "no_match"}
+        assert answer.reason == "off_topic" and answer.kind == "nothing"
     assert bot.ask("Who is it that they were?").reason == "no_terms"
 
 
@@ -95,7 +95,7 @@ def test_aliases_expand_questions(make_bot):
     )
     question = "Who directed Mignonnes?"
     with_alias = make_bot(film, seed=False).ask(question)
-    assert with_alias.answered and with_alias.excerpts[0].source.id == "film"
+    assert (with_alias.excerpts or with_alias.closest)[0].source.id == "film"
     assert {"mignonnes", "cuties"} <= set(with_alias.terms)
     no_alias = make_bot(seed=False, config={"aliases": {"groups": []}}).ask(question)
     assert "cuties" not in no_alias.terms
@@ -135,7 +135,8 @@ def test_bad_questions_raise_clear_errors(make_bot, question):
 def test_long_question_under_the_limit_is_answered(make_bot):
     question = "How many people signed the petition to remove Cuties? " * 15
     assert len(question) < MAX_QUESTION_CHARS
-    assert make_bot().ask(question).answered
+    answer = make_bot().ask(question)
+    assert answer.kind != "nothing" and "300,000" in (answer.excerpts or answer.closest)[0].text
 
 
 def test_a_new_source_is_answerable_and_removal_forgets_it(make_bot):
@@ -181,8 +182,8 @@ def test_excerpt_link_points_at_the_first_quoted_sentence(make_bot):
 
 
 def test_json_record_shape(make_bot):
-    record = answer_record(make_bot().ask("Who directed Cuties?"))
-    assert set(record) == {"question", "answered", "excerpts"}
+    record = answer_record(make_bot().ask("How many people signed the petition?"))
+    assert set(record) == {"question", "kind", "answered", "excerpts"}
     for e in record["excerpts"]:
         assert set(e) == {"text", "score", "start", "end", "source"}
         assert set(e["source"]) == {"id", "title", "publisher", "url"}

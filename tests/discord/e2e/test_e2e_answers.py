@@ -18,7 +18,7 @@ from bot.discord.views import (
     NOT_RECORDED,
     THANKS,
 )
-from bot.presentation import CLOSEST_LABEL, NO_ANSWER
+from bot.presentation import NOTHING, reply_line
 from helpers import ANSWERED, UNANSWERED
 
 from .discord_double import EPHEMERAL, TOKEN_LIFETIME
@@ -88,20 +88,25 @@ async def test_without_storage_for_its_buttons_the_answer_is_still_posted(double
     assert "disk full" in caplog.text
 
 
-async def test_a_refusal_quotes_nothing_and_offers_the_closest_passages(double, bot):
-    ana, bo = double.member("ana"), double.member("bo")
-    reply = await ask(double, ana, UNANSWERED)
-    assert NO_ANSWER in reply.content and "/sources" in reply.content
+async def test_an_off_topic_question_gets_nothing_and_no_quote(double, bot):
+    reply = await ask(double, double.member("ana"), UNANSWERED)
+    assert NOTHING in reply.content and "/sources" in reply.content
     assert reply.embeds == []
-    assert reply.labels() == ["Show closest passages", "Helpful", "Not helpful", "Delete"]
-    # Anyone may look, privately; the passages come under a label saying they don't answer.
-    page = await press(double, bo, reply, "Show closest passages")
-    assert private_to(page, bo) and CLOSEST_LABEL in page.content
-    assert 1 <= len(page.embeds) <= bot.storybot.config.retrieval.top_k
-    expected = bot.storybot.ask(UNANSWERED).closest
-    assert [e["description"] for e in page.embeds] == [
-        d["description"] for d in (e.to_dict() for e in excerpt_embeds(expected))
+    assert reply.labels() == ["Helpful", "Not helpful", "Delete"]
+
+
+async def test_a_reply_not_sure_shows_the_closest_passages_in_the_reply(double, bot):
+    """An on-topic question the sources do not answer: one plain line, and the closest
+    passages right in the reply (no button to press)."""
+    question = "How old was the Sundance jury?"
+    expected = bot.storybot.ask(question)
+    assert expected.kind == "closest"  # a pin of the shipped models' judgement
+    reply = await ask(double, double.member("ana"), question)
+    assert reply.content.splitlines()[-1] == reply_line(expected)
+    assert [e["description"] for e in reply.embeds] == [
+        d["description"] for d in (e.to_dict() for e in excerpt_embeds(expected.closest))
     ]
+    assert reply.labels() == ["Helpful", "Not helpful", "Delete"]
 
 
 async def test_quoted_markdown_and_mentions_arrive_escaped(double, bot):
