@@ -7,6 +7,7 @@ never live here; they come from the environment.
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -25,6 +26,25 @@ BM25_VARIANTS = ("BM25L", "BM25Plus", "BM25Okapi")
 
 class ConfigError(ValueError):
     """The configuration file is missing, unreadable or has a wrong value."""
+
+
+# The sections a config file may have; anything else is a ConfigError (a misspelled section
+# would otherwise be ignored, and its settings silently left at their defaults).
+SECTIONS = (
+    "corpus",
+    "nlp",
+    "retrieval",
+    "stats",
+    "semantic",
+    "aliases",
+    "fetch",
+    "feeds",
+    "discord",
+    "stories",
+)
+CORPUS_KEYS = ("dir", "state_dir", "max_source_bytes")
+# [stats] retention_days: at most this (100 years, "keep practically forever"); at least 1.
+MAX_RETENTION_DAYS = 36_500
 
 
 @dataclass(frozen=True)
@@ -197,12 +217,22 @@ def load_config(path: str | os.PathLike | None = None) -> Config:
 
 
 def config_from_dict(data: dict, base: Path, path: Path | None = None) -> Config:
+    unknown = [name for name in data if name not in SECTIONS]
+    if unknown:
+        raise ConfigError(
+            f"unknown section [{unknown[0]}] (the sections are {', '.join(SECTIONS)})"
+        )
     corpus = _table(data, "corpus")
+    for key in corpus:
+        if key not in CORPUS_KEYS:
+            raise ConfigError(f"unknown setting [corpus] {key}")
+    for key in ("dir", "state_dir"):
+        if not isinstance(corpus.get(key, ""), str):
+            raise ConfigError(f"[corpus] {key} must be a path (a string), got {corpus[key]!r}")
     max_source_bytes = corpus.get("max_source_bytes", MAX_SOURCE_BYTES)
     if not isinstance(max_source_bytes, int) or isinstance(max_source_bytes, bool):
         raise ConfigError(f"[corpus] max_source_bytes must be an int, got {max_source_bytes!r}")
-    if max_source_bytes < 1:
-        raise ConfigError("[corpus] max_source_bytes must be positive")
+    _between("corpus", "max_source_bytes", max_source_bytes, 1, 1_000_000_000)
     return Config(
         path=path,
         corpus_dir=base / str(corpus.get("dir", "corpus")),
@@ -210,7 +240,7 @@ def config_from_dict(data: dict, base: Path, path: Path | None = None) -> Config
         max_source_bytes=max_source_bytes,
         nlp=_nlp(_table(data, "nlp")),
         retrieval=_retrieval(_table(data, "retrieval")),
-        stats=_settings(StatsSettings, _table(data, "stats"), "stats"),
+        stats=_stats(_table(data, "stats")),
         semantic=_semantic(_table(data, "semantic"), base),
         aliases=_aliases(data.get("aliases", {})),
         fetch=_fetch(_table(data, "fetch")),
@@ -238,9 +268,32 @@ def _settings(cls, table: dict, section: str):
         if expected is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         if not isinstance(value, expected) or isinstance(value, bool) != (expected is bool):
-            raise ConfigError(f"[{section}] {key} must be a {expected.__name__}, got {value!r}")
+            name = {"int": "whole number", "float": "number", "str": "string"}.get(
+                expected.__name__, expected.__name__
+            )
+            raise ConfigError(f"[{section}] {key} must be a {name}, got {value!r}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ConfigError(f"[{section}] {key} must be a finite number, got {value!r}")
         values[key] = value
     return cls(**values)
+
+
+def _between(section: str, key: str, value: float, low: float, high: float) -> None:
+    """ConfigError naming the setting unless ``low <= value <= high`` (NaN never is)."""
+    if not low <= value <= high:
+        raise ConfigError(f"[{section}] {key} must be between {low:g} and {high:g}, got {value!r}")
+
+
+def _stats(table: dict) -> StatsSettings:
+    settings = _settings(StatsSettings, table, "stats")
+    if settings.retention_days < 1:
+        raise ConfigError(
+            f"[stats] retention_days must be at least 1, got {settings.retention_days} "
+            f"(to keep questions practically forever, write {MAX_RETENTION_DAYS}; to record "
+            "none, log_questions = false)"
+        )
+    _between("stats", "retention_days", settings.retention_days, 1, MAX_RETENTION_DAYS)
+    return settings
 
 
 def _nlp(table: dict) -> NlpSettings:
@@ -254,8 +307,10 @@ def _retrieval(table: dict) -> RetrievalSettings:
     settings = _settings(RetrievalSettings, table, "retrieval")
     if settings.variant not in BM25_VARIANTS:
         raise ConfigError(f"[retrieval] variant must be one of {', '.join(BM25_VARIANTS)}")
-    if settings.k1 <= 0 or not 0.0 <= settings.b <= 1.0 or settings.delta < 0:
-        raise ConfigError("[retrieval] needs k1 > 0, 0 <= b <= 1 and delta >= 0")
+    if not 0 < settings.k1 <= 100:
+        raise ConfigError(f"[retrieval] k1 must be above 0 and at most 100, got {settings.k1!r}")
+    _between("retrieval", "b", settings.b, 0, 1)
+    _between("retrieval", "delta", settings.delta, 0, 100)
     if not 0.0 <= settings.min_coverage <= 1.0:
         raise ConfigError("[retrieval] min_coverage must be between 0 and 1")
     for key in ("min_evidence", "min_about"):
@@ -287,6 +342,10 @@ def _semantic(table: dict, base: Path) -> SemanticSettings:
 
 
 def _aliases(value) -> tuple[tuple[str, ...], ...]:
+    if isinstance(value, dict):
+        for key in value:
+            if key != "groups":
+                raise ConfigError(f"unknown setting [aliases] {key} (the one setting is groups)")
     groups = value.get("groups", []) if isinstance(value, dict) else value
     if not isinstance(groups, list) or not all(
         isinstance(g, list) and all(isinstance(w, str) for w in g) for g in groups
@@ -300,17 +359,26 @@ def _fetch(table: dict) -> FetchSettings:
     if not isinstance(hosts, list) or not all(isinstance(h, str) for h in hosts):
         raise ConfigError('[fetch] allow_hosts must be a list of host names, e.g. ["127.0.0.1"]')
     settings = _settings(FetchSettings, table | {"allow_hosts": tuple(hosts)}, "fetch")
-    if settings.max_bytes < 1 or settings.timeout_seconds <= 0 or settings.max_redirects < 0:
-        raise ConfigError("[fetch] max_bytes, timeout_seconds and max_redirects must be positive")
+    _between("fetch", "max_bytes", settings.max_bytes, 1, 1_000_000_000)
+    _between("fetch", "timeout_seconds", settings.timeout_seconds, 0.1, 600)
+    _between("fetch", "max_redirects", settings.max_redirects, 0, 20)
+    agent = settings.user_agent
+    if not agent.strip() or len(agent) > 500 or not all(" " <= c <= "~" for c in agent):
+        raise ConfigError(
+            "[fetch] user_agent must be one line of printable ASCII (up to 500 characters), "
+            f"got {agent!r}"
+        )
     return settings
 
 
 def _feeds(table: dict) -> FeedSettings:
     settings = _settings(FeedSettings, table, "feeds")
-    if settings.poll_minutes < 1 or settings.max_backoff_minutes < settings.poll_minutes:
+    _between("feeds", "poll_minutes", settings.poll_minutes, 1, 10_080)  # a week
+    if settings.max_backoff_minutes < settings.poll_minutes:
         raise ConfigError("[feeds] needs poll_minutes >= 1 and max_backoff_minutes >= it")
-    if settings.host_interval_seconds < 0 or not 1 <= settings.max_items <= 1000:
-        raise ConfigError("[feeds] host_interval_seconds >= 0, max_items between 1 and 1000")
+    _between("feeds", "max_backoff_minutes", settings.max_backoff_minutes, 1, 43_200)  # 30 days
+    _between("feeds", "host_interval_seconds", settings.host_interval_seconds, 0, 3600)
+    _between("feeds", "max_items", settings.max_items, 1, 1000)
     if not 1 <= settings.workers <= 32:
         raise ConfigError("[feeds] workers must be between 1 and 32")
     if not 0 <= settings.min_relevance <= 3 or not 0 <= settings.min_relevance_lexical <= 1:
@@ -353,6 +421,6 @@ def _discord(table: dict) -> DiscordSettings:
     rest = {k: v for k, v in table.items() if k not in lists and k not in channels}
     settings = _settings(DiscordSettings, rest, "discord")
     settings = DiscordSettings(**(vars(settings) | lists | channels))
-    if settings.ask_rate < 1 or settings.ask_per_seconds < 0:
-        raise ConfigError("[discord] ask_rate must be at least 1 and ask_per_seconds not negative")
+    _between("discord", "ask_rate", settings.ask_rate, 1, 1_000_000)
+    _between("discord", "ask_per_seconds", settings.ask_per_seconds, 0, 86_400)
     return settings

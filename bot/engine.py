@@ -32,7 +32,7 @@ from bot.sources.corpus import Corpus, Source
 from bot.stories.answers import MORE_LIMIT, Vote
 from bot.stories.review import Accepted
 from bot.stories.store import StoryError, StoryRecord, StoryStore
-from bot.stories.story import REFRESH_SECONDS, Shared
+from bot.stories.story import REFRESH_SECONDS, AuditUnavailable, Shared
 
 if TYPE_CHECKING:
     import threading
@@ -54,7 +54,15 @@ if TYPE_CHECKING:
     from bot.sources.web.fetch import Fetcher
     from bot.stories.registry import OpenStory, StoryRegistry
 
-__all__ = ["MORE_LIMIT", "REFRESH_SECONDS", "Accepted", "StoryBot", "StoryError", "Vote"]
+__all__ = [
+    "MORE_LIMIT",
+    "REFRESH_SECONDS",
+    "Accepted",
+    "AuditUnavailable",
+    "StoryBot",
+    "StoryError",
+    "Vote",
+]
 
 
 class StoryBot:
@@ -345,6 +353,12 @@ class StoryBot:
 
     def mark_candidate_posted(self, candidate_id: int, ref: str) -> None:
         return self._open.review.mark_candidate_posted(candidate_id, ref)
+
+    def outdated_review_posts(self, limit: int = 25) -> list[Candidate]:
+        return self._open.review.outdated_review_posts(limit)
+
+    def mark_candidate_shown(self, candidate_id: int, status: str) -> None:
+        return self._open.review.mark_candidate_shown(candidate_id, status)
 
     def candidate(self, candidate_id: int) -> Candidate:
         return self._open.review.candidate(candidate_id)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sqlite3
 import sys
 
 from rich.console import Console
@@ -58,13 +59,16 @@ def _story_option_everywhere(commands: argparse._SubParsersAction) -> None:
 
 
 def _user_errors() -> tuple[type[Exception], ...]:
-    """Errors whose message is for the user (no traceback): config, corpus, input, network."""
+    """Errors whose message is for the user (no traceback): config, corpus, input, network, a
+    model file refused by its hash, a full or read-only disk or database."""
     from bot.config import ConfigError
+    from bot.search.modelfiles import SemanticError
     from bot.sources.feeds.store import FeedStoreError
     from bot.sources.ingest import ERRORS
     from bot.stories.store import StoryError
 
-    errors = (ConfigError, FeedStoreError, StoryError, *ERRORS)
+    errors = (ConfigError, SemanticError, FeedStoreError, StoryError, *ERRORS)
+    errors += (sqlite3.Error, OSError)
     if "bot.search.text" in sys.modules:  # else no NlpError can have been raised (nor spaCy
         from bot.search.text import NlpError  # loaded only to say so)
 
@@ -92,7 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:
         if not isinstance(exc, _user_errors()):
             raise
-        err.print(f"[red]error:[/red] {literal(exc)}", highlight=False)
+        where = "the state database: " if isinstance(exc, sqlite3.Error) else ""
+        err.print(f"[red]error:[/red] {where}{literal(exc)}", highlight=False)
         return EXIT_FAILURE
 
 

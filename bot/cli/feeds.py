@@ -16,7 +16,15 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from bot.cli.common import EXIT_OK, EXIT_USAGE, CliError, open_bot, print_json
+from bot.cli.common import (
+    EXIT_OK,
+    EXIT_USAGE,
+    ROW_ID,
+    CliError,
+    open_bot,
+    print_json,
+    whole_number,
+)
 from bot.cli.sources import MAX_FOLLOW, print_added
 from bot.cli.terminal import literal
 
@@ -44,7 +52,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     listing.set_defaults(handler=cmd_list)
 
     remove = actions.add_parser("remove", help="stop watching a feed (by id)")
-    remove.add_argument("id", type=int, help="the feed id, as feeds list shows it")
+    remove.add_argument("id", type=ROW_ID, help="the feed id, as feeds list shows it")
     remove.add_argument("--by", default="cli", help="who is removing it (for the record)")
     remove.set_defaults(handler=cmd_remove)
 
@@ -54,12 +62,14 @@ def register(commands: argparse._SubParsersAction) -> None:
     check.set_defaults(handler=cmd_check)
 
     queue = actions.add_parser("queue", help="candidates waiting for a moderator")
-    queue.add_argument("-n", type=int, default=25, help="how many (oldest first)")
+    queue.add_argument(
+        "-n", type=whole_number(1, 10_000), default=25, help="how many (oldest first)"
+    )
     queue.add_argument("--json", action="store_true", help="print JSON lines")
     queue.set_defaults(handler=cmd_queue)
 
     accept = actions.add_parser("accept", help="add a candidate to the corpus")
-    accept.add_argument("id", type=int, help="the candidate id, as feeds queue shows it")
+    accept.add_argument("id", type=ROW_ID, help="the candidate id, as feeds queue shows it")
     accept.add_argument(
         "--follow", type=int, default=0, metavar="N", help="also add up to N pages it links to"
     )
@@ -67,7 +77,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     accept.set_defaults(handler=cmd_accept)
 
     ignore = actions.add_parser("ignore", help="turn a candidate down (it is not queued again)")
-    ignore.add_argument("id", type=int, help="the candidate id, as feeds queue shows it")
+    ignore.add_argument("id", type=ROW_ID, help="the candidate id, as feeds queue shows it")
     ignore.add_argument("--by", default="cli", help="who is ignoring it (for the record)")
     ignore.set_defaults(handler=cmd_ignore)
 

@@ -2,7 +2,9 @@
 
 Checks what a running bot relies on, without loading spaCy or connecting to Discord (so it
 answers in a fraction of a second): the config, a corpus with sources that load, a writable
-state directory, and with ``--discord`` the token in the environment. Whether the gateway
+state directory and state database (a row written, so a full disk or a read-only or damaged
+database shows), the embedding model and tokenizer by their sha256 (with the semantic layer
+on), and with ``--discord`` the token in the environment. Whether the gateway
 connection is up is discord.py's business (it reconnects); a bot that crashes ends its process,
 which the container or service manager restarts.
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sqlite3
 import tempfile
 
 from rich.console import Console
@@ -21,7 +24,8 @@ from bot.cli.terminal import literal
 
 def register(commands: argparse._SubParsersAction) -> None:
     health = commands.add_parser(
-        "health", help="check the config, corpus and state directory (exit 0 when all is well)"
+        "health",
+        help="check the config, corpus, state, and model files (exit 0 when all is well)",
     )
     health.add_argument(
         "--discord", action="store_true", help="also check that DISCORD_TOKEN is set"
@@ -33,6 +37,9 @@ def cmd_health(args, out: Console, err: Console) -> int:
     from bot.cli.common import corpus_problem
     from bot.cli.serve import TOKEN_ENV_VAR
     from bot.config import load_config
+    from bot.insights.database import database_path
+    from bot.insights.keyvalues import KeyValues
+    from bot.search.modelfiles import SemanticError, check_model_files
     from bot.sources.corpus import Corpus
 
     config = load_config(args.config)
@@ -48,6 +55,16 @@ def cmd_health(args, out: Console, err: Console) -> int:
             pass
     except OSError as exc:
         raise CliError(f"the state directory {config.state_dir} is not writable: {exc}") from exc
+    database = database_path(config.state_dir)
+    try:
+        KeyValues(database).set("health-check", "ok")
+    except (sqlite3.Error, OSError) as exc:
+        raise CliError(f"the state database {database} cannot be written: {exc}") from exc
+    if config.semantic.enabled:
+        try:
+            check_model_files(config.semantic)
+        except SemanticError as exc:
+            raise CliError(str(exc)) from exc
     if args.discord and not os.environ.get(TOKEN_ENV_VAR, "").strip():
         raise CliError(f"{TOKEN_ENV_VAR} is not set")
     skipped = f", {len(loaded.errors)} file(s) skipped" if loaded.errors else ""

@@ -12,7 +12,14 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from bot.cli.common import EXIT_OK, EXIT_USAGE, CliError, open_bot, print_json
+from bot.cli.common import (
+    EXIT_OK,
+    EXIT_USAGE,
+    CliError,
+    open_bot,
+    print_json,
+    whole_number,
+)
 from bot.cli.terminal import literal
 from bot.presentation import UNKNOWN_PUBLISHER
 
@@ -80,7 +87,9 @@ def register(commands: argparse._SubParsersAction) -> None:
 
     history = actions.add_parser("log", help="who added or removed what, and when")
     history.add_argument("--id", help="only entries about this source")
-    history.add_argument("-n", type=int, default=30, help="how many entries (newest first)")
+    history.add_argument(
+        "-n", type=whole_number(1, 100_000), default=30, help="how many entries (newest first)"
+    )
     history.add_argument("--json", action="store_true", help="print JSON lines")
     history.set_defaults(handler=cmd_log)
 

@@ -15,6 +15,7 @@ from rich.panel import Panel
 from rich.text import Text
 
 from bot.presentation import QUOTES_NOTE, attribution, excerpt_link, reply_line
+from bot.sources.decoding import BIDI_CONTROLS
 
 if TYPE_CHECKING:  # types only: retrieval loads spaCy and scipy
     from bot.search.retrieval import Answer, Excerpt
@@ -25,10 +26,14 @@ if TYPE_CHECKING:  # types only: retrieval loads spaCy and scipy
 _PRINTABLE = {c: 0x2400 + c for c in range(32) if chr(c) not in "\n\t"} | {0x7F: 0x2421}
 _PRINTABLE |= {c: 0xFFFD for c in range(0x80, 0xA0)}
 _PRINTABLE |= {c: 0xFFFD for c in range(0xD800, 0xE000)}
+# Bidi controls would reorder the rest of the line (a title ending in U+202E reverses what
+# follows it): shown as U+FFFD.
+_PRINTABLE |= {ord(c): 0xFFFD for c in BIDI_CONTROLS}
 
 
 def printable(text: str) -> str:
-    """``text`` safe to write to a terminal: no control character, no lone surrogate."""
+    """``text`` safe to write to a terminal: no control character, no bidi control, no lone
+    surrogate."""
     return text.translate(_PRINTABLE)
 
 

@@ -310,6 +310,11 @@ async def _redraw(
     """Edit the candidate's message (the one the pressed button is on) after a deferred
     response: through the interaction's webhook, with the press's fresh token."""
     await interaction.edit_original_response(**review_message(candidate, note))
+    # The background's redraw of candidates decided elsewhere need not draw it again.
+    with contextlib.suppress(Exception):
+        await asyncio.to_thread(
+            _storybot(interaction).mark_candidate_shown, candidate.id, candidate.status
+        )
 
 
 REVIEW_ITEMS = (ReviewButton,)

@@ -42,6 +42,7 @@ AUDIT_MIGRATIONS = [
 ]
 PENDING, DONE = "pending", "done"
 _COLUMNS = "id, at, actor, action, source_id, url, detail, target"
+_NO_ROW = 2**63 - 1  # above every row id
 
 
 @dataclass(frozen=True)
@@ -131,15 +132,20 @@ class AuditLog(Component):
         return [_entry(row) for row in rows]
 
     def since(self, after_id: int, action: str, limit: int = 100) -> list[AuditEntry]:
-        """Done entries of one action after the row ``after_id``, oldest first (announcements
-        read the adds this way, whichever process made them)."""
+        """Done entries of one action after the row ``after_id``, oldest first, and none at or
+        after the first row still pending: a cursor moved to the last entry returned never
+        passes a change that may yet be done (announcements read the adds this way, whichever
+        process made them)."""
         if not self.path.exists():
             return []
+        story = self.story_id
+        params = (after_id, action, DONE, story, after_id, PENDING, story, _NO_ROW, limit)
         with self.transaction() as conn:
             rows = conn.execute(
-                f"SELECT {_COLUMNS} FROM audit WHERE id > ? AND action = ? AND state = ?"
-                " AND story_id = ? ORDER BY id LIMIT ?",
-                (after_id, action, DONE, self.story_id, limit),
+                f"SELECT {_COLUMNS} FROM audit WHERE id > ? AND action = ? AND state = ? "
+                "AND story_id = ? AND id < COALESCE((SELECT MIN(id) FROM audit WHERE id > ? "
+                "AND state = ? AND story_id = ?), ?) ORDER BY id LIMIT ?",
+                params,
             ).fetchall()
         return [_entry(row) for row in rows]
 

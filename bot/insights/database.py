@@ -23,6 +23,9 @@ DATABASE_NAME = "storybot.sqlite3"
 # The story every row belonged to before there were stories (``bot.stories``): rows written by
 # a storybot without stories get it through their columns' default.
 DEFAULT_STORY_ID = 1
+# Seconds a transaction waits for another process's write to end (a poll, a stats purge, a
+# backup) before it gives up with "database is locked".
+BUSY_TIMEOUT = 30.0
 
 
 def database_path(state_dir: Path) -> Path:
@@ -37,7 +40,7 @@ def connect(path: Path) -> Iterator[sqlite3.Connection]:
     transactional in SQLite, so a migration interrupted half-way leaves no trace.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(path, timeout=10.0, isolation_level=None)
+    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT, isolation_level=None)
     try:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA foreign_keys=ON")

@@ -19,7 +19,9 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+import math
 import sys
+import zipfile
 from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
@@ -101,18 +103,23 @@ class ArrayFiles:
         self.directory = directory
         self.what = what  # for log lines: "passage cache", "vector cache"
 
-    def _path(self, source_id: str) -> Path | None:
+    def _path(self, source_id: str, part: int | None = None) -> Path | None:
         if self.directory is None or not ID_PATTERN.fullmatch(source_id):
             return None
-        return self.directory / f"{source_id}.npz"
+        suffix = "" if part is None else f".part{part}"
+        return self.directory / f"{source_id}{suffix}.npz"
 
-    def read(self, source_id: str, key: str, unpack: Callable[[Any], T]) -> T | None:
-        """``unpack(arrays)`` of the file made under ``key``, or None."""
-        path = self._path(source_id)
+    def read(
+        self, source_id: str, key: str, unpack: Callable[[Any], T], part: int | None = None
+    ) -> T | None:
+        """``unpack(arrays)`` of the file made under ``key``, or None. ``part``: one of the
+        checkpoints a long computation for the source wrote (``write(..., part=n)``)."""
+        path = self._path(source_id, part)
         if path is None or not path.is_file():
             return None
         try:
             with np.load(path, allow_pickle=False) as data:
+                _check_sizes(data, path.stat().st_size)
                 if str(data["key"]) != key:
                     return None
                 return unpack(data)
@@ -120,8 +127,10 @@ class ArrayFiles:
             log.warning("ignored unreadable %s %s: %s", self.what, path, exc)
             return None
 
-    def write(self, source_id: str, key: str, arrays: dict[str, np.ndarray]) -> None:
-        path = self._path(source_id)
+    def write(
+        self, source_id: str, key: str, arrays: dict[str, np.ndarray], part: int | None = None
+    ) -> None:
+        path = self._path(source_id, part)
         if path is None:
             return
         buffer = io.BytesIO()
@@ -132,6 +141,12 @@ class ArrayFiles:
         except OSError as exc:  # a read-only state dir only costs speed
             log.warning("cannot write %s %s: %s", self.what, path, exc)
 
+    def drop_parts(self, source_id: str) -> None:
+        """Delete the source's checkpoints (its whole file is written)."""
+        if self.directory is not None and ID_PATTERN.fullmatch(source_id):
+            for path in self.directory.glob(f"{source_id}.part*.npz"):
+                path.unlink(missing_ok=True)
+
     def prune(self, keep: Iterable[str]) -> None:
         if self.directory is None or not self.directory.is_dir():
             return
@@ -139,6 +154,44 @@ class ArrayFiles:
         for path in self.directory.glob("*.npz"):
             if path.name not in wanted:
                 path.unlink(missing_ok=True)
+
+
+def _check_sizes(data: np.lib.npyio.NpzFile, file_size: int) -> None:
+    """Refuse, before reading any array, a file that is not what ``write`` makes: every member
+    stored (``np.savez`` never compresses, so a small file cannot inflate to gigabytes), no
+    larger than the file itself, and holding no more than the array its header declares
+    (numpy allocates the declared size before reading)."""
+    for info in data.zip.infolist():
+        if info.compress_type != zipfile.ZIP_STORED or info.file_size > file_size:
+            raise ValueError(f"{info.filename}: compressed or larger than the file")
+        with data.zip.open(info) as member:
+            version = np.lib.format.read_magic(member)
+            if version == (1, 0):
+                shape, _, dtype = np.lib.format.read_array_header_1_0(member)
+            else:
+                shape, _, dtype = np.lib.format.read_array_header_2_0(member)
+        if math.prod(shape) * dtype.itemsize > info.file_size:
+            raise ValueError(f"{info.filename}: declares more than the file holds")
+
+
+def valid_offsets(ptr: np.ndarray, total: int) -> bool:
+    """``ptr`` is a CSR pointer array over ``total`` items: integers from 0 to ``total``,
+    never decreasing."""
+    return (
+        ptr.ndim == 1
+        and np.issubdtype(ptr.dtype, np.integer)
+        and len(ptr) > 0
+        and ptr[0] == 0
+        and ptr[-1] == total
+        and bool(np.all(np.diff(ptr) >= 0))
+    )
+
+
+def within(values: np.ndarray, low: int, high: int) -> bool:
+    """Integers, all in [low, high) (an empty array is)."""
+    return np.issubdtype(values.dtype, np.integer) and (
+        values.size == 0 or (int(values.min()) >= low and int(values.max()) < high)
+    )
 
 
 def _pack(passages: list[Passage]) -> dict[str, np.ndarray]:
@@ -161,12 +214,15 @@ def _unpack(source: Source, data) -> list[Passage]:
     n = len(bounds)
     if (
         bounds.ndim != 2
+        or bounds.shape[1] != 2
         or len(term_ptr) != n + 1
         or len(sent_ptr) != n + 1
-        or term_ptr[-1] != len(term_ids)
-        or sent_ptr[-1] != len(sent_starts)
-        or (n and (bounds.min() < 0 or bounds.max() > len(source.text)))
-        or (len(term_ids) and (term_ids.min() < 0 or term_ids.max() >= len(vocab)))
+        or not valid_offsets(term_ptr, len(term_ids))
+        or not valid_offsets(sent_ptr, len(sent_starts))
+        or not within(bounds, 0, len(source.text) + 1)
+        or (n and bool(np.any(bounds[:, 0] >= bounds[:, 1])))
+        or not within(sent_starts, 0, len(source.text) + 1)
+        or not within(term_ids, 0, len(vocab))
     ):
         raise ValueError("inconsistent arrays")
     terms = [vocab[i] for i in term_ids.tolist()]

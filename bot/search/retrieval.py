@@ -41,6 +41,7 @@ from bot.search.index import Index
 from bot.search.semantic import SemanticIndex
 from bot.search.text import Analyzer, stem
 from bot.sources.corpus import Source
+from bot.sources.decoding import is_variation_selector
 
 # The three kinds of reply.
 ANSWER = "answer"
@@ -132,8 +133,9 @@ class Match:
 def clean_question(question: str) -> str:
     """``question`` as one line of printable text: control characters become spaces, invisible
     format characters (zero-width spaces, joiners, bidi overrides, BOM) are dropped, lone
-    surrogates (which a ``str`` can hold but UTF-8 cannot) become U+FFFD, whitespace runs
-    collapse to one space. Terminal escape sequences (``ESC [31m``) are dropped whole."""
+    surrogates (which a ``str`` can hold but UTF-8 cannot) become U+FFFD, variation selectors
+    (U+FE0F asks for an emoji style) are dropped, whitespace runs collapse to one space.
+    Terminal escape sequences (``ESC [31m``) are dropped whole."""
     out = []
     for ch in _TERMINAL_ESCAPE.sub(" ", question):
         category = unicodedata.category(ch)
@@ -141,7 +143,7 @@ def clean_question(question: str) -> str:
             out.append(" ")
         elif category == "Cs":
             out.append("\ufffd")
-        elif category != "Cf":
+        elif category != "Cf" and not is_variation_selector(ch):
             out.append(ch)
     return " ".join("".join(out).split())
 

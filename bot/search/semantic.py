@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.search.cache import ArrayFiles
+from bot.search.cache import ArrayFiles, valid_offsets, within
 from bot.search.embeddings import Embedder
 from bot.search.passages import Passage
 from bot.sources.corpus import Source
@@ -30,6 +30,10 @@ from bot.sources.corpus import Source
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
+# A source's texts are embedded in runs of this many, each run kept on disk as a checkpoint
+# (``<id>.part<n>.npz``) until the source is done: a process killed while embedding a large
+# source loses at most one run (about 10 s), not the whole source.
+CHECKPOINT_TEXTS = 2048
 # (source id, texts embedded so far, texts to embed): for a progress bar on large sources.
 BuildProgress = Callable[[str, int, int], None]
 
@@ -91,9 +95,10 @@ class VectorCache:
                 unpack = partial(self._unpack, passages=len(passages))
                 found = self._files.read(source.id, key, unpack)
             if found is None:
-                found = self._embed(source, passages, progress)
+                found = self._embed(source, passages, progress, key)
                 self.embedded += 1
                 self._files.write(source.id, key, vars(found))
+                self._files.drop_parts(source.id)
             memory[source.id] = (key, found)
             out.append(found)
         self._memory = memory
@@ -119,24 +124,49 @@ class VectorCache:
         return index
 
     def _embed(
-        self, source: Source, passages: Sequence[Passage], progress: BuildProgress | None
+        self,
+        source: Source,
+        passages: Sequence[Passage],
+        progress: BuildProgress | None,
+        key: str,
     ) -> SourceVectors:
         spans, members = sentence_spans(source.text, passages)
         texts = [source.text[p.start : p.end] for p in passages]
         texts += [source.text[a:b] for a, b in spans]
-        report = None
-        if progress is not None:
+        runs: list[np.ndarray] = []
+        # Runs a killed process already embedded (checked like any cached array).
+        while len(runs) * CHECKPOINT_TEXTS < len(texts):
+            expected = min(CHECKPOINT_TEXTS, len(texts) - len(runs) * CHECKPOINT_TEXTS)
+            unpack = partial(self._unpack_run, rows=expected)
+            run = self._files.read(source.id, key, unpack, part=len(runs))
+            if run is None:
+                break
+            runs.append(run)
+        for begin in range(len(runs) * CHECKPOINT_TEXTS, len(texts), CHECKPOINT_TEXTS):
+            report = None
+            if progress is not None:
 
-            def report(done: int, total: int) -> None:
-                progress(source.id, done, total)
+                def report(done: int, total: int, begin: int = begin) -> None:
+                    progress(source.id, begin + done, len(texts))
 
-        vectors = self.embedder.embed(texts, report)
+            run = self.embedder.embed(texts[begin : begin + CHECKPOINT_TEXTS], report)
+            if begin + CHECKPOINT_TEXTS < len(texts):  # the last run goes into the whole file
+                self._files.write(source.id, key, {"vectors": run}, part=len(runs))
+            runs.append(run)
+        dims = self.embedder.dimensions
+        vectors = np.concatenate(runs) if runs else np.zeros((0, dims), np.float32)
         return SourceVectors(
             windows=vectors[: len(passages)],
             sentences=vectors[len(passages) :],
             sentence_ptr=np.cumsum([0, *map(len, members)], dtype=np.int64),
             sentence_rows=np.array([i for m in members for i in m], dtype=np.int64),
         )
+
+    def _unpack_run(self, data, rows: int) -> np.ndarray:
+        run = data["vectors"].astype(np.float32)
+        if run.shape != (rows, self.embedder.dimensions) or not np.all(np.isfinite(run)):
+            raise ValueError("inconsistent checkpoint")
+        return run
 
     def _unpack(self, data, passages: int) -> SourceVectors:
         found = SourceVectors(
@@ -151,10 +181,18 @@ class VectorCache:
             or found.sentences.ndim != 2
             or found.sentences.shape[1] != dims
             or len(found.sentence_ptr) != passages + 1
-            or found.sentence_ptr[-1] != len(found.sentence_rows)
-            or (len(found.sentence_rows) and found.sentence_rows.max() >= len(found.sentences))
+            or not valid_offsets(found.sentence_ptr, len(found.sentence_rows))
+            or not within(found.sentence_rows, 0, len(found.sentences))
         ):
             raise ValueError("inconsistent arrays")
+        for name in ("windows", "sentences"):
+            vectors = getattr(found, name)
+            # L2-normalised vectors: finite, each of length 1 (or 0 for an empty text).
+            if not np.all(np.isfinite(vectors)) or (
+                vectors.size
+                and (np.abs(vectors).max() > 1.001 or np.linalg.norm(vectors, axis=1).max() > 1.001)
+            ):
+                raise ValueError(f"{name}: vectors not finite or not normalised")
         return found
 
 

@@ -7,6 +7,8 @@ corpus write and the corpus loader apply it, so whatever is added also loads.
 
 from __future__ import annotations
 
+import unicodedata
+from datetime import date, datetime
 from pathlib import Path
 
 from bot.files import FileTooLarge, NotRegularFile, read_regular_file
@@ -79,3 +81,40 @@ def _check_size(size: int, name: str) -> None:
 
 def _too_big(size: int, name: str) -> str:
     return f"{name} is {size / 1e6:.1f} MB; the limit is {MAX_DOCUMENT_BYTES / 1e6:.0f} MB"
+
+
+# Bidirectional controls: they reorder what follows on screen (U+202E shows "txt.exe" as
+# "exe.txt"), so they are never shown to a terminal as they are.
+BIDI_CONTROLS = frozenset(
+    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+)
+
+
+def visible(text: str) -> bool:
+    """Whether ``text`` shows anything: not only spaces, control and format characters
+    (zero-width spaces and joiners, bidi controls, BOM) or variation selectors."""
+    return any(
+        not ch.isspace()
+        and unicodedata.category(ch) not in ("Cc", "Cf", "Zs", "Zl", "Zp")
+        and not is_variation_selector(ch)
+        for ch in text
+    )
+
+
+def is_variation_selector(ch: str) -> bool:
+    """U+FE00..FE0F and U+E0100..E01EF: they pick a glyph's style (emoji or text) and mean
+    nothing to a search."""
+    code = ord(ch)
+    return 0xFE00 <= code <= 0xFE0F or 0xE0100 <= code <= 0xE01EF
+
+
+def is_iso_date(value: str) -> bool:
+    """``2020-09-10`` or an ISO 8601 date and time (what pages and feeds give)."""
+    try:
+        if len(value) == 10:
+            date.fromisoformat(value)
+        else:
+            datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return True

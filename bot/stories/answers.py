@@ -54,8 +54,8 @@ class Answers:
                 asker_id=asker_id,
                 via_interaction=via_interaction,
             )
-        except (sqlite3.Error, OSError, RuntimeError):
-            log.exception("could not store the answer for its buttons")
+        except (sqlite3.Error, OSError, RuntimeError) as exc:  # one line, not a traceback
+            log.error("could not store the answer for its buttons: %s", exc)
             return None
 
     def stored_answer(self, answer_id: int) -> StoredAnswer | None:

@@ -46,8 +46,8 @@ class Asking:
         try:
             terms = self.story.shared.analyzer.terms(question)  # loaded to answer anyway
             question_id = self.story.question_log.record(answer, server, origin=origin, terms=terms)
-        except Exception:
-            log.exception("could not record the question")
+        except Exception as exc:  # one line per question, not a traceback
+            log.error("could not record the question: %s", exc)
             return answer
         return replace(answer, question_id=question_id)
 
@@ -105,9 +105,12 @@ class Asking:
         if cursor is None:
             story.announced.advance(story.audit.last_id())
             return []
+        # The entries stop at the first pending row; one a killed process left is settled
+        # here (a change in flight holds the corpus lock: this waits for it).
+        story.settle_interrupted_changes()
         entries = story.audit.since(cursor, "add", limit)
         if not entries:
-            return []
+            return []  # nothing to announce: the index need not load
         story.loaded()
         if story.changed_on_disk():
             story.reload()  # another process just added: see its source now

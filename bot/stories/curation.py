@@ -11,6 +11,7 @@ from functools import cached_property
 from bot.clock import now_iso
 from bot.insights.audit import AuditEntry
 from bot.sources.corpus import CorpusError, Link, Source
+from bot.sources.decoding import is_iso_date, visible
 from bot.sources.ingest import Added, Ingestor, IngestReport, Progress
 from bot.sources.urls import link_target
 from bot.stories.story import Story
@@ -82,10 +83,14 @@ class Curation:
         ``check(sources)`` runs under the write lock with the current sources and may raise to
         refuse the add (e.g. a duplicate URL), so two concurrent adds cannot both pass it.
         """
-        if not title.strip():
-            raise CorpusError("a source needs a title")
+        if not visible(title):
+            raise CorpusError("a source needs a title (with visible characters)")
         if not text.strip():
             raise CorpusError("the source has no text")
+        if published and not is_iso_date(published):
+            raise CorpusError(
+                f"published must be a date such as 2020-09-10, got {published[:40]!r}"
+            )
         story = self.story
         with story.write_lock:
             with story.corpus_locked():

@@ -11,6 +11,7 @@ row with its story id, every file under the story's directory.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 from dataclasses import dataclass
 
@@ -19,7 +20,7 @@ from bot.stories.answers import Answers
 from bot.stories.asking import Asking
 from bot.stories.curation import Curation
 from bot.stories.review import Review
-from bot.stories.store import StoryError, StoryRecord, StoryStore
+from bot.stories.store import UNWRITTEN, StoryError, StoryRecord, StoryStore
 from bot.stories.story import Shared, Story
 from bot.stories.upgrade import upgrade_state
 
@@ -52,7 +53,15 @@ class StoryRegistry:
         found = self._open.get(story_id)
         if found is not None:
             return found
-        record = self.store.get(story_id)
+        try:
+            record = self.store.get(story_id)
+        except sqlite3.Error as exc:  # e.g. locked by another process's long write
+            if story_id != DEFAULT_STORY_ID:
+                raise
+            # The default story's id is fixed: it opens (and its changes meet the database's
+            # trouble where they write, with the message that says so).
+            log.warning("could not read the stories table: %s", exc)
+            record = UNWRITTEN
         with self._lock:
             found = self._open.get(story_id)
             if found is None:

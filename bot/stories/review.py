@@ -48,8 +48,13 @@ class Review:
     @cached_property
     def poller(self) -> FeedPoller:
         """Built on first poll: judging items loads the story's index."""
+        config = self.story.config
         return FeedPoller(
-            self.feed_store, self.curation.ingestor, self.asking.match, self.story.config.feeds
+            self.feed_store,
+            self.curation.ingestor,
+            self.asking.match,
+            config.feeds,
+            retention_days=config.stats.retention_days,
         )
 
     def feeds_add(self, url: str, *, kind: str = "feed", added_by: str = "") -> Feed:
@@ -123,6 +128,15 @@ class Review:
         """Remember where an adapter showed a candidate (e.g. "channel_id/message_id"), so it
         can find the message again after a restart; ``Candidate.posted`` gives it back."""
         self.feed_store.mark_posted(candidate_id, ref)
+
+    def outdated_review_posts(self, limit: int = 25) -> list[Candidate]:
+        """Candidates whose posted message shows a status they no longer have (decided from
+        the command line or another process), for the adapter to redraw."""
+        return self.feed_store.outdated_posts(limit)
+
+    def mark_candidate_shown(self, candidate_id: int, status: str) -> None:
+        """The candidate's posted message now shows ``status``."""
+        self.feed_store.mark_shown(candidate_id, status)
 
     def candidate(self, candidate_id: int) -> Candidate:
         return self.feed_store.item(candidate_id)

@@ -44,8 +44,14 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# What a broken audit database raises; it never stops or undoes a corpus change.
+# What a broken audit database raises: a change whose row cannot be begun is refused.
 AUDIT_ERRORS = (sqlite3.Error, OSError, RuntimeError)
+
+
+class AuditUnavailable(CorpusError):
+    """A corpus change refused because its audit row could not be written."""
+
+
 STORIES_DIR = "stories"
 # How often (at most) a question checks whether another process changed the corpus directory.
 REFRESH_SECONDS = 1.0
@@ -335,20 +341,23 @@ class Story:
     ) -> Iterator[None]:
         """Record the change as pending, make it (the body), then mark it done. A process
         killed in between leaves a pending row, which the next change or start settles by
-        looking at ``target``. A broken database never stops or undoes the change."""
+        looking at ``target``. No change without its row: when the row cannot be begun (the
+        database locked, full or read-only), the change is refused (AuditUnavailable); once
+        begun, a failure to mark it done leaves it pending, to be settled the same way."""
         try:
             row = self.audit.begin(actor, action, source.id, source.url, detail, target)
         except AUDIT_ERRORS as exc:
             log.error("audit log not written (%s %s): %s", action, source.id, exc)
-            row = None
+            raise AuditUnavailable(
+                f"nothing was changed: the audit log could not be written ({exc}); "
+                f"check that {self.audit.path} is writable and its disk not full, then retry"
+            ) from exc
         try:
             yield
         except BaseException:
-            if row is not None:
-                self._quietly(self.audit.abandon, row)
+            self._quietly(self.audit.abandon, row)
             raise
-        if row is not None:
-            self._quietly(self.audit.done, row)
+        self._quietly(self.audit.done, row)
 
     def audit_event(self, actor: str, action: str, url: str, detail: str) -> None:
         """A row for a change that touches no corpus file (feeds, candidates)."""

@@ -151,13 +151,25 @@ def test_plain_text_and_markdown_pass_through(web, fetcher):
     assert [link.url for link in notes.links] == [web.url("/ferry-study"), web.url("/minutes")]
 
 
-def test_dns_rebinding_is_caught_at_connect_time(connections):
-    """A name that resolves to a public address for the check, then to loopback."""
+def test_dns_rebinding_finds_no_second_lookup(monkeypatch):
+    """A name that resolves to a public address for the check, then to loopback: the name is
+    looked up once per fetch and the checked address is the one dialled (no connection is
+    really opened here: the dial is refused)."""
+    import socket
+
     answers = iter([["93.184.215.14"], ["127.0.0.1"]])
     guard = UrlGuard(resolver=lambda host, port: next(answers))
-    with pytest.raises(UrlRefused, match="loopback address"):
+    dialled = []
+
+    def refuse(address, *args, **kwargs):
+        dialled.append(address)
+        raise ConnectionRefusedError("not dialled in tests")
+
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    with pytest.raises(FetchError):
         Fetcher(FetchSettings(), guard).fetch("http://rebind.test/")
-    assert connections == []
+    assert dialled == [("93.184.215.14", 80)]
+    assert next(answers) == ["127.0.0.1"]  # never asked for
 
 
 def test_the_connection_goes_to_the_checked_address(web, connections):

@@ -15,7 +15,9 @@ The background starts once the bot is connected (``on_ready``, once per process:
   marked as posted with its message (``mark_candidate_posted``), and announcements of sources
   added by any path to ``announce_channel_id``, each marked after its post
   (``mark_announced``). A post that fails (no such channel, no permission) is retried at the
-  next round: nothing is marked before it is posted, so nothing is lost or posted twice.
+  next round: nothing is marked before it is posted, so nothing is lost or posted twice;
+- the same loop redraws review messages of candidates decided elsewhere (``storybot feeds
+  accept|ignore``, another process): their buttons go and the message says who decided.
 """
 
 from __future__ import annotations
@@ -121,6 +123,7 @@ class FeedsCog(commands.Cog):
             self._wake.clear()
             await self.watch_if_feeds()
             await self.post_candidates()
+            await self.redraw_decided()
             await self.post_announcements()
             self.rounds += 1
             with contextlib.suppress(TimeoutError):
@@ -191,6 +194,38 @@ class FeedsCog(commands.Cog):
             records = [r for r in records if r.id in watching]
         out += [storybot.in_story(r) for r in records if r.id != storybot.story.id]
         return out
+
+    async def redraw_decided(self) -> None:
+        """Redraw the review messages of candidates decided elsewhere (no more buttons; who
+        decided and what became of it), of every story the review channel shows."""
+        channel_id = self.bot.settings.review_channel_id
+        stories = [self.bot.storybot]
+        if channel_id:
+            stories = await asyncio.to_thread(self._stories_posted_to, channel_id, True)
+        for storybot in stories:
+            await self._redraw_decided(storybot)
+
+    async def _redraw_decided(self, storybot: StoryBot) -> None:
+        try:
+            outdated = await asyncio.to_thread(storybot.outdated_review_posts, REVIEW_BATCH)
+            for candidate in outdated:
+                channel_id, _, message_id = candidate.posted.partition("/")
+                if channel_id.isdigit() and message_id.isdigit():
+                    channel = self.bot.get_partial_messageable(int(channel_id))
+                    message = channel.get_partial_message(int(message_id))
+                    shown = review_message(candidate)
+                    try:
+                        await message.edit(**shown)
+                    except discord.NotFound:
+                        pass  # deleted: nothing left to redraw
+                    except discord.HTTPException as exc:
+                        log.warning("could not redraw candidate %s: %s", candidate.id, exc)
+                        return  # tried again at the next round
+                await asyncio.to_thread(
+                    storybot.mark_candidate_shown, candidate.id, candidate.status
+                )
+        except Exception:
+            log.exception("redrawing decided candidates failed")
 
     async def post_announcements(self) -> None:
         """Announce the sources added since the last announcement, oldest first: the bot's

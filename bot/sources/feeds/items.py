@@ -1,8 +1,9 @@
 """A fetched feed or topic page -> its items (link, title, summary, date).
 
 Feeds (RSS 0.9x/1.0/2.0, Atom) are read by feedparser from the bytes the guarded fetcher
-downloaded, handed over as a stream: given a string or bytes, feedparser would try them as a
-file name or URL first and read a local file or fetch past the SSRF guard. A *page* (a
+downloaded, made safe and small first (``safexml``: no DOCTYPE, no entity, only the newest
+``limit`` entries), handed over as a stream: given a string or bytes, feedparser would try
+them as a file name or URL first and read a local file or fetch past the SSRF guard. A *page* (a
 publisher's topic page) has no feed: its items are the links whose anchor text reads like a
 headline (several words), on the page's own site or elsewhere, in page order.
 """
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urldefrag, urljoin
 
+from bot.sources.feeds.safexml import UnsafeFeed, make_safe
 from bot.sources.urls import is_http_url
 from bot.sources.web.fetch import Page
 
@@ -23,6 +25,8 @@ FEED_KINDS = ("feed", "page")
 HEADLINE_WORDS = 4
 MAX_TITLE = 300
 MAX_SUMMARY = 1000
+# Entries of a feed read when the caller names no limit (the poller passes [feeds] max_items).
+MAX_ENTRIES = 200
 _SPACE = re.compile(r"\s+")
 
 
@@ -45,23 +49,33 @@ class Listing:
     warning: str = ""  # e.g. a feed that parsed despite malformed XML
 
 
-def read_items(page: Page, kind: str) -> Listing:
-    """The items of a fetched feed (``kind`` "feed") or topic page ("page")."""
+def read_items(page: Page, kind: str, limit: int = MAX_ENTRIES) -> Listing:
+    """The items of a fetched feed (``kind`` "feed": its ``limit`` newest entries) or topic
+    page ("page")."""
     if kind == "page":
         return page_items(page)
-    return feed_items(page)
+    return feed_items(page, limit)
 
 
-def feed_items(page: Page) -> Listing:
-    """Parse RSS or Atom with feedparser; FeedError when nothing in it is an entry."""
+def feed_items(page: Page, limit: int = MAX_ENTRIES) -> Listing:
+    """Parse RSS or Atom with feedparser (the ``limit`` newest entries, made safe first);
+    FeedError when nothing in it is an entry."""
     import feedparser
+    from feedparser.encodings import convert_to_utf8
 
     headers = {
         "content-location": page.final_url,
         "content-type": page.headers.get("content-type") or page.content_type or "text/xml",
     }
-    data = page.data or page.text.encode("utf-8")
-    parsed = feedparser.parse(io.BytesIO(data), response_headers=headers)
+    raw = page.data or page.text.encode("utf-8")
+    # feedparser's own charset rules (HTTP header, BOM, XML declaration), before lxml reads it.
+    data = convert_to_utf8(headers, raw, {}) if raw else raw
+    try:
+        safe = make_safe(data, limit)
+    except UnsafeFeed as exc:
+        raise FeedError(f"{page.final_url} is not a readable RSS or Atom feed ({exc})") from exc
+    headers["content-type"] = "application/xml; charset=utf-8"
+    parsed = feedparser.parse(io.BytesIO(safe.data), response_headers=headers)
     items = []
     for entry in parsed.entries:
         link = entry.get("link") or _alternate(entry) or ""
@@ -76,13 +90,13 @@ def feed_items(page: Page) -> Listing:
                 published=_date(entry.get("published_parsed") or entry.get("updated_parsed")),
             )
         )
-    warning = ""
-    if parsed.get("bozo"):
-        problem = parsed.get("bozo_exception")
-        if not items:
-            raise FeedError(f"{page.final_url} is not a readable RSS or Atom feed ({problem})")
-        warning = f"malformed feed, read anyway: {problem}"
-    elif not items and not parsed.get("version"):
+    warning = safe.warning
+    if parsed.get("bozo") and not warning:
+        warning = f"malformed feed, read anyway: {parsed.get('bozo_exception')}"
+    if not items and warning.startswith("malformed"):
+        problem = warning.removeprefix("malformed feed, read anyway: ")
+        raise FeedError(f"{page.final_url} is not a readable RSS or Atom feed ({problem})")
+    if not items and not parsed.get("version"):
         raise FeedError(f"{page.final_url} is not an RSS or Atom feed")
     return Listing(_clip(_text(parsed.feed.get("title", "")), MAX_TITLE), items, warning)
 

@@ -21,6 +21,7 @@ Blocking by design; the engine runs it in a worker thread.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 from collections.abc import Callable
@@ -55,6 +56,9 @@ MAX_ATTEMPTS = 3
 LEASE_MINUTES = 10
 # Characters of an item's text scored (the retrieval core reads the first 1,000 anyway).
 SCORED_CHARS = 2000
+# New candidates one feed may bring in one poll; the items after them wait for the next poll
+# (a feed listing one article under ever new URLs cannot flood the review queue).
+MAX_NEW_CANDIDATES = 10
 
 Judge = Callable[[str], "Match"]
 
@@ -99,8 +103,12 @@ class FeedPoller:
         judge: Judge,
         settings: FeedSettings,
         throttle: HostThrottle | None = None,
+        retention_days: int = 90,
     ) -> None:
+        """``retention_days``: judgements no feed has listed for this long are purged."""
         self.store = store
+        self.retention_days = retention_days
+        self._purged_on = ""
         self.ingestor = ingestor
         self.fetcher = ingestor.fetcher
         self.judge = judge
@@ -173,7 +181,20 @@ class FeedPoller:
             report.feeds = list(pool.map(run, claimed))
         for result in report.feeds:
             report.candidates.extend(result.new)
+        self._purge_daily(now)
         return report
+
+    def _purge_daily(self, now: datetime) -> None:
+        """Once a day: old judgements no decision depends on go (``FeedStore.purge``)."""
+        today = now.date().isoformat()
+        if self._purged_on == today:
+            return
+        self._purged_on = today
+        deleted, slimmed = self.store.purge(iso(now - timedelta(days=self.retention_days)))
+        if deleted or slimmed:
+            log.info(
+                "feed items: %d old judgement(s) purged, %d decision(s) slimmed", deleted, slimmed
+            )
 
     # -- one feed ------------------------------------------------------------------------------
 
@@ -189,7 +210,7 @@ class FeedPoller:
             if page.status == 304:
                 self.store.polled(feed.id, at=_now(), next_at=self._next(0), status="not modified")
                 return FeedResult(feed, "not modified")
-            listing = read_items(page, feed.kind)
+            listing = read_items(page, feed.kind, self.settings.max_items)
         except (FetchError, UrlRefused, FeedError) as exc:
             return self._failed(feed, str(exc))
         items = listing.items[: self.settings.max_items]
@@ -199,7 +220,7 @@ class FeedPoller:
                 keys.setdefault(normalize_url(item.url), item)
             except ValueError:  # a link urllib cannot even split
                 continue
-        known = self.store.statuses(list(keys))
+        known = self.store.statuses(list(keys), seen_at=_now())
         todo = [
             (key, item, known.get(key, ("", 0))[1])
             for key, item in keys.items()
@@ -208,7 +229,7 @@ class FeedPoller:
         result = FeedResult(feed, "ok", listed=len(items), message=listing.warning)
         complete = True
         for key, item, attempts in todo:
-            if stop.is_set():
+            if stop.is_set() or result.candidates >= MAX_NEW_CANDIDATES:
                 complete = False
                 break
             if not take(key):
@@ -217,6 +238,10 @@ class FeedPoller:
             if judged is None:  # stopped while waiting for the item's host
                 complete = False
                 break
+            if judged.status == "pending" and not take(f"text:{judged.text_key}"):
+                # Another feed of this poll found the same article a moment ago.
+                reason = "the same article as another item of the same poll"
+                judged = replace(judged, status="duplicate", reason=reason)
             recorded, written = self.store.record(judged, _now())
             result.judged += 1
             complete &= judged.status != "retry"
@@ -291,9 +316,13 @@ class FeedPoller:
             publisher=content.sitename or base.publisher,
             published=item.published or content.date,
         )
-        existing = self.ingestor.find_url(final) if final != url else None
-        if existing is not None:
-            return replace(base, status="known", reason=f"already in the corpus as {existing.id}")
+        canonical = _canonical(content.canonical)
+        base = replace(base, text_key=text_key(content.text), canonical_key=canonical)
+        for address in {final, content.canonical if canonical else final}:
+            existing = self.ingestor.find_url(address) if address != url else None
+            if existing is not None:
+                reason = f"already in the corpus as {existing.id}"
+                return replace(base, status="known", reason=reason)
         twin = self.ingestor.near_duplicate(content.text)
         if twin is not None:
             reason = f"nearly the same text as {twin[0]} (similarity {twin[1]:.0%})"
@@ -304,6 +333,13 @@ class FeedPoller:
     def _decide(self, base: Judged, match: Match, threshold: float, note: str = "") -> Judged:
         excerpt = match.excerpt
         status = "pending" if match.evidence >= threshold else "off-topic"
+        if status == "pending":
+            if not base.text_key:  # not fetched: the same title and summary
+                base = replace(base, text_key=text_key(f"{base.title}\n{base.summary}"))
+            twin = self.store.twin(base.url_key, base.text_key, base.canonical_key)
+            if twin is not None:
+                reason = f"the same article as item {twin.id} ({twin.url}, {twin.status})"
+                return replace(base, status="duplicate", reason=reason)
         return replace(
             base,
             status=status,
@@ -332,3 +368,21 @@ class FeedPoller:
 
 def _now() -> str:
     return iso(datetime.now(UTC))
+
+
+def text_key(text: str) -> str:
+    """A hash of the text's words (case and spacing ignored): the same article's text under
+    two URLs has the same key."""
+    return hashlib.sha256(" ".join(text.lower().split()).encode("utf-8", "replace")).hexdigest()
+
+
+def _canonical(url: str) -> str:
+    """The normalised key of a page's own address (rel=canonical), or "" when it has none
+    usable (not public http(s))."""
+    if not url or not is_http_url(url):
+        return ""
+    try:
+        url_host(url)
+        return normalize_url(clean_url(url))
+    except (UrlRefused, ValueError):
+        return ""

@@ -11,7 +11,10 @@ and a moderator's decision sticks: its ``status`` is one of
   a source), ``refused`` (not a public http(s) address), ``failed`` (fetching it kept failing),
   ``retry`` (fetching it failed; tried again at the next poll).
 
-Removing a feed keeps its items: their decisions still hold if it is added again.
+Removing a feed keeps its items: their decisions still hold if it is added again. Items are
+kept as long as a feed lists them (``last_seen``), so they are never judged twice; ``purge``
+deletes the judgements no decision depends on once no feed has listed them for the retention
+period, and slims moderators' old decisions to what keeps them (URL, status, who, when).
 """
 
 from __future__ import annotations
@@ -65,6 +68,14 @@ FEED_MIGRATIONS = [
         posted TEXT NOT NULL DEFAULT ''         -- where an adapter showed it (e.g. a message)
     );
     CREATE INDEX feed_items_status ON feed_items (status, id)
+    """,
+    """
+    ALTER TABLE feed_items ADD COLUMN text_key TEXT NOT NULL DEFAULT '';
+    ALTER TABLE feed_items ADD COLUMN canonical_key TEXT NOT NULL DEFAULT '';
+    ALTER TABLE feed_items ADD COLUMN last_seen TEXT NOT NULL DEFAULT '';
+    ALTER TABLE feed_items ADD COLUMN shown_status TEXT NOT NULL DEFAULT '';
+    CREATE INDEX feed_items_text_key ON feed_items (text_key);
+    CREATE INDEX feed_items_canonical_key ON feed_items (canonical_key)
     """,
     # Stories: every feed and item belongs to one (those from before stories: the default
     # story); a URL is unique per story, so two stories may watch the same feed. SQLite cannot
@@ -120,23 +131,33 @@ FEED_MIGRATIONS = [
         decided_at TEXT NOT NULL DEFAULT '',
         source_id TEXT NOT NULL DEFAULT '',
         posted TEXT NOT NULL DEFAULT '',
+        text_key TEXT NOT NULL DEFAULT '',
+        canonical_key TEXT NOT NULL DEFAULT '',
+        last_seen TEXT NOT NULL DEFAULT '',
+        shown_status TEXT NOT NULL DEFAULT '',
         UNIQUE (story_id, url_key)
     );
     INSERT INTO feed_items_v2 (
         id, url, url_key, feed_id, title, summary, publisher, published, status,
         score, terms, match_source, match_start, match_end, match_text, reason,
-        attempts, found_at, decided_by, decided_at, source_id, posted
+        attempts, found_at, decided_by, decided_at, source_id, posted, text_key, canonical_key,
+        last_seen, shown_status
     ) SELECT
         id, url, url_key, feed_id, title, summary, publisher, published, status,
         score, terms, match_source, match_start, match_end, match_text, reason,
-        attempts, found_at, decided_by, decided_at, source_id, posted
+        attempts, found_at, decided_by, decided_at, source_id, posted, text_key, canonical_key,
+        last_seen, shown_status
     FROM feed_items;
     DROP TABLE feed_items;
     ALTER TABLE feed_items_v2 RENAME TO feed_items;
-    CREATE INDEX feed_items_status ON feed_items (story_id, status, id)
+    CREATE INDEX feed_items_status ON feed_items (story_id, status, id);
+    CREATE INDEX feed_items_text_key ON feed_items (story_id, text_key);
+    CREATE INDEX feed_items_canonical_key ON feed_items (story_id, canonical_key)
     """,
 ]
 DECIDED = ("accepted", "ignored")
+# Judgements no moderator made: deleted once no feed lists them (``FeedStore.purge``).
+UNDECIDED = ("off-topic", "known", "duplicate", "refused", "failed")
 STATUSES = (
     "pending",
     "accepting",
@@ -232,6 +253,9 @@ class Judged:
     match_end: int | None = None
     match_text: str = ""
     reason: str = ""
+    # The same article under another URL: a hash of its words, the address it names as its own.
+    text_key: str = ""
+    canonical_key: str = ""
 
 
 class FeedStore(Component):
@@ -337,13 +361,20 @@ class FeedStore(Component):
 
     # -- items ---------------------------------------------------------------------------------
 
-    def statuses(self, url_keys: list[str]) -> dict[str, tuple[str, int]]:
-        """(status, attempts) of the items already recorded among ``url_keys``."""
+    def statuses(self, url_keys: list[str], seen_at: str = "") -> dict[str, tuple[str, int]]:
+        """(status, attempts) of the items already recorded among ``url_keys``; with
+        ``seen_at``, they are noted as listed by a feed then (``purge`` keeps them)."""
         found: dict[str, tuple[str, int]] = {}
         with self.transaction() as db:
             for start in range(0, len(url_keys), 500):
                 chunk = url_keys[start : start + 500]
                 marks = ",".join("?" * len(chunk))
+                if seen_at:
+                    db.execute(
+                        "UPDATE feed_items SET last_seen = ?"
+                        f" WHERE story_id = ? AND url_key IN ({marks})",
+                        (seen_at, self.story_id, *chunk),
+                    )
                 rows = db.execute(
                     "SELECT url_key, status, attempts FROM feed_items"
                     f" WHERE story_id = ? AND url_key IN ({marks})",
@@ -359,15 +390,17 @@ class FeedStore(Component):
         values = (
             j.url, j.url_key, j.feed_id, j.title, j.summary, j.publisher, j.published, j.status,
             j.score, json.dumps(list(j.terms)), j.match_source, j.match_start, j.match_end,
-            j.match_text, j.reason, int(j.status in ("retry", "failed")), at, self.story_id,
+            j.match_text, j.reason, int(j.status in ("retry", "failed")), at, j.text_key,
+            j.canonical_key, self.story_id,
         )  # fmt: skip
         with self.transaction() as db:
             written = db.execute(
                 "INSERT INTO feed_items (url, url_key, feed_id, title, summary, publisher, "
                 "published, status, score, terms, match_source, match_start, match_end, "
-                "match_text, reason, attempts, found_at, story_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, "
-                "?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(story_id, url_key) DO UPDATE SET "
-                "status = excluded.status, "
+                "match_text, reason, attempts, found_at, text_key, canonical_key, story_id) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT(story_id, url_key) DO UPDATE SET status = excluded.status, "
+                "text_key = excluded.text_key, canonical_key = excluded.canonical_key, "
                 "url = excluded.url, title = excluded.title, score = excluded.score, "
                 "terms = excluded.terms, "
                 "match_source = excluded.match_source, match_start = excluded.match_start, "
@@ -383,6 +416,23 @@ class FeedStore(Component):
             )
             item_id = row.fetchone()[0]
         return self.item(item_id), written == 1
+
+    def twin(self, url_key: str, text_key: str = "", canonical_key: str = "") -> Candidate | None:
+        """An item of this story judged before (not one waiting to be retried) that is the
+        same article: the same words, or the same address the page names as its own
+        (``canonical_key``, compared with the URLs and canonical addresses recorded); None if
+        there is none."""
+        if not self.path.exists() or not (text_key or canonical_key):
+            return None
+        keys = (text_key, text_key, canonical_key, canonical_key, canonical_key)
+        with self.transaction() as db:
+            row = db.execute(
+                "SELECT id FROM feed_items WHERE story_id = ? AND url_key != ? AND status NOT IN "
+                "('retry', 'failed') AND ((text_key = ? AND ? != '') OR (? != '' AND "
+                "(canonical_key = ? OR url_key = ?))) ORDER BY id LIMIT 1",
+                (self.story_id, url_key, *keys),
+            ).fetchone()
+        return self.item(row[0]) if row else None
 
     def item(self, item_id: int) -> Candidate:
         with self.transaction() as db:
@@ -412,14 +462,41 @@ class FeedStore(Component):
             ).fetchall()
         return [_candidate(row) for row in rows]
 
-    def mark_posted(self, item_id: int, ref: str) -> None:
+    def mark_posted(self, item_id: int, ref: str, shown: str = "pending") -> None:
+        """``ref``: where the item's message is; ``shown``: the status it shows (candidates
+        are posted while pending; a decision made meanwhile is redrawn, see
+        ``outdated_posts``)."""
         with self.transaction() as db:
             cursor = db.execute(
-                "UPDATE feed_items SET posted = ? WHERE id = ? AND story_id = ?",
-                (ref, item_id, self.story_id),
+                "UPDATE feed_items SET posted = ?, shown_status = ? WHERE id = ? AND story_id = ?",
+                (ref, shown, item_id, self.story_id),
             )
             if cursor.rowcount != 1:
                 raise FeedStoreError(f"no candidate with id {item_id}")
+
+    def outdated_posts(self, limit: int = 25) -> list[Candidate]:
+        """Posted items whose message shows another status than theirs (e.g. decided from
+        the command line while the message still has its buttons), oldest first; an item
+        being added is left until it is settled."""
+        if not self.path.exists():
+            return []
+        with self.transaction() as db:
+            rows = db.execute(
+                f"SELECT {_ITEM_COLUMNS} FROM feed_items i LEFT JOIN feeds f ON f.id = i.feed_id "
+                "WHERE i.story_id = ? AND i.posted != '' AND i.status != 'accepting' AND "
+                "i.status != (CASE WHEN i.shown_status = '' THEN 'pending' ELSE i.shown_status "
+                "END) ORDER BY i.id LIMIT ?",
+                (self.story_id, limit),
+            ).fetchall()
+        return [_candidate(row) for row in rows]
+
+    def mark_shown(self, item_id: int, status: str) -> None:
+        """The item's message now shows ``status``."""
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE feed_items SET shown_status = ? WHERE id = ? AND story_id = ?",
+                (status, item_id, self.story_id),
+            )
 
     def counts(self) -> dict[str, int]:
         """How many items are in each status."""
@@ -431,6 +508,27 @@ class FeedStore(Component):
                 (self.story_id,),
             )
             return dict(rows.fetchall())
+
+    def purge(self, before: str) -> tuple[int, int]:
+        """Delete this story's judgements no decision depends on (``UNDECIDED``) that no feed
+        has listed since ``before`` (an ISO time), and slim the decisions made before it to
+        what keeps them (their texts emptied); returns (deleted, slimmed)."""
+        if not self.path.exists():
+            return 0, 0
+        marks = ",".join("?" * len(UNDECIDED))
+        with self.transaction() as db:
+            deleted = db.execute(
+                f"DELETE FROM feed_items WHERE story_id = ? AND status IN ({marks}) "
+                "AND (CASE WHEN last_seen != '' THEN last_seen ELSE found_at END) < ?",
+                (self.story_id, *UNDECIDED, before),
+            ).rowcount
+            slimmed = db.execute(
+                "UPDATE feed_items SET summary = '', match_text = '', terms = '[]' "
+                "WHERE story_id = ? AND status IN ('accepted', 'ignored') AND decided_at < ? "
+                "AND (summary != '' OR match_text != '' OR terms != '[]')",
+                (self.story_id, before),
+            ).rowcount
+        return deleted, slimmed
 
     # -- decisions -----------------------------------------------------------------------------
 

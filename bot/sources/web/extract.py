@@ -32,6 +32,7 @@ class Extracted:
     date: str = ""
     sitename: str = ""
     links: tuple[Link, ...] = field(default=())
+    canonical: str = ""  # the address the page names as its own (rel=canonical, og:url)
 
 
 def extract(page: Page) -> Extracted:
@@ -77,6 +78,7 @@ def extract_html(html: str, url: str) -> Extracted:
         date=getattr(doc, "date", "") or "",
         sitename=_clean(getattr(doc, "sitename", "") or ""),
         links=clean_links(links, url),
+        canonical=_without_fragment(urljoin(url, (getattr(doc, "url", "") or "").strip())),
     )
 
 

@@ -1,8 +1,10 @@
 """Download one web page for a source, carefully.
 
 - Only http(s) to public addresses (``urlguard``), checked for the first URL and again for
-  every redirect before it is requested; and again at connect time, connecting to exactly the
-  addresses that were checked (no DNS-rebinding window).
+  every redirect before it is requested; connecting to exactly the addresses that were checked
+  (no DNS-rebinding window). Each host of a fetch is looked up once, inside the deadline: a
+  name server that answers slowly or never ends the fetch at the deadline, with an error that
+  names the lookup (``LookupTimeout``), not the web server.
 - Redirects are followed by hand, at most ``max_redirects``.
 - Timeouts per network operation (``timeout_seconds``) and for the whole download, headers and
   body (three times that). The read timeout restarts with every byte, so the whole-download
@@ -70,6 +72,10 @@ _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_.:-]
 
 class FetchError(ValueError):
     """The page could not be fetched or is not usable; the message is for the moderator."""
+
+
+class LookupTimeout(FetchError):
+    """The name lookup of a host did not answer before the fetch's deadline."""
 
 
 class TooLarge(FetchError):
@@ -167,19 +173,63 @@ class _WatchedStream(httpcore.NetworkStream):
         return self._inner.get_extra_info(info)
 
 
-class _GuardedBackend(httpcore.NetworkBackend):
-    """Resolve, check and connect to the checked address, never the name again; every
-    connection is watched by the fetch's deadline."""
+class _Lookups:
+    """The hosts of one fetch, each resolved and checked by the guard once (for the request
+    check and the connection alike), inside the fetch's deadline. The system resolver cannot
+    be interrupted: a lookup that outlives the deadline is left to finish in its own thread."""
 
     def __init__(self, guard: UrlGuard, deadline: _Deadline) -> None:
         self._guard = guard
+        self._deadline = deadline
+        self._known: dict[tuple[str, int], list[str]] = {}
+        self._lock = threading.Lock()
+
+    def check_url(self, url: str) -> list[str]:
+        _scheme, host, port = url_host(url)
+        return self.resolve(host, port)
+
+    def resolve(self, host: str, port: int) -> list[str]:
+        key = (host.lower().rstrip(".").strip("[]"), port)
+        with self._lock:
+            if key not in self._known:
+                self._known[key] = self._timed(key[0], port)
+            return self._known[key]
+
+    def _timed(self, host: str, port: int) -> list[str]:
+        outcome: list = []
+        done = threading.Event()
+
+        def look_up() -> None:
+            try:
+                outcome.append(self._guard.resolve(host, port))
+            except BaseException as exc:  # handed to the fetch's thread
+                outcome.append(exc)
+            done.set()
+
+        threading.Thread(target=look_up, name=f"lookup {host}", daemon=True).start()
+        if not done.wait(self._deadline.remaining()):
+            raise LookupTimeout(
+                f"the name lookup for {host} did not answer within {self._deadline.seconds:g} s "
+                "(a DNS problem, not the web server)"
+            )
+        if isinstance(outcome[0], BaseException):
+            raise outcome[0]
+        return outcome[0]
+
+
+class _GuardedBackend(httpcore.NetworkBackend):
+    """Connect to the checked addresses of a host (``_Lookups``), never the name again; every
+    connection is watched by the fetch's deadline."""
+
+    def __init__(self, lookups: _Lookups, deadline: _Deadline) -> None:
+        self._lookups = lookups
         self._deadline = deadline
         self._inner = httpcore.SyncBackend()
 
     def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
         try:
-            addresses = self._guard.resolve(host, port)
-        except UrlRefused as exc:
+            addresses = self._lookups.resolve(host, port)
+        except (UrlRefused, LookupTimeout) as exc:
             raise httpcore.ConnectError(str(exc)) from exc
         last: Exception | None = None
         for address in addresses:
@@ -210,7 +260,7 @@ class _GuardedBackend(httpcore.NetworkBackend):
 
 
 class _GuardedTransport(httpx.HTTPTransport):
-    def __init__(self, guard: UrlGuard, deadline: _Deadline) -> None:
+    def __init__(self, lookups: _Lookups, deadline: _Deadline) -> None:
         super().__init__(trust_env=False)
         # httpx has no public hook for the network backend; swap in a pool that uses ours.
         # Refuse to run unguarded if a future httpx stores its pool elsewhere.
@@ -218,7 +268,7 @@ class _GuardedTransport(httpx.HTTPTransport):
             raise RuntimeError("unsupported httpx version: cannot install the SSRF guard")
         self._pool = httpcore.ConnectionPool(
             ssl_context=httpx.create_ssl_context(trust_env=False),
-            network_backend=_GuardedBackend(guard, deadline),
+            network_backend=_GuardedBackend(lookups, deadline),
             max_connections=4,
         )
 
@@ -233,14 +283,16 @@ class Fetcher:
     ) -> Page:
         """Download ``url`` (following redirects) and decode it; raise FetchError or UrlRefused.
 
-        Returns or raises within ``DEADLINE_FACTOR * timeout_seconds`` (plus name lookups,
-        which the system resolver bounds), whatever the server sends and however slowly.
+        Returns or raises within ``DEADLINE_FACTOR * timeout_seconds``, name lookups included,
+        whatever the server or the name server sends and however slowly.
         ``validators`` (``If-None-Match``, ``If-Modified-Since``) make the request conditional:
         a 304 answer then comes back as a Page with ``status`` 304 and no text. ``feed`` also
         accepts RSS, Atom and XML bodies."""
         with _Deadline(DEADLINE_FACTOR * self.settings.timeout_seconds) as deadline:
             try:
                 return self._fetch(url, deadline, validators, feed)
+            except LookupTimeout:
+                raise
             except (FetchError, UrlRefused):
                 if deadline.expired:
                     raise self._too_slow(url, deadline) from None
@@ -271,8 +323,9 @@ class Fetcher:
             headers["Accept"] = FEED_ACCEPT
         extra = {k: v for k, v in (validators or {}).items() if k.lower() in VALIDATORS and v}
         current = url.strip()
+        lookups = _Lookups(self.guard, deadline)
         with httpx.Client(
-            transport=_GuardedTransport(self.guard, deadline),
+            transport=_GuardedTransport(lookups, deadline),
             timeout=timeout,
             follow_redirects=False,
             trust_env=False,
@@ -280,7 +333,7 @@ class Fetcher:
         ) as client:
             for hop in range(s.max_redirects + 1):
                 try:
-                    self.guard.check_url(current)  # before every request, redirects included
+                    lookups.check_url(current)  # before every request, redirects included
                 except UrlRefused as exc:
                     if hop:
                         raise UrlRefused(f"{url} redirects to {current}: {exc}") from exc
@@ -305,7 +358,7 @@ class Fetcher:
                     raise FetchError(f"could not fetch {current}: {exc}") from exc
                 except httpx.HTTPError as exc:
                     # The guard's refusal at connect time arrives wrapped in a ConnectError.
-                    refused = _find_cause(exc, UrlRefused)
+                    refused = _find_cause(exc, UrlRefused) or _find_cause(exc, LookupTimeout)
                     if refused is not None:
                         raise refused from None
                     raise FetchError(f"could not fetch {current}: {exc}") from exc
@@ -422,7 +475,7 @@ def _kept_headers(response: httpx.Response) -> dict[str, str]:
     return {k: response.headers[k] for k in KEPT_HEADERS if k in response.headers}
 
 
-def _find_cause(exc: BaseException, kind: type[UrlRefused]) -> UrlRefused | None:
+def _find_cause(exc: BaseException, kind: type[Exception]) -> Exception | None:
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:

@@ -30,6 +30,8 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 # (host, port) -> addresses; replaceable in tests.
 Resolver = Callable[[str, int], list[str]]
 
+# Longer URLs are refused (browsers and servers stop near 2,000; Discord options at 2,000).
+MAX_URL_CHARS = 2048
 _SHARED = ipaddress.ip_network("100.64.0.0/10")
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 # IPv6 ranges Python 3.11 still calls global: site-local (deprecated, still used inside some
@@ -86,6 +88,10 @@ def blocked_reason(address: IPAddress) -> str | None:
 
 def url_host(url: str) -> tuple[str, str, int]:
     """(scheme, host, port) of an http(s) URL; refuse anything else."""
+    if len(url) > MAX_URL_CHARS:
+        raise UrlRefused(
+            f"the URL is {len(url):,} characters long; at most {MAX_URL_CHARS:,} are accepted"
+        )
     try:
         parts = urlsplit(url.strip())
         port = parts.port

@@ -300,6 +300,19 @@ async def test_a_candidate_decided_elsewhere_says_so_when_pressed(room):
     assert private_to(told, room.mod)
 
 
+async def test_a_candidate_decided_on_the_command_line_loses_its_buttons(room):
+    """Third attack round, finding 13: the message is redrawn by the background, once."""
+    await room.start()
+    message = await room.candidate_message()
+    room.storybot.ignore_candidate(candidate_id(message), by="ana on the command line")
+
+    await room.settled(message, "**Ignored** by ana on the command line.")
+    await room.rounds(2)
+    assert not message.buttons()
+    assert room.storybot.outdated_review_posts() == []  # marked: not redrawn at every round
+    assert not room.double.violations
+
+
 # -- /feed -----------------------------------------------------------------------------------
 
 
