@@ -10,7 +10,9 @@ tests/data/more-questions.jsonl (ours, written from the story: a regression pin)
 (SQuAD 2.0 dev, CC BY-SA 4.0, Rajpurkar, Jia and Liang 2018; one corpus per article). The
 answer judge was fitted on the "train" articles and its thresholds chosen on the "tune"
 ones (bot.search.evaluate.SQUAD_SPLIT): report "test", which neither ever saw. The shared data
-is read in place, never copied into the repo; without it only dev and more are measured.
+is read in place, never copied into the repo; without it only dev and more are measured
+(bench/squad_subset.py rebuilds squad2-dev20 from the official SQuAD 2.0 dev file;
+docs/answers.md, "Evaluation data").
 
 Per set: replies (answer / closest / nothing), shown hit@1 and hit@3 (the first passages the
 member sees, answer or closest), precision of confident answers, unanswerable questions answered
@@ -52,11 +54,15 @@ SETTINGS = {
 }
 
 
+# ``--semantic windows=derived`` etc.: [semantic] settings to measure instead of the shipped ones.
+OVERRIDES: dict[str, str] = {}
+
+
 def settings(semantic: bool, judge: bool):
     config = load_config(ROOT / "config.toml")
     return replace(
         config,
-        semantic=replace(config.semantic, enabled=semantic),
+        semantic=replace(config.semantic, enabled=semantic, **OVERRIDES),
         retrieval=replace(config.retrieval, judge=judge),
     )
 
@@ -150,7 +156,15 @@ def main() -> None:
     parser.add_argument("--off-topic", type=int, default=100, help="per SQuAD story")
     parser.add_argument("--squad-split", default="test", choices=("test", "tune", "train", "all"))
     parser.add_argument("--skip-labelled", action="store_true")
+    parser.add_argument(
+        "--semantic",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a [semantic] setting to use instead of the shipped one (e.g. windows=derived)",
+    )
     args = parser.parse_args()
+    OVERRIDES.update(item.split("=", 1) for item in args.semantic)
     with tempfile.TemporaryDirectory() as tmp:
         if not args.skip_labelled:
             labelled_rows(Path(tmp) / "labelled")

@@ -1,24 +1,27 @@
-"""storybot speed benchmark: ``.venv/bin/python bench/speed.py [--quick] [--sizes 1000,10000]``.
+"""storybot speed benchmark: ``.venv/bin/python bench/speed.py [--sizes 10000,100000]``.
 
-Builds synthetic corpora of about 1k, 10k and 100k passages of English-like text (words drawn
-with their real English frequencies from spaCy's lexeme probability table, so the vocabulary is
-Zipf-like; every sentence is different), asks 200 questions made of words of random passages,
-and prints one table. Each size runs in fresh subprocesses, so peak RSS is per size and per
-method:
+Builds synthetic corpora (English-like text: words drawn with their real English frequencies
+from spaCy's lexeme probability table; every sentence different; ~100-passage articles) and
+measures, each step in fresh subprocesses:
 
-- storybot: cold build (spaCy over every source and, with the semantic layer on as shipped,
-  embedding every passage window and sentence; no cache) and the sparse index; core retrieval
-  (``Index.top``), the question's embedding on one thread, and the full ask (question
-  processing + embedding + fused ranking + ``answer_record``).
-- naive: ``BM25Okapi(corpus).get_scores(query)`` over every passage plus a sort (core), and the
-  full ask of storybot before the sparse index (rank-bm25's ``get_scores`` over every passage).
+- *restart*: a new process (imports, spaCy, the model, the corpus, the index from the warm
+  caches) until its first answer, and its RSS then;
+- *ask*: 200 questions (3-5 consecutive words of random passages): wall p50/p95/p99 and CPU ms
+  per ask (all threads of the process), quiet and again with ``--hogs`` busy-looping processes
+  beside it (a CPU hog: a busy machine);
+- *throughput*: asks per second of 1 process, and of 2 processes at once;
+- *add / remove*: a 5,000-word source added until a question is answered from it (embedding
+  included), and removed; the peak RSS it added;
+- *reload*: a bot answering questions non-stop while another process adds a source: the
+  slowest ask meanwhile, and how soon the bot answers from the new source.
 
-Then: cold start to first answer on the shipped corpus (``storybot ask`` subprocess), warm
-restart with the cache on the 10k corpus (``storybot ask`` subprocess), and the time from
-adding a 5,000-word source to the 10k corpus until a question is answered from it.
-
-Embedding runs at about 200 windows/s on 2 cores: the 100k corpus takes ~15 minutes to build
-the first time (its vectors are then cached like its passages).
+``--fake-vectors`` (the default for corpora over 20k passages: embedding 100k passages takes an
+hour on 2 cores) fills the vector cache with pseudo-random unit vectors instead of running the
+model over the corpus; the restart, the asks and the add then use the real model and the cached
+vectors exactly as they would real ones (every figure is about speed and memory, none about
+answers). ``--baseline DIR``: run the same steps with the code in DIR too (e.g. a ``git
+archive`` of main), on the same corpus, for a before/after in the same run. ``--lexical``:
+``[semantic] enabled = false``.
 """
 
 from __future__ import annotations
@@ -39,7 +42,9 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+# The code measured: this checkout, or (for a before/after in the same run) another one.
+CODE = Path(os.environ.get("STORYBOT_BENCH_CODE", str(REPO)))
+sys.path.insert(0, str(CODE))
 
 SEED = 5
 QUESTIONS = 200
@@ -119,27 +124,63 @@ def make_corpus(directory: Path, passages: int, maker: TextMaker) -> int:
     return total
 
 
-# -- workers (one subprocess each) -------------------------------------------------------------
+# -- workers (one subprocess each; ``bot`` is imported from CODE) -------------------------------
 
 
-def percentiles(samples: list[float]) -> tuple[float, float]:
+def percentiles(samples: list[float]) -> dict[str, float]:
     ordered = sorted(samples)
-    p99 = ordered[min(len(ordered) - 1, math.ceil(0.99 * len(ordered)) - 1)]
-    return statistics.median(ordered) * 1e3, p99 * 1e3
+
+    def at(q: float) -> float:
+        return ordered[min(len(ordered) - 1, math.ceil(q * len(ordered)) - 1)] * 1e3
+
+    return {"p50": statistics.median(ordered) * 1e3, "p95": at(0.95), "p99": at(0.99)}
 
 
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def rss_mb() -> dict[str, float]:
+    """Resident memory now and at its peak (MB)."""
+    now = 0.0
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                now = int(line.split()[1]) / 1024
+    return {"rss": now, "peak": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def fake_vectors() -> None:
+    """The embedding model replaced by pseudo-random unit vectors (one per distinct text)."""
+    import hashlib
+
+    import numpy as np
+
+    from bot.search.embeddings import Embedder
+
+    def embed_batch(self, texts):
+        out = np.empty((len(texts), 384), np.float32)
+        for i, text in enumerate(texts):
+            seed = hashlib.blake2b(text.encode("utf-8", "replace"), digest_size=8).digest()
+            vector = np.random.default_rng(int.from_bytes(seed, "little")).standard_normal(384)
+            out[i] = vector / np.linalg.norm(vector)
+        return out
+
+    Embedder._embed_batch = embed_batch
+
+
+def load_bot(directory: Path):
+    from bot.config import load_config
+    from bot.engine import StoryBot
+
+    return StoryBot(load_config(directory / "config.toml"))
 
 
 def make_questions(bot, n: int) -> list[str]:
     """Questions made of 3-5 consecutive words of random passages."""
     rng = random.Random(SEED + 1)
     passages = bot.passages
+    sources = {s.id: s for s in bot.sources}
     out = []
     while len(out) < n:
         p = passages[rng.randrange(len(passages))]
-        words = bot.source(p.source_id).text[p.start : p.end].replace(".", "").split()
+        words = sources[p.source_id].text[p.start : p.end].replace(".", "").split()
         k = rng.randint(3, 5)
         if len(words) < k:
             continue
@@ -148,246 +189,353 @@ def make_questions(bot, n: int) -> list[str]:
     return out
 
 
-def worker_fast(directory: Path, questions_n: int, add_words: int) -> dict:
-    from bot.config import load_config
-    from bot.engine import StoryBot
+def new_source_text() -> tuple[str, str]:
+    """A 5,000-word source and a question only it answers."""
+    text = TextMaker(seed=SEED + 99).words_text(5_000)
+    probe = text.split("\n\n")[3].split(".")[1].split()[:6]
+    return text, "What about " + " ".join(probe).lower() + "?"
+
+
+def worker_prepare(directory: Path, fake: bool) -> dict:
+    if fake:
+        fake_vectors()
+    t0 = time.perf_counter()
+    bot = load_bot(directory)
+    return {"build": time.perf_counter() - t0, "passages": len(bot.passages)}
+
+
+def worker_restart(directory: Path, started: float) -> dict:
+    """Started at ``started`` (time.time() in the parent, before the process was spawned)."""
+    imported = time.time()
+    bot = load_bot(directory)
+    ready = time.time()
+    bot.ask("What about the report?")
+    answered = time.time()
+    return {
+        "interpreter": imported - started,
+        "ready": ready - started,
+        "first_answer": answered - started,
+        "passages": len(bot.passages),
+        **rss_mb(),
+    }
+
+
+def worker_asks(directory: Path, questions: int) -> dict:
     from bot.presentation import answer_record
-    from bot.search.embeddings import DEFAULT_TOKENIZER, Embedder, default_model_path
-    from bot.search.index import Index
 
-    config = load_config(directory / "config.toml")
-    t0 = time.perf_counter()
-    bot = StoryBot(config)
-    build = time.perf_counter() - t0
-    passages = bot.passages
-    t0 = time.perf_counter()
-    Index(passages, config.retrieval)
-    index_build = time.perf_counter() - t0
-
-    questions = make_questions(bot, questions_n)
-    # The question's embedding alone, on one thread, each question new to the embedder.
-    one_thread = Embedder(default_model_path(), DEFAULT_TOKENIZER, threads=1)
-    embed = []
-    for q in questions:
-        t0 = time.perf_counter()
-        one_thread.embed([q])
-        embed.append(time.perf_counter() - t0)
-    retriever = bot.retriever
-    k = config.retrieval.top_k * 4
-    terms = [tuple(t for c in retriever.concepts(q) for t in sorted(c)) for q in questions]
-    core, full, answered = [], [], 0
-    for q, ts in zip(questions, terms, strict=True):
-        t0 = time.perf_counter()
-        retriever.index.top(ts, k)
-        core.append(time.perf_counter() - t0)
-        t0 = time.perf_counter()
+    bot = load_bot(directory)
+    asked = make_questions(bot, questions)
+    for q in asked[:10]:  # warm-up
+        bot.ask(q)
+    wall, cpu, answered = [], [], 0
+    for q in asked:
+        w0, c0 = time.perf_counter(), time.process_time()
         answer = bot.ask(q)
         json.dumps(answer_record(answer))
-        full.append(time.perf_counter() - t0)
+        wall.append(time.perf_counter() - w0)
+        cpu.append(time.process_time() - c0)
         answered += answer.answered
-    result = {
-        "passages": len(passages),
-        "build": build,
-        "index_build": index_build,
-        "core": percentiles(core),
-        "embed": percentiles(embed),
-        "full": percentiles(full),
-        "answered": answered,
-        "rss": peak_rss_mb(),
-    }
-    if add_words:
-        text = TextMaker(seed=SEED + 99).words_text(add_words)
-        probe = text.split("\n\n")[3].split(".")[1].split()[:5]
-        question = "What about " + " ".join(probe).lower() + "?"
-        t0 = time.perf_counter()
-        added = bot.add_source(text, "Breaking report", publisher="Bench")
-        answer = bot.ask(question)
-        result["add"] = time.perf_counter() - t0
-        result["add_answered"] = bool(
-            answer.answered and any(e.source.id == added.id for e in answer.excerpts)
-        )
-        bot.remove_source(added.id)
-    return result
-
-
-def worker_naive(directory: Path, questions_n: int) -> dict:
-    """rank-bm25 used directly (passages come from the cache: tokenizing is not the point)."""
-    import numpy as np
-    import rank_bm25
-
-    import bot.stories.index
-    from bot.config import load_config
-    from bot.engine import StoryBot
-    from bot.presentation import answer_record
-    from bot.search.index import Index, rank_bm25_model
-
-    class NaiveIndex(Index):
-        """storybot before the sparse index: rank-bm25 get_scores over all passages."""
-
-        def __init__(self, passages, settings) -> None:
-            super().__init__(passages, settings)
-            self._model = rank_bm25_model([p.terms for p in self.passages], settings)
-
-        def top(self, terms, n):
-            scores = self._model.get_scores(list(terms))
-            nonzero = np.flatnonzero(scores > 0)
-            order = nonzero[np.argsort(-scores[nonzero], kind="stable")][:n]
-            return [(int(i), float(scores[i])) for i in order]
-
-    bot.stories.index.Index = NaiveIndex
-    config = load_config(directory / "config.toml")
-    storybot = StoryBot(config)
-    passages = storybot.passages
-    corpus = [list(p.terms) for p in passages]
-    t0 = time.perf_counter()
-    okapi = rank_bm25.BM25Okapi(corpus)
-    build = time.perf_counter() - t0
-    questions = make_questions(storybot, questions_n)
-    retriever = storybot.retriever
-    k = config.retrieval.top_k * 4
-    core, full = [], []
-    for q in questions:
-        ts = [t for c in retriever.concepts(q) for t in sorted(c)]
-        t0 = time.perf_counter()
-        scores = okapi.get_scores(ts)
-        np.argsort(-scores, kind="stable")[:k]
-        core.append(time.perf_counter() - t0)
-        t0 = time.perf_counter()
-        json.dumps(answer_record(storybot.ask(q)))
-        full.append(time.perf_counter() - t0)
     return {
-        "build": build,
-        "core": percentiles(core),
-        "full": percentiles(full),
-        "rss": peak_rss_mb(),
+        **percentiles(wall),
+        "cpu_ms": statistics.mean(cpu) * 1e3,
+        "answered": answered,
+        "questions": len(asked),
+    }
+
+
+def worker_throughput(directory: Path, seconds: float, flag_dir: Path, name: str) -> dict:
+    bot = load_bot(directory)
+    asked = make_questions(bot, 300)
+    for q in asked[:5]:
+        bot.ask(q)
+    (flag_dir / f"ready-{name}").touch()
+    while not (flag_dir / "go").exists():
+        time.sleep(0.01)
+    end, n = time.perf_counter() + seconds, 0
+    while time.perf_counter() < end:
+        bot.ask(asked[n % len(asked)])
+        n += 1
+    return {"asks": n, "seconds": seconds}
+
+
+def worker_add(directory: Path) -> dict:
+    bot = load_bot(directory)
+    text, question = new_source_text()
+    before = rss_mb()
+    t0 = time.perf_counter()
+    added = bot.add_source(text, "Breaking report", publisher="Bench")
+    answer = bot.ask(question)
+    add = time.perf_counter() - t0
+    ok = bool(answer.answered and answer.excerpts[0].source.id == added.id)
+    after = rss_mb()
+    t0 = time.perf_counter()
+    bot.remove_source(added.id)
+    remove = time.perf_counter() - t0
+    gone = not any(e.source.id == added.id for e in bot.ask(question).excerpts)
+    return {
+        "add": add,
+        "answered_from_it": ok,
+        "remove": remove,
+        "removed": gone,
+        "add_peak_mb": after["peak"] - before["peak"],
+        "rss_before": before["rss"],
+        "rss_after": rss_mb()["rss"],
+    }
+
+
+def worker_add_only(directory: Path, flag_dir: Path) -> dict:
+    """Another process (the CLI beside a running bot) adds a source."""
+    bot = load_bot(directory)
+    text, _ = new_source_text()
+    t0 = time.perf_counter()
+    bot.add_source(text, "Breaking report", publisher="Bench", source_id="breaking-report")
+    (flag_dir / "added").write_text(str(time.time()))
+    return {"add": time.perf_counter() - t0}
+
+
+def worker_reload(directory: Path, seconds: float, flag_dir: Path) -> dict:
+    """Answer questions non-stop while another process adds a source."""
+    bot = load_bot(directory)
+    asked = make_questions(bot, 300)
+    _, probe = new_source_text()
+    (flag_dir / "ready-reload").touch()
+    latencies, first_new, n = [], None, 0
+    end = time.perf_counter() + seconds
+    # Until a few seconds after it answers from the new source (at most ``seconds``).
+    while time.perf_counter() < end:
+        if first_new is not None and time.time() > first_new + 3:
+            break
+        question = probe if n % 10 == 0 else asked[n % len(asked)]
+        t0 = time.perf_counter()
+        answer = bot.ask(question)
+        latencies.append(time.perf_counter() - t0)
+        if (
+            first_new is None
+            and question == probe
+            and answer.excerpts
+            and answer.excerpts[0].source.id == "breaking-report"
+        ):
+            first_new = time.time()
+        n += 1
+    added = flag_dir / "added"
+    added_at = float(added.read_text()) if added.exists() else None
+    return {
+        **percentiles(latencies),
+        "max": max(latencies) * 1e3,
+        "asks": len(latencies),
+        "answers_new_after": (
+            first_new - added_at if first_new is not None and added_at is not None else None
+        ),
     }
 
 
 # -- driver ------------------------------------------------------------------------------------
 
 
-def run_worker(kind: str, directory: Path, questions: int, add_words: int = 0) -> dict:
-    cmd = [sys.executable, __file__, "--worker", kind, "--dir", str(directory)]
-    cmd += ["--questions", str(questions), "--add-words", str(add_words)]
-    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+def run_worker(code: Path, kind: str, directory: Path, *extra: str) -> dict:
+    env = dict(os.environ, STORYBOT_BENCH_CODE=str(code), PYTHONPATH=str(code))
+    cmd = [sys.executable, __file__, "--worker", kind, "--dir", str(directory), *extra]
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
     if done.returncode != 0:
         raise SystemExit(f"{kind} worker failed:\n{done.stderr}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def time_cli(config: Path, question: str, runs: int = 3) -> float:
-    """Median wall time of ``storybot ask`` in a fresh process, to its printed answer."""
-    exe = Path(sys.executable).parent / "storybot"
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        subprocess.run(
-            [str(exe), "--config", str(config), "ask", "--json", question],
-            capture_output=True,
-            check=True,
-        )
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+def spawn_worker(code: Path, kind: str, directory: Path, *extra: str) -> subprocess.Popen:
+    env = dict(os.environ, STORYBOT_BENCH_CODE=str(code), PYTHONPATH=str(code))
+    cmd = [sys.executable, __file__, "--worker", kind, "--dir", str(directory), *extra]
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+
+
+def collect(process: subprocess.Popen) -> dict:
+    out, err = process.communicate()
+    if process.returncode != 0:
+        raise SystemExit(f"worker failed:\n{err}")
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def start_hogs(n: int) -> list[subprocess.Popen]:
+    return [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(n)]
+
+
+def stop(processes: list[subprocess.Popen]) -> None:
+    for process in processes:
+        process.kill()
+        process.wait()
+
+
+def wait_for(paths: list[Path], timeout: float = 900.0) -> None:
+    end = time.monotonic() + timeout
+    while not all(p.exists() for p in paths):
+        if time.monotonic() > end:
+            raise SystemExit(f"workers not ready: {paths}")
+        time.sleep(0.05)
+
+
+def throughput(code: Path, directory: Path, processes: int, seconds: float) -> float:
+    with tempfile.TemporaryDirectory() as flags:
+        flag_dir = Path(flags)
+        workers = [
+            spawn_worker(
+                code,
+                "throughput",
+                directory,
+                "--seconds",
+                str(seconds),
+                "--flags",
+                flags,
+                "--name",
+                str(i),
+            )
+            for i in range(processes)
+        ]
+        wait_for([flag_dir / f"ready-{i}" for i in range(processes)])
+        (flag_dir / "go").touch()
+        results = [collect(w) for w in workers]
+    return sum(r["asks"] for r in results) / seconds
+
+
+def reload_scenario(code: Path, directory: Path, seconds: float) -> dict:
+    with tempfile.TemporaryDirectory() as flags:
+        flag_dir = Path(flags)
+        asker = spawn_worker(code, "reload", directory, "--seconds", str(seconds), "--flags", flags)
+        wait_for([flag_dir / "ready-reload"])
+        time.sleep(1.0)
+        adder = run_worker(code, "add_only", directory, "--flags", flags)
+        result = collect(asker)
+    # Put the corpus back as it was (for the next steps).
+    path = directory / "corpus" / "breaking-report.txt"
+    path.unlink(missing_ok=True)
+    return {**result, "other_add": adder["add"]}
+
+
+def measure(code: Path, directory: Path, args) -> dict:
+    out: dict = {}
+    started = time.time()
+    out["restart"] = run_worker(code, "restart", directory, "--started", str(started))
+    out["restart"]["wall"] = time.time() - started
+    out["asks"] = run_worker(code, "asks", directory, "--questions", str(args.questions))
+    if args.hogs:
+        hogs = start_hogs(args.hogs)
+        try:
+            out["asks_hog"] = run_worker(
+                code, "asks", directory, "--questions", str(args.questions)
+            )
+        finally:
+            stop(hogs)
+    if args.throughput:
+        out["tput1"] = throughput(code, directory, 1, args.throughput)
+        out["tput2"] = throughput(code, directory, 2, args.throughput)
+    out["add"] = run_worker(code, "add", directory)
+    if args.reload:
+        out["reload"] = reload_scenario(code, directory, args.reload)
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="1k and 10k only, 100 questions")
-    parser.add_argument("--sizes", help="comma-separated passage counts")
-    parser.add_argument("--worker", choices=("fast", "naive"), help=argparse.SUPPRESS)
+    parser.add_argument("--sizes", default="10000,100000", help="comma-separated passage counts")
+    parser.add_argument("--questions", type=int, default=QUESTIONS)
+    parser.add_argument("--hogs", type=int, default=2, help="busy-looping processes (0: none)")
+    parser.add_argument("--throughput", type=float, default=10.0, help="seconds (0: skip)")
+    parser.add_argument("--reload", type=float, default=90.0, help="at most seconds (0: skip)")
+    parser.add_argument("--lexical", action="store_true", help="[semantic] enabled = false")
+    parser.add_argument("--fake-vectors", choices=("auto", "yes", "no"), default="auto")
+    parser.add_argument("--baseline", type=Path, help="another checkout to measure too")
+    parser.add_argument("--keep", type=Path, help="keep the corpora in this directory")
+    # Worker arguments.
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--dir", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("--questions", type=int, default=QUESTIONS, help=argparse.SUPPRESS)
-    parser.add_argument("--add-words", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--started", type=float, help=argparse.SUPPRESS)
+    parser.add_argument("--seconds", type=float, help=argparse.SUPPRESS)
+    parser.add_argument("--flags", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--name", help=argparse.SUPPRESS)
+    parser.add_argument("--fake", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.worker == "fast":
-        print(json.dumps(worker_fast(args.dir, args.questions, args.add_words)))
-        return
-    if args.worker == "naive":
-        print(json.dumps(worker_naive(args.dir, args.questions)))
+    if args.worker:
+        print(json.dumps(run_as_worker(args)))
         return
 
-    sizes = [1_000, 10_000] if args.quick else [1_000, 10_000, 100_000]
-    if args.sizes:
-        sizes = [int(s) for s in args.sizes.split(",")]
-    questions = 100 if args.quick else QUESTIONS
-    load = os.getloadavg()[0]
-    print(f"storybot speed benchmark — {os.cpu_count()} cores, load average {load:.2f} at start")
-    maker = TextMaker()
-    rows, extras = [], {}
+    print(
+        f"storybot speed benchmark — {os.cpu_count()} cores, load average "
+        f"{os.getloadavg()[0]:.2f} at start; semantic {'off' if args.lexical else 'on'}"
+    )
+    codes = {"this": CODE}
+    if args.baseline:
+        codes = {"before": args.baseline.resolve(), "after": CODE}
+    results: dict = {}
     with tempfile.TemporaryDirectory(prefix="storybot-bench-") as tmp:
-        for size in sizes:
-            directory = Path(tmp) / f"c{size}"
-            make_corpus(directory, size, maker)
-            fast = run_worker("fast", directory, questions, 5_000 if size == 10_000 else 0)
-            naive = run_worker("naive", directory, questions)
-            rows.append((size, fast, naive))
-            if size == 10_000:
-                extras["add"] = (fast["add"], fast["add_answered"])
-                q = make_question_cli(directory)
-                extras["warm"] = time_cli(directory / "config.toml", q)
-        shipped = Path(tmp) / "shipped"
-        shipped.mkdir()
-        shutil.copy(REPO / "config.toml", shipped / "config.toml")
-        shutil.copytree(REPO / "corpus", shipped / "corpus")
-        # First run has no cache (spaCy over the shipped corpus); the next ones use it.
-        extras["cold_nocache"] = time_cli(shipped / "config.toml", "Who directed Cuties?", runs=1)
-        extras["cold"] = time_cli(shipped / "config.toml", "Who directed Cuties?")
-        extras["shipped"] = run_worker("fast", shipped, questions)
-
-    print_table(rows, questions)
-    print()
-    shipped = extras["shipped"]
-    print(
-        f"full ask on the shipped corpus ({shipped['passages']} passages), p50/p99: "
-        f"{shipped['full'][0]:.2f}/{shipped['full'][1]:.2f} ms   [target p50 <= 15 ms]"
-    )
-    print(
-        f"cold start to first answer, shipped corpus: {extras['cold']:.2f} s "
-        f"({extras['cold_nocache']:.2f} s with an empty cache)   [target < 2.5 s]"
-    )
-    if "warm" in extras:
-        print(
-            f"warm restart to first answer, 10k passages (cache): {extras['warm']:.2f} s"
-            "   [target < 3 s]"
-        )
-        seconds, ok = extras["add"]
-        print(
-            f"add a 5,000-word source to 10k passages until answerable: {seconds:.2f} s"
-            f" ({'answered from it' if ok else 'NOT answered from it'})   [target < 5 s]"
-        )
+        root = args.keep or Path(tmp)
+        for size in (int(s) for s in args.sizes.split(",")):
+            fake = args.fake_vectors == "yes" or (args.fake_vectors == "auto" and size > 20_000)
+            corpus = root / f"c{size}"
+            if not (corpus / "corpus").exists():
+                make_corpus(corpus, size, TextMaker())
+            for label, code in codes.items():
+                directory = root / f"c{size}-{label}{'-lexical' if args.lexical else ''}"
+                if not directory.exists():
+                    directory.mkdir()
+                    (directory / "corpus").symlink_to(corpus / "corpus")
+                    text = (code / "config.toml").read_text(encoding="utf-8")
+                    if args.lexical:
+                        text = text.replace("enabled = true", "enabled = false", 1)
+                    (directory / "config.toml").write_text(text, encoding="utf-8")
+                extra = ["--fake"] if fake and not args.lexical else []
+                prepared = run_worker(code, "prepare", directory, *extra)
+                print(
+                    f"  {size:,} ({prepared['passages']:,} passages), {label}: built "
+                    f"in {prepared['build']:.1f} s{' (fake vectors)' if extra else ''}",
+                    flush=True,
+                )
+                results[(size, label)] = measure(code, directory, args) | prepared
+                print(f"    {json.dumps(results[(size, label)])}", flush=True)
+    report(results, args)
     print(f"load average at end: {os.getloadavg()[0]:.2f}")
 
 
-def make_question_cli(directory: Path) -> str:
-    text = next((directory / "corpus").glob("*.txt")).read_text(encoding="utf-8")
-    body = text.split("+++")[-1]
-    return "What about " + " ".join(body.split(".")[1].split()[:4]).lower() + "?"
+def run_as_worker(args) -> dict:
+    if args.worker == "prepare":
+        return worker_prepare(args.dir, args.fake)
+    if args.worker == "restart":
+        return worker_restart(args.dir, args.started)
+    if args.worker == "asks":
+        return worker_asks(args.dir, args.questions)
+    if args.worker == "throughput":
+        return worker_throughput(args.dir, args.seconds, args.flags, args.name)
+    if args.worker == "add":
+        return worker_add(args.dir)
+    if args.worker == "add_only":
+        return worker_add_only(args.dir, args.flags)
+    if args.worker == "reload":
+        return worker_reload(args.dir, args.seconds, args.flags)
+    raise SystemExit(f"unknown worker {args.worker}")
 
 
-def print_table(rows, questions: int) -> None:
-    head = (
-        f"{'passages':>9} | {'build s':>7} {'index s':>7} | {'core p50/p99 ms':>15} "
-        f"{'ask p50/p99 ms':>15} {'RSS MB':>6} | {'naive build s':>13} "
-        f"{'core p50/p99 ms':>15} {'ask p50/p99 ms':>15} {'RSS MB':>6} | {'speed-up core/ask':>17}"
-    )
-    print(f"\n{questions} questions per size; storybot | naive rank-bm25")
+def report(results: dict, args) -> None:
+    print()
     print(
-        "question embedding alone, one thread, p50/p99 ms: "
-        + ", ".join(f"{f['embed'][0]:.1f}/{f['embed'][1]:.1f}" for _s, f, _n in rows)
-        + "   [target p50 <= 10 ms]"
+        "| passages | code | restart to first answer s | RSS after MB | ask p50/p95/p99 ms | "
+        "CPU ms/ask | with hogs p50/p95/p99 ms | asks/s 1 proc | 2 procs | add s | remove s | "
+        "add peak +MB | reload: slowest ask ms | answers from it after s |"
     )
-    print(head)
-    print("-" * len(head))
-    for _size, f, n in rows:
+    print("|" + "---|" * 14)
+    for (_size, label), r in results.items():
+        a, h, add = r["asks"], r.get("asks_hog"), r["add"]
+        hog = f"{h['p50']:.1f} / {h['p95']:.1f} / {h['p99']:.1f}" if h else "—"
+        rel = r.get("reload")
         print(
-            f"{f['passages']:>9,} | {f['build']:>7.2f} {f['index_build']:>7.2f} | "
-            f"{f['core'][0]:>7.2f}/{f['core'][1]:<7.2f} {f['full'][0]:>7.2f}/{f['full'][1]:<7.2f}"
-            f" {f['rss']:>6.0f} | {n['build']:>13.2f} "
-            f"{n['core'][0]:>7.2f}/{n['core'][1]:<7.2f} {n['full'][0]:>7.2f}/{n['full'][1]:<7.2f}"
-            f" {n['rss']:>6.0f} | "
-            f"{n['core'][0] / f['core'][0]:>7.0f}x/{n['full'][0] / f['full'][0]:<.0f}x"
+            f"| {r['passages']:,} | {label} | {r['restart']['wall']:.2f} | "
+            f"{r['restart']['rss']:.0f} | {a['p50']:.1f} / {a['p95']:.1f} / {a['p99']:.1f} | "
+            f"{a['cpu_ms']:.1f} | {hog} | {r.get('tput1', 0):.0f} | {r.get('tput2', 0):.0f} | "
+            f"{add['add']:.2f}{'' if add['answered_from_it'] else ' (not answered)'} | "
+            f"{add['remove']:.2f} | {add['add_peak_mb']:.0f} | "
+            + (f"{rel['max']:.0f} | " if rel else "— | ")
+            + (
+                f"{max(0.0, rel['answers_new_after']):.1f} |"
+                if rel and rel["answers_new_after"] is not None
+                else "— |"
+            )
         )
-    print("(answered: " + ", ".join(f"{f['answered']}/{questions}" for _s, f, _n in rows) + ")")
 
 
 if __name__ == "__main__":

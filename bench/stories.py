@@ -1,12 +1,17 @@
 """Many stories in one process: ``nice -n 5 .venv/bin/python bench/stories.py [--stories 20]
-[--passages 500] [--max-loaded 5] [--semantic]``.
+[--passages 500] [--max-loaded 5] [--semantic [--fake-vectors]]``.
 
 Builds N stories of about P passages each (synthetic sentences, seeded) in a temporary state
 directory, warms every story's caches in one process, then in a fresh process measures: start
 to ready (the registry open, no story loaded), the first question to each story (cold: its
 index is built from the warm caches) as p50 and max, a warm story's ask p50, how many stories
-stay loaded (``[stories] max_loaded``) and the peak RSS. The index itself is today's
-(``bot/stories/index.py``); issue 22's persisted segments change the cold figure.
+stay loaded (``[stories] max_loaded``) and the peak RSS. A story's index is built from its
+sources' persisted segments (``bot/stories/index.py``, ``bot/search/snapshot.py``).
+
+``--fake-vectors``: the warming step stores pseudo-random unit vectors instead of running the
+model (embedding 400k passages takes about half an hour on 2 cores); the measuring process
+loads the real model and reads those vectors like any others, so start, load, ask and memory
+figures are the real ones (answers are not: nothing here checks them).
 """
 
 from __future__ import annotations
@@ -67,8 +72,13 @@ def build(state: Path, stories: int, passages: int, semantic: bool, max_loaded: 
     return config_path
 
 
-def warm(config_path: Path) -> None:
+def warm(config_path: Path, fake_vectors: bool = False) -> None:
     """Every story's passage (and vector) caches, built once."""
+    if fake_vectors:
+        sys.path.insert(0, str(REPO / "bench"))
+        from speed import fake_vectors as use_fake_vectors
+
+        use_fake_vectors()
     from bot.config import config_from_dict
     from bot.engine import StoryBot
 
@@ -119,11 +129,16 @@ def main() -> None:
     parser.add_argument("--passages", type=int, default=500, help="about this many per story")
     parser.add_argument("--max-loaded", type=int, default=5)
     parser.add_argument("--semantic", action="store_true", help="with the embedding model")
+    parser.add_argument(
+        "--fake-vectors",
+        action="store_true",
+        help="warm the vector caches with pseudo-random vectors (fast; see the docstring)",
+    )
     parser.add_argument("--step", choices=("warm", "measure"), help=argparse.SUPPRESS)
     parser.add_argument("--config", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.step == "warm":
-        warm(args.config)
+        warm(args.config, args.fake_vectors)
         return
     if args.step == "measure":
         print(json.dumps(measure(args.config)))
@@ -133,13 +148,15 @@ def main() -> None:
         t = time.perf_counter()
         config = build(state, args.stories, args.passages, args.semantic, args.max_loaded)
         me = [sys.executable, __file__, "--config", str(config)]
-        subprocess.run([*me, "--step", "warm"], check=True)
+        fake = ["--fake-vectors"] if args.fake_vectors else []
+        subprocess.run([*me, "--step", "warm", *fake], check=True)
         warm_s = time.perf_counter() - t
         out = subprocess.run([*me, "--step", "measure"], check=True, capture_output=True)
         figures = json.loads(out.stdout.decode().strip().splitlines()[-1])
     print(
         f"{args.stories} stories x ~{args.passages} passages, semantic "
-        f"{'on' if args.semantic else 'off'}, max_loaded {args.max_loaded} "
+        f"{'on' if args.semantic else 'off'}{' (fake vectors)' if args.fake_vectors else ''}, "
+        f"max_loaded {args.max_loaded} "
         f"(building and warming the caches: {warm_s:.0f} s)"
     )
     print("| figure | value |")

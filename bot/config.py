@@ -90,6 +90,14 @@ class SemanticSettings:
     weight: float = 0.8
     # onnxruntime threads for embedding.
     threads: int = 2
+    # BLAS threads for the per-question matrix products (0 = numpy's default: all cores).
+    blas_threads: int = 1
+    # "embedded": every window and sentence is embedded; "derived": sentences only, a window's
+    # vector is the normalised mean of its sentences' (half the embedding, other cosines).
+    windows: str = "embedded"
+    # How vectors are stored in the cache: "float32" or "float16" (half the disk; float32 in
+    # memory either way).
+    vector_dtype: str = "float32"
 
 
 @dataclass(frozen=True)
@@ -208,6 +216,10 @@ def load_config(path: str | os.PathLike | None = None) -> Config:
         return Config(path=None, corpus_dir=base / "corpus", state_dir=base / "state")
     if not config_path.is_file():
         named_by = "" if path else f" (named by ${CONFIG_ENV_VAR})"
+        if config_path.is_dir():
+            inside = config_path / DEFAULT_CONFIG_NAME
+            fix = f"; did you mean {inside}?" if inside.is_file() else ""
+            raise ConfigError(f"{config_path}{named_by} is a directory, not a config file{fix}")
         raise ConfigError(f"config file not found: {config_path}{named_by}")
     try:
         data = tomllib.loads(config_path.read_text(encoding="utf-8"))
@@ -329,6 +341,12 @@ def _semantic(table: dict, base: Path) -> SemanticSettings:
         raise ConfigError("[semantic] weight must be between 0 and 1")
     if not 1 <= settings.threads <= 64:
         raise ConfigError("[semantic] threads must be between 1 and 64")
+    if not 0 <= settings.blas_threads <= 64:
+        raise ConfigError("[semantic] blas_threads must be between 0 and 64")
+    if settings.windows not in ("embedded", "derived"):
+        raise ConfigError('[semantic] windows must be "embedded" or "derived"')
+    if settings.vector_dtype not in ("float32", "float16"):
+        raise ConfigError('[semantic] vector_dtype must be "float32" or "float16"')
     if settings.model and not settings.model_sha256:
         raise ConfigError(
             "[semantic] model_sha256 is required with a model of your own "

@@ -209,8 +209,8 @@ class StoryBot:
         """The source with this id; CorpusError if there is none."""
         return self._open.story.source(source_id)
 
-    def refresh_if_changed(self) -> bool:
-        return self._open.story.refresh_if_changed()
+    def refresh_if_changed(self, *, wait: bool = False) -> bool:
+        return self._open.story.refresh_if_changed(wait=wait)
 
     def reload(self) -> None:
         self._open.story.reload()
@@ -233,6 +233,9 @@ class StoryBot:
         follow: int = 0,
         progress: Progress | None = None,
         force: bool = False,
+        published: str = "",
+        detail: str = "",
+        extra: dict | None = None,
     ) -> IngestReport:
         return await self._open.curation.add_url(
             url,
@@ -242,6 +245,9 @@ class StoryBot:
             follow=follow,
             progress=progress,
             force=force,
+            published=published,
+            detail=detail,
+            extra=extra,
         )
 
     def add_file(self, filename: str, data: bytes, **fields) -> Added:
@@ -300,6 +306,9 @@ class StoryBot:
     def match(self, text: str) -> Match:
         return self._open.asking.match(text)
 
+    def story_names(self) -> frozenset[str]:
+        return self._open.asking.story_names()
+
     def stats(self, days: int = 30) -> Stats:
         return self._open.asking.stats(days)
 
@@ -320,8 +329,10 @@ class StoryBot:
 
     # -- watched feeds and the review queue (Review) ---------------------------------------------
 
-    def feeds_add(self, url: str, *, kind: str = "feed", added_by: str = "") -> Feed:
-        return self._open.review.feeds_add(url, kind=kind, added_by=added_by)
+    def feeds_add(
+        self, url: str, *, kind: str = "feed", added_by: str = "", trial: bool = True
+    ) -> Feed:
+        return self._open.review.feeds_add(url, kind=kind, added_by=added_by, trial=trial)
 
     def feeds_list(
         self,
@@ -347,6 +358,9 @@ class StoryBot:
 
     def watch_feeds(self, on_candidates: OnCandidates | None = None) -> FeedWatcher:
         return self._open.review.watch_feeds(on_candidates)
+
+    def feed_items(self, statuses: Sequence[str] | None = None, limit: int = 50) -> list[Candidate]:
+        return self._open.review.feed_items(statuses, limit)
 
     def review_queue(self, limit: int = 25, *, unposted: bool = False) -> list[Candidate]:
         return self._open.review.review_queue(limit, unposted=unposted)

@@ -179,3 +179,13 @@ def fsync_dir(directory: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def create_private(path: Path) -> None:
+    """Create an empty file readable by its owner only (0600), in a directory made 0700 if
+    missing, unless it exists (e.g. the state database: it holds what members asked; SQLite
+    gives its -wal and -shm files the database file's permissions)."""
+    if path.exists():
+        return
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))

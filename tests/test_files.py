@@ -47,8 +47,9 @@ print(json.dumps(modes))
 
 @pytest.mark.parametrize(("umask", "expected"), [("022", "0o644"), ("027", "0o640")])
 def test_every_file_written_gets_the_usual_mode(tmp_path, umask, expected):
-    """Corpus files, passage caches and the database get the mode a plain write would give
-    (umask), not mkstemp's 0600 (before: cache files were 0600)."""
+    """Corpus files and caches get the mode a plain write would give (umask), not mkstemp's
+    0600 (before: cache files were 0600); the database, which holds what members asked, is
+    0600 whatever the umask (before: 0644)."""
     (tmp_path / "corpus").mkdir()
     modes = json.loads(
         subprocess.run(
@@ -62,6 +63,7 @@ def test_every_file_written_gets_the_usual_mode(tmp_path, umask, expected):
     )
     kinds = {Path(name).suffix for name in modes}
     assert kinds == {".txt", ".npz", ".sqlite3"}, modes
+    assert modes.pop("state/storybot.sqlite3") == "0o600"
     assert set(modes.values()) == {expected}, modes
 
 

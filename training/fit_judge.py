@@ -156,11 +156,6 @@ def main() -> None:
     print("answer rule on tune (min_about 1.15): min_answer ->")
     for answer in np.arange(-1.5, 2.6, 0.25):
         print(f"  {answer:+.2f}", table(split["tune"], 1.15, answer))
-    return
-
-
-if __name__ == "__main__":
-    main()
 
 
 def support_table() -> None:
@@ -179,3 +174,8 @@ def support_table() -> None:
             hit3 += any(row["candidates"][j]["has_answer"] for j in picked)
         n = len(tune)
         print(f"  support floor {floor:+.1f}: hit@3 {hit3 / n:.3f}, shown {shown / n:.2f}")
+
+
+if __name__ == "__main__":
+    main()
+    support_table()

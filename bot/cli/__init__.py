@@ -17,7 +17,7 @@ from rich.console import Console
 
 from bot import __version__
 from bot.cli import ask, feeds, health, serve, sources, stats, stories
-from bot.cli.common import EXIT_FAILURE, CliError
+from bot.cli.common import EXIT_FAILURE, EXIT_USAGE, CliError
 from bot.cli.terminal import literal
 
 
@@ -35,7 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--story", metavar="NAME", help=STORY_HELP)
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
     parser.add_argument("--version", action="version", version=f"storybot {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    # Not required: storybot alone prints the help (main) rather than an argparse error.
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     for group in (ask, sources, feeds, stats, stories, serve, health):
         group.register(commands)
     _story_option_everywhere(commands)
@@ -58,16 +59,33 @@ def _story_option_everywhere(commands: argparse._SubParsersAction) -> None:
                 _story_option_everywhere(action)
 
 
+def setup_logging(verbose: bool) -> None:
+    """Errors only; with ``-v`` storybot's own INFO lines (``bot.*``) too. Libraries stay at
+    WARNING: spaCy's INFO lines ("Created vocabulary") say nothing to a user, and spaCy's own
+    handler printed each of them a second time."""
+    # Like basicConfig, nothing changes where logging is set up already (an embedding program).
+    logging.basicConfig(
+        level=logging.WARNING if verbose else logging.ERROR,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    if verbose:
+        logging.getLogger("bot").setLevel(logging.INFO)
+    spacy = logging.getLogger("spacy")
+    spacy.setLevel(logging.WARNING)
+    spacy.propagate = not spacy.handlers  # spaCy prints through its own handler
+
+
 def _user_errors() -> tuple[type[Exception], ...]:
     """Errors whose message is for the user (no traceback): config, corpus, input, network, a
     model file refused by its hash, a full or read-only disk or database."""
     from bot.config import ConfigError
     from bot.search.modelfiles import SemanticError
+    from bot.sources.feeds.items import FeedError
     from bot.sources.feeds.store import FeedStoreError
     from bot.sources.ingest import ERRORS
     from bot.stories.store import StoryError
 
-    errors = (ConfigError, SemanticError, FeedStoreError, StoryError, *ERRORS)
+    errors = (ConfigError, SemanticError, FeedStoreError, FeedError, StoryError, *ERRORS)
     errors += (sqlite3.Error, OSError)
     if "bot.search.text" in sys.modules:  # else no NlpError can have been raised (nor spaCy
         from bot.search.text import NlpError  # loaded only to say so)
@@ -77,11 +95,12 @@ def _user_errors() -> tuple[type[Exception], ...]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.ERROR,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    setup_logging(args.verbose)
     out, err = Console(), Console(stderr=True)
     try:
         return args.handler(args, out, err)
@@ -97,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         if not isinstance(exc, _user_errors()):
             raise
         where = "the state database: " if isinstance(exc, sqlite3.Error) else ""
-        err.print(f"[red]error:[/red] {where}{literal(exc)}", highlight=False)
+        err.print(f"[red]error:[/red] {where}{literal(exc)}", highlight=False, soft_wrap=True)
         return EXIT_FAILURE
 
 

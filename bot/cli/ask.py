@@ -11,12 +11,13 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from rich.console import Console
 from rich.table import Table
 
 from bot.cli.common import EXIT_OK, EXIT_USAGE, CliError, open_bot, print_json
-from bot.cli.sources import sources_table
+from bot.cli.sources import print_sources
 from bot.cli.terminal import literal, print_answer
 
 SOURCES_HINT = "See what I know with: storybot sources list"
@@ -38,7 +39,7 @@ class SkippedLine:
 
 def register(commands: argparse._SubParsersAction) -> None:
     ask = commands.add_parser("ask", help="answer a question (or a file of questions)")
-    ask.add_argument("question", nargs="?", help="the question, in quotes")
+    ask.add_argument("question", nargs="*", help="the question (quotes are optional)")
     ask.add_argument(
         "-k", type=int, default=None, metavar="N", help="up to N excerpts, 1-10 (default: top_k)"
     )
@@ -46,7 +47,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     ask.add_argument(
         "--batch",
         metavar="FILE",
-        help="questions, one per line or JSONL with a 'q' field (never recorded in the stats)",
+        help="questions, one per line or JSONL with a 'q' field ('-': stdin); a JSON line "
+        "per line, as each is answered (never recorded in the stats)",
     )
     ask.add_argument("--no-log", action="store_true", help=NO_LOG_HELP)
     ask.set_defaults(handler=cmd_ask)
@@ -89,71 +91,68 @@ def cmd_ask(args, out: Console, err: Console) -> int:
 
     if args.k is not None and not 1 <= args.k <= 10:
         raise CliError("-k must be between 1 and 10", EXIT_USAGE)
-    if args.batch and args.question:
+    # storybot ask who directed cuties: the words are the question, quotes or not.
+    question = " ".join(args.question) if args.question else None
+    if args.batch and question is not None:
         raise CliError("give either a question or --batch FILE, not both", EXIT_USAGE)
-    if not args.batch and args.question is None:
+    if args.batch:
+        return _ask_batch(args, err)
+    if question is None:
         raise CliError(f"what is the question? {EXAMPLE}", EXIT_USAGE)
-    questions = list(_batch_questions(Path(args.batch))) if args.batch else [args.question]
     bot = open_bot(args, err)
-    # A batch is a test run of a question set, not what people asked: never recorded.
-    keep = not (args.no_log or args.batch)
-    status = EXIT_OK
-    for question in questions:
-        if isinstance(question, SkippedLine):
-            print_json(
-                {
-                    "line": question.number,
-                    "question": None,
-                    "answered": False,
-                    "excerpts": [],
-                    "error": question.reason,
-                }
-            )
-            continue
-        try:
-            answer = bot.ask(question, args.k, record=keep, origin="cli")
-        except QuestionError as exc:
-            if not (args.json or args.batch):
-                raise CliError(_question_problem(exc), EXIT_USAGE) from exc
-            record = {"question": question, "answered": False, "excerpts": [], "error": str(exc)}
-            status = EXIT_USAGE if not args.batch else status
-        else:
-            record = answer_record(answer)
-            if not (args.json or args.batch):
-                print_answer(out, answer, SOURCES_HINT)
-                continue
-        print_json(record)
-    return status
+    try:
+        answer = bot.ask(question, args.k, record=not args.no_log, origin="cli")
+    except QuestionError as exc:
+        if not args.json:
+            raise CliError(_question_problem(exc), EXIT_USAGE) from exc
+        print_json({"question": question, "answered": False, "excerpts": [], "error": str(exc)})
+        return EXIT_USAGE
+    if args.json:
+        print_json(answer_record(answer))
+    else:
+        print_answer(out, answer, SOURCES_HINT)
+    return EXIT_OK
 
 
 def _question_problem(exc) -> str:
     return f"{exc} {EXAMPLE}" if exc.empty else str(exc)
 
 
-def _batch_questions(path: Path) -> Iterator[str | SkippedLine]:
-    for number, line in _batch_lines(path):
-        if isinstance(line, SkippedLine):
-            yield line
-            continue
-        if not line.strip():
-            continue
-        if line.lstrip().startswith("{"):
+def _ask_batch(args, err: Console) -> int:
+    """One JSON line per input line, written as soon as the line is answered: a pipe that
+    never ends gets its answers as its lines arrive (``-`` reads stdin). A line that is not a
+    question (blank, bad JSON, too long, not UTF-8) gets a line with an ``error`` field and the
+    batch goes on. Never recorded: a batch tests a question set, it is not what people asked."""
+    from bot.presentation import answer_record
+    from bot.search.retrieval import QuestionError
+
+    name = "stdin" if args.batch == "-" else args.batch
+    with _batch_input(args.batch) as handle:  # unreadable: an error before the corpus loads
+        bot = open_bot(args, err)
+        for number, question in _batch_questions(handle, name):
+            if isinstance(question, SkippedLine):
+                print_json(_batch_error(number, None, question.reason))
+                continue
             try:
-                question = json.loads(line)["q"]
-                if not isinstance(question, str):
-                    raise TypeError("'q' is not a string")
-                yield question
-            except (json.JSONDecodeError, KeyError, TypeError) as exc:
-                raise CliError(
-                    f"{path.name} line {number}: expected JSON with a 'q' string field"
-                ) from exc
-        else:
-            yield line.strip()
+                answer = bot.ask(question, args.k, record=False, origin="cli")
+            except QuestionError as exc:
+                print_json(_batch_error(number, question, str(exc)))
+                continue
+            print_json(answer_record(answer))
+    return EXIT_OK
 
 
-def _batch_lines(path: Path) -> Iterator[tuple[int, str | SkippedLine]]:
-    """The numbered lines of a batch file (a regular file or a pipe), each read with a cap:
-    a longer line becomes a SkippedLine and the rest of it is read past, never kept."""
+def _batch_error(number: int, question: str | None, error: str) -> dict:
+    return {"line": number, "question": question, "answered": False, "excerpts": [], "error": error}
+
+
+@contextlib.contextmanager
+def _batch_input(name: str) -> Iterator[BinaryIO]:
+    """The batch's bytes: stdin for ``-``, else a regular file or a pipe (a FIFO)."""
+    if name == "-":
+        yield sys.stdin.buffer
+        return
+    path = Path(name)
     try:
         handle = path.open("rb")
         kind = os.fstat(handle.fileno()).st_mode
@@ -162,19 +161,45 @@ def _batch_lines(path: Path) -> Iterator[tuple[int, str | SkippedLine]]:
     with handle:
         if not (stat.S_ISREG(kind) or stat.S_ISFIFO(kind)):
             raise CliError(f"cannot read {path}: not a regular file or a pipe")
-        number = 0
-        while line := handle.readline(MAX_BATCH_LINE_BYTES + 1):
-            number += 1
-            if len(line) > MAX_BATCH_LINE_BYTES and not line.endswith(b"\n"):
-                while (rest := handle.readline(SKIP_CHUNK)) and not rest.endswith(b"\n"):
-                    pass
-                reason = f"line {number} is longer than {MAX_BATCH_LINE_BYTES:,} bytes; skipped"
-                yield number, SkippedLine(number, reason)
-                continue
+        yield handle
+
+
+def _batch_questions(handle: BinaryIO, name: str) -> Iterator[tuple[int, str | SkippedLine]]:
+    """Each line's question (plain text, or JSON with a ``q`` string), or why it has none.
+    A blank line is the empty question: asking it gives the usual error."""
+    for number, line in _batch_lines(handle):
+        if isinstance(line, SkippedLine):
+            yield number, line
+        elif line.lstrip().startswith("{"):
             try:
-                yield number, line.decode("utf-8-sig" if number == 1 else "utf-8")
-            except UnicodeDecodeError as exc:
-                raise CliError(f"cannot read {path}: line {number} is not UTF-8") from exc
+                question = json.loads(line)["q"]
+                if not isinstance(question, str):
+                    raise TypeError("'q' is not a string")
+            except (json.JSONDecodeError, KeyError, TypeError):
+                reason = f"{name} line {number}: expected JSON with a 'q' string field"
+                yield number, SkippedLine(number, reason)
+            else:
+                yield number, question
+        else:
+            yield number, line.strip()
+
+
+def _batch_lines(handle: BinaryIO) -> Iterator[tuple[int, str | SkippedLine]]:
+    """The numbered lines of a batch, each read with a cap as it arrives: a longer line
+    becomes a SkippedLine and the rest of it is read past, never kept."""
+    number = 0
+    while line := handle.readline(MAX_BATCH_LINE_BYTES + 1):
+        number += 1
+        if len(line) > MAX_BATCH_LINE_BYTES and not line.endswith(b"\n"):
+            while (rest := handle.readline(SKIP_CHUNK)) and not rest.endswith(b"\n"):
+                pass
+            reason = f"line {number} is longer than {MAX_BATCH_LINE_BYTES:,} bytes; skipped"
+            yield number, SkippedLine(number, reason)
+            continue
+        try:
+            yield number, line.decode("utf-8-sig" if number == 1 else "utf-8")
+        except UnicodeDecodeError:
+            yield number, SkippedLine(number, f"line {number} is not UTF-8; skipped")
 
 
 CHAT_HELP = """\
@@ -240,7 +265,7 @@ def _chat_command(out: Console, bot, command: str, argument: str, k: int) -> int
     if command in {":help", ":h", ":?"}:
         out.print(CHAT_HELP, highlight=False, markup=False)
     elif command == ":sources":
-        out.print(sources_table(bot.sources))
+        print_sources(out, bot.sources)
     elif command == ":k":
         if not argument:
             out.print(f"answering with up to {k} excerpt(s)", highlight=False)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+import logging
+import time
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from rich.console import Console
@@ -15,6 +17,7 @@ if TYPE_CHECKING:
     from bot.engine import StoryBot
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+log = logging.getLogger("bot.cli")
 # The largest row id SQLite stores (a larger number would raise OverflowError, not "no such").
 MAX_ID = 2**63 - 1
 
@@ -80,9 +83,27 @@ def open_bot(args, err: Console, *, need: str = "sources", load: bool = True) ->
             f"({literal(where)})",
             highlight=False,
         )
+        try:
+            corpus_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            problem = f"cannot create the corpus directory {corpus_dir}: {exc}"
+            raise CliError(problem) from exc
+    log.info("config: %s", config.path or "none found, defaults")
     if load:
+        started = time.perf_counter()
         with err.status("Loading the corpus…"):
-            bot.open_story.story.loaded()
+            index = bot.open_story.story.loaded()
+        log.info(
+            "corpus %s: %d source(s), %d passage(s) in %.2f s (%d run through spaCy, "
+            "%d embedded; the rest from the cache in %s)",
+            corpus_dir,
+            len(bot.sources),
+            bot.passage_count,
+            time.perf_counter() - started,
+            index.passage_builds,
+            index.vector_builds,
+            bot.open_story.story.cache_dir,
+        )
     for problem in bot.load_errors:
         err.print(f"[yellow]warning:[/yellow] skipped {literal(problem)}", highlight=False)
     if need == "sources" and not bot.sources:
@@ -117,7 +138,20 @@ def corpus_problem(config: Config, problem: str, corpus_dir=None, story: str = "
     )
 
 
-def print_json(record: dict) -> None:
+def print_json(record: dict, out: Console | None = None) -> None:
+    """One JSON line on stdout (or ``out``), flushed: a reader of a pipe gets it at once."""
     import json
 
-    print(json.dumps(record, ensure_ascii=False, default=str))  # default: TOML dates
+    line = json.dumps(record, ensure_ascii=False, default=str)  # default: TOML dates
+    if out is None:
+        print(line, flush=True)
+    else:
+        out.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
+def print_json_lines(records: Iterable) -> None:
+    """Each record (a dataclass: a feed, candidate, item, audit entry) as one JSON line."""
+    import dataclasses
+
+    for record in records:
+        print_json(dataclasses.asdict(record))

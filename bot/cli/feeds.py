@@ -14,7 +14,6 @@ from collections.abc import Sequence
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from bot.cli.common import (
     EXIT_OK,
@@ -23,10 +22,12 @@ from bot.cli.common import (
     CliError,
     open_bot,
     print_json,
+    print_json_lines,
     whole_number,
 )
 from bot.cli.sources import MAX_FOLLOW, print_added
-from bot.cli.terminal import literal
+from bot.cli.terminal import Column, literal, print_table
+from bot.sources.feeds.store import STATUSES
 
 # Characters of the matched passage shown per candidate in the terminal.
 QUOTE_CHARS = 160
@@ -68,6 +69,20 @@ def register(commands: argparse._SubParsersAction) -> None:
     queue.add_argument("--json", action="store_true", help="print JSON lines")
     queue.set_defaults(handler=cmd_queue)
 
+    items = actions.add_parser(
+        "items", help="what the feeds listed and what became of each item, with the reason"
+    )
+    items.add_argument(
+        "--status",
+        action="append",
+        choices=STATUSES,
+        metavar="STATUS",
+        help=f"only items in this status (repeatable): {', '.join(STATUSES)}",
+    )
+    items.add_argument("-n", type=int, default=30, help="how many (newest first)")
+    items.add_argument("--json", action="store_true", help="print JSON lines")
+    items.set_defaults(handler=cmd_items)
+
     accept = actions.add_parser("accept", help="add a candidate to the corpus")
     accept.add_argument("id", type=ROW_ID, help="the candidate id, as feeds queue shows it")
     accept.add_argument(
@@ -83,11 +98,24 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def cmd_add(args, out: Console, err: Console) -> int:
-    feed = open_bot(args, err, load=False).feeds_add(args.url, kind=args.kind, added_by=args.by)
+    """Fetched and read once before it is watched: what can never work is refused now."""
+    from bot.sources.feeds.items import NotAFeed
+
+    bot = open_bot(args, err, load=False)
+    try:
+        with err.status("Trying the feed…"):
+            feed = bot.feeds_add(args.url, kind=args.kind, added_by=args.by)
+    except NotAFeed as exc:
+        fix = f"storybot feeds add {exc.feed_url}" if exc.feed_url else ""
+        page = f"storybot feeds add {args.url.strip()} --kind page"
+        hint = f"watch that feed with: {fix}, or " if fix else ""
+        fixes = f"{hint}watch its headline links: {page}"
+        raise CliError(f"not watched: {exc}\n  fix: {fixes}") from exc
     out.print(
         f"watching [bold]{feed.id}[/bold]: {literal(feed.url)} ({feed.kind}); "
         "it is polled with the next storybot feeds check or by the running bot",
         highlight=False,
+        soft_wrap=True,
     )
     return EXIT_OK
 
@@ -95,68 +123,99 @@ def cmd_add(args, out: Console, err: Console) -> int:
 def cmd_list(args, out: Console, err: Console) -> int:
     feeds = open_bot(args, err, load=False).feeds_list()
     if args.json:
-        for feed in feeds:
-            print_json(dataclasses.asdict(feed))
+        print_json_lines(feeds)
         return EXIT_OK
-    table = Table(title=f"{len(feeds)} feed(s)", title_justify="left")
-    for column in ("id", "kind", "title / url", "last poll", "status", "next poll"):
-        table.add_column(column)
+    columns = (
+        Column("id", key=True),
+        Column("kind", key=True, drop=2),
+        Column("url", url=True),
+        Column("title", drop=1),
+        Column("last poll (UTC)", key=True, drop=3),
+        Column("status"),
+        Column("next poll (UTC)", key=True, drop=4),
+    )
+    rows = []
     for f in feeds:
-        name = f"{f.title}\n{f.url}" if f.title else f.url
         status = f.last_status or "not polled yet"
         if f.failures:
             status = f"{status} ({f.failures} failure(s) in a row)"
-        cells = (f.id, f.kind, name, f.last_polled_at[:16] or "—", status, f.next_poll_at[:16])
-        table.add_row(*map(literal, cells))
-    out.print(table)
+        rows.append(
+            (f.id, f.kind, f.url, f.title, _when(f.last_polled_at), status, _when(f.next_poll_at))
+        )
+    print_table(out, f"{len(feeds)} feed(s)", columns, rows)
     return EXIT_OK
+
+
+def _when(iso: str) -> str:
+    """An ISO timestamp to the minute, as "2026-11-25 14:05" (or "—")."""
+    return iso[:16].replace("T", " ") if iso else "—"
 
 
 def cmd_remove(args, out: Console, err: Console) -> int:
     feed = open_bot(args, err, load=False).feeds_remove(args.id, removed_by=args.by)
-    out.print(f"stopped watching [bold]{feed.id}[/bold]: {literal(feed.url)}", highlight=False)
+    out.print(
+        f"stopped watching [bold]{feed.id}[/bold]: {literal(feed.url)}",
+        highlight=False,
+        soft_wrap=True,
+    )
     return EXIT_OK
 
 
 def cmd_check(args, out: Console, err: Console) -> int:
+    """A line per feed as soon as its poll ends (a poll of one slow host takes minutes), then
+    a summary; with ``--json`` a JSON line per feed, as it ends."""
     bot = open_bot(args, err)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
-    with Progress(*columns, TimeElapsedColumn(), console=err, transient=True) as bar:
+    progress = Progress(
+        *columns, TimeElapsedColumn(), console=err, transient=True, redirect_stdout=False
+    )
+    with progress as bar:
         task = bar.add_task("Polling…", total=None)
+        # On one screen, lines go above the bar (through its console); piped, to stdout.
+        lines = bar.console if out.is_terminal and err.is_terminal else out
 
         def update(event) -> None:
             short = event.url if len(event.url) < 60 else event.url[:57] + "…"
             bar.update(task, total=event.total, completed=event.done, description=short)
+            if event.stage == "done" and event.result is not None:
+                print_poll_result(lines, event.result, as_json=args.json)
 
         report = asyncio.run(bot.poll_feeds(update, force=args.all))
     if args.json:
-        for result in report.feeds:
-            record = {k: v for k, v in dataclasses.asdict(result).items() if k != "new"}
-            print_json(record | {"new": [c.id for c in result.new]})
         return EXIT_OK
     if report.message:
-        err.print(f"[yellow]note:[/yellow] {literal(report.message)}", highlight=False)
+        err.print(
+            f"[yellow]note:[/yellow] {literal(report.message)}", highlight=False, soft_wrap=True
+        )
     if not report.feeds:
         out.print("no feed is due (storybot feeds check --all polls them anyway)")
         return EXIT_OK
-    table = Table(title=f"{len(report.feeds)} feed(s) polled", title_justify="left")
-    for column in ("id", "url", "result", "items", "new", "candidates"):
-        table.add_column(column)
-    for r in report.feeds:
-        result = f"{r.status}: {r.message}" if r.message else r.status
-        cells = (r.feed.id, r.feed.url, result, r.listed, r.judged, r.candidates)
-        table.add_row(*map(literal, cells))
-    out.print(table)
+    summary = f"{len(report.feeds)} feed(s) polled, {len(report.candidates)} new candidate(s)"
     if report.candidates:
-        out.print(f"{len(report.candidates)} new candidate(s); storybot feeds queue lists them")
+        summary += "; storybot feeds queue lists them"
+    out.print(summary, highlight=False, soft_wrap=True)
     return EXIT_OK
+
+
+def print_poll_result(out: Console, r, *, as_json: bool = False) -> None:
+    """One feed's poll on one line: id, result, URL, items listed, new, candidates."""
+    if as_json:
+        record = {k: v for k, v in dataclasses.asdict(r).items() if k != "new"}
+        print_json(record | {"new": [c.id for c in r.new]}, out)
+        return
+    result = f"{r.status}: {r.message}" if r.message else r.status
+    counts = f"{r.listed} item(s), {r.judged} new, {r.candidates} candidate(s)"
+    out.print(
+        f"feed {r.feed.id} {literal(r.feed.url)}: {literal(result)}; {counts}",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 def cmd_queue(args, out: Console, err: Console) -> int:
     queue = open_bot(args, err, load=False).review_queue(args.n)
     if args.json:
-        for candidate in queue:
-            print_json(dataclasses.asdict(candidate))
+        print_json_lines(queue)
         return EXIT_OK
     if not queue:
         out.print("no candidates waiting")
@@ -166,6 +225,47 @@ def cmd_queue(args, out: Console, err: Console) -> int:
     return EXIT_OK
 
 
+def cmd_items(args, out: Console, err: Console) -> int:
+    if not 1 <= args.n <= 10_000:
+        raise CliError("-n must be between 1 and 10000", EXIT_USAGE)
+    items = open_bot(args, err, load=False).feed_items(args.status, args.n)
+    if args.json:
+        print_json_lines(items)
+        return EXIT_OK
+    columns = (
+        Column("id", key=True),
+        Column("status", key=True),
+        Column("found (UTC)", key=True, drop=3),
+        Column("feed", key=True, drop=2),
+        Column("URL", url=True),
+        Column("title", drop=1),
+        Column("why"),
+    )
+    rows = [
+        (
+            i.id,
+            i.status if i.status != "retry" else f"retry ({i.attempts} failed)",
+            _when(i.found_at),
+            i.feed_id if i.feed_id is not None else "—",
+            i.url,
+            i.title,
+            _why(i),
+        )
+        for i in items
+    ]
+    wanted = ", ".join(args.status) if args.status else "any status"
+    print_table(out, f"{len(items)} item(s), newest first ({wanted})", columns, rows)
+    return EXIT_OK
+
+
+def _why(item) -> str:
+    if item.status in ("accepted", "ignored"):
+        who = f" by {item.decided_by}" if item.decided_by else ""
+        became = f" as {item.source_id}" if item.source_id else ""
+        return f"{item.status}{who}{became}"
+    return item.reason
+
+
 def print_candidates(out: Console, candidates: Sequence) -> None:
     for c in candidates:
         when = f", {c.published[:10]}" if c.published else ""
@@ -173,18 +273,20 @@ def print_candidates(out: Console, candidates: Sequence) -> None:
             f"[bold]{c.id}[/bold] {literal(c.title or c.url)} "
             f"[cyan]({literal(c.publisher or 'publisher unknown')}{literal(when)})[/cyan]",
             highlight=False,
+            soft_wrap=True,
         )
-        out.print(f"   {literal(c.url)}", highlight=False, style="blue")
+        out.print(f"   {literal(c.url)}", highlight=False, soft_wrap=True, style="blue")
         why = f"relevance {c.score:.2f}" if c.score is not None else "relevance unknown"
         if c.terms:
             why += f"; words in common: {', '.join(c.terms[:12])}"
-        out.print(f"   {literal(why)}", highlight=False)
+        out.print(f"   {literal(why)}", highlight=False, soft_wrap=True)
         if c.match_text:
             quote = " ".join(c.match_text.split())
             quote = quote if len(quote) <= QUOTE_CHARS else quote[: QUOTE_CHARS - 1] + "…"
             out.print(
                 f"   closest passage ({literal(c.match_source)}): “{literal(quote)}”",
                 highlight=False,
+                soft_wrap=True,
                 style="dim",
             )
 
@@ -202,5 +304,9 @@ def cmd_accept(args, out: Console, err: Console) -> int:
 
 def cmd_ignore(args, out: Console, err: Console) -> int:
     item = open_bot(args, err, load=False).ignore_candidate(args.id, by=args.by)
-    out.print(f"ignored [bold]{item.id}[/bold]: {literal(item.title or item.url)}", highlight=False)
+    out.print(
+        f"ignored [bold]{item.id}[/bold]: {literal(item.title or item.url)}",
+        highlight=False,
+        soft_wrap=True,
+    )
     return EXIT_OK

@@ -4,7 +4,9 @@ Checks what a running bot relies on, without loading spaCy or connecting to Disc
 answers in a fraction of a second): the config, a corpus with sources that load, a writable
 state directory and state database (a row written, so a full disk or a read-only or damaged
 database shows), the embedding model and tokenizer by their sha256 (with the semantic layer
-on), and with ``--discord`` the token in the environment. Whether the gateway
+on), and with ``--discord`` the token in the environment. Exit codes are those of ``storybot
+run`` for the same problem: 2 for a missing token (a service manager should not restart), 1
+for the rest. Whether the gateway
 connection is up is discord.py's business (it reconnects); a bot that crashes ends its process,
 which the container or service manager restarts.
 """
@@ -12,7 +14,6 @@ which the container or service manager restarts.
 from __future__ import annotations
 
 import argparse
-import os
 import sqlite3
 import tempfile
 
@@ -33,9 +34,20 @@ def register(commands: argparse._SubParsersAction) -> None:
     health.set_defaults(handler=cmd_health)
 
 
+def check_state_dir(config) -> None:
+    """CliError (exit 1) unless the state directory exists or can be made, and is writable;
+    created private (0700): it holds what members asked."""
+    try:
+        config.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=config.state_dir):
+            pass
+    except OSError as exc:
+        raise CliError(f"the state directory {config.state_dir} is not writable: {exc}") from exc
+
+
 def cmd_health(args, out: Console, err: Console) -> int:
     from bot.cli.common import corpus_problem
-    from bot.cli.serve import TOKEN_ENV_VAR
+    from bot.cli.serve import discord_token
     from bot.config import load_config
     from bot.insights.database import database_path
     from bot.insights.keyvalues import KeyValues
@@ -49,12 +61,7 @@ def cmd_health(args, out: Console, err: Console) -> int:
     loaded = Corpus(corpus_dir, config.max_source_bytes).load()
     if not loaded.sources:
         raise CliError(corpus_problem(config, "the corpus has no sources", corpus_dir))
-    try:
-        config.state_dir.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=config.state_dir):
-            pass
-    except OSError as exc:
-        raise CliError(f"the state directory {config.state_dir} is not writable: {exc}") from exc
+    check_state_dir(config)
     database = database_path(config.state_dir)
     try:
         KeyValues(database).set("health-check", "ok")
@@ -65,8 +72,8 @@ def cmd_health(args, out: Console, err: Console) -> int:
             check_model_files(config.semantic)
         except SemanticError as exc:
             raise CliError(str(exc)) from exc
-    if args.discord and not os.environ.get(TOKEN_ENV_VAR, "").strip():
-        raise CliError(f"{TOKEN_ENV_VAR} is not set")
+    if args.discord:
+        discord_token()  # exit 2 when missing, as storybot run: a restart cannot fix it
     skipped = f", {len(loaded.errors)} file(s) skipped" if loaded.errors else ""
     out.print(
         f"ok: {len(loaded.sources)} source(s) in {literal(corpus_dir)}{literal(skipped)}; "

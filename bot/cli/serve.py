@@ -39,7 +39,13 @@ def discord_token() -> str:
 
 
 def cmd_run(args, out: Console, err: Console) -> int:
+    """The checks of ``storybot health --discord`` first, with its exit codes (a systemd unit
+    can only keep a usage error from restarting when the main process reports it)."""
+    from bot.cli.health import check_state_dir
+    from bot.config import load_config
+
     token = discord_token()
+    check_state_dir(load_config(args.config))
     from bot.discord import runner
 
     bot = open_bot(args, err, need="directory")

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from bot.cli.common import (
     EXIT_OK,
@@ -18,12 +16,23 @@ from bot.cli.common import (
     CliError,
     open_bot,
     print_json,
+    print_json_lines,
     whole_number,
 )
-from bot.cli.terminal import literal
+from bot.cli.terminal import Column, literal, print_table
 from bot.presentation import UNKNOWN_PUBLISHER
 
 MAX_FOLLOW = 50
+
+
+def publication_date(text: str) -> str:
+    """``--published``: a date as YYYY-MM-DD (argparse reports anything else as usage)."""
+    from bot.sources.corpus import publication_date as checked
+
+    try:
+        return checked(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -55,7 +64,13 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--publisher", default="", help="who published it (default: taken from the page)"
     )
     add.add_argument("--url", default="", help="with --file: where the text comes from")
-    add.add_argument("--published", default="", help="publication date, e.g. 2020-09-10")
+    add.add_argument(
+        "--published",
+        default="",
+        type=publication_date,
+        metavar="YYYY-MM-DD",
+        help="publication date, e.g. 2020-09-10",
+    )
     add.add_argument(
         "--kind",
         choices=("source", "story"),
@@ -94,24 +109,23 @@ def register(commands: argparse._SubParsersAction) -> None:
     history.set_defaults(handler=cmd_log)
 
 
-def id_column(table: Table, header: str = "id") -> None:
-    """A column of ids, which are typed back: never wrapped or cut (other columns wrap)."""
-    table.add_column(header, no_wrap=True, overflow="fold")
+SOURCE_COLUMNS = (
+    Column("id", key=True),
+    Column("added", key=True, drop=4),
+    Column("by", key=True, drop=3),
+    Column("kind", key=True, drop=2),
+    Column("publisher", drop=1),
+    Column("title"),
+)
 
 
-def sources_table(sources: Sequence) -> Table:
-    table = Table(title=f"{len(sources)} source(s)", title_justify="left")
-    id_column(table)
-    table.add_column("title, publisher, kind")
-    table.add_column("added", max_width=16)
-    for s in sources:
-        about = f"{s.publisher or UNKNOWN_PUBLISHER}, {s.kind}"
-        table.add_row(
-            literal(s.id),
-            f"{literal(s.title)}\n[dim]{literal(about)}[/dim]",
-            f"{literal(s.added_at[:10] or '—')}\n[dim]by {literal(s.added_by or '—')}[/dim]",
-        )
-    return table
+def print_sources(out: Console, sources: Sequence) -> None:
+    """The sources: a table on a terminal (ids and dates whole), tab-separated lines piped."""
+    rows = [
+        (s.id, s.added_at[:10], s.added_by, s.kind, s.publisher or UNKNOWN_PUBLISHER, s.title)
+        for s in sources
+    ]
+    print_table(out, f"{len(sources)} source(s)", SOURCE_COLUMNS, rows)
 
 
 def cmd_list(args, out: Console, err: Console) -> int:
@@ -120,7 +134,7 @@ def cmd_list(args, out: Console, err: Console) -> int:
         for s in bot.sources:
             print_json(s.header() | {"characters": len(s.text)})
     else:
-        out.print(sources_table(bot.sources))
+        print_sources(out, bot.sources)
     return EXIT_OK
 
 
@@ -142,9 +156,14 @@ def cmd_add(args, out: Console, err: Console) -> int:
 def _add_file(args, out: Console, err: Console) -> int:
     """``sources add --file``: the same checks and extraction as an upload on Discord."""
     from bot.sources.decoding import read_document
+    from bot.sources.uploads import UPLOAD_SUFFIXES
     from bot.sources.urls import is_http_url
 
-    if not args.title and args.file.suffix.lower() not in {".md", ".markdown", ".html", ".htm"}:
+    suffix = args.file.suffix.lower()
+    if suffix not in UPLOAD_SUFFIXES:  # the type first: a title would not make a .png addable
+        kinds = ", ".join(sorted(UPLOAD_SUFFIXES))
+        raise CliError(f"{args.file.name}: only {kinds} files can be added", EXIT_USAGE)
+    if not args.title and suffix not in {".md", ".markdown", ".html", ".htm"}:
         raise CliError("--title is required with a .txt file", EXIT_USAGE)
     if args.url.strip() and not is_http_url(args.url.strip()):
         raise CliError("--url must be an http:// or https:// address", EXIT_USAGE)
@@ -180,11 +199,6 @@ def _add_url(args, out: Console, err: Console) -> int:
         def update(event) -> None:
             short = event.url if len(event.url) < 60 else event.url[:57] + "…"
             bar.update(task, completed=event.done, description=f"{event.stage} {short}")
-            if event.stage == "skipped":
-                bar.console.print(
-                    f"[yellow]skipped[/yellow] {literal(event.url)}: {literal(event.message)}",
-                    highlight=False,
-                )
 
         report = asyncio.run(
             bot.add_url(
@@ -199,11 +213,19 @@ def _add_url(args, out: Console, err: Console) -> int:
         )
     for added in report.added:
         print_added(out, added)
+    # What was skipped and why (off topic, a failed download, ...), on stdout with the adds.
+    for url, reason in report.skipped:
+        out.print(
+            f"[yellow]skipped[/yellow] {literal(url)}: {literal(reason)}",
+            highlight=False,
+            soft_wrap=True,
+        )
     if args.follow and len(report.added) < 1 + args.follow:
         out.print(
             f"followed {len(report.added) - 1} of {args.follow} link(s) asked for "
             f"({len(report.skipped)} skipped)",
             highlight=False,
+            soft_wrap=True,
         )
     return EXIT_OK
 
@@ -215,6 +237,7 @@ def print_added(out: Console, added) -> None:
         f"({literal(source.publisher or UNKNOWN_PUBLISHER)}, {len(source.text):,} characters, "
         f"{len(source.links)} links)",
         highlight=False,
+        soft_wrap=True,
     )
     if added.near_duplicate:
         other, score = added.near_duplicate
@@ -222,6 +245,7 @@ def print_added(out: Console, added) -> None:
             f"  [yellow]note:[/yellow] nearly the same text as [bold]{literal(other)}[/bold] "
             f"(similarity {score:.0%}); remove one with storybot sources remove ID",
             highlight=False,
+            soft_wrap=True,
         )
 
 
@@ -233,6 +257,7 @@ def cmd_remove(args, out: Console, err: Console) -> int:
         f"removed [bold]{source.id}[/bold]: {literal(source.title)} "
         f"(undo with: storybot sources restore {source.id})",
         highlight=False,
+        soft_wrap=True,
     )
     return EXIT_OK
 
@@ -241,7 +266,11 @@ def cmd_restore(args, out: Console, err: Console) -> int:
     source = open_bot(args, err, need="directory", load=False).restore_source(
         args.id, restored_by=args.by
     )
-    out.print(f"restored [bold]{source.id}[/bold]: {literal(source.title)}", highlight=False)
+    out.print(
+        f"restored [bold]{source.id}[/bold]: {literal(source.title)}",
+        highlight=False,
+        soft_wrap=True,
+    )
     return EXIT_OK
 
 
@@ -251,14 +280,14 @@ def cmd_links(args, out: Console, err: Console) -> int:
         for link, in_corpus in rows:
             print_json({"text": link.text, "url": link.url, "in_corpus": in_corpus})
         return EXIT_OK
-    table = Table(title=f"{len(rows)} link(s) in {literal(args.id)}", title_justify="left")
-    table.add_column("#", justify="right")
-    table.add_column("anchor text")
-    table.add_column("URL", overflow="fold")  # whole, wrapped anywhere
-    id_column(table, "in corpus")
-    for number, (link, in_corpus) in enumerate(rows, 1):
-        table.add_row(str(number), *map(literal, (link.text, link.url, in_corpus or "—")))
-    out.print(table)
+    columns = (
+        Column("#", key=True, justify="right"),
+        Column("anchor text", drop=1),
+        Column("URL", url=True),
+        Column("in corpus", key=True),
+    )
+    shown = [(n, link.text, link.url, in_corpus) for n, (link, in_corpus) in enumerate(rows, 1)]
+    print_table(out, f"{len(rows)} link(s) in {args.id}", columns, shown)
     return EXIT_OK
 
 
@@ -267,17 +296,19 @@ def cmd_log(args, out: Console, err: Console) -> int:
         args.id, limit=max(1, args.n)
     )
     if args.json:
-        for e in entries:
-            print_json(dataclasses.asdict(e))
+        print_json_lines(entries)
         return EXIT_OK
-    table = Table(title=f"audit log ({len(entries)} newest)", title_justify="left")
-    for column in ("when (UTC)", "who", "action"):
-        table.add_column(column)
-    id_column(table, "source")
-    table.add_column("URL, detail", overflow="fold")
-    for e in entries:
-        when = e.at[:16].replace("T", " ")
-        where = "\n".join(literal(part) for part in (e.url, e.detail) if part)
-        table.add_row(*map(literal, (when, e.actor, e.action, e.source_id)), where)
-    out.print(table)
+    columns = (
+        Column("when (UTC)", key=True),
+        Column("who", key=True, drop=2),
+        Column("action", key=True),
+        Column("source", key=True),
+        Column("URL", url=True),
+        Column("detail", drop=1),
+    )
+    rows = [
+        (e.at[:16].replace("T", " "), e.actor, e.action, e.source_id, e.url, e.detail)
+        for e in entries
+    ]
+    print_table(out, f"audit log ({len(entries)} newest)", columns, rows)
     return EXIT_OK

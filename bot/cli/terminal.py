@@ -7,11 +7,14 @@ control characters: :func:`literal` for markup strings and table cells, :func:`p
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from rich.console import Console, Group
 from rich.markup import escape as escape_markup
 from rich.panel import Panel
+from rich.table import Table
 from rich.text import Text
 
 from bot.presentation import QUOTES_NOTE, attribution, excerpt_link, reply_line
@@ -88,3 +91,117 @@ def _panels(excerpts: list[Excerpt], first_style: str = "green") -> list[Panel]:
 
 def print_answer(console: Console, answer: Answer, hint: str = "") -> None:
     console.print(answer_renderable(answer, hint))
+
+
+# -- tables -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of :func:`print_table`.
+
+    ``key``: values a reader types back or compares (ids, dates, actions, names): never cut
+    or wrapped. ``url``: shown whole, wrapped anywhere when it must be (never cut with "…").
+    Other columns wrap at word boundaries. ``drop``: at a narrow width, columns with a
+    ``drop`` are left out, 1 first, until the rest fits with every key value whole."""
+
+    header: str
+    key: bool = False
+    url: bool = False
+    drop: int = 0
+    justify: str = "left"
+
+
+# The narrowest a wrapping column is made (a URL column: MIN_URL) before columns are dropped.
+MIN_TEXT = 20
+MIN_URL = 24
+
+
+def print_table(
+    console: Console, title: str, columns: Sequence[Column], rows: Iterable[Sequence[object]]
+) -> None:
+    """Rows as a table on a terminal, as plain tab-separated lines when piped (a header line,
+    then a line per row, every value whole: ``cut -f``, ``grep`` and ``awk`` work on them).
+
+    On a terminal, key values are never cut: when they do not all fit, the columns marked
+    ``drop`` are left out; should even that not be enough, each row is printed as a record
+    (its key values on one line, then each other value on its own line), nothing left out."""
+    rows = [[printable(_one_line(value)) for value in row] for row in rows]
+    if not console.is_terminal:  # written as they are: rich would expand the tabs
+        lines = ([c.header for c in columns], *rows)
+        console.file.write("".join("\t".join(line) + "\n" for line in lines))
+        console.file.flush()
+        return
+    # URLs whole on one line (copyable) if that fits, dropping columns; else wrapped.
+    whole_urls = [replace(c, key=c.key or c.url) for c in columns]
+    shown = _fitting(whole_urls, rows, console.width)
+    if shown is None:
+        shown = _fitting(columns, rows, console.width)
+    else:
+        columns = whole_urls
+    if shown is None:
+        _print_records(console, title, columns, rows)
+        return
+    table = Table(title=literal(title), title_justify="left")
+    for i in shown:
+        c = columns[i]
+        if c.key:
+            table.add_column(
+                c.header, no_wrap=True, min_width=_widest(c, rows, i), justify=c.justify
+            )
+        else:  # URLs wrap anywhere; text wraps at words and folds only a word too long
+            table.add_column(c.header, overflow="fold", justify=c.justify)
+    for row in rows:
+        table.add_row(*(escape_markup(row[i]) for i in shown))
+    console.print(table)
+
+
+def _fitting(columns: Sequence[Column], rows: list[list[str]], width: int) -> list[int] | None:
+    """The columns to show so that the table fits ``width`` (dropping those with a ``drop``,
+    1 first), or None if it cannot."""
+    shown = list(range(len(columns)))
+    while _needed(columns, shown, rows) > width:
+        droppable = [i for i in shown if columns[i].drop]
+        if not droppable:
+            return None
+        shown.remove(min(droppable, key=lambda i: (columns[i].drop, i)))
+    return shown
+
+
+def _print_records(
+    console: Console, title: str, columns: Sequence[Column], rows: list[list[str]]
+) -> None:
+    keys = [i for i, c in enumerate(columns) if c.key]
+    others = [i for i, c in enumerate(columns) if not c.key]
+    console.print(Text(title, style="italic"))
+    console.print(Text("  ".join(columns[i].header for i in keys), style="bold"), soft_wrap=True)
+    for row in rows:
+        console.print(Text("  ".join(row[i] for i in keys)), soft_wrap=True)
+        for i in others:
+            if row[i] != "—":
+                console.print(
+                    Text(f"    {columns[i].header}: {row[i]}", style="dim"), soft_wrap=True
+                )
+
+
+def _one_line(value: object) -> str:
+    """A cell's value on one line (tabs and line breaks as spaces); empty as "—"."""
+    text = "" if value is None else str(value).strip()
+    if "\t" in text or "\n" in text or "\r" in text:
+        text = " ".join(text.split())
+    return text or "—"
+
+
+def _widest(column: Column, rows: list[list[str]], i: int) -> int:
+    return max([len(column.header), *(len(row[i]) for row in rows)])
+
+
+def _needed(columns: Sequence[Column], shown: list[int], rows: list[list[str]]) -> int:
+    """The table's width with every key column whole and the others at their minimum."""
+    width = 1
+    for i in shown:
+        c = columns[i]
+        widest = _widest(c, rows, i)
+        cell = widest if c.key else min(widest, MIN_URL if c.url else MIN_TEXT)
+        width += cell + 3
+    return width

@@ -19,6 +19,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from bot.files import create_private
+
 DATABASE_NAME = "storybot.sqlite3"
 # The story every row belonged to before there were stories (``bot.stories``): rows written by
 # a storybot without stories get it through their columns' default.
@@ -39,7 +41,7 @@ def connect(path: Path) -> Iterator[sqlite3.Connection]:
     ``BEGIN IMMEDIATE`` serializes writers (and migrations) across threads and processes; DDL is
     transactional in SQLite, so a migration interrupted half-way leaves no trace.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
+    create_private(path)  # it holds what members asked: 0600 in a 0700 directory
     conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT, isolation_level=None)
     try:
         conn.execute("PRAGMA journal_mode=WAL")

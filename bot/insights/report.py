@@ -21,6 +21,10 @@ from bot.sources.corpus import Source
 CHART_W, CHART_H = 760, 280
 # Plot area margins: left axis labels, right axis labels, legend above, day labels below.
 LEFT, RIGHT, TOP, BOTTOM = 48, 56, 34, 40
+# The chart drawn for a phone (shown below PHONE_EM wide instead): about as wide as the screen,
+# so its labels keep their size; the legend on two lines, fewer day labels.
+PHONE_W, PHONE_H, PHONE_TOP, PHONE_LABELS = 340, 260, 48, 5
+PHONE_EM = 40
 DAILY_BARS_LIMIT = 92
 RATE_TICKS = (0, 25, 50, 75, 100)
 BAR_COLOUR, RATE_COLOUR, GRID_COLOUR = "#5b8def", "#c0392b", "#e3e3e3"
@@ -65,13 +69,17 @@ def count_ticks(peak: int) -> list[int]:
     return [0, peak]
 
 
-def chart_svg(slots: Sequence[tuple[str, int, int]], per: str = "day") -> str:
+def chart_svg(slots: Sequence[tuple[str, int, int]], per: str = "day", phone: bool = False) -> str:
     """Bars: questions per slot (left axis); line: share answered (right axis, 0-100 %).
-    A slot without questions has no rate: the line breaks there instead of dropping to 0."""
+    A slot without questions has no rate: the line breaks there instead of dropping to 0.
+    ``phone``: the narrow version (PHONE_W), legend on two lines, fewer day labels."""
     ticks = count_ticks(max((asked for _, asked, _ in slots), default=0))
     top = ticks[-1]
-    plot_w, plot_h = CHART_W - LEFT - RIGHT, CHART_H - TOP - BOTTOM
-    base = TOP + plot_h
+    chart_w, chart_h, top_margin = (
+        (PHONE_W, PHONE_H, PHONE_TOP) if phone else (CHART_W, CHART_H, TOP)
+    )
+    plot_w, plot_h = chart_w - LEFT - RIGHT, chart_h - top_margin - BOTTOM
+    base = top_margin + plot_h
     step = plot_w / max(1, len(slots))
 
     def y_count(value: float) -> float:
@@ -81,8 +89,8 @@ def chart_svg(slots: Sequence[tuple[str, int, int]], per: str = "day") -> str:
         return base - plot_h * share
 
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{CHART_W}" height="{CHART_H}" '
-        f'viewBox="0 0 {CHART_W} {CHART_H}" role="img" font-family="system-ui, sans-serif" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{chart_w}" height="{chart_h}" '
+        f'viewBox="0 0 {chart_w} {chart_h}" role="img" font-family="system-ui, sans-serif" '
         f'aria-label="Questions per {per} (bars, left axis) and share answered '
         '(line, right axis)">'
     ]
@@ -103,16 +111,24 @@ def chart_svg(slots: Sequence[tuple[str, int, int]], per: str = "day") -> str:
             f'fill="{RATE_COLOUR}">{value}%</text>'
         )
     parts.append(
-        f'<line x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{base}" stroke="#888"/>'
-        f'<line x1="{LEFT + plot_w}" y1="{TOP}" x2="{LEFT + plot_w}" y2="{base}" '
+        f'<line x1="{LEFT}" y1="{top_margin}" x2="{LEFT}" y2="{base}" stroke="#888"/>'
+        f'<line x1="{LEFT + plot_w}" y1="{top_margin}" x2="{LEFT + plot_w}" y2="{base}" '
         f'stroke="{RATE_COLOUR}"/>'
         f'<line x1="{LEFT}" y1="{base}" x2="{LEFT + plot_w}" y2="{base}" stroke="#888"/>'
         f'<text x="{LEFT}" y="14" font-size="12" fill="{BAR_COLOUR}">'
         f"■ questions per {per} (left axis)</text>"
-        f'<text x="{LEFT + plot_w}" y="14" font-size="12" fill="{RATE_COLOUR}" '
-        'text-anchor="end">● share answered (right axis)</text>'
     )
-    label_every = max(1, math.ceil(len(slots) / 10))
+    if phone:  # the second legend line under the first, at the right axis's side
+        parts.append(
+            f'<text x="{LEFT + plot_w}" y="30" font-size="12" fill="{RATE_COLOUR}" '
+            'text-anchor="end">● share answered (right axis)</text>'
+        )
+    else:
+        parts.append(
+            f'<text x="{LEFT + plot_w}" y="14" font-size="12" fill="{RATE_COLOUR}" '
+            'text-anchor="end">● share answered (right axis)</text>'
+        )
+    label_every = max(1, math.ceil(len(slots) / (PHONE_LABELS if phone else 10)))
     segments: list[list[str]] = [[]]
     for i, (day, asked, answered) in enumerate(slots):
         x = LEFT + i * step
@@ -153,18 +169,28 @@ def chart_svg(slots: Sequence[tuple[str, int, int]], per: str = "day") -> str:
 def _table(
     table_id: str,
     headers: Sequence[str],
-    rows: list[str],
+    rows: Sequence[Sequence[object]],
     empty: str,
     numeric: Sequence[int] = (),
 ) -> str:
-    """A table, or ``empty`` in words when there are no rows. The headers of the ``numeric``
-    columns are right-aligned, like their cells (``td class=n``)."""
+    """A table, or ``empty`` in words when there are no rows. The ``numeric`` columns are
+    right-aligned (``class=n``). Every cell carries its header (``data-label``): on a phone
+    each row is shown as a block of "header: value" lines instead of columns."""
     if not rows:
         return f'<p class="empty" id="{table_id}-empty">{escape(empty)}</p>'
     head = "".join(
         f"<th{' class=n' if i in numeric else ''}>{escape(h)}</th>" for i, h in enumerate(headers)
     )
-    body = "\n".join(rows)
+    body = "\n".join(
+        "<tr>"
+        + "".join(
+            f'<td{" class=n" if i in numeric else ""} data-label="{escape(headers[i])}">'
+            f"{escape(str(cell))}</td>"
+            for i, cell in enumerate(row)
+        )
+        + "</tr>"
+        for row in rows
+    )
     return (
         f'<table id="{table_id}">\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n'
         "</table>"
@@ -185,25 +211,29 @@ def render_html(
     end = generated.date()
     start = (generated - timedelta(days=period_days)).date()
     slots, per = chart_slots(stats.days, start, end)
-    chart = chart_svg(slots, per) if stats.asked else f'<p class="empty">{NO_QUESTIONS}</p>'
+    if stats.asked:
+        chart = (
+            f'<div class="chart wide">{chart_svg(slots, per)}</div>\n'
+            f'<div class="chart phone">{chart_svg(slots, per, phone=True)}</div>'
+        )
+    else:
+        chart = f'<p class="empty">{NO_QUESTIONS}</p>'
     gap_headers = ("question", "times asked", "unanswered", "not helpful", "last asked (UTC)")
     gap_rows = [
-        f"<tr><td>{escape(g.question)}</td><td class=n>{g.count}</td>"
-        f"<td class=n>{g.unanswered}</td><td class=n>{g.not_helpful}</td>"
-        f"<td>{escape(g.last_asked[:16].replace('T', ' '))}</td>"
-        f"<td>{escape(' / '.join(v for v in g.variants if v != g.question))}</td></tr>"
+        (
+            g.question,
+            g.count,
+            g.unanswered,
+            g.not_helpful,
+            g.last_asked[:16].replace("T", " "),
+            " / ".join(v for v in g.variants if v != g.question),
+        )
         for g in stats.gaps
     ]
     fixed_rows = [
-        f"<tr><td>{escape(g.question)}</td><td>{escape(source.title)}</td>"
-        f"<td>{escape(source.id)}</td><td>{escape(source.added_at[:10])}</td></tr>"
-        for g, source in fixed
+        (g.question, source.title, source.id, source.added_at[:10]) for g, source in fixed
     ]
-    source_rows = [
-        f"<tr><td>{escape(source_title(titles, sid))}</td><td>{escape(sid)}</td>"
-        f"<td class=n>{n}</td></tr>"
-        for sid, n in stats.top_sources
-    ]
+    source_rows = [(source_title(titles, sid), sid, n) for sid, n in stats.top_sources]
     nothing = NOTHING_ASKED if not stats.asked else None
     gaps = _table("gaps", (*gap_headers, "also asked as"), gap_rows, nothing or NO_GAPS, (1, 2, 3))
     now_answered = _table(
@@ -233,6 +263,22 @@ th.n, td.n {{ text-align: right; font-variant-numeric: tabular-nums; }}
 .empty {{ color: #555; font-style: italic; }}
 .meta {{ color: #555; }}
 svg {{ max-width: 100%; height: auto; }}
+td {{ overflow-wrap: anywhere; }}
+.chart.phone {{ display: none; }}
+/* A phone: the narrow chart (its labels keep their size), and each table row as a block of
+   "header: value" lines, so nothing runs off the right edge. */
+@media (max-width: {PHONE_EM}em) {{
+  body {{ margin: 1em auto; }}
+  .chart.wide {{ display: none; }}
+  .chart.phone {{ display: block; }}
+  .figures span {{ display: block; margin: 0 0 .3em; }}
+  table, thead, tbody, tr, th, td {{ display: block; width: auto; }}
+  thead {{ position: absolute; left: -10000px; }}
+  tr {{ border-bottom: 1px solid #ddd; padding: .4em 0; }}
+  td {{ border: none; padding: .1em 0; }}
+  th.n, td.n {{ text-align: left; }}
+  td::before {{ content: attr(data-label) ": "; color: #555; }}
+}}
 </style>
 </head>
 <body>

@@ -20,9 +20,13 @@ import hashlib
 import io
 import logging
 import math
+import mmap
+import os
+import struct
 import sys
 import zipfile
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
@@ -51,7 +55,8 @@ class PassageCache:
         self._files = ArrayFiles(directory, "passage cache")
         self.analyzer = analyzer
         self.window = window
-        self._memory: dict[str, tuple[str, list[Passage]]] = {}
+        self._memory: dict[str, _Entry] = {}
+        self._vocabulary = Vocabulary()
         # How many sources were run through spaCy (tests and the benchmark read this).
         self.processed = 0
         self._settings = "|".join(
@@ -69,28 +74,78 @@ class PassageCache:
     def last_keys(self) -> dict[str, str]:
         """The key of each source of the last ``passages`` call (already computed: hashing
         every text again costs a pass over the whole corpus)."""
-        return {source_id: key for source_id, (key, _) in self._memory.items()}
+        return {source_id: entry.key for source_id, entry in self._memory.items()}
 
-    def passages(self, sources: Iterable[Source]) -> list[Passage]:
+    def passages(self, sources: Iterable[Source]) -> PassageList:
         """All passages of ``sources``, in order; only sources not cached are processed."""
-        memory: dict[str, tuple[str, list[Passage]]] = {}
-        out: list[Passage] = []
+        memory: dict[str, _Entry] = {}
+        out = PassageList()
         for source in sources:
             key = self.key(source)
-            known = self._memory.get(source.id)
-            if known is not None and known[0] == key:
-                found = known[1]
-            else:
-                found = self._files.read(source.id, key, partial(_unpack, source))
-                if found is None:
+            entry = self._memory.get(source.id)
+            if entry is None or entry.key != key:
+                read = self._files.read(source.id, key, partial(_unpack, source))
+                if read is None:
                     found = split(source, self.analyzer, self.window)
                     self.processed += 1
-                    self._files.write(source.id, key, _pack(found))
-            memory[source.id] = (key, found)
-            out.extend(found)
+                    packed = _pack(found)
+                    self._files.write(source.id, key, packed)
+                    read = found, packed["vocab"].tolist(), packed["term_ids"], packed["term_ptr"]
+                found, vocab, term_ids, term_ptr = read
+                tokens = self._vocabulary.ids_of(vocab)[term_ids]
+                entry = _Entry(key, found, tokens, np.diff(term_ptr).astype(np.int32))
+            memory[source.id] = entry
+            out.extend(entry.passages)
         self._memory = memory
         self._files.prune(memory.keys())
+        entries = list(memory.values())
+        out.tokens = _concatenate([e.tokens for e in entries], np.int32)
+        out.lengths = _concatenate([e.lengths for e in entries], np.int64)
+        out.vocabulary = self._vocabulary.terms
         return out
+
+
+class Vocabulary:
+    """Every term a cache has seen, numbered in the order first seen (only ever grows)."""
+
+    def __init__(self) -> None:
+        self._ids: dict[str, int] = {}
+        self.terms: list[str] = []
+
+    def ids_of(self, terms: list[str]) -> np.ndarray:
+        ids = self._ids
+        out = np.empty(len(terms), np.int32)
+        for n, term in enumerate(terms):
+            found = ids.get(term)
+            if found is None:
+                found = ids[term] = len(self.terms)
+                self.terms.append(term)
+            out[n] = found
+        return out
+
+
+class PassageList(list):
+    """Passages in index order, with their terms as arrays too, so an index is built without a
+    pass over every term in Python: ``tokens`` (each passage's terms, in order, as ids into
+    ``vocabulary``, all passages one after the other) and ``lengths`` (terms per passage)."""
+
+    tokens: np.ndarray
+    lengths: np.ndarray
+    vocabulary: list[str]
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """One source's passages in memory, and their terms as vocabulary ids."""
+
+    key: str
+    passages: list[Passage]
+    tokens: np.ndarray
+    lengths: np.ndarray
+
+
+def _concatenate(arrays: list[np.ndarray], dtype) -> np.ndarray:
+    return np.concatenate(arrays).astype(dtype, copy=False) if arrays else np.zeros(0, dtype)
 
 
 class ArrayFiles:
@@ -112,17 +167,18 @@ class ArrayFiles:
     def read(
         self, source_id: str, key: str, unpack: Callable[[Any], T], part: int | None = None
     ) -> T | None:
-        """``unpack(arrays)`` of the file made under ``key``, or None. ``part``: one of the
-        checkpoints a long computation for the source wrote (``write(..., part=n)``)."""
+        """``unpack(arrays)`` of the file made under ``key``, or None. The arrays are views of
+        a read-only memory map of the file (see ``map_arrays``): ``unpack`` copies what it
+        keeps. ``part``: one of the checkpoints a long computation for the source wrote
+        (``write(..., part=n)``)."""
         path = self._path(source_id, part)
         if path is None or not path.is_file():
             return None
         try:
-            with np.load(path, allow_pickle=False) as data:
-                _check_sizes(data, path.stat().st_size)
-                if str(data["key"]) != key:
-                    return None
-                return unpack(data)
+            data = map_arrays(path)
+            if str(data["key"][()]) != key:
+                return None
+            return unpack(data)
         except Exception as exc:  # any damage means: not cached
             log.warning("ignored unreadable %s %s: %s", self.what, path, exc)
             return None
@@ -156,22 +212,51 @@ class ArrayFiles:
                 path.unlink(missing_ok=True)
 
 
-def _check_sizes(data: np.lib.npyio.NpzFile, file_size: int) -> None:
-    """Refuse, before reading any array, a file that is not what ``write`` makes: every member
-    stored (``np.savez`` never compresses, so a small file cannot inflate to gigabytes), no
-    larger than the file itself, and holding no more than the array its header declares
-    (numpy allocates the declared size before reading)."""
-    for info in data.zip.infolist():
-        if info.compress_type != zipfile.ZIP_STORED or info.file_size > file_size:
-            raise ValueError(f"{info.filename}: compressed or larger than the file")
-        with data.zip.open(info) as member:
-            version = np.lib.format.read_magic(member)
-            if version == (1, 0):
-                shape, _, dtype = np.lib.format.read_array_header_1_0(member)
-            else:
-                shape, _, dtype = np.lib.format.read_array_header_2_0(member)
-        if math.prod(shape) * dtype.itemsize > info.file_size:
-            raise ValueError(f"{info.filename}: declares more than the file holds")
+# The largest cache file read (a source is at most 10 MB of text; its vectors ~ 40 MB).
+MAX_FILE_BYTES = 1 << 31
+
+
+def map_arrays(path: Path) -> dict[str, np.ndarray]:
+    """The arrays of an uncompressed ``.npz`` file (what ``np.savez`` writes), as read-only
+    views of one memory map of the file, nothing read before it is checked: every member must
+    be stored (not deflated: a small file cannot expand into gigabytes), be a ``.npy`` of a
+    plain dtype (no objects, so no pickle) and C order, and its declared shape times item size
+    must be exactly the member's size, which must lie inside the file. ValueError otherwise."""
+    with open(path, "rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        if not 0 < size <= MAX_FILE_BYTES:
+            raise ValueError(f"size {size}")
+        with zipfile.ZipFile(handle) as archive:
+            members = archive.infolist()
+        mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+    out: dict[str, np.ndarray] = {}
+    for info in members:
+        name = info.filename
+        if not name.endswith(".npy") or info.compress_type != zipfile.ZIP_STORED:
+            raise ValueError(f"member {name!r} is not a stored .npy")
+        local = info.header_offset
+        if local + 30 > size or mapped[local : local + 4] != b"PK\x03\x04":
+            raise ValueError(f"member {name!r}: bad local header")
+        name_len, extra_len = struct.unpack("<HH", mapped[local + 26 : local + 30])
+        start = local + 30 + name_len + extra_len
+        end = start + info.file_size
+        if info.compress_size != info.file_size or end > size:
+            raise ValueError(f"member {name!r} runs past the file")
+        header = io.BytesIO(mapped[start : min(end, start + 65536)])
+        version = np.lib.format.read_magic(header)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(header)
+        elif version in ((2, 0), (3, 0)):
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(header)
+        else:
+            raise ValueError(f"member {name!r}: npy version {version}")
+        if dtype.hasobject or fortran:
+            raise ValueError(f"member {name!r}: object dtype or Fortran order")
+        offset = start + header.tell()
+        if offset + math.prod(shape) * dtype.itemsize != end:
+            raise ValueError(f"member {name!r}: declared shape {shape} does not fit its size")
+        out[name[:-4]] = np.ndarray(shape, dtype, buffer=mapped, offset=offset)
+    return out
 
 
 def valid_offsets(ptr: np.ndarray, total: int) -> bool:
@@ -207,14 +292,17 @@ def _pack(passages: list[Passage]) -> dict[str, np.ndarray]:
     }
 
 
-def _unpack(source: Source, data) -> list[Passage]:
+def _unpack(source: Source, data) -> tuple[list[Passage], list[str], np.ndarray, np.ndarray]:
+    """A source's passages, and their terms as ids into the file's vocabulary (checked)."""
     bounds, term_ptr, term_ids = data["bounds"], data["term_ptr"], data["term_ids"]
     sent_ptr, sent_starts = data["sent_ptr"], data["sent_starts"]
-    vocab = [sys.intern(v) for v in data["vocab"].tolist()]
+    vocab_array = data["vocab"]
     n = len(bounds)
     if (
         bounds.ndim != 2
         or bounds.shape[1] != 2
+        or vocab_array.ndim != 1
+        or vocab_array.dtype.kind != "U"
         or len(term_ptr) != n + 1
         or len(sent_ptr) != n + 1
         or not valid_offsets(term_ptr, len(term_ids))
@@ -222,12 +310,13 @@ def _unpack(source: Source, data) -> list[Passage]:
         or not within(bounds, 0, len(source.text) + 1)
         or (n and bool(np.any(bounds[:, 0] >= bounds[:, 1])))
         or not within(sent_starts, 0, len(source.text) + 1)
-        or not within(term_ids, 0, len(vocab))
+        or not within(term_ids, 0, len(vocab_array))
     ):
         raise ValueError("inconsistent arrays")
+    vocab = [sys.intern(v) for v in vocab_array.tolist()]
     terms = [vocab[i] for i in term_ids.tolist()]
     tp, sp, starts = term_ptr.tolist(), sent_ptr.tolist(), sent_starts.tolist()
-    return [
+    passages = [
         Passage(
             source.id,
             start,
@@ -237,3 +326,4 @@ def _unpack(source: Source, data) -> list[Passage]:
         )
         for j, (start, end) in enumerate(bounds.tolist())
     ]
+    return passages, vocab, np.array(term_ids, dtype=np.int64), np.array(term_ptr, np.int64)

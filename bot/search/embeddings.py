@@ -73,6 +73,9 @@ class Embedder:
         options.inter_op_num_threads = 1
         options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        # No memory arena: it grows to the largest batch ever run (+130 MB after embedding a
+        # source) and never gives it back; measured no slower without it.
+        options.enable_cpu_mem_arena = False
         try:
             self._session = onnxruntime.InferenceSession(
                 str(self.model_path), options, providers=["CPUExecutionProvider"]

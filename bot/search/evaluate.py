@@ -31,8 +31,39 @@ class Labelled:
     answers: tuple[str, ...]
 
 
+KINDS = ("answer", "closest", "nothing")
+
+
 @dataclass
-class Report:
+class ShownCounts:
+    """What members saw, for either report: replies by kind, shown hits (answer or closest
+    passages) of answerable questions, and how many confident answers were right."""
+
+    kinds: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KINDS, 0))
+    shown_hits_at_1: int = 0
+    shown_hits_at_3: int = 0
+    confident_right: int = 0
+
+    @property
+    def confident_precision(self) -> float | None:
+        answered = self.kinds["answer"]
+        return self.confident_right / answered if answered else None
+
+    def count(self, answer: Answer, phrases: Sequence[str]) -> None:
+        """The reply's kind, its shown hits (answerable only) and whether a confident answer
+        is right."""
+        self.kinds[answer.kind] += 1
+        if not phrases:
+            return
+        rank = first_hit_rank(answer, phrases, shown=True)
+        if rank is not None:
+            self.shown_hits_at_1 += rank == 1
+            self.shown_hits_at_3 += rank <= 3
+            self.confident_right += answer.answered
+
+
+@dataclass
+class Report(ShownCounts):
     answerable: int = 0
     unanswerable: int = 0
     hits_at_1: int = 0
@@ -40,17 +71,7 @@ class Report:
     reciprocal_ranks: float = 0.0
     abstained_right: int = 0  # abstained on an unanswerable question
     abstained_wrong: int = 0  # abstained on an answerable question
-    # The three kinds of reply, over all questions; shown hits; right confident answers.
-    kinds: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KINDS, 0))
-    shown_hits_at_1: int = 0
-    shown_hits_at_3: int = 0
-    confident_right: int = 0
     misses: list[str] = field(default_factory=list)
-
-    @property
-    def confident_precision(self) -> float | None:
-        answered = self.kinds["answer"]
-        return self.confident_right / answered if answered else None
 
     @property
     def hit_at_1(self) -> float:
@@ -110,9 +131,6 @@ def _norm(text: str) -> str:
     return unicodedata.normalize("NFC", text).casefold()
 
 
-KINDS = ("answer", "closest", "nothing")
-
-
 def _rate(a: float, b: int) -> float:
     return round(a / b, 4) if b else 0.0
 
@@ -133,25 +151,12 @@ def first_hit_rank(answer: Answer, phrases: Iterable[str], shown: bool = False) 
     return None
 
 
-def _count_shown(report, answer: Answer, phrases: Sequence[str]) -> None:
-    """The reply's kind, its shown hits (answerable only) and whether a confident answer is
-    right, into ``report`` (a Report or a StorySetReport)."""
-    report.kinds[answer.kind] += 1
-    if not phrases:
-        return
-    rank = first_hit_rank(answer, phrases, shown=True)
-    if rank is not None:
-        report.shown_hits_at_1 += rank == 1
-        report.shown_hits_at_3 += rank <= 3
-        report.confident_right += answer.answered
-
-
 def evaluate(ask: Callable[[str], Answer], items: Iterable[Labelled]) -> Report:
     """Score ``ask`` (question -> Answer with at least 3 excerpts asked for) on ``items``."""
     report = Report()
     for item in items:
         answer = ask(item.question)
-        _count_shown(report, answer, item.answers)
+        report.count(answer, item.answers)
         if not item.answers:
             report.unanswerable += 1
             if not answer.answered:
@@ -187,7 +192,7 @@ class StoryQuestion:
 
 
 @dataclass
-class StorySetReport:
+class StorySetReport(ShownCounts):
     """Answerable questions against their own story, off-topic ones (answerable questions of
     other stories) and the set's own unanswerable questions, each scored as a user sees them."""
 
@@ -202,16 +207,7 @@ class StorySetReport:
     off_topic_refused: int = 0
     unanswerable: int = 0
     unanswerable_refused: int = 0
-    kinds: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KINDS, 0))
-    shown_hits_at_1: int = 0
-    shown_hits_at_3: int = 0
-    confident_right: int = 0
     off_topic_nothing: int = 0
-
-    @property
-    def confident_precision(self) -> float | None:
-        answered = self.kinds["answer"]
-        return self.confident_right / answered if answered else None
 
     def as_dict(self) -> dict:
         rate = _rate
@@ -291,7 +287,7 @@ def evaluate_story_set(
             report = reports.setdefault(label, StorySetReport())
             for item in own:
                 answer = ask(item.question)
-                _count_shown(report, answer, item.answers)
+                report.count(answer, item.answers)
                 if not item.answers:
                     report.unanswerable += 1
                     report.unanswerable_refused += not answer.answered

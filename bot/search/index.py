@@ -35,6 +35,7 @@ import rank_bm25
 from scipy import sparse
 
 from bot.config import RetrievalSettings
+from bot.search.cache import PassageList
 from bot.search.passages import Passage
 
 # rank-bm25's default for BM25Okapi's idf floor (we do not configure it).
@@ -97,22 +98,19 @@ class Index:
     """BM25 over passages' terms; an empty corpus is an index that matches nothing."""
 
     def __init__(self, passages: Sequence[Passage], settings: RetrievalSettings) -> None:
-        self.passages = list(passages)
         self.settings = settings
         variant = VARIANTS[settings.variant]
         # Passages without a single term cannot match; leaving them out also avoids a zero avgdl.
-        rows = [i for i, p in enumerate(self.passages) if p.terms]
-        self._rows = np.asarray(rows, dtype=np.int64)
         # Vocabulary in first-occurrence order: rank-bm25's order, which BM25Okapi's mean idf
         # is summed in.
-        vocab: dict[str, int] = {}
-        ids = np.fromiter(
-            (vocab.setdefault(t, len(vocab)) for i in rows for t in self.passages[i].terms),
-            dtype=np.int64,
-        )
-        doc_len = np.fromiter((len(self.passages[i].terms) for i in rows), dtype=np.int64)
+        if isinstance(passages, PassageList):  # terms already as arrays: no pass in Python
+            self._rows, vocab, ids, doc_len = _terms_from_arrays(passages)
+            self.passages = list(passages)
+        else:
+            self.passages = list(passages)
+            self._rows, vocab, ids, doc_len = _terms_of(self.passages)
         self._vocab = vocab
-        n = len(rows)
+        n = len(self._rows)
         docs = np.repeat(np.arange(n, dtype=np.int64), doc_len)
         # Term frequencies: duplicates (term, passage) are summed by the CSR conversion.
         tf = sparse.csr_matrix(
@@ -202,6 +200,43 @@ class Index:
             else:
                 out[matrix.indices[a:b]] += matrix.data[a:b]
         return out
+
+
+def _terms_of(
+    passages: Sequence[Passage],
+) -> tuple[np.ndarray, dict[str, int], np.ndarray, np.ndarray]:
+    """The passages with terms (their indices), the vocabulary in first-occurrence order,
+    every term of those passages as a vocabulary id, and their lengths."""
+    rows = [i for i, p in enumerate(passages) if p.terms]
+    vocab: dict[str, int] = {}
+    ids = np.fromiter(
+        (vocab.setdefault(t, len(vocab)) for i in rows for t in passages[i].terms),
+        dtype=np.int64,
+    )
+    doc_len = np.fromiter((len(passages[i].terms) for i in rows), dtype=np.int64)
+    return np.asarray(rows, dtype=np.int64), vocab, ids, doc_len
+
+
+def _terms_from_arrays(
+    passages: PassageList,
+) -> tuple[np.ndarray, dict[str, int], np.ndarray, np.ndarray]:
+    """``_terms_of`` from the arrays a PassageList carries (the same results)."""
+    rows = np.flatnonzero(passages.lengths > 0)
+    tokens = passages.tokens
+    if tokens.size:
+        # Where each term first occurs (a minimum per term, no sort of every token).
+        first = np.full(int(tokens.max()) + 1, len(tokens), np.int64)
+        np.minimum.at(first, tokens, np.arange(len(tokens)))
+        seen = np.flatnonzero(first < len(tokens))
+        order = seen[np.argsort(first[seen], kind="stable")]
+        renumber = np.zeros(len(first), np.int64)
+        renumber[order] = np.arange(len(order))
+        ids = renumber[tokens]
+    else:
+        order, ids = np.zeros(0, np.int64), np.zeros(0, np.int64)
+    terms = passages.vocabulary
+    vocab = {terms[g]: n for n, g in enumerate(order.tolist())}
+    return rows.astype(np.int64), vocab, ids, passages.lengths[rows].astype(np.int64)
 
 
 def rank_bm25_model(corpus: Sequence[Sequence[str]], settings: RetrievalSettings):

@@ -33,17 +33,28 @@ _DATE = re.compile(
 )
 
 
-def answer_type_cue(question: str, text: str) -> float:
-    """1 when ``text`` holds what the question's type asks for (who: a name; how many / how
-    much: a number; when / what year: a date), 0 when it does not; 0.5 for other questions."""
+def asked_type(question: str) -> re.Pattern | None:
+    """What the question's type asks for: a name (who), a number (how many / how much / what
+    percentage), a date (when / what year); None for other questions."""
     q = question.lower()
     if q.startswith(("who ", "whom ", "whose ")) or " who " in q:
-        return float(bool(_NAME.search(text)))
+        return _NAME
     if "how many" in q or "how much" in q or "what percentage" in q:
-        return float(bool(_NUMBER.search(text)))
+        return _NUMBER
     if q.startswith("when ") or "what year" in q or "which year" in q:
-        return float(bool(_DATE.search(text)))
-    return 0.5
+        return _DATE
+    return None
+
+
+def type_cue(wanted: re.Pattern | None, text: str) -> float:
+    """1 when ``text`` holds what ``asked_type`` found, 0 when it does not; 0.5 without one."""
+    return 0.5 if wanted is None else float(bool(wanted.search(text)))
+
+
+def answer_type_cue(question: str, text: str) -> float:
+    """``type_cue`` for one question and text (read the question once with ``asked_type`` when
+    scoring many texts)."""
+    return type_cue(asked_type(question), text)
 
 
 def window_features(

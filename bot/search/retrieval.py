@@ -279,6 +279,7 @@ class Retriever:
         answer rule then needs the judge's answer logit to reach ``min_answer``. Supporting
         excerpts need a window logit of their own (``SUPPORT_LOGIT``)."""
         top_fused = ranking.scores[ranking.candidates[0]]
+        wanted = judge.asked_type(question)
         logits = {}
         for i in ranking.candidates:
             features = judge.window_features(
@@ -287,7 +288,7 @@ class Retriever:
                 ranking.sentence[i],
                 ranking.lexical[i],
                 ranking.coverage[i],
-                judge.answer_type_cue(question, self._window_text(i)),
+                judge.type_cue(wanted, self._window_text(i)),
                 top_fused,
             )
             logits[i] = judge.logit(judge.WINDOW_WEIGHTS, features)
@@ -310,7 +311,6 @@ class Retriever:
             scores={i: _sigmoid(x) for i, x in logits.items()},
             answered=answered,
             reason="" if answered else "not_sure",
-            logits=logits,
             support=None,
             support_logit=judge.SUPPORT_LOGIT,
         )
@@ -494,9 +494,7 @@ class _Ranking:
     max_chars: int = MAX_EXCERPT_CHARS
     # Whether the question is about the sources at all (else: nothing to show).
     about: bool = False
-    # The judge's window logit per candidate (empty without it), and the logit a supporting
-    # excerpt needs.
-    logits: Mapping[int, float] = field(default_factory=dict)
+    # When judged: the window logit a supporting excerpt needs.
     support_logit: float | None = None
     # Per candidate (semantic only): its cosine (window or best sentence) and normalised BM25;
     # the best sentence cosine of the corpus.

@@ -21,7 +21,7 @@ import threading
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import snowballstemmer
 import spacy
@@ -79,6 +79,7 @@ def fold(text: str) -> str:
 _stemmers = threading.local()
 
 
+@lru_cache(maxsize=1 << 18)  # every index build stems its whole vocabulary
 def stem(term: str) -> str:
     """Snowball stem of a term: a coarser key than the lemma, for word families."""
     stemmer = getattr(_stemmers, "english", None)

@@ -107,6 +107,24 @@ class CorpusLoad:
     errors: list[str]
 
 
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def publication_date(text: str) -> str:
+    """A moderator's publication date: "" or a real date written YYYY-MM-DD; ValueError with
+    the message otherwise ("last tuesday" was once stored as written)."""
+    text = text.strip()
+    if not text:
+        return ""
+    if _DATE.fullmatch(text):
+        try:
+            datetime.strptime(text, "%Y-%m-%d")
+            return text
+        except ValueError:
+            pass
+    raise ValueError(f"the publication date must be a date like 2020-09-10, not {text!r}")
+
+
 def serialize(source: Source) -> str:
     return f"{FENCE}\n{tomli_w.dumps(source.header())}{FENCE}\n{source.text}"
 

@@ -19,16 +19,19 @@ import re
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
 
-from bot.sources.corpus import CorpusError, Link, Source
+from bot.sources.corpus import CorpusError, Link, Source, publication_date
 from bot.sources.decoding import DocumentError
 from bot.sources.uploads import upload_content
 from bot.sources.urls import clean_url, is_http_url, normalize_url
 from bot.sources.web.extract import Extracted, ExtractError, extract
 from bot.sources.web.fetch import Fetcher, FetchError
 from bot.sources.web.urlguard import UrlRefused, url_host
+
+if TYPE_CHECKING:
+    from bot.sources.relevance import Relevance
 
 # Near-duplicate text: share of common 5-word shingles (Jaccard), or how much of the smaller
 # text is inside the larger (containment; a syndicated copy with extra boilerplate).
@@ -38,6 +41,8 @@ NEAR_DUPLICATE_CONTAINMENT = 0.8
 MIN_SHINGLES = 10
 # When following links, links that fail are skipped; give up after this many attempts per page.
 FOLLOW_ATTEMPTS_PER_PAGE = 3
+# Characters of a followed page's text its relevance is judged on (as for feed items).
+SCORED_CHARS = 2000
 # Adds run at most this many at a time (each is bounded by the fetch deadline); more wait.
 INGEST_WORKERS = 2
 # Fewer words than this is not an article (an error page, a cookie wall, a failed extraction):
@@ -55,6 +60,10 @@ class DuplicateUrl(CorpusError):
     def __init__(self, url: str, source_id: str) -> None:
         super().__init__(f"{url} is already in the corpus as {source_id!r}")
         self.source_id = source_id
+
+
+class OffTopic(CorpusError):
+    """A followed link whose page is not about the story (the feed items' relevance rule)."""
 
 
 class JunkSource(CorpusError):
@@ -123,9 +132,14 @@ class Library(Protocol):
 
 
 class Ingestor:
-    def __init__(self, library: Library, fetcher: Fetcher) -> None:
+    def __init__(
+        self, library: Library, fetcher: Fetcher, relevance: Relevance | None = None
+    ) -> None:
+        """``relevance``: the rule followed links must pass (feed items pass the same one);
+        None follows every link."""
         self.library = library
         self.fetcher = fetcher
+        self.relevance = relevance
         self._shingles: dict[tuple[str, int], frozenset[int]] = {}
         # Threads start on first use and end when idle ones are collected with the ingestor.
         self._pool = ThreadPoolExecutor(INGEST_WORKERS, thread_name_prefix="storybot-ingest")
@@ -175,8 +189,12 @@ class Ingestor:
         kind: str = "source",
         extra: dict | None = None,
         force: bool = False,
+        on_topic: bool = False,
+        published: str = "",
+        detail: str = "",
     ) -> Added:
-        """Fetch, extract and store one page (blocking). Raises one of ``ERRORS``."""
+        """Fetch, extract and store one page (blocking). Raises one of ``ERRORS``;
+        ``on_topic``: OffTopic unless the page passes the relevance rule (followed links)."""
         url = url.strip()
         url_host(url)  # a clear refusal for ftp:, file:, garbage, before anything else
         existing = self.find_url(url)
@@ -184,8 +202,20 @@ class Ingestor:
             raise DuplicateUrl(url, existing.id)
         page = self.fetcher.fetch(url)
         content = extract(page)
+        if on_topic and self.relevance is not None:
+            verdict = self.relevance(f"{content.title}\n{content.text[:SCORED_CHARS]}")
+            if not verdict.relevant:
+                raise OffTopic(f"not about the story: {verdict.reason}")
         return self.store(
-            content, clean_url(page.final_url), title, added_by, kind, extra, force=force
+            content,
+            clean_url(page.final_url),
+            title,
+            added_by,
+            kind,
+            extra,
+            force=force,
+            published=published,
+            detail=detail,
         )
 
     def add_document(
@@ -207,6 +237,10 @@ class Ingestor:
         url = url.strip()
         if url and not is_http_url(url):
             raise DocumentError("the url must be an http:// or https:// address")
+        try:
+            published = publication_date(published)
+        except ValueError as exc:
+            raise DocumentError(str(exc)) from exc
         url = clean_url(url) if url else ""
         content = upload_content(filename, data, url)
         if not (title or "").strip() and not content.title:
@@ -234,12 +268,14 @@ class Ingestor:
         publisher: str = "",
         published: str = "",
         force: bool = False,
+        detail: str = "",
     ) -> Added:
         """Store extracted content as a new source unless its URL is already there, or (unless
         ``force``) its text is empty, near-empty or exactly an existing source's.
 
-        ``publisher`` and ``published``, when given (e.g. by a moderator uploading a file),
-        override what the page declares."""
+        ``publisher`` and ``published``, when given (e.g. by a moderator uploading a file, or
+        a feed's date for its item), override what the page declares; ``detail`` leads the
+        audit row's detail (e.g. "from feed 3, candidate 12")."""
 
         def refuse_duplicate(sources: list[Source]) -> None:
             existing = _find_url(sources, url)
@@ -256,6 +292,7 @@ class Ingestor:
         if twin:
             fields["near_duplicate_of"] = twin[0]
         notes = [f"{k}={v}" for k, v in fields.items() if k in ("near_duplicate_of", "linked_from")]
+        notes = [detail, *notes] if detail else notes
         source = self.library.add_source(
             content.text,
             (title or "").strip() or content.title or _title_from_url(url),
@@ -281,11 +318,17 @@ class Ingestor:
         follow: int = 0,
         progress: Progress | None = None,
         force: bool = False,
+        published: str = "",
+        detail: str = "",
+        extra: dict | None = None,
     ) -> IngestReport:
         """Add ``url``, then up to ``follow`` pages it links to that are not in the corpus yet.
+        ``published``, ``detail`` and ``extra`` are the first page's (``store``).
 
         The first page's failure raises (one of ``ERRORS``); a followed link that fails, for
-        whatever reason, is reported in ``IngestReport.skipped`` and the next link is tried:
+        whatever reason (``OffTopic`` included: followed pages must pass the relevance rule
+        feed items pass, the moderator's own page need not), is reported in
+        ``IngestReport.skipped`` with the reason and the next link is tried:
         what was stored is always reported. ``force`` stores the first page even if its text
         looks like junk (never the followed ones).
         """
@@ -300,7 +343,15 @@ class Ingestor:
 
         await emit("fetch", url, f"Fetching {url}")
         first = await self._in_pool(
-            self.add_url_sync, url, title=title, added_by=added_by, kind=kind, force=force
+            self.add_url_sync,
+            url,
+            title=title,
+            added_by=added_by,
+            kind=kind,
+            force=force,
+            published=published,
+            detail=detail,
+            extra=extra,
         )
         report.added.append(first)
         await emit("added", first.source.url, f"Added {first.source.id}")
@@ -320,6 +371,7 @@ class Ingestor:
                         link.url,
                         added_by=added_by,
                         extra={"linked_from": first.source.id},
+                        on_topic=True,
                     )
                 except Exception as exc:  # one bad link must not hide what was stored
                     if isinstance(exc, ERRORS):

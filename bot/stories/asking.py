@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from bot.insights.announcements import Announcement, answered_by
 from bot.insights.questionlog import Gap, Stats, newly_answered
 from bot.sources.corpus import CorpusError, Source
+from bot.sources.relevance import story_names
 from bot.stories.story import Story
 
 if TYPE_CHECKING:
@@ -25,6 +26,7 @@ ANNOUNCE_GAPS = 25
 class Asking:
     def __init__(self, story: Story) -> None:
         self.story = story
+        self._names: tuple[object, frozenset[str]] | None = None
 
     def ask(
         self,
@@ -55,6 +57,15 @@ class Asking:
         """How strongly the corpus matches ``text`` (a feed item, say), by the answer rule's
         own number, and the passage behind it."""
         return self.story.snapshot.retriever.match(text)
+
+    def story_names(self) -> frozenset[str]:
+        """The names the story mentions most (``bot.sources.relevance``), once per snapshot."""
+        snapshot = self.story.snapshot
+        cached = self._names
+        if cached is None or cached[0] is not snapshot:
+            cached = (snapshot, story_names(s.text for s in snapshot.sources.values()))
+            self._names = cached
+        return cached[1]
 
     def stats(self, days: int = 30) -> Stats:
         """Figures for moderators. spaCy is loaded only if there are gaps to group."""

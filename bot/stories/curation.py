@@ -13,17 +13,22 @@ from bot.insights.audit import AuditEntry
 from bot.sources.corpus import CorpusError, Link, Source
 from bot.sources.decoding import is_iso_date, visible
 from bot.sources.ingest import Added, Ingestor, IngestReport, Progress
+from bot.sources.relevance import Relevance
 from bot.sources.urls import link_target
+from bot.stories.asking import Asking
 from bot.stories.story import Story
 
 
 class Curation:
-    def __init__(self, story: Story) -> None:
+    def __init__(self, story: Story, asking: Asking) -> None:
         self.story = story
+        self.asking = asking
 
     @cached_property
     def ingestor(self) -> Ingestor:
-        return Ingestor(self, self.story.shared.fetcher)
+        """Followed links pass the feed items' relevance rule (judging one loads the index)."""
+        relevance = Relevance(self.asking.match, self.story.config.feeds, self.asking.story_names)
+        return Ingestor(self, self.story.shared.fetcher, relevance)
 
     @property
     def sources(self) -> list[Source]:  # the ingestor's Library
@@ -47,7 +52,15 @@ class Curation:
         follow: int = 0,
         progress: Progress | None = None,
         force: bool = False,
+        published: str = "",
+        detail: str = "",
+        extra: dict | None = None,
     ) -> IngestReport:
+        """Fetch and store ``url`` (and up to ``follow`` pages it links to); ``progress`` hears
+        about every step. The first page's failure raises one of ``bot.sources.ingest.ERRORS``;
+        ``force`` stores it even if its text is near-empty or exactly another source's.
+        ``published`` overrides the page's date, ``detail`` leads its audit row's detail,
+        ``extra`` adds header fields (provenance)."""
         return await self.ingestor.add_url(
             url,
             title=title,
@@ -56,6 +69,9 @@ class Curation:
             follow=follow,
             progress=progress,
             force=force,
+            published=published,
+            detail=detail,
+            extra=extra,
         )
 
     def add_file(self, filename: str, data: bytes, **fields) -> Added:

@@ -1,7 +1,9 @@
-"""What builds and serves one story's index today: corpus files -> passages (spaCy, cached per
-source) -> BM25 index (+ vectors, cached per source) -> a Retriever, kept as one immutable
-:class:`Snapshot`. A change builds a new snapshot and swaps it in with one assignment, so a
-question asked meanwhile is answered from the old, consistent state.
+"""What builds and serves one story's index: corpus files -> per-source segments (passages
+through spaCy, vectors through the model, both cached in the story's cache directory,
+``bot.search.snapshot.Segments``) -> BM25 index (+ vectors) -> a Retriever, kept as one
+immutable :class:`Snapshot`. A change builds a new snapshot and swaps it in with one
+assignment (``bot.search.snapshot.Reloader``), so a question asked meanwhile is answered from
+the old, consistent state; a change another process made is rebuilt in the background.
 
 Imported only when a story answers its first question (``bot.stories.story``): commands that
 only read files or the database never load spaCy or the embedding model.
@@ -10,43 +12,30 @@ only read files or the database never load spaCy or the embedding model.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from bot.config import Config
-from bot.search.cache import PassageCache
-from bot.search.embeddings import embedder_for
 from bot.search.index import Index
 from bot.search.passages import Passage
 from bot.search.retrieval import Retriever
-from bot.search.semantic import BuildProgress, VectorCache
+from bot.search.semantic import BuildProgress
+from bot.search.snapshot import Reloader, Segments, Snapshot
 from bot.search.text import Analyzer
-from bot.sources.corpus import Corpus, Source
+from bot.sources.corpus import Corpus
 from bot.stories import story as story_module
 from bot.stories.story import corpus_mtime
 
 log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True)
-class Snapshot:
-    """Everything one question needs, built together and never mutated."""
-
-    sources: dict[str, Source]
-    retriever: Retriever
-    load_errors: tuple[str, ...]
-    # The corpus directory's modification time when it was read (None: no directory).
-    corpus_mtime: int | None = None
-    # The names of its files then: a file another process added within the same timestamp
-    # tick leaves the modification time unchanged, but not this.
-    corpus_ids: frozenset[str] = frozenset()
+__all__ = ["Snapshot", "StoryIndex"]
 
 
 class StoryIndex:
-    """A story's current snapshot and the caches it is built from. The caller (``Story``)
-    holds its write lock around ``build``/``swap``."""
+    """A story's current snapshot and the segments it is built from. ``lock`` is the story's
+    write lock: the caller holds it around ``reload``; a background reload takes it."""
 
     def __init__(
         self,
@@ -54,25 +43,22 @@ class StoryIndex:
         corpus: Corpus,
         cache_dir: Path,
         analyzer: Analyzer,
-        embedder_factory: Callable[[], object] | None = None,
+        lock: threading.Lock,
         progress: BuildProgress | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.config = config
         self.corpus = corpus
         self.analyzer = analyzer
-        self.progress = progress
         self._clock = clock
-        # Passages per source, reused across builds and restarts (only changed sources are
-        # run through spaCy again).
-        self._passages = PassageCache(cache_dir / "passages", analyzer, config.nlp.window_sentences)
-        # The semantic layer: passage vectors per source, cached beside the passages.
-        self._vectors: VectorCache | None = None
-        if config.semantic.enabled:
-            embedder = embedder_factory() if embedder_factory else embedder_for(config.semantic)
-            self._vectors = VectorCache(cache_dir / "vectors", embedder)
-        self.snapshot = self.build()
+        self.segments = Segments(config, analyzer, progress, cache_dir)
+        self.reloader = Reloader(self.build, lock)
+        self.reloader.reload()
         self.checked_at = clock()
+
+    @property
+    def snapshot(self) -> Snapshot:
+        return self.reloader.snapshot
 
     @property
     def passages(self) -> list[Passage]:
@@ -80,11 +66,11 @@ class StoryIndex:
 
     @property
     def passage_builds(self) -> int:
-        return self._passages.processed
+        return self.segments.processed
 
     @property
     def vector_builds(self) -> int:
-        return self._vectors.embedded if self._vectors is not None else 0
+        return self.segments.embedded
 
     def due_for_check(self) -> bool:
         """At most every REFRESH_SECONDS: whether to look at the corpus directory again."""
@@ -98,11 +84,20 @@ class StoryIndex:
         """Whether the corpus directory changed since the snapshot was read (one stat)."""
         return corpus_mtime(self.corpus) != self.snapshot.corpus_mtime
 
-    def changed_on_disk(self) -> bool:
-        return self.stale() or self.corpus.ids() != self.snapshot.corpus_ids
+    def changed_on_disk(self, snapshot: Snapshot | None = None) -> bool:
+        snapshot = snapshot or self.snapshot
+        return (
+            corpus_mtime(self.corpus) != snapshot.corpus_mtime
+            or self.corpus.ids() != snapshot.corpus_ids
+        )
 
     def reload(self) -> None:  # the caller holds the story's write lock
-        self.snapshot = self.build()
+        self.reloader.reload()
+
+    def reload_in_background(self) -> bool:
+        """Rebuild in a background thread (unless one is under way) if the corpus still
+        differs then; questions keep the current snapshot meanwhile. True if one started."""
+        return self.reloader.reload_in_background(self.changed_on_disk)
 
     def build(self) -> Snapshot:
         # Read before loading: a change during the load is seen by the next check.
@@ -112,16 +107,7 @@ class StoryIndex:
         for error in loaded.errors:
             log.warning("skipped corpus file: %s", error)
         sources = {s.id: s for s in loaded.sources}
-        passages = self._passages.passages(sources.values())
-        index = Index(passages, self.config.retrieval)
-        semantic = None
-        if self._vectors is not None:
-            by_source: dict[str, list] = {source_id: [] for source_id in sources}
-            for passage in passages:
-                by_source[passage.source_id].append(passage)
-            keys = self._passages.last_keys()
-            per_source = [(s, keys[s.id], by_source[s.id]) for s in sources.values()]
-            semantic = self._vectors.index(per_source, self.progress)
+        index, semantic = self.segments.build(sources.values(), Index)
         retriever = Retriever(
             index,
             sources,

@@ -66,8 +66,8 @@ class StoryRegistry:
             found = self._open.get(story_id)
             if found is None:
                 story = Story(record, self.shared, on_load=self._loaded)
-                curation = Curation(story)
                 asking = Asking(story)
+                curation = Curation(story, asking)
                 found = OpenStory(
                     story,
                     curation,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
@@ -14,7 +15,7 @@ from functools import cached_property
 from bot.clock import iso, now_iso
 from bot.sources.feeds.items import FEED_KINDS
 from bot.sources.feeds.poller import FeedPoller, PollEvent, PollProgress, PollReport
-from bot.sources.feeds.store import Candidate, Feed, FeedStoreError
+from bot.sources.feeds.store import STATUSES, Candidate, Feed, FeedStoreError
 from bot.sources.feeds.watcher import FeedWatcher, OnCandidates
 from bot.sources.ingest import DuplicateUrl, IngestReport, Progress
 from bot.sources.urls import clean_url, normalize_url
@@ -55,15 +56,26 @@ class Review:
             self.asking.match,
             config.feeds,
             retention_days=config.stats.retention_days,
+            names=self.asking.story_names,
         )
 
-    def feeds_add(self, url: str, *, kind: str = "feed", added_by: str = "") -> Feed:
-        """Watch an RSS/Atom feed (``kind`` "feed") or a topic page ("page") for new items."""
+    def feeds_add(
+        self, url: str, *, kind: str = "feed", added_by: str = "", trial: bool = True
+    ) -> Feed:
+        """Watch an RSS/Atom feed (``kind`` "feed") or a topic page ("page") for new items.
+
+        With ``trial`` (the default) it is fetched and read once first, so what can never work
+        (a 404, broken XML, an HTML page given as a feed, an address the guard refuses) is
+        refused now with the same errors as ``add_url`` and ``FeedError`` (``NotAFeed`` for
+        an HTML page: watch it as kind "page"), not at the next poll. Blocking (a download)."""
         if kind not in FEED_KINDS:
             raise FeedStoreError(f"kind must be one of {', '.join(FEED_KINDS)}")
         url_host(url.strip())  # only http(s); the guard judges the address at every fetch
         url = clean_url(url)
-        feed = self.feed_store.add_feed(url, normalize_url(url), kind, added_by, now_iso())
+        key = normalize_url(url)
+        self.feed_store.refuse_watched(key)  # before any download
+        title = self.poller.trial(url, kind).title if trial else ""
+        feed = self.feed_store.add_feed(url, key, kind, added_by, now_iso(), title=title)
         self.story.audit_event(added_by, "feed add", feed.url, f"feed {feed.id} ({kind})")
         return feed
 
@@ -119,6 +131,16 @@ class Review:
             lambda stop: self.poller.poll(stop=stop), self.poller.next_due, on_candidates
         )
 
+    def feed_items(self, statuses: Sequence[str] | None = None, limit: int = 50) -> list[Candidate]:
+        """Items the feeds listed, newest first, in these statuses (None: all), each with what
+        became of it and why (``Candidate.reason``): e.g. those waiting to retry a page that
+        failed to download, or judged off topic."""
+        wanted = tuple(statuses) if statuses else STATUSES
+        unknown = [s for s in wanted if s not in STATUSES]
+        if unknown:
+            raise FeedStoreError(f"unknown status {unknown[0]!r}; one of: {', '.join(STATUSES)}")
+        return self.feed_store.items(wanted, limit, newest=True)
+
     def review_queue(self, limit: int = 25, *, unposted: bool = False) -> list[Candidate]:
         """Candidates waiting for a moderator, oldest first; ``unposted``: only those not
         marked as shown (``mark_candidate_posted``), e.g. to post what a restart missed."""
@@ -155,9 +177,20 @@ class Review:
         unless its URL turned out to be in the corpus already."""
         now = datetime.now(UTC)
         item = self.feed_store.take(candidate_id, by, iso(now), iso(now - STALE_ACCEPT))
+        feed = f"feed {item.feed_id}" if item.feed_id is not None else "a feed"
+        if item.feed_title:
+            feed += f" ({item.feed_title})"
         try:
             report = await self.curation.add_url(
-                item.url, added_by=by, follow=follow, progress=progress
+                item.url,
+                added_by=by,
+                follow=follow,
+                progress=progress,
+                published=item.published[:10],  # the feed's date (or the page's), kept
+                detail=f"from {feed}, candidate {item.id}",
+                extra={"from_feed": item.feed_id, "candidate": item.id}
+                if item.feed_id is not None
+                else {"candidate": item.id},
             )
         except DuplicateUrl as exc:
             self.feed_store.decide(item.id, "known", by, now_iso(), reason=str(exc))

@@ -188,20 +188,24 @@ class Story:
             index = self._index
             if index is not None:  # built by another thread meanwhile
                 return index
-            from bot.stories.index import StoryIndex
-
-            built = self._index = StoryIndex(
-                self.config,
-                self.corpus,
-                self.cache_dir,
-                self.shared.analyzer,
-                progress=self.shared.progress,
-                clock=self.shared.clock,
-            )
+            built = self._index = self._new_index()
             self._view = None
         if self._on_load is not None:
             self._on_load(self)
         return built
+
+    def _new_index(self) -> StoryIndex:  # the caller holds the write lock
+        from bot.stories.index import StoryIndex
+
+        return StoryIndex(
+            self.config,
+            self.corpus,
+            self.cache_dir,
+            self.shared.analyzer,
+            self.write_lock,
+            progress=self.shared.progress,
+            clock=self.shared.clock,
+        )
 
     def unload(self) -> None:
         """Drop the index (the registry makes room); the next question builds it again from
@@ -230,38 +234,27 @@ class Story:
         if index is None and not warm:
             return
         if index is None:
-            from bot.stories.index import StoryIndex
-
-            self._index = StoryIndex(
-                self.config,
-                self.corpus,
-                self.cache_dir,
-                self.shared.analyzer,
-                progress=self.shared.progress,
-                clock=self.shared.clock,
-            )
+            self._index = self._new_index()
             if self._on_load is not None:
                 self._on_load(self)
         else:
             index.reload()
 
-    def refresh_if_changed(self) -> bool:
+    def refresh_if_changed(self, *, wait: bool = False) -> bool:
         """Reload when another process (the CLI beside the running bot) added, removed or
         restored a source: one stat of the corpus directory, at most every REFRESH_SECONDS.
-        Skipped while this process is changing the corpus itself (it reloads anyway)."""
+        The new snapshot is built in the background (reusing the segments the other process
+        wrote); questions are answered from the current one meanwhile. True if a change was
+        seen; ``wait``: return once a reload under way is done."""
         index = self._index
-        if index is None or not index.due_for_check() or not index.stale():
+        if index is None:
             return False
-        if not self.write_lock.acquire(blocking=False):
-            return False
-        try:
-            if not index.stale():
-                return False
-            log.info("story %s: the corpus changed on disk; reloading", self.name)
-            index.reload()
-            return True
-        finally:
-            self.write_lock.release()
+        changed = index.due_for_check() and index.stale()
+        if changed and index.reload_in_background():
+            log.info("story %s: the corpus changed on disk; reloading in the background", self.name)
+        if wait:
+            index.reloader.wait()
+        return changed
 
     def changed_on_disk(self) -> bool:
         index = self._index

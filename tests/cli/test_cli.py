@@ -60,9 +60,10 @@ def test_ask_batch_plain_and_jsonl(capsys, config_path, tmp_path):
     )
     code, out, _ = run(capsys, "--config", str(config_path), "ask", "--batch", str(batch))
     assert code == 0
-    records = [json.loads(line) for line in out.splitlines()]
-    assert [r["answered"] for r in records] == [True, False, False]
-    assert "error" in records[2] and "error" not in records[1]
+    records = [json.loads(line) for line in out.splitlines()]  # one per line, blank ones too
+    assert [r["answered"] for r in records] == [True, False, False, False]
+    assert records[1]["line"] == 2 and "Please type a question" in records[1]["error"]
+    assert "error" not in records[2] and records[3]["line"] == 4 and "error" in records[3]
 
 
 def test_ask_refuses_bad_questions(capsys, config_path):
@@ -129,7 +130,7 @@ def test_sources_add_refuses_binary_and_unknown_files(capsys, config_path, tmp_p
     pdf = tmp_path / "doc.pdf"
     pdf.write_bytes(b"%PDF-1.4\x00\x01")
     code, _, err = run(capsys, *cfg, "sources", "add", "--file", str(pdf), "--title", "T")
-    assert code == 1 and "only" in err
+    assert code == 2 and "only" in err
     fake = tmp_path / "fake.txt"
     fake.write_bytes(b"\x89PNG\x00\x00\x00")
     code, _, err = run(capsys, *cfg, "sources", "add", "--file", str(fake), "--title", "T")
@@ -245,9 +246,12 @@ def test_ask_json_bad_question_and_batch_with_a_null_question(capsys, config_pat
     code, out, _ = run(capsys, "--config", str(config_path), "ask", "--json", "")
     assert code == 2 and "error" in json.loads(out)
     batch = tmp_path / "q.jsonl"
-    batch.write_text('{"q": null}\n', encoding="utf-8")
-    code, _, err = run(capsys, "--config", str(config_path), "ask", "--batch", str(batch))
-    assert code == 1 and "line 1" in err
+    batch.write_text('{"q": null}\n{"q": "Who directed Cuties?"}\n{oops\n', encoding="utf-8")
+    code, out, _ = run(capsys, "--config", str(config_path), "ask", "--batch", str(batch))
+    first, second, third = map(json.loads, out.splitlines())  # a bad line never aborts
+    assert code == 0 and first["line"] == 1 and "'q' string field" in first["error"]
+    assert second["answered"] is True
+    assert third["line"] == 3 and "'q' string field" in third["error"]
 
 
 def test_three_kinds_of_reply_in_the_terminal_and_json(capsys, config_path):

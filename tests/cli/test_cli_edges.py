@@ -73,7 +73,8 @@ def test_a_huge_batch_line_is_reported_not_held_or_echoed(config_path, tmp_path,
     batch.write_text(f"Who directed Cuties?\n{huge}\n" + '{"q": "Who is Amy?"}\n', "utf-8")
     tracemalloc.start()
     try:
-        questions = list(ask._batch_questions(batch))
+        with batch.open("rb") as handle:
+            questions = [q for _, q in ask._batch_questions(handle, batch.name)]
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -120,7 +121,7 @@ def test_non_utf8_bytes_on_the_command_line(config_path, capsys):
     odd = os.fsdecode(b"\xff")
     code = main(["--config", str(config_path), "sources", "log", "--id", odd])
     out, err = capsys.readouterr()
-    assert code == 0 and "audit log (0 newest)" in out, err
+    assert code == 0 and out.startswith("when (UTC)\twho\taction"), err
     code = main(["--config", str(config_path), "sources", "remove", "seed-story", "--by", odd])
     capsys.readouterr()
     assert code == 0

@@ -31,7 +31,7 @@ def deployment(tmp_path: Path, analyzer) -> Path:
     bot = StoryBot(load_config(config), analyzer=analyzer)
     bot.ask("Who directed Cuties?", record=True, origin="cli")
     bot.ask("what is the price of tea in china", record=True, origin="cli")
-    bot.feeds_add("https://news.example/feed.xml", added_by="test")
+    bot.feeds_add("https://news.example/feed.xml", added_by="test", trial=False)
     return config
 
 
@@ -42,6 +42,7 @@ def deployment(tmp_path: Path, analyzer) -> Path:
         (["sources", "log"], 0),
         (["feeds", "list"], 0),
         (["feeds", "queue"], 0),
+        (["feeds", "items"], 0),
         (["stats"], 0),
         (["stories", "list"], 0),
         (["sources", "add", "http://127.0.0.1/x"], 1),  # refused by the SSRF guard

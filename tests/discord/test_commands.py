@@ -277,6 +277,18 @@ async def test_add_file_with_a_url_already_in_the_corpus_is_refused(sources_cog,
     assert corpus_state(storybot) == before
 
 
+async def test_add_file_with_a_published_date_that_is_no_date_is_refused(sources_cog, storybot):
+    before = corpus_state(storybot)
+    interaction = mock_interaction(moderator())
+    attachment = mock_attachment("note.txt", b"The jury met again on Tuesday about the prize. " * 4)
+    await sources_cog.add_file.callback(
+        sources_cog, interaction, attachment, "Note", published="last tuesday"
+    )
+    sent = only(sends(interaction))
+    assert sent["content"].startswith("Not added") and "2020-09-10" in sent["content"]
+    assert corpus_state(storybot) == before
+
+
 async def test_add_file_points_out_a_near_duplicate(sources_cog, storybot):
     interaction = mock_interaction(moderator())
     copy = FESTIVAL.text.replace("Critics", "Reviewers")  # nearly, not exactly, the same

@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 from datetime import UTC, date, datetime, timedelta
+from html import escape as html_escape
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -164,7 +165,9 @@ def test_report_sections_generation_date_and_now_answered():
     assert "zebra-parade-date" in fixed
     asked = next(text for attrs, text in html.all("span") if attrs.get("id") == "asked")
     assert asked == "7 questions (5 from discord, 2 from cli)"
-    assert len(html.all("rect", "bar")) == 8
+    assert len(html.all("rect", "bar")) == 2 * 8  # the wide chart and the phone's
+    cells = [attrs.get("data-label") for attrs, _ in html.all("td")]
+    assert None not in cells and "times asked" in cells  # each cell names its column
 
 
 def test_empty_report_says_so_in_words():
@@ -201,22 +204,30 @@ MEASURE = """
 const box = (e) => { const r = e.getBoundingClientRect();
   return {left: r.left, right: r.right, top: r.top, bottom: r.bottom, width: r.width,
           height: r.height}; };
-const svg = document.querySelector("svg");
-const all = (selector) => [...document.querySelectorAll(selector)].map(box);
+const svg = [...document.querySelectorAll("svg")].find(
+  (e) => e.getBoundingClientRect().width > 0);
+// Chart elements of the chart shown (the page has a wide one and a phone one).
+const all = (selector) => [...svg.querySelectorAll(selector)].map(box);
+const page = (selector) => [...document.querySelectorAll(selector)].map(box);
 const out = {
   page: document.documentElement.clientWidth,
   svg: box(svg),
-  bars: [...document.querySelectorAll("rect.bar")].map(
+  bars: [...svg.querySelectorAll("rect.bar")].map(
     (e) => Object.assign(box(e), {asked: Number(e.dataset.asked)})),
   countTicks: all("text.count-tick"), rateTicks: all("text.rate-tick"),
   days: all("text.day"), points: all("circle.rate"),
   legend: [...svg.querySelectorAll(":scope > text:not([class])")].map(box),
   tables: [...document.querySelectorAll("table")].map((t) => [t.id, box(t).height]),
+  tableBoxes: page("table"), cells: page("td"),
+  scrollWidth: document.documentElement.scrollWidth,
+  texts: [...svg.querySelectorAll("text")].map((e) => Object.assign(box(e),
+    {size: parseFloat(getComputedStyle(e).fontSize) * box(svg).width / svg.viewBox.baseVal.width})),
 };
 const pre = document.createElement("pre");
 pre.id = "measured";
 pre.textContent = JSON.stringify(out);
-document.body.appendChild(pre);
+// In a phone-width frame (see measure()), the result goes to the page --dump-dom prints.
+(window.frameElement ? parent.document : document).body.appendChild(pre);
 </script>
 """
 
@@ -230,6 +241,63 @@ def run_chromium(*args: str) -> subprocess.CompletedProcess:
     )
 
 
+# Headless Chromium's window is at least this wide; a phone is emulated with a frame.
+MIN_WINDOW = 500
+
+
+def measure(tmp_path: Path, page: str, width: int) -> dict:
+    """The layout of ``page`` in a viewport ``width`` pixels wide."""
+    measured = tmp_path / f"measured-{width}.html"
+    inner = page.replace("</body>", MEASURE + "</body>")
+    if width < MIN_WINDOW:  # a same-origin frame of the phone's width is the viewport
+        inner = (
+            '<!DOCTYPE html><html><body style="margin:0">'
+            f'<iframe width="{width}" height="1200" style="border:0" '
+            f'srcdoc="{html_escape(inner, quote=True)}"></iframe></body></html>'
+        )
+    measured.write_text(inner, encoding="utf-8")
+    window = max(width, MIN_WINDOW)
+    result = run_chromium(f"--window-size={window},1200", "--dump-dom", measured.as_uri())
+    found = re.search(r'<pre id="measured">(.*?)</pre>', result.stdout, re.S)
+    assert found, result.stderr[-2000:]
+    return json.loads(found.group(1).replace("&quot;", '"').replace("&amp;", "&"))
+
+
+def report_with_gaps() -> str:
+    days = [("2026-11-12", 7, 3), ("2026-11-13", 5, 3), ("2026-11-15", 9, 5), ("2026-11-25", 4, 4)]
+    long_question = "Why did the streaming service not remove the film after the petition? " * 2
+    gap = Gap(long_question, 3, (long_question, "why was cuties not removed"), "2026-11-22T10:00",
+              3, 1)  # fmt: skip
+    stats = Stats(days=days, asked=25, answered=15, top_sources=[("seed-story", 15)], gaps=[gap])
+    newer = source("netflix-responds-to-the-cuties-petition-" + "x" * 20, "Text.",
+                   title="Netflix responds", added_at="2026-11-24")  # fmt: skip
+    return render_html(stats, {"seed-story": "The story"}, 14, [(gap, newer)], GENERATED)
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no Chromium here (e.g. apt-get install chromium)")
+@pytest.mark.parametrize("width", [420, 375])
+def test_the_report_on_a_phone_stays_inside_the_screen_and_readable(tmp_path: Path, width):
+    """Before: at 420 px the gaps table ran off the right edge and the chart's labels were
+    scaled down to about 5 px."""
+    m = measure(tmp_path, report_with_gaps(), width)
+    assert m["page"] == width
+    assert m["scrollWidth"] <= m["page"]  # nothing runs off the right edge
+    for table in m["tableBoxes"] + m["cells"]:
+        assert table["right"] <= m["page"] + 0.5, table
+    svg = m["svg"]
+    assert svg["right"] <= m["page"] and svg["width"] > 0.8 * m["page"] - 40
+    sizes = [t["size"] for t in m["texts"]]
+    assert min(sizes) >= 9.5, sizes  # the labels keep about their size (10-12 px)
+    for label in m["texts"]:
+        assert svg["left"] <= label["left"] and label["right"] <= svg["right"] + 0.5, label
+    days_shown = [t for t in m["days"]]
+    for a, b in itertools.pairwise(days_shown):
+        assert a["right"] < b["left"], (a, b)
+    legend = m["legend"]
+    assert len(legend) == 2 and legend[0]["bottom"] <= legend[1]["top"] + 1  # two lines
+    assert len(m["bars"]) == 15
+
+
 @pytest.mark.skipif(CHROMIUM is None, reason="no Chromium here (e.g. apt-get install chromium)")
 def test_the_report_as_a_browser_lays_it_out(tmp_path: Path):
     days = [("2026-11-12", 7, 3), ("2026-11-13", 5, 3), ("2026-11-15", 9, 5), ("2026-11-25", 4, 4)]
@@ -237,13 +305,7 @@ def test_the_report_as_a_browser_lays_it_out(tmp_path: Path):
     page = render_html(stats, {"seed-story": "The story"}, 14, (), GENERATED)
     report = tmp_path / "report.html"
     report.write_text(page, encoding="utf-8")
-    measured = tmp_path / "measured.html"
-    measured.write_text(page.replace("</body>", MEASURE + "</body>"), encoding="utf-8")
-
-    result = run_chromium("--window-size=1000,1200", "--dump-dom", measured.as_uri())
-    found = re.search(r'<pre id="measured">(.*?)</pre>', result.stdout, re.S)
-    assert found, result.stderr[-2000:]
-    m = json.loads(found.group(1).replace("&quot;", '"').replace("&amp;", "&"))
+    m = measure(tmp_path, page, 1000)
 
     svg = m["svg"]
     assert svg["width"] > 600 and svg["height"] > 200 and svg["right"] <= m["page"]

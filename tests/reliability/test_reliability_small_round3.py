@@ -38,9 +38,11 @@ def test_the_cli_refuses_a_bad_date_in_one_line(make_bot, tmp_path, capsys):
     note = tmp_path / "note.txt"
     note.write_text(TEXT)
     argv = ["--config", str(config), "sources", "add", "--file", str(note), "--title", "Ferry"]
-    assert main([*argv, "--published", "last tuesday"]) == 1
+    with pytest.raises(SystemExit) as exit_:  # a usage error (argparse), like a bad option
+        main([*argv, "--published", "last tuesday"])
+    assert exit_.value.code == 2
     err = capsys.readouterr().err
-    assert "published must be a date" in err and "Traceback" not in err
+    assert "must be a date like 2020-09-10" in err and "Traceback" not in err
 
 
 def test_bidi_controls_never_reach_the_terminal():

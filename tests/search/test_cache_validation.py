@@ -41,7 +41,7 @@ def rewrite(path, change) -> None:
 
 
 def negative_rows(a):
-    a["sentence_rows"] = a["sentence_rows"] - 10_000
+    a["sentence_first"] = a["sentence_first"] - 10_000
 
 
 def nan_vectors(a):
@@ -54,12 +54,20 @@ def huge_vectors(a):
 
 
 def decreasing_ptr(a):
-    ptr = a["sentence_ptr"].copy()
-    ptr[1] = ptr[-1] + 1  # past the end, then back down
-    a["sentence_ptr"] = ptr
+    first = a["sentence_first"].copy()
+    first[0] = len(a["sentences"])  # a window whose sentences start past the end
+    a["sentence_first"] = first
 
 
-@pytest.mark.parametrize("damage", [negative_rows, nan_vectors, huge_vectors, decreasing_ptr])
+def empty_window(a):
+    count = a["sentence_count"].copy()
+    count[0] = 0  # a window of no sentence
+    a["sentence_count"] = count
+
+
+@pytest.mark.parametrize(
+    "damage", [negative_rows, nan_vectors, huge_vectors, decreasing_ptr, empty_window]
+)
 def test_a_damaged_vector_entry_is_rebuilt(make_bot, tmp_path, damage, caplog):
     first = make_bot(FERRY, seed=False)
     expected = first.ask(QUESTION)

@@ -94,7 +94,14 @@ def test_a_model_of_your_own_needs_its_hash_and_paths_are_relative_to_the_config
         {"semantic": {"model": "models/my.onnx", "model_sha256": "ab" * 32}}, base=tmp_path
     )
     assert config.semantic.model == str(tmp_path / "models" / "my.onnx")
-    for bad in ({"weight": 1.5}, {"threads": 0}, {"enabled": "yes"}):
+    for bad in (
+        {"weight": 1.5},
+        {"threads": 0},
+        {"enabled": "yes"},
+        {"blas_threads": -1},
+        {"windows": "sentences"},
+        {"vector_dtype": "int8"},
+    ):
         with pytest.raises(ConfigError):
             config_from_dict({"semantic": bad}, base=tmp_path)
 

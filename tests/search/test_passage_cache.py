@@ -94,6 +94,8 @@ def test_changed_source_or_setting_invalidates_only_what_it_must(make_bot, proce
         b"not a zip file at all",
         "truncate",
         "inconsistent",
+        "compressed",
+        "negative",
     ],
 )
 def test_damaged_cache_entry_is_ignored_and_rebuilt(make_bot, processed, damage):
@@ -102,12 +104,16 @@ def test_damaged_cache_entry_is_ignored_and_rebuilt(make_bot, processed, damage)
     assert path.is_file()
     if damage == "truncate":
         path.write_bytes(path.read_bytes()[:100])
-    elif damage == "inconsistent":
+    elif damage in ("inconsistent", "compressed", "negative"):
         with np.load(path) as data:
             arrays = dict(data)
-        arrays["term_ids"] = arrays["term_ids"] + 10_000  # points past the vocabulary
+        if damage == "inconsistent":
+            arrays["term_ids"] = arrays["term_ids"] + 10_000  # points past the vocabulary
+        elif damage == "negative":
+            arrays["bounds"][0, 0] = -5  # an offset before the text
         with path.open("wb") as handle:
-            np.savez(handle, **arrays)
+            # Deflated: refused unread (a small file could expand into gigabytes).
+            (np.savez_compressed if damage == "compressed" else np.savez)(handle, **arrays)
     else:
         path.write_bytes(damage)
     processed.clear()
@@ -153,3 +159,30 @@ def test_empty_corpus_never_crashes(make_bot):
     bot_.remove_source(added.id)
     assert bot_.passage_count == 0
     assert not bot_.ask("Why was the lighthouse rebuilt?").answered
+
+
+@pytest.mark.parametrize("variant", ["BM25L", "BM25Plus", "BM25Okapi"])
+def test_the_index_built_from_the_cache_s_arrays_equals_one_built_from_passages(make_bot, variant):
+    """The engine's index reads each passage's terms as vocabulary ids the cache keeps (no
+    pass over every term in Python); it must be exactly the index built from the passages,
+    vocabulary order (BM25Okapi's mean idf is summed in it) and every score included, also
+    after sources come and go (the cache's vocabulary then holds terms no passage has)."""
+    from bot.search.cache import PassageList
+    from bot.search.index import Index
+
+    bot_ = make_bot(A, B, config={"retrieval": {"variant": variant}})
+    bot_.remove_source("beta-report")
+    bot_.add_source(NEW_TEXT, "Harbour news")
+    fast = bot_.retriever.index
+    segments = bot_.open_story.story.loaded().segments
+    assert isinstance(segments.passages.passages(bot_.sources), PassageList)
+    slow = Index(list(bot_.passages), bot_.config.retrieval)
+    assert list(fast._vocab.items()) == list(slow._vocab.items())
+    assert list(fast.doc_freq.items()) == list(slow.doc_freq.items())
+    assert np.array_equal(fast._rows, slow._rows)
+    for name in ("data", "indices", "indptr"):
+        assert np.array_equal(getattr(fast._matrix, name), getattr(slow._matrix, name))
+    assert np.array_equal(fast._idf, slow._idf)
+    for query in (*QUERIES, ["lighthouse", "lighthouse", "film"], ["beta", "petition"]):
+        assert np.array_equal(fast.scores(query), slow.scores(query))
+        assert fast.top(query, 5) == slow.top(query, 5)

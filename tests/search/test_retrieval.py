@@ -201,10 +201,50 @@ def test_changes_by_another_process_are_picked_up(make_bot, monkeypatch):
     Corpus(running.config.corpus_dir).write(
         source("zebra", "Hulu bid for the zebra documentary in March.")
     )
+    running.ask(question)  # sees the change: the new snapshot is built in the background
+    running.refresh_if_changed(wait=True)
     answer = running.ask(question)
     assert answer.answered and answer.excerpts[0].source.id == "zebra"
     Corpus(running.config.corpus_dir).remove("zebra")
+    running.ask(question)
+    running.refresh_if_changed(wait=True)
     assert not running.ask(question).answered
+
+
+def test_questions_never_wait_for_a_reload_of_another_process_s_change(make_bot, monkeypatch):
+    """While the snapshot with another process's new source is being built (held here until
+    released), questions are answered at once from the current one; then it is swapped in."""
+    import threading
+
+    import bot.stories.story
+    from bot.search.snapshot import Segments
+    from bot.sources.corpus import Corpus
+
+    monkeypatch.setattr(bot.stories.story, "REFRESH_SECONDS", 0.0)
+    running = make_bot()
+    building, release = threading.Event(), threading.Event()
+    real_build = Segments.build
+
+    def held_build(self, *args, **kwargs):
+        if threading.current_thread().name == "storybot-reload":
+            building.set()
+            assert release.wait(10)
+        return real_build(self, *args, **kwargs)
+
+    monkeypatch.setattr(Segments, "build", held_build)
+    question = "Which streaming rival bid for the zebra documentary?"
+    Corpus(running.config.corpus_dir).write(
+        source("zebra", "Hulu bid for the zebra documentary in March.")
+    )
+    assert not running.ask(question).answered  # starts the reload, answers from the old one
+    assert building.wait(10)
+    for _ in range(3):  # the reload is held: every question is answered from the old snapshot
+        assert not running.ask(question).answered
+    assert "zebra" not in {s.id for s in running.sources}
+    release.set()
+    running.refresh_if_changed(wait=True)
+    assert running.ask(question).answered
+    assert "zebra" in {s.id for s in running.sources}
 
 
 def test_refresh_is_rate_limited(make_bot, analyzer):
@@ -220,7 +260,7 @@ def test_refresh_is_rate_limited(make_bot, analyzer):
     assert "zebra" not in {s.id for s in running.sources}
     # Then the next check sees the change.
     now[0] += REFRESH_SECONDS * 0.02
-    assert running.refresh_if_changed()
+    assert running.refresh_if_changed(wait=True)
     assert "zebra" in {s.id for s in running.sources}
 
 
@@ -276,3 +316,30 @@ def test_an_opening_quotation_mark_starts_the_sentence_it_opens(make_bot, analyz
         '"We will build it," the mayor said.',
         "Work starts in May.",
     ]
+
+
+def test_a_failed_background_reload_keeps_the_current_snapshot(make_bot, monkeypatch, caplog):
+    import bot.stories.story
+    from bot.search.snapshot import Segments
+    from bot.sources.corpus import Corpus
+
+    monkeypatch.setattr(bot.stories.story, "REFRESH_SECONDS", 0.0)
+    running = make_bot()
+    before = running.ask("Who directed Cuties?")
+    real_build = Segments.build
+
+    def broken(self, *args, **kwargs):
+        raise OSError("disk gone")
+
+    monkeypatch.setattr(Segments, "build", broken)
+    Corpus(running.config.corpus_dir).write(source("zebra", "Hulu bid for the zebra film."))
+    running.ask("Who directed Cuties?")
+    running.refresh_if_changed(wait=True)
+    assert running.open_story.story.loaded().reloader.failures >= 1
+    assert "reloading the corpus in the background failed" in caplog.text
+    answer = running.ask("Who directed Cuties?")  # still answered, from the old snapshot
+    assert answer.excerpts == before.excerpts
+    monkeypatch.setattr(Segments, "build", real_build)
+    running.ask("Who directed Cuties?")  # the next check tries again
+    running.refresh_if_changed(wait=True)
+    assert "zebra" in {s.id for s in running.sources}

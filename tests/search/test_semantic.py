@@ -118,24 +118,128 @@ def test_semantic_excerpts_stay_short(make_bot, k):
         assert len(e.text) <= 600 or (e.start, e.end) in passages
 
 
-def test_the_cache_holds_each_source_s_vectors_once_as_views_of_the_index(make_bot, tmp_path):
+def test_the_cache_holds_each_source_s_vectors_once_as_views_of_the_index(
+    make_bot, tmp_path, monkeypatch
+):
     """After a build, the per-source vectors the cache keeps (for incremental rebuilds) are
-    views into the stacked index, not a second copy of every vector."""
+    views into the stacked index, not a second copy of every vector; a rebuild after an add
+    reuses the blocks of the sources that did not change and gives the same cosines as an
+    index built from scratch."""
+    import bot.search.semantic as semantic
     from bot.search.cache import PassageCache
     from bot.search.embeddings import embedder_for
-    from bot.search.semantic import VectorCache
+    from bot.search.semantic import SemanticIndex, VectorCache
 
+    monkeypatch.setattr(semantic, "BLOCK_VECTORS", 8)  # one block per source here
     bot = make_bot(FERRY, ZOO, seed=False)
     cache = VectorCache(tmp_path / "vectors", embedder_for(bot.config.semantic))
     keys = PassageCache(None, bot.analyzer, bot.config.nlp.window_sentences)
-    per_source = [
-        (s, keys.key(s), [p for p in bot.passages if p.source_id == s.id]) for s in bot.sources
-    ]
-    index = cache.index(per_source)
-    kept = cache.vectors(per_source)  # unchanged sources: what the cache holds
+
+    def per_source(b):
+        return [(s, keys.key(s), [p for p in b.passages if p.source_id == s.id]) for s in b.sources]
+
+    index = cache.index(per_source(bot))
+    kept = cache.vectors(per_source(bot))  # unchanged sources: what the cache holds
     assert cache.embedded == 2  # embedded once, by the first call
     for held, view in zip(kept, index.per_source(), strict=True):
-        assert held.windows is view.windows and held.sentences is view.sentences
-    # One stacked matrix behind every source's windows: the index's.
-    bases = {id(held.windows.base) for held in kept}
-    assert len(bases) == 1 and kept[0].windows.base.shape[0] == len(bot.passages)
+        assert np.shares_memory(held.windows, view.windows)
+        assert np.shares_memory(held.sentences, view.sentences)
+        assert np.array_equal(held.windows, view.windows)
+    assert all(v.windows.base is not None for v in kept)  # views, not copies
+    bot.add_source("The museum reopens in May after a new roof was built.", "Museum")
+    again = cache.index(per_source(bot))
+    assert cache.embedded == 3
+    # Both old blocks are reused as they are; only the new source's vectors were stacked.
+    assert len(again._blocks) == 3
+    assert all(any(old is new for new in again._blocks) for old in index._blocks)
+    scratch = SemanticIndex(cache.vectors(per_source(bot)), cache.embedder)
+    question = cache.embedder.embed(["When does the museum reopen?"])[0]
+    for mine, theirs in zip(
+        vars(again.cosines(question)).values(),
+        vars(scratch.cosines(question)).values(),
+        strict=True,
+    ):
+        assert np.array_equal(mine, theirs)
+
+
+@pytest.mark.parametrize("damage", ["nan", "compressed", "rows", "truncated", "objects", "key"])
+def test_a_damaged_vector_file_is_refused_and_that_source_embedded_again(make_bot, damage):
+    """Cache contents are checked, not trusted once the key matches (issue 20, item 14):
+    non-finite vectors, a deflated file (it could expand into gigabytes), rows out of range,
+    a size that does not match the declared shape, object arrays (pickle): each is refused
+    before use, and only that source is embedded again, with the same answers."""
+    bot = make_bot(FERRY, ZOO, seed=False)
+    question = "Why will the boat service end?"
+    before = bot.ask(question)
+    path = bot.open_story.story.cache_dir / "vectors" / "ferry.npz"
+    with np.load(path) as data:
+        arrays = dict(data)
+    if damage == "nan":
+        arrays["windows"][0, 0] = np.nan
+    elif damage == "rows":
+        arrays["sentence_first"][-1] = len(arrays["sentences"])
+    elif damage == "objects":
+        arrays["sentence_count"] = np.array([object()] * len(arrays["sentence_count"]))
+    elif damage == "key":
+        arrays["key"] = np.array("another key")
+    if damage == "compressed":
+        np.savez_compressed(path, **arrays)
+    elif damage == "truncated":
+        path.write_bytes(path.read_bytes()[:-200])
+    else:
+        np.savez(path, **arrays)
+    again = make_bot(seed=False)
+    assert again.vector_builds == 1  # ferry only; zoo came from its file
+    after = again.ask(question)
+    assert [(e.source.id, e.start, e.end, e.score) for e in after.excerpts or after.closest] == [
+        (e.source.id, e.start, e.end, e.score) for e in before.excerpts or before.closest
+    ]
+    with np.load(path) as data:  # rewritten, good again
+        assert np.isfinite(data["windows"]).all() and str(data["key"]) != "another key"
+
+
+def test_another_process_s_vectors_are_reused_not_embedded_again(make_bot, tmp_path):
+    """The CLI adds a source in another process (here: another engine over the same state):
+    the running bot reloads in the background and reads the vectors the CLI wrote."""
+    running = make_bot(FERRY, seed=False)
+    cli = make_bot(seed=False)
+    cli.add_source(ZOO.text, "Zoo news")
+    assert cli.vector_builds == 1
+    running.reload()
+    assert running.vector_builds == 1  # ferry, at its start; the zoo was read, not embedded
+    assert "zoo-news" in {s.id for s in running.sources}
+
+
+def test_derived_windows_embed_sentences_only(make_bot, monkeypatch):
+    """``[semantic] windows = "derived"``: only sentences go through the model; each window's
+    vector is the normalised mean of its sentences' (so the embedding work is about halved)."""
+    from bot.search.embeddings import Embedder
+    from bot.search.semantic import derive_windows
+
+    embedded: list[str] = []
+    real = Embedder.embed
+
+    def spy(self, texts, *args, **kwargs):
+        embedded.extend(texts)
+        return real(self, texts, *args, **kwargs)
+
+    monkeypatch.setattr(Embedder, "embed", spy)
+    bot = make_bot(
+        FERRY,
+        seed=False,
+        config={"semantic": {"windows": "derived"}, "retrieval": {"min_about": 0.0}},
+    )
+    spans, _ = sentence_spans(FERRY.text, bot.passages)
+    assert embedded == [FERRY.text[a:b] for a, b in spans]  # no window text
+    index = bot.retriever.semantic
+    (vectors,) = index.per_source()
+    expected = derive_windows(vectors.sentences, vectors.sentence_first, vectors.sentence_count)
+    assert np.allclose(vectors.windows, expected)
+    assert np.allclose(np.linalg.norm(vectors.windows, axis=1), 1.0, atol=1e-5)
+    assert (
+        "operator lost money"
+        in (
+            bot.ask("Why will the boat service end?").closest
+            or bot.ask("Why will the boat service end?").excerpts
+        )[0].text
+    )

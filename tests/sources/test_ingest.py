@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import tomli_w
-from web_server import ARTICLE_SENTENCES, MINUTES, serve
+from web_server import ARTICLE_SENTENCES, MINUTES, linked_html, serve
 
 from bot import cli, engine
 from bot.engine import StoryBot
@@ -147,6 +147,43 @@ async def test_follow_skips_links_that_fail(web, bot):
     assert "application/pdf" in report.skipped[0][1]
 
 
+PIZZA = [
+    "Our food critic tried every pizzeria in town to find the ten best pizza places.",
+    "The winner bakes its Neapolitan pies in a wood-fired oven imported from Naples.",
+    "Second place goes to a family bakery whose sourdough crust rises for three days.",
+    "Prices range from eight to fifteen euros, and most places deliver until midnight.",
+]
+
+
+def serve_roundup(web) -> None:
+    """A roundup about the story linking to its minutes (on topic) and a pizza guide (not)."""
+    web.html("/pizza", linked_html("The ten best pizza places in town", PIZZA))
+    web.html(
+        "/roundup",
+        "<html><head><title>Harbour bridge roundup</title></head><body><article>"
+        f"<p>{ARTICLE_SENTENCES[0]} Read <a href='/pizza'>where to eat pizza tonight</a> and "
+        f"the <a href='/minutes'>minutes</a> of the meeting.</p><p>{ARTICLE_SENTENCES[1]}</p>"
+        f"<p>{ARTICLE_SENTENCES[3]}</p></article></body></html>",
+    )
+
+
+async def test_follow_skips_off_topic_pages_and_says_why(web, bot):
+    """A roundup links to the minutes (about the story) and a pizza guide (not): the guide goes
+    through the feed items' relevance rule and is skipped with the reason."""
+    serve_roundup(web)
+    events: list[ProgressEvent] = []
+    report = await bot.add_url(web.url("/roundup"), follow=2, progress=events.append)
+    assert [a.source.id for a in report.added] == [
+        "harbour-bridge-roundup",
+        "council-minutes-3-march",
+    ]
+    ((url, reason),) = report.skipped
+    assert url == web.url("/pizza")
+    assert reason.startswith("not about the story: relevance") and "needs" in reason
+    assert [e.message for e in events if e.stage == "skipped"] == [reason]
+    assert all(s.url != web.url("/pizza") for s in bot.sources)
+
+
 async def test_two_adds_at_once_both_land(web, bot):
     results = await asyncio.gather(
         bot.add_url(web.url("/minutes")), bot.add_url(web.url("/ferry-study"))
@@ -231,6 +268,19 @@ def write_config(directory: Path, **fetch) -> Path:
     path = directory / "config.toml"
     path.write_text(tomli_w.dumps(data), encoding="utf-8")
     return path
+
+
+def test_cli_follow_says_which_links_were_skipped_and_why(web, tmp_path, capsys):
+    serve_roundup(web)
+    config = str(write_config(tmp_path))
+    assert (
+        cli.main(["--config", config, "sources", "add", web.url("/roundup"), "--follow", "2"]) == 0
+    )
+    lines = capsys.readouterr().out.splitlines()
+    assert any(line.startswith("added council-minutes-3-march") for line in lines)
+    (skipped,) = [line for line in lines if line.startswith("skipped")]
+    assert skipped.startswith(f"skipped {web.url('/pizza')}: not about the story: relevance")
+    assert "followed 1 of 2 link(s) asked for (1 skipped)" in lines
 
 
 def test_cli_add_links_remove_restore_and_log(web, tmp_path, analyzer, monkeypatch, capsys):

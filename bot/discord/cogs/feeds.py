@@ -53,8 +53,10 @@ from bot.discord.markdown import (
 from bot.discord.review import review_message
 from bot.discord.stories import story_for
 from bot.insights.announcements import Announcement
+from bot.sources.feeds.items import FeedError, NotAFeed
 from bot.sources.feeds.store import Candidate, Feed, FeedStoreError
 from bot.sources.feeds.watcher import FeedWatcher
+from bot.sources.web.fetch import FetchError
 from bot.sources.web.urlguard import UrlRefused
 
 if TYPE_CHECKING:
@@ -318,6 +320,9 @@ class FeedsCog(commands.Cog):
         kind: Literal["feed", "page"] = "feed",
     ) -> None:
         started = time.perf_counter()
+        # The feed is fetched once before it is watched (a trial): longer than the 3 s an
+        # interaction may wait for its first answer.
+        await interaction.response.defer(ephemeral=True, thinking=True)
         storybot = await story_for(self.bot, interaction.guild_id, interaction.channel)
         try:
             feed = await asyncio.to_thread(
@@ -326,7 +331,16 @@ class FeedsCog(commands.Cog):
                 kind=kind,
                 added_by=added_by(interaction.user),
             )
-        except (FeedStoreError, UrlRefused) as exc:
+        except NotAFeed as exc:
+            fix = f" Its own feed: {no_preview(exc.feed_url)}; or" if exc.feed_url else ""
+            await tell(
+                interaction,
+                f"Not watched: {safe_trim(str(exc), 500)}.{fix} watch its headline links with "
+                "`/feed add` and `kind: page`.",
+            )
+            log_handled("/feed add", interaction.user.id, started, "rejected")
+            return
+        except (FeedStoreError, UrlRefused, FetchError, FeedError) as exc:
             await tell(interaction, f"Not watched: {safe_trim(str(exc), 500)}")
             log_handled("/feed add", interaction.user.id, started, "rejected")
             return

@@ -34,6 +34,55 @@ class FeedError(ValueError):
     """The body is not a feed (or the page lists nothing); the message is for the moderator."""
 
 
+class NotAFeed(FeedError):
+    """An HTML page given as a feed: it can be watched as a topic page (kind "page") instead.
+    ``feed_url`` is the feed the page itself advertises (``<link rel="alternate">``), if any;
+    adapters add how to say "page" in their own words."""
+
+    def __init__(self, message: str, feed_url: str = "") -> None:
+        super().__init__(message)
+        self.feed_url = feed_url
+
+
+def trial(page: Page, kind: str) -> Listing:
+    """Read a feed or topic page being added, as the poller will: FeedError (``NotAFeed``
+    for an HTML page given as a feed) for what can never work, so it is refused at once."""
+    try:
+        listing = read_items(page, kind)
+    except FeedError as exc:
+        if kind == "feed" and page.content_type == "text/html":
+            advertised = advertised_feed(page)
+            also = f"; the page names its feed: {advertised}" if advertised else ""
+            raise NotAFeed(
+                f"{page.final_url} is a web page, not an RSS or Atom feed{also}", advertised
+            ) from exc
+        raise
+    if kind == "page" and not listing.items:
+        raise FeedError(
+            f"{page.final_url} has no headline links ({HEADLINE_WORDS} words or more) to watch"
+        )
+    return listing
+
+
+def advertised_feed(page: Page) -> str:
+    """The RSS or Atom feed an HTML page names in ``<link rel="alternate">``, or ""."""
+    import lxml.html
+
+    try:
+        root = lxml.html.document_fromstring(page.text)
+    except (ValueError, lxml.etree.ParserError):
+        return ""
+    for link in root.iter("link"):
+        rel = (link.get("rel") or "").lower().split()
+        kind = (link.get("type") or "").lower()
+        href = (link.get("href") or "").strip()
+        if "alternate" in rel and kind in ("application/rss+xml", "application/atom+xml") and href:
+            url = urldefrag(urljoin(page.final_url, href))[0]
+            if is_http_url(url):
+                return url
+    return ""
+
+
 @dataclass(frozen=True)
 class FeedItem:
     url: str  # absolute, fragment removed

@@ -12,8 +12,9 @@ then its items (``items``). Each item not seen before is judged:
    private address is ``refused``) and extracted; a near-duplicate of a stored source (the
    ingestor's shingles) is ``duplicate``; the title and text are scored too;
 4. the better of the two scores decides: ``pending`` (a candidate for moderators) at or above
-   ``[feeds] min_relevance`` (``min_relevance_lexical`` without the semantic layer), else
-   ``off-topic``.
+   ``[feeds] min_relevance`` (``min_relevance_lexical`` without the semantic layer), also
+   with the story's most used name masked (``bot.sources.relevance``), else ``off-topic``
+   with the reason.
 
 Nothing here adds a source: candidates wait for a moderator (``StoryBot.accept_candidate``).
 Blocking by design; the engine runs it in a worker thread.
@@ -32,10 +33,11 @@ from typing import TYPE_CHECKING
 
 from bot.clock import iso
 from bot.config import FeedSettings
-from bot.sources.feeds.items import FeedError, FeedItem, Listing, read_items
+from bot.sources.feeds.items import FeedError, FeedItem, Listing, read_items, trial
 from bot.sources.feeds.schedule import HostThrottle, due_by, next_poll
 from bot.sources.feeds.store import Candidate, Feed, FeedStore, Judged
 from bot.sources.ingest import Ingestor
+from bot.sources.relevance import Relevance
 from bot.sources.urls import clean_url, is_http_url, normalize_url
 from bot.sources.web.extract import ExtractError, extract
 from bot.sources.web.fetch import FetchError
@@ -72,6 +74,7 @@ class PollEvent:
     done: int  # feeds finished so far
     total: int  # feeds in this poll
     message: str
+    result: FeedResult | None = None  # with "done": how the feed's poll went
 
 
 PollProgress = Callable[[PollEvent], None]
@@ -104,14 +107,18 @@ class FeedPoller:
         settings: FeedSettings,
         throttle: HostThrottle | None = None,
         retention_days: int = 90,
+        names: Callable[[], frozenset[str]] = frozenset,
     ) -> None:
-        """``retention_days``: judgements no feed has listed for this long are purged."""
+        """``retention_days``: judgements no feed has listed for this long are purged.
+        ``names()``: the story's most used names now (``relevance.story_names``), masked for
+        the second half of the relevance rule."""
         self.store = store
         self.retention_days = retention_days
         self._purged_on = ""
         self.ingestor = ingestor
         self.fetcher = ingestor.fetcher
         self.judge = judge
+        self.relevance = Relevance(judge, settings, names)
         self.settings = settings
         self.throttle = throttle or HostThrottle(settings.host_interval_seconds)
 
@@ -159,9 +166,9 @@ class FeedPoller:
                 items_taken.add(key)
                 return fresh
 
-        def emit(stage: str, feed: Feed, message: str) -> None:
+        def emit(stage: str, feed: Feed, message: str, result: FeedResult | None = None) -> None:
             if progress is not None:
-                progress(PollEvent(stage, feed.url, done, len(claimed), message))
+                progress(PollEvent(stage, feed.url, done, len(claimed), message, result))
 
         def run(feed: Feed) -> FeedResult:
             nonlocal done
@@ -173,7 +180,7 @@ class FeedPoller:
                 result = self._failed(feed, f"unexpected error: {exc}")
             with lock:
                 done += 1
-            emit("done", feed, f"{feed.url}: {result.status}")
+            emit("done", feed, f"{feed.url}: {result.status}", result)
             return result
 
         workers = max(1, min(self.settings.workers, len(claimed)))
@@ -183,6 +190,12 @@ class FeedPoller:
             report.candidates.extend(result.new)
         self._purge_daily(now)
         return report
+
+    def trial(self, url: str, kind: str) -> Listing:
+        """Fetch and read a feed being added, once (nothing is stored: the first poll judges
+        its items). Raises FetchError, UrlRefused or FeedError with the moderator's message."""
+        page = self.fetcher.fetch(url, feed=kind == "feed")
+        return trial(page, kind)
 
     def _purge_daily(self, now: datetime) -> None:
         """Once a day: old judgements no decision depends on go (``FeedStore.purge``)."""
@@ -291,12 +304,13 @@ class FeedPoller:
         existing = self.ingestor.find_url(url)
         if existing is not None:
             return replace(base, status="known", reason=f"already in the corpus as {existing.id}")
-        first = self.judge(f"{item.title}\n{item.summary}")
+        heading = f"{item.title}\n{item.summary}"
+        first = self.judge(heading)
         threshold = self._threshold(first)
         if not self.settings.fetch_items:
-            return self._decide(base, first, threshold)
+            return self._decide(base, first, [heading])
         if first.evidence < PREFILTER * threshold:
-            return self._decide(base, first, threshold, "title and summary: ")
+            return self._decide(base, first, [heading], "title and summary: ")
         host = url_host(url)[1]
         if not self.throttle.wait(host, stop):
             return None
@@ -327,13 +341,16 @@ class FeedPoller:
         if twin is not None:
             reason = f"nearly the same text as {twin[0]} (similarity {twin[1]:.0%})"
             return replace(base, status="duplicate", reason=reason)
-        second = self.judge(f"{base.title}\n{content.text[:SCORED_CHARS]}")
-        return self._decide(base, max(first, second, key=lambda m: m.evidence), threshold)
+        body = f"{base.title}\n{content.text[:SCORED_CHARS]}"
+        second = self.judge(body)
+        best = max(first, second, key=lambda m: m.evidence)
+        return self._decide(base, best, [heading, body])
 
-    def _decide(self, base: Judged, match: Match, threshold: float, note: str = "") -> Judged:
+    def _decide(self, base: Judged, match: Match, texts: list[str], note: str = "") -> Judged:
+        """Pending or off-topic by the relevance rule; ``match`` is the best of ``texts``."""
         excerpt = match.excerpt
-        status = "pending" if match.evidence >= threshold else "off-topic"
-        if status == "pending":
+        verdict = self.relevance.verdict(match, texts, note)
+        if verdict.relevant:
             if not base.text_key:  # not fetched: the same title and summary
                 base = replace(base, text_key=text_key(f"{base.title}\n{base.summary}"))
             twin = self.store.twin(base.url_key, base.text_key, base.canonical_key)
@@ -342,19 +359,18 @@ class FeedPoller:
                 return replace(base, status="duplicate", reason=reason)
         return replace(
             base,
-            status=status,
+            status="pending" if verdict.relevant else "off-topic",
             score=round(match.evidence, 4),
             terms=match.terms,
             match_source=excerpt.source.id if excerpt else "",
             match_start=excerpt.start if excerpt else None,
             match_end=excerpt.end if excerpt else None,
             match_text=excerpt.text if excerpt else "",
-            reason=f"{note}relevance {match.evidence:.2f} (needs {threshold:.2f})",
+            reason=verdict.reason,
         )
 
     def _threshold(self, match: Match) -> float:
-        s = self.settings
-        return s.min_relevance if match.semantic else s.min_relevance_lexical
+        return self.relevance.threshold(match)
 
     def _failed(self, feed: Feed, error: str) -> FeedResult:
         failures = feed.failures + 1

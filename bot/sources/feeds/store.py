@@ -264,13 +264,15 @@ class FeedStore(Component):
 
     # -- feeds ---------------------------------------------------------------------------------
 
-    def add_feed(self, url: str, url_key: str, kind: str, added_by: str, at: str) -> Feed:
+    def add_feed(
+        self, url: str, url_key: str, kind: str, added_by: str, at: str, *, title: str = ""
+    ) -> Feed:
         try:
             with self.transaction() as db:
                 cursor = db.execute(
-                    "INSERT INTO feeds (url, url_key, kind, added_by, added_at, story_id) "
-                    "VALUES (?, ?, ?, ?, ?, ?)",
-                    (url, url_key, kind, added_by, at, self.story_id),
+                    "INSERT INTO feeds (url, url_key, kind, added_by, added_at, title, story_id) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (url, url_key, kind, added_by, at, title, self.story_id),
                 )
                 feed_id = cursor.lastrowid
         except sqlite3.IntegrityError:
@@ -287,6 +289,18 @@ class FeedStore(Component):
         with self.transaction() as db:
             rows = db.execute("SELECT DISTINCT story_id FROM feeds ORDER BY story_id").fetchall()
         return [row[0] for row in rows]
+
+    def refuse_watched(self, url_key: str) -> None:
+        """FeedStoreError if this story watches a feed with this normalised URL already."""
+        if not self.path.exists():
+            return
+        with self.transaction() as db:
+            row = db.execute(
+                "SELECT id, url FROM feeds WHERE story_id = ? AND url_key = ?",
+                (self.story_id, url_key),
+            ).fetchone()
+        if row is not None:
+            raise FeedStoreError(f"{row[1]} is already watched as feed {row[0]}")
 
     def feeds(self) -> list[Feed]:
         if not self.path.exists():
@@ -446,18 +460,25 @@ class FeedStore(Component):
         return _candidate(row)
 
     def items(
-        self, statuses: tuple[str, ...] = ("pending",), limit: int = 50, *, unposted: bool = False
+        self,
+        statuses: tuple[str, ...] = ("pending",),
+        limit: int = 50,
+        *,
+        unposted: bool = False,
+        newest: bool = False,
     ) -> list[Candidate]:
-        """Items in these statuses, oldest first (a queue); ``unposted``: only those no
-        adapter has marked as shown."""
+        """Items in these statuses, oldest first (a queue; ``newest``: newest first);
+        ``unposted``: only those no adapter has marked as shown."""
         if not self.path.exists():
             return []
         marks = ",".join("?" * len(statuses))
         only = " AND i.posted = ''" if unposted else ""
+        order = "DESC" if newest else ""
         with self.transaction() as db:
             rows = db.execute(
                 f"SELECT {_ITEM_COLUMNS} FROM feed_items i LEFT JOIN feeds f ON f.id = i.feed_id "
-                f"WHERE i.story_id = ? AND i.status IN ({marks}){only} ORDER BY i.id LIMIT ?",
+                f"WHERE i.story_id = ? AND i.status IN ({marks}){only} ORDER BY i.id {order} "
+                "LIMIT ?",
                 (self.story_id, *statuses, limit),
             ).fetchall()
         return [_candidate(row) for row in rows]

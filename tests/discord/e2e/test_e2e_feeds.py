@@ -358,6 +358,24 @@ async def test_feed_commands_for_moderators_and_a_refusal_for_members(room):
     assert gone.content == "Not removed: no feed with id 1"
 
 
+async def test_feed_add_tries_the_feed_and_hints_kind_page_for_a_web_page(room):
+    await room.start(watch=False)
+    double = room.double
+    room.web.html("/film", f"<html><body><a href='/news/x'>{CUTIES_TITLE}</a></body></html>")
+    page = await double.reply(await double.slash(room.mod, "feed add", url=room.web.url("/film")))
+    assert page.content.startswith("Not watched:") and private_to(page, room.mod)
+    assert "not an RSS or Atom feed" in page.content and "`kind: page`" in page.content
+    missing = await double.reply(
+        await double.slash(room.mod, "feed add", url=room.web.url("/missing"))
+    )
+    assert missing.content.startswith("Not watched:") and "404" in missing.content
+    assert room.storybot.feeds_list() == []
+    added = await double.reply(
+        await double.slash(room.mod, "feed add", url=room.web.url("/film"), kind="page")
+    )
+    assert added.content.startswith(f"Watching feed 1: <{room.web.url('/film')}> (page).")
+
+
 # -- announcements and /whatsnew ---------------------------------------------------------------
 
 

@@ -3,6 +3,12 @@ server has its own stories and default; a server's moderators never see or chang
 
 from __future__ import annotations
 
+import pytest
+from feed_server import rss, serve_feed
+from web_server import serve
+
+web = pytest.fixture(serve)
+
 SUNDANCE = "Which prize did the Sundance jury award?"
 FERRY = (
     b"The harbour ferry runs twice a day, at seven in the morning and at six in the evening. "
@@ -15,7 +21,7 @@ async def shown(double, interaction, count: int = 1):
     return await double.reply(interaction, count)
 
 
-async def test_two_servers_never_see_or_change_each_others_stories(double, harness):
+async def test_two_servers_never_see_or_change_each_others_stories(double, harness, web):
     harbour = double.add_server("Harbour")
     bot = await harness.start()
     ana, mo = double.member("ana"), double.member("mo", double.mods)
@@ -71,9 +77,9 @@ async def test_two_servers_never_see_or_change_each_others_stories(double, harne
     mine = await shown(double, await double.slash(ana, "ask", question="When does the ferry run?"))
     assert "seven in the morning" not in mine.text()
     # Their feeds are their story's (and say who polls them, for now).
+    serve_feed(web, "/feed.xml", rss([]))
     watched = await shown(
-        double,
-        await double.slash(hmod, "feed add", harbour.general, url="http://127.0.0.1:9/feed.xml"),
+        double, await double.slash(hmod, "feed add", harbour.general, url=web.url("/feed.xml"))
     )
     assert "no review channel for it yet" in watched.content
     assert bot.storybot.feeds_list() == []
