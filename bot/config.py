@@ -40,6 +40,7 @@ SECTIONS = (
     "fetch",
     "feeds",
     "discord",
+    "stories",
 )
 CORPUS_KEYS = ("dir", "state_dir", "max_source_bytes")
 # [stats] retention_days: at most this (100 years, "keep practically forever"); at least 1.
@@ -155,6 +156,13 @@ class DiscordSettings:
 
 
 @dataclass(frozen=True)
+class StoriesSettings:
+    # Stories whose index a process keeps loaded at once; the least recently asked is unloaded
+    # to load another (its caches stay on disk, so loading it again is quick).
+    max_loaded: int = 8
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path | None
     corpus_dir: Path
@@ -170,6 +178,7 @@ class Config:
     fetch: FetchSettings = field(default_factory=FetchSettings)
     feeds: FeedSettings = field(default_factory=FeedSettings)
     discord: DiscordSettings = field(default_factory=DiscordSettings)
+    stories: StoriesSettings = field(default_factory=StoriesSettings)
     raw: dict = field(default_factory=dict, repr=False, compare=False)
 
 
@@ -249,6 +258,7 @@ def config_from_dict(data: dict, base: Path, path: Path | None = None) -> Config
         fetch=_fetch(_table(data, "fetch")),
         feeds=_feeds(_table(data, "feeds")),
         discord=_discord(_table(data, "discord")),
+        stories=_stories(_table(data, "stories")),
         raw=data,
     )
 
@@ -391,6 +401,13 @@ def _feeds(table: dict) -> FeedSettings:
         raise ConfigError("[feeds] workers must be between 1 and 32")
     if not 0 <= settings.min_relevance <= 3 or not 0 <= settings.min_relevance_lexical <= 1:
         raise ConfigError("[feeds] min_relevance is 0..3 and min_relevance_lexical 0..1")
+    return settings
+
+
+def _stories(table: dict) -> StoriesSettings:
+    settings = _settings(StoriesSettings, table, "stories")
+    if not 1 <= settings.max_loaded <= 10_000:
+        raise ConfigError("[stories] max_loaded must be between 1 and 10000")
     return settings
 
 

@@ -22,6 +22,10 @@ def next_id() -> int:
     return next(_ids)
 
 
+# The one server the mocked members are in (a server has its own stories: bot.discord.stories).
+GUILD_ID = next_id()
+
+
 def mock_role(name: str, role_id: int | None = None) -> MagicMock:
     role = MagicMock(spec_set=discord.Role)
     role.name = name
@@ -69,7 +73,7 @@ def mock_message(content: str = "", *, author=None, channel_id: int | None = Non
     message.mentions = list(mentions)
     message.webhook_id = None
     message.guild = MagicMock(spec_set=discord.Guild)
-    message.guild.id = next_id()
+    message.guild.id = GUILD_ID
     message.channel = MagicMock(spec_set=discord.TextChannel)
     message.channel.id = channel_id or next_id()
     message.channel.typing.return_value = contextlib.nullcontext()
@@ -95,7 +99,7 @@ def mock_interaction(user=None, *, message=None) -> MagicMock:
     """A slash-command (or, with ``message``, a button) interaction by ``user``."""
     interaction = MagicMock(spec_set=discord.Interaction)
     interaction.user = user or mock_member()
-    interaction.guild_id = next_id()
+    interaction.guild_id = GUILD_ID
     interaction.message = message
     response = MagicMock(spec_set=discord.InteractionResponse)
     done = {"value": False}

@@ -35,6 +35,14 @@ def test_the_core_never_imports_the_engine_or_an_adapter(package):
             assert module.split(".")[0] not in ("discord", "rich"), (path, module)
 
 
+def test_stories_import_neither_the_engine_nor_an_adapter():
+    """bot/stories sits between the core and the facade: core below, nothing above."""
+    for path in sorted((REPO / "bot" / "stories").rglob("*.py")):
+        for module in imports_of(path):
+            assert not module.startswith(("bot.engine", "bot.cli", "bot.discord")), (path, module)
+            assert module.split(".")[0] not in ("discord", "rich"), (path, module)
+
+
 def test_the_engine_imports_no_adapter():
     for module in imports_of(REPO / "bot" / "engine.py"):
         assert not module.startswith(("bot.cli", "bot.discord")), module

@@ -16,7 +16,7 @@ import sys
 from rich.console import Console
 
 from bot import __version__
-from bot.cli import ask, feeds, health, serve, sources, stats
+from bot.cli import ask, feeds, health, serve, sources, stats, stories
 from bot.cli.common import EXIT_FAILURE, EXIT_USAGE, CliError
 from bot.cli.terminal import literal
 
@@ -32,13 +32,31 @@ def build_parser() -> argparse.ArgumentParser:
         help="config.toml to use (default: $STORYBOT_CONFIG, ./config.toml, then "
         "~/.config/storybot/config.toml)",
     )
+    parser.add_argument("--story", metavar="NAME", help=STORY_HELP)
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
     parser.add_argument("--version", action="version", version=f"storybot {__version__}")
     # Not required: storybot alone prints the help (main) rather than an argparse error.
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for group in (ask, sources, feeds, stats, serve, health):
+    for group in (ask, sources, feeds, stats, stories, serve, health):
         group.register(commands)
+    _story_option_everywhere(commands)
     return parser
+
+
+STORY_HELP = "the story to work on (name or id; default: the default story)"
+
+
+def _story_option_everywhere(commands: argparse._SubParsersAction) -> None:
+    """``--story`` after the command too (``storybot sources list --story x``): every
+    command's parser takes it, without overriding one given before the command."""
+    for parser in commands.choices.values():
+        if not any("--story" in action.option_strings for action in parser._actions):
+            parser.add_argument(
+                "--story", metavar="NAME", default=argparse.SUPPRESS, help=STORY_HELP
+            )
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                _story_option_everywhere(action)
 
 
 def setup_logging(verbose: bool) -> None:
@@ -62,21 +80,18 @@ def _user_errors() -> tuple[type[Exception], ...]:
     model file refused by its hash, a full or read-only disk or database."""
     from bot.config import ConfigError
     from bot.search.modelfiles import SemanticError
-    from bot.search.text import NlpError
     from bot.sources.feeds.items import FeedError
     from bot.sources.feeds.store import FeedStoreError
     from bot.sources.ingest import ERRORS
+    from bot.stories.store import StoryError
 
-    return (
-        ConfigError,
-        NlpError,
-        SemanticError,
-        FeedStoreError,
-        FeedError,
-        *ERRORS,
-        sqlite3.Error,
-        OSError,
-    )
+    errors = (ConfigError, SemanticError, FeedStoreError, FeedError, StoryError, *ERRORS)
+    errors += (sqlite3.Error, OSError)
+    if "bot.search.text" in sys.modules:  # else no NlpError can have been raised (nor spaCy
+        from bot.search.text import NlpError  # loaded only to say so)
+
+        errors += (NlpError,)
+    return errors
 
 
 def main(argv: list[str] | None = None) -> int:

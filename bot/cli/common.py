@@ -49,57 +49,79 @@ class CliError(Exception):
         self.code = code
 
 
-def open_bot(args, err: Console, *, need: str = "sources") -> StoryBot:
-    """The engine for ``--config`` (loaded only by commands that need it: ``--help`` stays
-    fast), with a spinner while the corpus loads and a warning per skipped file.
+def open_bot(args, err: Console, *, need: str = "sources", load: bool = True) -> StoryBot:
+    """The engine for ``--config`` and ``--story`` (loaded only by commands that need it:
+    ``--help`` stays fast), with a spinner while the corpus loads and a warning per skipped file.
 
     ``need``: "sources" (answering: at least one source must load), "directory" (the corpus
     directory must exist, e.g. to list it) or "nothing" (e.g. adding the first source creates
     it). When it is not met, a CliError says which config was used, where the corpus was looked
-    for and how to point at another one, instead of answers from an empty corpus."""
+    for and how to point at another one, instead of answers from an empty corpus.
+
+    ``load``: build the story's index now (spaCy, the embedding model, every passage). Commands
+    that only read the database or the corpus files pass False and never pay for it; the index
+    still loads if they end up asking something."""
     from bot.config import load_config
     from bot.engine import StoryBot
+    from bot.stories.store import StoryError
 
     config = load_config(args.config)
-    if not config.corpus_dir.is_dir():
+    try:
+        bot = StoryBot(config, story=getattr(args, "story", None), load=False)
+    except StoryError as exc:
+        raise CliError(str(exc)) from exc
+    corpus_dir = bot.corpus.directory
+    named = bot.story.name if getattr(args, "story", None) and bot.story.id != 1 else ""
+    if not corpus_dir.is_dir():
         if need != "nothing":
-            raise CliError(corpus_problem(config, "there is no corpus directory"))
+            raise CliError(
+                corpus_problem(config, "there is no corpus directory", corpus_dir, named)
+            )
         where = config.path or "no config file, defaults"
         err.print(
-            f"[yellow]note:[/yellow] starting a new corpus in {literal(config.corpus_dir)} "
+            f"[yellow]note:[/yellow] starting a new corpus in {literal(corpus_dir)} "
             f"({literal(where)})",
             highlight=False,
         )
         try:
-            config.corpus_dir.mkdir(parents=True, exist_ok=True)
+            corpus_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            problem = f"cannot create the corpus directory {config.corpus_dir}: {exc}"
+            problem = f"cannot create the corpus directory {corpus_dir}: {exc}"
             raise CliError(problem) from exc
     log.info("config: %s", config.path or "none found, defaults")
-    started = time.perf_counter()
-    with err.status("Loading the corpus…"):
-        bot = StoryBot(config)
-    log.info(
-        "corpus %s: %d source(s), %d passage(s) in %.2f s (%d run through spaCy, %d embedded; "
-        "the rest from the cache in %s)",
-        config.corpus_dir,
-        len(bot.sources),
-        bot.passage_count,
-        time.perf_counter() - started,
-        bot.cached_passage_builds,
-        bot.vector_builds,
-        config.state_dir / "cache",
-    )
+    if load:
+        started = time.perf_counter()
+        with err.status("Loading the corpus…"):
+            index = bot.open_story.story.loaded()
+        log.info(
+            "corpus %s: %d source(s), %d passage(s) in %.2f s (%d run through spaCy, "
+            "%d embedded; the rest from the cache in %s)",
+            corpus_dir,
+            len(bot.sources),
+            bot.passage_count,
+            time.perf_counter() - started,
+            index.passage_builds,
+            index.vector_builds,
+            bot.open_story.story.cache_dir,
+        )
     for problem in bot.load_errors:
         err.print(f"[yellow]warning:[/yellow] skipped {literal(problem)}", highlight=False)
     if need == "sources" and not bot.sources:
-        raise CliError(corpus_problem(config, "the corpus has no sources"))
+        raise CliError(corpus_problem(config, "the corpus has no sources", corpus_dir, named))
     return bot
 
 
-def corpus_problem(config: Config, problem: str) -> str:
-    """Why there is nothing to answer from, which config said so, and the ways to fix it."""
+def corpus_problem(config: Config, problem: str, corpus_dir=None, story: str = "") -> str:
+    """Why there is nothing to answer from, which config said so, and the ways to fix it
+    (``story``: the story named by ``--story``, whose corpus is in the state directory)."""
     from bot.config import CONFIG_ENV_VAR, config_search_path, user_config_path
+
+    if story:
+        return (
+            f"{problem}: {corpus_dir}\n"
+            f"  the story {story!r} has none yet; "
+            f"add a first source with: storybot --story {story} sources add URL"
+        )
 
     if config.path is None:
         looked = ", ".join(str(path) for path in config_search_path())
@@ -107,7 +129,7 @@ def corpus_problem(config: Config, problem: str) -> str:
     else:
         used = f"config {config.path}"
     return (
-        f"{problem}: {config.corpus_dir}\n"
+        f"{problem}: {corpus_dir or config.corpus_dir}\n"
         f"  used: {used}\n"
         "  fix: run storybot in the folder that holds config.toml and corpus/, or point at a "
         f"config with --config PATH or {CONFIG_ENV_VAR}=PATH, or put one in "

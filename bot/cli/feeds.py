@@ -101,7 +101,7 @@ def cmd_add(args, out: Console, err: Console) -> int:
     """Fetched and read once before it is watched: what can never work is refused now."""
     from bot.sources.feeds.items import NotAFeed
 
-    bot = open_bot(args, err)
+    bot = open_bot(args, err, load=False)
     try:
         with err.status("Trying the feed…"):
             feed = bot.feeds_add(args.url, kind=args.kind, added_by=args.by)
@@ -121,7 +121,7 @@ def cmd_add(args, out: Console, err: Console) -> int:
 
 
 def cmd_list(args, out: Console, err: Console) -> int:
-    feeds = open_bot(args, err).feeds_list()
+    feeds = open_bot(args, err, load=False).feeds_list()
     if args.json:
         print_json_lines(feeds)
         return EXIT_OK
@@ -152,7 +152,7 @@ def _when(iso: str) -> str:
 
 
 def cmd_remove(args, out: Console, err: Console) -> int:
-    feed = open_bot(args, err).feeds_remove(args.id, removed_by=args.by)
+    feed = open_bot(args, err, load=False).feeds_remove(args.id, removed_by=args.by)
     out.print(
         f"stopped watching [bold]{feed.id}[/bold]: {literal(feed.url)}",
         highlight=False,
@@ -213,7 +213,7 @@ def print_poll_result(out: Console, r, *, as_json: bool = False) -> None:
 
 
 def cmd_queue(args, out: Console, err: Console) -> int:
-    queue = open_bot(args, err).review_queue(args.n)
+    queue = open_bot(args, err, load=False).review_queue(args.n)
     if args.json:
         print_json_lines(queue)
         return EXIT_OK
@@ -228,7 +228,7 @@ def cmd_queue(args, out: Console, err: Console) -> int:
 def cmd_items(args, out: Console, err: Console) -> int:
     if not 1 <= args.n <= 10_000:
         raise CliError("-n must be between 1 and 10000", EXIT_USAGE)
-    items = open_bot(args, err).feed_items(args.status, args.n)
+    items = open_bot(args, err, load=False).feed_items(args.status, args.n)
     if args.json:
         print_json_lines(items)
         return EXIT_OK
@@ -303,7 +303,7 @@ def cmd_accept(args, out: Console, err: Console) -> int:
 
 
 def cmd_ignore(args, out: Console, err: Console) -> int:
-    item = open_bot(args, err).ignore_candidate(args.id, by=args.by)
+    item = open_bot(args, err, load=False).ignore_candidate(args.id, by=args.by)
     out.print(
         f"ignored [bold]{item.id}[/bold]: {literal(item.title or item.url)}",
         highlight=False,

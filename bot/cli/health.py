@@ -55,11 +55,12 @@ def cmd_health(args, out: Console, err: Console) -> int:
     from bot.sources.corpus import Corpus
 
     config = load_config(args.config)
-    if not config.corpus_dir.is_dir():
-        raise CliError(corpus_problem(config, "there is no corpus directory"))
-    loaded = Corpus(config.corpus_dir, config.max_source_bytes).load()
+    corpus_dir = _story_corpus(config, getattr(args, "story", None))
+    if not corpus_dir.is_dir():
+        raise CliError(corpus_problem(config, "there is no corpus directory", corpus_dir))
+    loaded = Corpus(corpus_dir, config.max_source_bytes).load()
     if not loaded.sources:
-        raise CliError(corpus_problem(config, "the corpus has no sources"))
+        raise CliError(corpus_problem(config, "the corpus has no sources", corpus_dir))
     check_state_dir(config)
     database = database_path(config.state_dir)
     try:
@@ -75,9 +76,26 @@ def cmd_health(args, out: Console, err: Console) -> int:
         discord_token()  # exit 2 when missing, as storybot run: a restart cannot fix it
     skipped = f", {len(loaded.errors)} file(s) skipped" if loaded.errors else ""
     out.print(
-        f"ok: {len(loaded.sources)} source(s) in {literal(config.corpus_dir)}{literal(skipped)}; "
+        f"ok: {len(loaded.sources)} source(s) in {literal(corpus_dir)}{literal(skipped)}; "
         f"state in {literal(config.state_dir)}",
         highlight=False,
         soft_wrap=True,
     )
     return EXIT_OK
+
+
+def _story_corpus(config, story: str | None):
+    """The corpus directory of ``--story`` (default: the default story's, ``[corpus] dir``)."""
+    if not story:
+        return config.corpus_dir
+    from bot.insights.database import database_path
+    from bot.stories.store import StoryError, StoryStore
+    from bot.stories.story import corpus_dir_of
+
+    try:
+        record = StoryStore(database_path(config.state_dir)).named(story)
+    except StoryError as exc:
+        raise CliError(str(exc)) from exc
+    if record.archived:
+        raise CliError(f"story {record.name!r} is archived")
+    return corpus_dir_of(config, record.id)

@@ -129,7 +129,7 @@ def print_sources(out: Console, sources: Sequence) -> None:
 
 
 def cmd_list(args, out: Console, err: Console) -> int:
-    bot = open_bot(args, err, need="directory")
+    bot = open_bot(args, err, need="directory", load=False)
     if args.json:
         for s in bot.sources:
             print_json(s.header() | {"characters": len(s.text)})
@@ -167,7 +167,7 @@ def _add_file(args, out: Console, err: Console) -> int:
         raise CliError("--title is required with a .txt file", EXIT_USAGE)
     if args.url.strip() and not is_http_url(args.url.strip()):
         raise CliError("--url must be an http:// or https:// address", EXIT_USAGE)
-    bot = open_bot(args, err, need="nothing")
+    bot = open_bot(args, err, need="nothing", load=False)
     added = bot.add_file(
         args.file.name,
         read_document(args.file),
@@ -186,7 +186,7 @@ def _add_file(args, out: Console, err: Console) -> int:
 def _add_url(args, out: Console, err: Console) -> int:
     if not 0 <= args.follow <= MAX_FOLLOW:
         raise CliError(f"--follow must be between 0 and {MAX_FOLLOW}", EXIT_USAGE)
-    bot = open_bot(args, err, need="nothing")
+    bot = open_bot(args, err, need="nothing", load=False)
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -250,7 +250,9 @@ def print_added(out: Console, added) -> None:
 
 
 def cmd_remove(args, out: Console, err: Console) -> int:
-    source = open_bot(args, err, need="directory").remove_source(args.id, removed_by=args.by)
+    source = open_bot(args, err, need="directory", load=False).remove_source(
+        args.id, removed_by=args.by
+    )
     out.print(
         f"removed [bold]{source.id}[/bold]: {literal(source.title)} "
         f"(undo with: storybot sources restore {source.id})",
@@ -261,7 +263,9 @@ def cmd_remove(args, out: Console, err: Console) -> int:
 
 
 def cmd_restore(args, out: Console, err: Console) -> int:
-    source = open_bot(args, err, need="directory").restore_source(args.id, restored_by=args.by)
+    source = open_bot(args, err, need="directory", load=False).restore_source(
+        args.id, restored_by=args.by
+    )
     out.print(
         f"restored [bold]{source.id}[/bold]: {literal(source.title)}",
         highlight=False,
@@ -271,7 +275,7 @@ def cmd_restore(args, out: Console, err: Console) -> int:
 
 
 def cmd_links(args, out: Console, err: Console) -> int:
-    rows = open_bot(args, err, need="directory").links(args.id)
+    rows = open_bot(args, err, need="directory", load=False).links(args.id)
     if args.json:
         for link, in_corpus in rows:
             print_json({"text": link.text, "url": link.url, "in_corpus": in_corpus})
@@ -288,7 +292,9 @@ def cmd_links(args, out: Console, err: Console) -> int:
 
 
 def cmd_log(args, out: Console, err: Console) -> int:
-    entries = open_bot(args, err, need="directory").audit_entries(args.id, limit=max(1, args.n))
+    entries = open_bot(args, err, need="directory", load=False).audit_entries(
+        args.id, limit=max(1, args.n)
+    )
     if args.json:
         print_json_lines(entries)
         return EXIT_OK

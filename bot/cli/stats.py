@@ -29,7 +29,7 @@ def cmd_stats(args, out: Console, err: Console) -> int:
 
     if not 1 <= args.days <= MAX_DAYS:
         raise CliError(f"--days must be between 1 and {MAX_DAYS}", EXIT_USAGE)
-    bot = open_bot(args, err, need="directory")
+    bot = open_bot(args, err, need="directory", load=False)
     if not bot.config.stats.log_questions:
         err.print("[yellow]note:[/yellow] question logging is off (\\[stats] log_questions)")
     stats = bot.stats(args.days)

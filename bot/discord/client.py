@@ -33,6 +33,7 @@ EXTENSIONS = (
     "bot.discord.cogs.sources",
     "bot.discord.cogs.stats",
     "bot.discord.cogs.feeds",
+    "bot.discord.stories",
 )
 # How often the background posts what is waiting: feed candidates, announcements of sources
 # added by other processes (adds made here are announced right away).

@@ -9,6 +9,7 @@ from discord import app_commands
 
 from bot.discord.checks import NotModerator
 from bot.discord.markdown import CONTENT_LIMIT, no_previews, trim
+from bot.stories.store import StoryError
 
 log = logging.getLogger("bot.discord")
 
@@ -29,7 +30,7 @@ async def tell(interaction: discord.Interaction, text: str) -> None:
 
 def user_message(error: Exception) -> str | None:
     """What to tell the user for expected errors; None for bugs (logged with traceback)."""
-    if isinstance(error, NotModerator):
+    if isinstance(error, NotModerator | StoryError):
         return str(error)
     if isinstance(error, app_commands.CommandOnCooldown):
         return f"Slow down a little: try again in {error.retry_after:.0f} s."

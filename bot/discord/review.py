@@ -36,6 +36,7 @@ from bot.discord.markdown import (
     safe_trim,
     trim,
 )
+from bot.discord.stories import story_by_id
 from bot.presentation import UNKNOWN_PUBLISHER
 from bot.sources.feeds.store import Candidate, FeedStoreError
 from bot.sources.ingest import ERRORS, DuplicateUrl, IngestReport, ProgressEvent
@@ -43,7 +44,10 @@ from bot.sources.ingest import ERRORS, DuplicateUrl, IngestReport, ProgressEvent
 log = logging.getLogger("bot.discord")
 
 DEFERRED_UPDATE = discord.InteractionResponseType.deferred_message_update
-REVIEW_TEMPLATE = r"sb:feed:(?P<action>add|follow|ignore):(?P<candidate>\d{1,20})"
+# The story's id last: buttons posted before stories have none (the bot's own story's).
+REVIEW_TEMPLATE = (
+    r"sb:feed:(?P<action>add|follow|ignore):(?P<candidate>\d{1,20})(?::(?P<story>\d{1,12}))?"
+)
 # "Add and follow links" also adds up to this many pages the article links to.
 FOLLOW_LINKS = 5
 MAX_URL_SHOWN = 500
@@ -131,15 +135,17 @@ def review_message(candidate: Candidate, note: str | None = None) -> dict[str, A
     return {
         "content": trim(no_previews("\n".join(lines)), CONTENT_LIMIT),
         "embed": review_embed(candidate),
-        "view": review_view(candidate.id) if candidate.status == "pending" else None,
+        "view": (
+            review_view(candidate.id, candidate.story_id) if candidate.status == "pending" else None
+        ),
         "allowed_mentions": discord.AllowedMentions.none(),
     }
 
 
-def review_view(candidate_id: int) -> discord.ui.View:
+def review_view(candidate_id: int, story_id: int | None = None) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
     for action in LABELS:
-        view.add_item(ReviewButton(action, candidate_id))
+        view.add_item(ReviewButton(action, candidate_id, story_id))
     return view
 
 
@@ -165,25 +171,31 @@ def added_text(candidate: Candidate, report: IngestReport) -> str:
 class ReviewButton(discord.ui.DynamicItem[discord.ui.Button], template=REVIEW_TEMPLATE):
     """Add, Add and follow links, or Ignore on one candidate of the review queue."""
 
-    def __init__(self, action: str, candidate_id: int) -> None:
+    def __init__(self, action: str, candidate_id: int, story_id: int | None = None) -> None:
+        story = "" if story_id is None else f":{story_id}"
         super().__init__(
             discord.ui.Button(
                 label=LABELS[action],
                 style=STYLES[action],
-                custom_id=f"sb:feed:{action}:{candidate_id}",
+                custom_id=f"sb:feed:{action}:{candidate_id}{story}",
             )
         )
-        self.action, self.candidate_id = action, candidate_id
+        self.action, self.candidate_id, self.story_id = action, candidate_id, story_id
 
     @classmethod
     async def from_custom_id(
         cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match, /
     ) -> ReviewButton:
-        return cls(match["action"], int(match["candidate"]))
+        story = None if match["story"] is None else int(match["story"])
+        return cls(match["action"], int(match["candidate"]), story)
 
     async def callback(self, interaction: discord.Interaction) -> None:
         started = time.perf_counter()
         try:
+            if self.story_id is not None:  # the candidate's story (checked: this server's)
+                interaction.extras["storybot"] = await asyncio.to_thread(
+                    story_by_id, interaction.client.storybot, self.story_id, interaction.guild_id
+                )
             outcome = await self._decide(interaction)
         except Exception:
             # discord.py would only log it; the moderator must hear that it failed.
@@ -277,7 +289,8 @@ class ReviewButton(discord.ui.DynamicItem[discord.ui.Button], template=REVIEW_TE
 
 
 def _storybot(interaction: discord.Interaction):
-    return interaction.client.storybot  # type: ignore[attr-defined]
+    """The engine of the pressed button's story (``callback`` found it), else the bot's."""
+    return interaction.extras.get("storybot") or interaction.client.storybot  # type: ignore[attr-defined]
 
 
 def _already(candidate: Candidate) -> str:

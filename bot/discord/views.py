@@ -27,6 +27,7 @@ import discord
 from bot.discord.embeds import excerpt_embeds, sources_page
 from bot.discord.errors import SORRY, tell
 from bot.discord.logs import log_handled
+from bot.discord.stories import story_by_id
 from bot.engine import MORE_LIMIT, StoryBot, Vote
 from bot.insights.answers import StoredAnswer
 from bot.presentation import reply_line
@@ -46,14 +47,18 @@ VOTE_REPLIES = {Vote.COUNTED: THANKS, Vote.ALREADY: ALREADY_VOTED, Vote.NOT_RECO
 # Discord's limit on a custom_id; ours stay far below it (tested).
 CUSTOM_ID_LIMIT = 100
 ANSWER_TEMPLATE = r"sb:answer:(?P<action>[a-z-]{1,20}):(?P<answer>\d{1,20})(?::(?P<arg>\d{1,6}))?"
-SOURCES_TEMPLATE = r"sb:sources:(?P<direction>prev|next):(?P<page>\d{1,6})"
+SOURCES_TEMPLATE = r"sb:sources:(?P<direction>prev|next):(?P<page>\d{1,6})(?::(?P<story>\d{1,12}))?"
 
 # A press runs with the stored answer and the number after the answer id (None if absent).
 Handler = Callable[[discord.Interaction, StoredAnswer, int | None], Awaitable[None]]
 
 
-def storybot_of(interaction: discord.Interaction) -> StoryBot:
-    return interaction.client.storybot  # type: ignore[attr-defined]
+def storybot_of(interaction: discord.Interaction, story_id: int | None = None) -> StoryBot:
+    """The engine; with ``story_id``, that story's (blocking: checked against the server)."""
+    storybot = interaction.client.storybot  # type: ignore[attr-defined]
+    if story_id is None:  # the story a button's answer came from, if the press found it
+        return interaction.extras.get("storybot", storybot)
+    return story_by_id(storybot, story_id, interaction.guild_id)
 
 
 @dataclass(frozen=True)
@@ -92,6 +97,11 @@ class AnswerButton(discord.ui.DynamicItem[discord.ui.Button], template=ANSWER_TE
         try:
             storybot = storybot_of(interaction)
             answer = await asyncio.to_thread(storybot.stored_answer, self.answer_id)
+            if answer is not None and answer.story_id != storybot.story.id:
+                # The answer's own story (More asks it again, votes count in its log).
+                interaction.extras["storybot"] = await asyncio.to_thread(
+                    storybot_of, interaction, answer.story_id
+                )
             if answer is None:
                 outcome = "gone"
                 await _gone(interaction)
@@ -227,39 +237,49 @@ class SourcesButton(discord.ui.DynamicItem[discord.ui.Button], template=SOURCES_
     """Previous / Next under the private source list: shows page ``page`` of the corpus as it
     is when pressed."""
 
-    def __init__(self, direction: str, page: int, *, disabled: bool = False) -> None:
+    def __init__(
+        self, direction: str, page: int, *, disabled: bool = False, story: int | None = None
+    ) -> None:
+        story_part = "" if story is None else f":{story}"
         super().__init__(
             discord.ui.Button(
                 label="Previous" if direction == "prev" else "Next",
                 style=discord.ButtonStyle.secondary,
-                custom_id=f"sb:sources:{direction}:{page}",
+                custom_id=f"sb:sources:{direction}:{page}{story_part}",
                 disabled=disabled,
             )
         )
-        self.page = page
+        self.page, self.story = page, story
 
     @classmethod
     async def from_custom_id(
         cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match, /
     ) -> SourcesButton:
-        return cls(match["direction"], int(match["page"]))
+        story = match["story"]
+        return cls(
+            match["direction"], int(match["page"]), story=None if story is None else int(story)
+        )
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        embed, view, _ = sources_message(storybot_of(interaction).sources, self.page)
+        storybot = await asyncio.to_thread(storybot_of, interaction, self.story)
+        sources = await asyncio.to_thread(lambda: storybot.sources)
+        embed, view, _ = sources_message(sources, self.page, self.story)
         await interaction.response.edit_message(
             embed=embed, view=view, allowed_mentions=discord.AllowedMentions.none()
         )
 
 
 def sources_message(
-    sources: Sequence[Source], page: int
+    sources: Sequence[Source], page: int, story: int | None = None
 ) -> tuple[discord.Embed, discord.ui.View, int]:
-    """Page ``page`` (0-based, clamped) of the source list with its buttons; and the page."""
+    """Page ``page`` (0-based, clamped) of the source list with its buttons (which show
+    ``story``'s sources; None: the engine's own); and the page."""
     embed, pages = sources_page(sources, page)
     page = min(max(page, 0), pages - 1)
     view = discord.ui.View(timeout=None)
-    view.add_item(SourcesButton("prev", max(page - 1, 0), disabled=page == 0))
-    view.add_item(SourcesButton("next", min(page + 1, pages - 1), disabled=page >= pages - 1))
+    view.add_item(SourcesButton("prev", max(page - 1, 0), disabled=page == 0, story=story))
+    last = page >= pages - 1
+    view.add_item(SourcesButton("next", min(page + 1, pages - 1), disabled=last, story=story))
     return embed, view, page
 
 

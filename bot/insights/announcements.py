@@ -12,11 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from bot.insights.database import Component
 from bot.insights.questionlog import Gap
-from bot.search.retrieval import Answer
 from bot.sources.corpus import Source
+
+if TYPE_CHECKING:  # the index and spaCy load only when a story is asked
+    from bot.search.retrieval import Answer
 
 ANNOUNCEMENT_MIGRATIONS = [
     """
@@ -24,6 +27,15 @@ ANNOUNCEMENT_MIGRATIONS = [
         id INTEGER PRIMARY KEY CHECK (id = 1),
         audit_id INTEGER NOT NULL             -- the last audit row announced
     )
+    """,
+    # Stories: one cursor per story (the one cursor there was is the default story's).
+    """
+    CREATE TABLE announce_cursors (
+        story_id INTEGER PRIMARY KEY,
+        audit_id INTEGER NOT NULL
+    );
+    INSERT INTO announce_cursors (story_id, audit_id) SELECT 1, audit_id FROM announce_cursor;
+    DROP TABLE announce_cursor
     """,
 ]
 
@@ -38,7 +50,7 @@ class Announcement:
 
 
 class AnnouncementCursor(Component):
-    """The last audit row an adapter announced."""
+    """The last audit row an adapter announced, per story."""
 
     component = "announcements"
     migrations = ANNOUNCEMENT_MIGRATIONS
@@ -46,16 +58,18 @@ class AnnouncementCursor(Component):
     def get(self) -> int | None:
         """None until the first announcement round (which starts from the present)."""
         with self.transaction() as db:
-            row = db.execute("SELECT audit_id FROM announce_cursor WHERE id = 1").fetchone()
+            row = db.execute(
+                "SELECT audit_id FROM announce_cursors WHERE story_id = ?", (self.story_id,)
+            ).fetchone()
         return row[0] if row else None
 
     def advance(self, audit_id: int) -> None:
         """Move the cursor to ``audit_id`` (never backwards)."""
         with self.transaction() as db:
             db.execute(
-                "INSERT INTO announce_cursor (id, audit_id) VALUES (1, ?) ON CONFLICT(id) DO "
-                "UPDATE SET audit_id = MAX(audit_id, excluded.audit_id)",
-                (audit_id,),
+                "INSERT INTO announce_cursors (story_id, audit_id) VALUES (?, ?) "
+                "ON CONFLICT(story_id) DO UPDATE SET audit_id = MAX(audit_id, excluded.audit_id)",
+                (self.story_id, audit_id),
             )
 
 

@@ -30,7 +30,7 @@ from pathlib import Path
 
 from bot.clock import iso
 from bot.files import atomic_write
-from bot.insights.database import Component
+from bot.insights.database import DEFAULT_STORY_ID, Component
 
 ANSWER_MIGRATIONS = [
     """
@@ -51,6 +51,9 @@ CREATE TABLE answer_votes (
     PRIMARY KEY (answer_id, voter)
 ) WITHOUT ROWID
 """,
+    # Stories: every answer belongs to one (answers from before stories: the default story).
+    # Ids stay unique across stories: a button carries only the id and finds its story here.
+    "ALTER TABLE answers ADD COLUMN story_id INTEGER NOT NULL DEFAULT 1",
 ]
 KEY_FILE = "members.key"
 KEY_BYTES = 32
@@ -69,6 +72,7 @@ class StoredAnswer:
     question_id: int | None
     asker: str
     via_interaction: bool
+    story_id: int = DEFAULT_STORY_ID  # the story that answered (More and votes ask it again)
 
 
 def member_key(state_dir: Path) -> bytes:
@@ -97,8 +101,16 @@ class AnswerStore(Component):
     component = "answers"
     migrations = ANSWER_MIGRATIONS
 
-    def __init__(self, path: Path, key: bytes, *, retention_days: int = 90) -> None:
-        super().__init__(path)
+    def __init__(
+        self,
+        path: Path,
+        key: bytes,
+        *,
+        retention_days: int = 90,
+        story_id: int = DEFAULT_STORY_ID,
+    ) -> None:
+        """``story_id``: the story whose answers ``save`` stores (``get`` finds any story's)."""
+        super().__init__(path, story_id)
         self._key = key
         self.retention_days = retention_days
         self._purged_on: str | None = None  # the UTC day of the last purge while saving
@@ -124,8 +136,16 @@ class AnswerStore(Component):
         with self.transaction() as db:
             cursor = db.execute(
                 "INSERT INTO answers (created_at, question, shown, answered, question_id, asker,"
-                " via_interaction) VALUES (?, ?, ?, ?, ?, '', ?)",
-                (iso(when), question, shown, int(answered), question_id, int(via_interaction)),
+                " via_interaction, story_id) VALUES (?, ?, ?, ?, ?, '', ?, ?)",
+                (
+                    iso(when),
+                    question,
+                    shown,
+                    int(answered),
+                    question_id,
+                    int(via_interaction),
+                    self.story_id,
+                ),
             )
             answer_id = cursor.lastrowid
             # The tag needs the id, which the insert just chose.
@@ -136,7 +156,15 @@ class AnswerStore(Component):
             self._purged_on = today
             self.purge(now=when)
         return StoredAnswer(
-            answer_id, iso(when), question, shown, answered, question_id, asker, via_interaction
+            answer_id,
+            iso(when),
+            question,
+            shown,
+            answered,
+            question_id,
+            asker,
+            via_interaction,
+            self.story_id,
         )
 
     def get(self, answer_id: int, now: datetime | None = None) -> StoredAnswer | None:
@@ -147,13 +175,13 @@ class AnswerStore(Component):
         with self.transaction() as db:
             row = db.execute(
                 "SELECT id, created_at, question, shown, answered, question_id, asker,"
-                " via_interaction FROM answers WHERE id = ? AND created_at >= ?",
+                " via_interaction, story_id FROM answers WHERE id = ? AND created_at >= ?",
                 (answer_id, iso(self._cutoff(now))),
             ).fetchone()
         if row is None:
             return None
         return StoredAnswer(
-            row[0], row[1], row[2], row[3], bool(row[4]), row[5], row[6], bool(row[7])
+            row[0], row[1], row[2], row[3], bool(row[4]), row[5], row[6], bool(row[7]), row[8]
         )
 
     def is_asker(self, answer: StoredAnswer, member_id: int) -> bool:

@@ -34,6 +34,11 @@ AUDIT_MIGRATIONS = [
     ALTER TABLE audit ADD COLUMN target TEXT NOT NULL DEFAULT '';
     CREATE INDEX audit_state ON audit (state)
     """,
+    # Stories: every row belongs to one (rows from before stories: the default story).
+    """
+    ALTER TABLE audit ADD COLUMN story_id INTEGER NOT NULL DEFAULT 1;
+    CREATE INDEX audit_story ON audit (story_id, id)
+    """,
 ]
 PENDING, DONE = "pending", "done"
 _COLUMNS = "id, at, actor, action, source_id, url, detail, target"
@@ -90,7 +95,8 @@ class AuditLog(Component):
             return []
         with self.transaction() as conn:
             rows = conn.execute(
-                f"SELECT {_COLUMNS} FROM audit WHERE state = ? ORDER BY id", (PENDING,)
+                f"SELECT {_COLUMNS} FROM audit WHERE state = ? AND story_id = ? ORDER BY id",
+                (PENDING, self.story_id),
             ).fetchall()
         return [_entry(row) for row in rows]
 
@@ -115,8 +121,8 @@ class AuditLog(Component):
             return []
         if source_id and not _is_text(source_id):
             return []  # e.g. a non-UTF-8 argv byte: no source has such an id
-        query = f"SELECT {_COLUMNS} FROM audit WHERE state = ?"
-        params: tuple = (DONE,)
+        query = f"SELECT {_COLUMNS} FROM audit WHERE state = ? AND story_id = ?"
+        params: tuple = (DONE, self.story_id)
         if source_id:
             query += " AND source_id = ?"
             params += (source_id,)
@@ -132,12 +138,14 @@ class AuditLog(Component):
         process made them)."""
         if not self.path.exists():
             return []
+        story = self.story_id
+        params = (after_id, action, DONE, story, after_id, PENDING, story, _NO_ROW, limit)
         with self.transaction() as conn:
             rows = conn.execute(
                 f"SELECT {_COLUMNS} FROM audit WHERE id > ? AND action = ? AND state = ? "
-                "AND id < COALESCE((SELECT MIN(id) FROM audit WHERE id > ? AND state = ?), ?)"
-                " ORDER BY id LIMIT ?",
-                (after_id, action, DONE, after_id, PENDING, _NO_ROW, limit),
+                "AND story_id = ? AND id < COALESCE((SELECT MIN(id) FROM audit WHERE id > ? "
+                "AND state = ? AND story_id = ?), ?) ORDER BY id LIMIT ?",
+                params,
             ).fetchall()
         return [_entry(row) for row in rows]
 
@@ -145,14 +153,23 @@ class AuditLog(Component):
         if not self.path.exists():
             return 0
         with self.transaction() as conn:
-            return conn.execute("SELECT COALESCE(MAX(id), 0) FROM audit").fetchone()[0]
+            return conn.execute(
+                "SELECT COALESCE(MAX(id), 0) FROM audit WHERE story_id = ?", (self.story_id,)
+            ).fetchone()[0]
 
     def _insert(self, state: str, actor: str, action: str, *fields: str) -> int:
         with self.transaction() as conn:
             cursor = conn.execute(
-                "INSERT INTO audit (at, actor, action, source_id, url, detail, target, state) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (now_iso(), _text(actor) or "unknown", action, *map(_text, fields), state),
+                "INSERT INTO audit (at, actor, action, source_id, url, detail, target, state,"
+                " story_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    now_iso(),
+                    _text(actor) or "unknown",
+                    action,
+                    *map(_text, fields),
+                    state,
+                    self.story_id,
+                ),
             )
             return int(cursor.lastrowid or 0)
 

@@ -22,6 +22,9 @@ from pathlib import Path
 from bot.files import create_private
 
 DATABASE_NAME = "storybot.sqlite3"
+# The story every row belonged to before there were stories (``bot.stories``): rows written by
+# a storybot without stories get it through their columns' default.
+DEFAULT_STORY_ID = 1
 # Seconds a transaction waits for another process's write to end (a poll, a stats purge, a
 # backup) before it gives up with "database is locked".
 BUSY_TIMEOUT = 30.0
@@ -80,13 +83,18 @@ def migrate(conn: sqlite3.Connection, component: str, migrations: Sequence[str])
 
 
 class Component:
-    """One feature's tables in the shared database, migrated the first time they are used."""
+    """One feature's tables in the shared database, migrated the first time they are used.
+
+    A story-scoped component (audit, questions, answers, feeds, announcements) reads and writes
+    only the rows of its ``story_id``: every such row carries the story's id, so one database
+    (and later one PostgreSQL schema) holds every story."""
 
     component: str = ""
     migrations: Sequence[str] = ()
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, story_id: int = DEFAULT_STORY_ID) -> None:
         self.path = Path(path)
+        self.story_id = story_id
         self._ready = False
 
     @contextmanager

@@ -22,11 +22,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.clock import iso
-from bot.insights.database import Component, database_path
-from bot.search.retrieval import Answer
+from bot.insights.database import DEFAULT_STORY_ID, Component, database_path
 from bot.sources.corpus import Source
+
+if TYPE_CHECKING:  # the index and spaCy load only when a story is asked
+    from bot.search.retrieval import Answer
 
 QUESTION_MIGRATIONS = [
     """
@@ -46,6 +49,15 @@ CREATE INDEX questions_asked_at ON questions (asked_at)
     # Which front end asked: 'discord' or 'cli'. Rows recorded before this column existed all
     # came from Discord (the CLI did not record), hence the default.
     "ALTER TABLE questions ADD COLUMN origin TEXT NOT NULL DEFAULT 'discord'",
+    # Stories: every row belongs to one (rows from before stories: the default story).
+    """
+ALTER TABLE questions ADD COLUMN story_id INTEGER NOT NULL DEFAULT 1;
+CREATE INDEX questions_story ON questions (story_id, asked_at)
+""",
+    # The question's informative words (JSON), stored by the process that asked it (its
+    # spaCy pipeline is loaded anyway), so grouping gaps needs no spaCy. NULL: recorded
+    # before; those are analysed when grouped.
+    "ALTER TABLE questions ADD COLUMN terms TEXT",
 ]
 # The front ends that record questions (``origin``).
 ORIGINS = ("discord", "cli")
@@ -97,8 +109,15 @@ class QuestionLog(Component):
     component = "questions"
     migrations = QUESTION_MIGRATIONS
 
-    def __init__(self, path: Path, *, enabled: bool = True, retention_days: int = 90) -> None:
-        super().__init__(path)
+    def __init__(
+        self,
+        path: Path,
+        *,
+        enabled: bool = True,
+        retention_days: int = 90,
+        story_id: int = DEFAULT_STORY_ID,
+    ) -> None:
+        super().__init__(path, story_id)
         self.enabled = enabled
         self.retention_days = retention_days
         self._purged_on: str | None = None  # the UTC day of the last purge while recording
@@ -109,9 +128,11 @@ class QuestionLog(Component):
         server: str = "",
         when: datetime | None = None,
         origin: str = "discord",
+        terms: Iterable[str] | None = None,
     ) -> int | None:
         """Store one asked question; returns its row id (None when logging is off). ``origin``
-        is the front end that asked (one of ORIGINS). Rows past retention are purged once a day
+        is the front end that asked (one of ORIGINS); ``terms``, its informative words (the
+        analyzer's), kept for grouping gaps. Rows past retention are purged once a day
         either way."""
         if origin not in ORIGINS:
             raise ValueError(f"unknown origin {origin!r}")
@@ -124,8 +145,8 @@ class QuestionLog(Component):
         with self.transaction() as db:
             cursor = db.execute(
                 "INSERT INTO questions"
-                " (asked_at, server, question, answered, top_score, sources, origin)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                " (asked_at, server, question, answered, top_score, sources, origin, story_id,"
+                " terms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     iso(when),
                     server,
@@ -134,6 +155,8 @@ class QuestionLog(Component):
                     top,
                     json.dumps(sources),
                     origin,
+                    self.story_id,
+                    None if terms is None else json.dumps(list(terms)),
                 ),
             )
             row_id = cursor.lastrowid
@@ -154,7 +177,8 @@ class QuestionLog(Component):
         column = "helpful" if helpful else "not_helpful"
         with self.transaction() as db:
             cursor = db.execute(
-                f"UPDATE questions SET {column} = {column} + 1 WHERE id = ?", (question_id,)
+                f"UPDATE questions SET {column} = {column} + 1 WHERE id = ? AND story_id = ?",
+                (question_id, self.story_id),
             )
             return cursor.rowcount == 1
 
@@ -173,8 +197,9 @@ class QuestionLog(Component):
         with self.transaction() as db:
             db.row_factory = sqlite3.Row
             return db.execute(
-                "SELECT * FROM questions WHERE asked_at >= ? ORDER BY asked_at, id",
-                (iso(since) if since else "",),
+                "SELECT * FROM questions WHERE asked_at >= ? AND story_id = ?"
+                " ORDER BY asked_at, id",
+                (iso(since) if since else "", self.story_id),
             ).fetchall()
 
     def stats(
@@ -194,27 +219,28 @@ class QuestionLog(Component):
         with self.transaction() as db:
             per_day = db.execute(
                 "SELECT substr(asked_at, 1, 10), COUNT(*), SUM(answered), SUM(helpful),"
-                " SUM(not_helpful) FROM questions WHERE asked_at >= ? GROUP BY 1 ORDER BY 1",
-                (since,),
+                " SUM(not_helpful) FROM questions WHERE asked_at >= ? AND story_id = ?"
+                " GROUP BY 1 ORDER BY 1",
+                (since, self.story_id),
             ).fetchall()
             # Ties in the order they were first quoted (as a Counter would keep them).
             quoted = db.execute(
                 "SELECT quoted.value, COUNT(*) FROM questions, json_each(questions.sources)"
-                " AS quoted WHERE asked_at >= ? GROUP BY quoted.value"
+                " AS quoted WHERE asked_at >= ? AND story_id = ? GROUP BY quoted.value"
                 " ORDER BY COUNT(*) DESC, MIN(asked_at), MIN(questions.id) LIMIT ?",
-                (since, limit),
+                (since, self.story_id, limit),
             ).fetchall()
             db.row_factory = sqlite3.Row
             origins = db.execute(
-                "SELECT origin, COUNT(*) FROM questions WHERE asked_at >= ?"
+                "SELECT origin, COUNT(*) FROM questions WHERE asked_at >= ? AND story_id = ?"
                 " GROUP BY origin ORDER BY COUNT(*) DESC, origin",
-                (since,),
+                (since, self.story_id),
             ).fetchall()
             gaps = db.execute(
-                "SELECT question, asked_at, answered, helpful, not_helpful FROM questions"
-                " WHERE asked_at >= ? AND (answered = 0 OR not_helpful > helpful)"
+                "SELECT question, asked_at, answered, helpful, not_helpful, terms FROM questions"
+                " WHERE asked_at >= ? AND story_id = ? AND (answered = 0 OR not_helpful > helpful)"
                 " ORDER BY asked_at, id",
-                (since,),
+                (since, self.story_id),
             ).fetchall()
         stats.days = [(day, asked, answered) for day, asked, answered, _, _ in per_day]
         stats.asked = sum(row[1] for row in per_day)
@@ -248,7 +274,9 @@ def group_gaps(rows: list, terms_of: Callable[[str], Iterable[str]]) -> list[Gap
         found.append(pos)
     by_terms: dict[frozenset[str], list[int]] = {}
     for question in sorted(positions, key=lambda q: positions[q][-1]):  # first asked first
-        terms = frozenset(terms_of(question)) or frozenset({question.casefold().strip()})
+        stored = _stored_terms(rows[positions[question][0]])
+        terms = frozenset(terms_of(question) if stored is None else stored)
+        terms = terms or frozenset({question.casefold().strip()})
         by_terms.setdefault(terms, []).extend(positions[question])
     gaps = []
     for group in _cluster(list(by_terms)):
@@ -268,6 +296,17 @@ def group_gaps(rows: list, terms_of: Callable[[str], Iterable[str]]) -> list[Gap
     gaps.sort(key=lambda g: g.last_asked, reverse=True)
     gaps.sort(key=lambda g: g.count, reverse=True)  # stable: ties stay most recent first
     return gaps
+
+
+def _stored_terms(row) -> list[str] | None:
+    """The terms recorded with a question (None: recorded before they were, or not given)."""
+    keys = row.keys() if hasattr(row, "keys") else ()
+    if "terms" not in keys or row["terms"] is None:
+        return None
+    try:
+        return [str(t) for t in json.loads(row["terms"])]
+    except (ValueError, TypeError):
+        return None
 
 
 def _cluster(sets: list[frozenset[str]]) -> list[list[frozenset[str]]]:
@@ -315,11 +354,12 @@ def newly_answered(gaps: Iterable[Gap], ask: Callable[[str], Answer]) -> list[tu
     return fixed
 
 
-def open_log(config) -> QuestionLog:
-    """The question log of a Config (its [stats] settings, its state directory)."""
+def open_log(config, story_id: int = DEFAULT_STORY_ID) -> QuestionLog:
+    """The question log of a Config (its [stats] settings, its state directory) for a story."""
     settings = config.stats
     return QuestionLog(
         database_path(config.state_dir),
         enabled=settings.log_questions,
         retention_days=settings.retention_days,
+        story_id=story_id,
     )

@@ -50,20 +50,27 @@ class Snapshot:
 
 
 class Segments:
-    """Sources -> (BM25 index, semantic index) from the per-source caches under
-    ``<state_dir>/cache``. One build at a time (the caller's lock)."""
+    """Sources -> (BM25 index, semantic index) from the per-source caches under a cache
+    directory. One build at a time (the caller's lock)."""
 
     def __init__(
-        self, config: Config, analyzer: Analyzer, progress: BuildProgress | None = None
+        self,
+        config: Config,
+        analyzer: Analyzer,
+        progress: BuildProgress | None = None,
+        cache_dir: Path | None = None,
     ) -> None:
+        """``cache_dir``: where the segments live (default ``<state_dir>/cache``; a story's
+        own in ``bot.stories``)."""
         self.config = config
         self.progress = progress
-        passages_dir = config.state_dir / "cache" / "passages"
+        cache_dir = cache_dir if cache_dir is not None else config.state_dir / "cache"
+        passages_dir = cache_dir / "passages"
         self.passages = PassageCache(passages_dir, analyzer, config.nlp.window_sentences)
         self.vectors: VectorCache | None = None
         self.directories: tuple[Path, ...] = (passages_dir,)
         if config.semantic.enabled:
-            vectors_dir = config.state_dir / "cache" / "vectors"
+            vectors_dir = cache_dir / "vectors"
             self.vectors = VectorCache(
                 vectors_dir,
                 embedder_for(config.semantic),

@@ -63,13 +63,19 @@ def test_health_sees_a_state_database_it_cannot_write(tmp_path, config, capsys):
 
 
 @pytest.mark.parametrize("which", ["model", "tokenizer"])
-@pytest.mark.parametrize(
-    "argv", [["ask", "Who directed Cuties?"], ["sources", "list"], ["feeds", "list"]]
-)
-def test_a_tampered_model_is_one_line_not_a_traceback(config, capsys, tampered, which, argv):
+def test_a_tampered_model_is_one_line_not_a_traceback(config, capsys, tampered, which):
     tampered(which)
-    assert main(["--config", config, *argv]) == 1
+    assert main(["--config", config, "ask", "Who directed Cuties?"]) == 1
     assert "sha256" in one_line_error(capsys)
+
+
+@pytest.mark.parametrize("which", ["model", "tokenizer"])
+@pytest.mark.parametrize("argv", [["sources", "list"], ["feeds", "list"]])
+def test_bookkeeping_never_loads_the_model_so_a_tampered_one_does_not_stop_it(
+    config, capsys, tampered, which, argv
+):
+    tampered(which)  # (issue 21: these commands load neither spaCy nor the model)
+    assert main(["--config", config, *argv]) == 0
 
 
 @pytest.mark.parametrize(

@@ -113,8 +113,10 @@ def test_batch_from_stdin_answers_each_line_as_it_arrives(config_path):
 
 
 def test_verbose_shows_storybots_own_lines_once_and_not_spacys(config_path):
+    # A question loads spaCy (``sources list`` no longer does: nothing of it to show).
+    command = ["ask", "--json", "who directed it"]
     result = subprocess.run(
-        [sys.executable, "-m", "bot", "-v", "--config", str(config_path), "sources", "list"],
+        [sys.executable, "-m", "bot", "-v", "--config", str(config_path), *command],
         capture_output=True,
         text=True,
         timeout=300,

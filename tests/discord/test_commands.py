@@ -229,7 +229,8 @@ async def test_slow_work_runs_after_the_interaction_is_deferred(
 ):
     interaction = mock_interaction(moderator())
     deferred_when_called = []
-    real_ask, real_add = client.storybot.ask, client.storybot.add_source
+    curation = client.storybot.open_story.curation  # where the ingestor stores sources
+    real_ask, real_add = client.storybot.ask, curation.add_source
 
     def ask(question, k=None, **log):
         deferred_when_called.append(interaction.response.is_done())
@@ -240,7 +241,7 @@ async def test_slow_work_runs_after_the_interaction_is_deferred(
         return real_add(*args, **kwargs)
 
     monkeypatch.setattr(client.storybot, "ask", ask)
-    monkeypatch.setattr(client.storybot, "add_source", add_source)
+    monkeypatch.setattr(curation, "add_source", add_source)
     await invoke(ask_cog.ask, ask_cog, interaction, ANSWERED)
     interaction = mock_interaction(moderator())
     attachment = mock_attachment("n.txt", b"New text about the film.")

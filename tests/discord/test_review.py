@@ -104,7 +104,7 @@ def test_buttons_only_while_waiting_with_short_custom_ids():
     (row,) = waiting["components"]
     ids = [b["custom_id"] for b in row["components"]]
     assert [b["label"] for b in row["components"]] == ["Add", "Add and follow links", "Ignore"]
-    assert ids == [f"sb:feed:{a}:{2**53}" for a in ("add", "follow", "ignore")]
+    assert ids == [f"sb:feed:{a}:{2**53}:1" for a in ("add", "follow", "ignore")]  # story 1
     assert all(re.fullmatch(REVIEW_TEMPLATE, i) and len(i) <= 100 for i in ids)
     for status in ("accepting", "accepted", "ignored", "known", "failed"):
         assert payload(review_message(candidate(status=status)))["components"] == []

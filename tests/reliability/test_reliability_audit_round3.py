@@ -99,11 +99,12 @@ def test_an_add_left_pending_is_announced_once_it_settles(make_bot, monkeypatch)
     (pending,) = bot.audit.pending()
     assert pending.source_id == a.id
 
-    settle = bot._settle_interrupted_changes
-    monkeypatch.setattr(bot, "_settle_interrupted_changes", lambda: None)  # still locked
+    story = bot.open_story.story  # where a story settles interrupted changes
+    settle = story.settle_interrupted_changes
+    monkeypatch.setattr(story, "settle_interrupted_changes", lambda: None)  # still locked
     notes = bot.pending_announcements()
     assert notes == []  # before the fix: [B], and the cursor then moved past A for good
-    monkeypatch.setattr(bot, "_settle_interrupted_changes", settle)
+    monkeypatch.setattr(story, "settle_interrupted_changes", settle)
 
     notes = bot.pending_announcements()
     assert [n.source.id for n in notes] == [a.id, b.id]

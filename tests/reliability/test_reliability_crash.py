@@ -387,7 +387,7 @@ def test_a_kill_mid_cache_write_does_not_break_the_next_start(tmp_path, analyzer
         child.wait(timeout=10)
         child.stdout.close()
         child.stderr.close()
-    cache_dir = config.state_dir / "cache" / "passages"
+    cache_dir = config.state_dir / "stories" / "1" / "cache" / "passages"
     leftovers = list(cache_dir.glob(".*.tmp"))
     assert leftovers  # the killed write's temp file
     # The source itself was stored before its passages were cached.
@@ -409,7 +409,7 @@ def test_a_kill_mid_cache_write_does_not_break_the_next_start(tmp_path, analyzer
 def test_stale_temp_files_are_removed_at_start_and_young_ones_kept(make_bot, tmp_path):
     bot = make_bot()
     corpus_dir = bot.corpus.directory
-    cache_dir = bot.config.state_dir / "cache" / "passages"
+    cache_dir = bot.config.state_dir / "stories" / "1" / "cache" / "passages"
     old = time.time() - 120
     stale = [corpus_dir / ".note.txt.abc123.tmp", cache_dir / ".seed-story.npz.x1y2.tmp"]
     young = corpus_dir / ".other.txt.def456.tmp"

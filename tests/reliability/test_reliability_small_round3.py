@@ -67,4 +67,4 @@ def test_a_giant_url_is_refused_for_feeds_and_sources(make_bot):
         bot.feeds_add(url)
     assert bot.feeds_list() == []
     with pytest.raises(UrlRefused, match="characters long"):
-        bot._ingestor.add_url_sync(url)
+        bot.open_story.curation.ingestor.add_url_sync(url)

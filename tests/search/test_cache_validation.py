@@ -71,7 +71,7 @@ def empty_window(a):
 def test_a_damaged_vector_entry_is_rebuilt(make_bot, tmp_path, damage, caplog):
     first = make_bot(FERRY, seed=False)
     expected = first.ask(QUESTION)
-    path = tmp_path / "state" / "cache" / "vectors" / "ferry.npz"
+    path = tmp_path / "state" / "stories" / "1" / "cache" / "vectors" / "ferry.npz"
     rewrite(path, damage)
     with caplog.at_level(logging.WARNING):
         second = make_bot(seed=False)
@@ -103,7 +103,7 @@ def sentences_outside(a):
 def test_a_damaged_passage_entry_is_rebuilt(make_bot, tmp_path, damage):
     first = make_bot(FERRY, seed=False, config={"semantic": {"enabled": False}})
     expected = first.passages
-    path = tmp_path / "state" / "cache" / "passages" / "ferry.npz"
+    path = tmp_path / "state" / "stories" / "1" / "cache" / "passages" / "ferry.npz"
     rewrite(path, damage)
     second = make_bot(seed=False, config={"semantic": {"enabled": False}})
     assert second.passages == expected
@@ -112,7 +112,7 @@ def test_a_damaged_passage_entry_is_rebuilt(make_bot, tmp_path, damage):
 def test_a_deflated_array_is_refused_before_it_is_inflated(make_bot, tmp_path, monkeypatch):
     """A small file declaring a 2 GB array (zeros deflate ~1000:1) is never decompressed."""
     first = make_bot(FERRY, seed=False)
-    path = tmp_path / "state" / "cache" / "vectors" / "ferry.npz"
+    path = tmp_path / "state" / "stories" / "1" / "cache" / "vectors" / "ferry.npz"
     with np.load(path) as data:
         arrays = dict(data)
     buffer = io.BytesIO()
@@ -151,7 +151,8 @@ def test_a_process_killed_while_embedding_keeps_its_checkpoints(make_bot, tmp_pa
     monkeypatch.setattr(embedder, "embed", dies_on_third_run)
     with pytest.raises(KeyboardInterrupt):
         make_bot(LONG_FERRY, seed=False)
-    parts = sorted(p.name for p in (tmp_path / "state" / "cache" / "vectors").glob("*.npz"))
+    vectors_dir = tmp_path / "state" / "stories" / "1" / "cache" / "vectors"
+    parts = sorted(p.name for p in vectors_dir.glob("*.npz"))
     assert parts == ["ferry.part0.npz", "ferry.part1.npz"]
 
     def counts(texts, progress=None):
@@ -163,9 +164,10 @@ def test_a_process_killed_while_embedding_keeps_its_checkpoints(make_bot, tmp_pa
     resumed = make_bot(seed=False)
     total = sum(asked) + 8
     assert asked and asked[0] <= 4  # it started from the third run, not from the start
-    vectors = sorted(p.name for p in (tmp_path / "state" / "cache" / "vectors").glob("*.npz"))
+    vectors_dir = tmp_path / "state" / "stories" / "1" / "cache" / "vectors"
+    vectors = sorted(p.name for p in vectors_dir.glob("*.npz"))
     assert vectors == ["ferry.npz"]  # checkpoints gone once the source is done
-    with np.load(tmp_path / "state" / "cache" / "vectors" / "ferry.npz") as data:
+    with np.load(tmp_path / "state" / "stories" / "1" / "cache" / "vectors" / "ferry.npz") as data:
         assert len(data["windows"]) + len(data["sentences"]) == total
     assert resumed.ask(QUESTION).answered
 
@@ -182,7 +184,7 @@ def test_an_array_declaring_more_than_the_file_holds_is_refused_unread(
     """A stored member whose .npy header declares a 1.5 TB array (numpy allocates the
     declared size before reading): the header is checked against the member's size first."""
     first = make_bot(FERRY, seed=False)
-    path = tmp_path / "state" / "cache" / "vectors" / "ferry.npz"
+    path = tmp_path / "state" / "stories" / "1" / "cache" / "vectors" / "ferry.npz"
     with np.load(path) as data:
         arrays = dict(data)
     member = io.BytesIO()

@@ -11,7 +11,7 @@ import json
 import numpy as np
 import pytest
 
-import bot.engine
+import bot.stories.index
 from bot.search.index import Index, rank_bm25_model
 from conftest import DATA
 
@@ -53,7 +53,7 @@ def summary(answer) -> tuple:
 @pytest.mark.parametrize("variant", ["BM25L", "BM25Plus", "BM25Okapi"])
 def test_dev_questions_same_excerpts_as_rank_bm25(make_bot, monkeypatch, variant):
     fast = make_bot(config={"retrieval": {"variant": variant}})
-    monkeypatch.setattr(bot.engine, "Index", RankBm25Index)
+    monkeypatch.setattr(bot.stories.index, "Index", RankBm25Index)
     fast.reload()
     reference_retriever = fast.retriever
     assert isinstance(reference_retriever.index, RankBm25Index)

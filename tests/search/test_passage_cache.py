@@ -100,7 +100,7 @@ def test_changed_source_or_setting_invalidates_only_what_it_must(make_bot, proce
 )
 def test_damaged_cache_entry_is_ignored_and_rebuilt(make_bot, processed, damage):
     first = make_bot(A, B)
-    path = first.config.state_dir / "cache" / "passages" / "alpha-report.npz"
+    path = first.config.state_dir / "stories" / "1" / "cache" / "passages" / "alpha-report.npz"
     assert path.is_file()
     if damage == "truncate":
         path.write_bytes(path.read_bytes()[:100])
@@ -142,7 +142,9 @@ def test_incremental_add_and_remove_equal_a_full_rebuild(make_bot, processed, tm
     processed.clear()
     bot_.remove_source("beta-report")
     assert processed == []
-    assert not (bot_.config.state_dir / "cache" / "passages" / "beta-report.npz").exists()
+    assert not (
+        bot_.config.state_dir / "stories" / "1" / "cache" / "passages" / "beta-report.npz"
+    ).exists()
     assert all(p.source_id != "beta-report" for p in passages(bot_))
     assert_same_index(bot_, restart(bot_))
 
@@ -172,7 +174,8 @@ def test_the_index_built_from_the_cache_s_arrays_equals_one_built_from_passages(
     bot_.remove_source("beta-report")
     bot_.add_source(NEW_TEXT, "Harbour news")
     fast = bot_.retriever.index
-    assert isinstance(bot_._segments.passages.passages(bot_.sources), PassageList)
+    segments = bot_.open_story.story.loaded().segments
+    assert isinstance(segments.passages.passages(bot_.sources), PassageList)
     slow = Index(list(bot_.passages), bot_.config.retrieval)
     assert list(fast._vocab.items()) == list(slow._vocab.items())
     assert list(fast.doc_freq.items()) == list(slow.doc_freq.items())

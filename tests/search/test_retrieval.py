@@ -190,10 +190,10 @@ def test_json_record_shape(make_bot):
 
 
 def test_changes_by_another_process_are_picked_up(make_bot, monkeypatch):
-    import bot.engine
+    import bot.stories.story
     from bot.sources.corpus import Corpus
 
-    monkeypatch.setattr(bot.engine, "REFRESH_SECONDS", 0.0)
+    monkeypatch.setattr(bot.stories.story, "REFRESH_SECONDS", 0.0)
     running = make_bot()
     question = "Which streaming rival bid for the zebra documentary?"
     assert not running.ask(question).answered
@@ -216,11 +216,11 @@ def test_questions_never_wait_for_a_reload_of_another_process_s_change(make_bot,
     released), questions are answered at once from the current one; then it is swapped in."""
     import threading
 
-    import bot.engine
+    import bot.stories.story
     from bot.search.snapshot import Segments
     from bot.sources.corpus import Corpus
 
-    monkeypatch.setattr(bot.engine, "REFRESH_SECONDS", 0.0)
+    monkeypatch.setattr(bot.stories.story, "REFRESH_SECONDS", 0.0)
     running = make_bot()
     building, release = threading.Event(), threading.Event()
     real_build = Segments.build
@@ -319,11 +319,11 @@ def test_an_opening_quotation_mark_starts_the_sentence_it_opens(make_bot, analyz
 
 
 def test_a_failed_background_reload_keeps_the_current_snapshot(make_bot, monkeypatch, caplog):
-    import bot.engine
+    import bot.stories.story
     from bot.search.snapshot import Segments
     from bot.sources.corpus import Corpus
 
-    monkeypatch.setattr(bot.engine, "REFRESH_SECONDS", 0.0)
+    monkeypatch.setattr(bot.stories.story, "REFRESH_SECONDS", 0.0)
     running = make_bot()
     before = running.ask("Who directed Cuties?")
     real_build = Segments.build
@@ -335,7 +335,7 @@ def test_a_failed_background_reload_keeps_the_current_snapshot(make_bot, monkeyp
     Corpus(running.config.corpus_dir).write(source("zebra", "Hulu bid for the zebra film."))
     running.ask("Who directed Cuties?")
     running.refresh_if_changed(wait=True)
-    assert running._reloader.failures >= 1
+    assert running.open_story.story.loaded().reloader.failures >= 1
     assert "reloading the corpus in the background failed" in caplog.text
     answer = running.ask("Who directed Cuties?")  # still answered, from the old snapshot
     assert answer.excerpts == before.excerpts

@@ -41,7 +41,7 @@ def test_every_window_and_sentence_gets_a_vector_and_sentences_are_exact_slices(
 
 def test_vectors_are_cached_per_source_and_only_changes_are_embedded(make_bot, tmp_path):
     bot = make_bot(FERRY, seed=False)
-    vectors = tmp_path / "state" / "cache" / "vectors"
+    vectors = tmp_path / "state" / "stories" / "1" / "cache" / "vectors"
     assert sorted(p.name for p in vectors.glob("*.npz")) == ["ferry.npz"]
     again = make_bot(seed=False)  # a new engine over the same state
     assert again.vector_builds == 0
@@ -171,7 +171,7 @@ def test_a_damaged_vector_file_is_refused_and_that_source_embedded_again(make_bo
     bot = make_bot(FERRY, ZOO, seed=False)
     question = "Why will the boat service end?"
     before = bot.ask(question)
-    path = bot.config.state_dir / "cache" / "vectors" / "ferry.npz"
+    path = bot.open_story.story.cache_dir / "vectors" / "ferry.npz"
     with np.load(path) as data:
         arrays = dict(data)
     if damage == "nan":

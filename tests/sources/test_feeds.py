@@ -438,3 +438,35 @@ def test_candidates_remember_where_they_were_posted(feeds_bot, web):
     assert bot.candidate(candidate.id).posted == "123/456"
     with pytest.raises(FeedStoreError):
         bot.mark_candidate_posted(candidate.id + 100, "x")
+
+
+def test_two_stories_watch_the_same_feed_and_see_only_their_own_items(feeds_bot, web):
+    """A feed URL is unique per story: another story may watch it too (its trial fetch runs
+    again), and each story's items, queue and "already watched" check are its own."""
+    bot = feeds_bot()
+    serve_feed(web, "/feed", rss([cuties_item(web), bridge_item(web)]))
+    bot.feeds_add(web.url("/feed"), added_by="mod")
+    with pytest.raises(FeedStoreError, match="already watched"):
+        bot.feeds_add(web.url("/feed"), added_by="mod")
+    other = bot.in_story(bot.stories.create("harbour"))
+    bridge = (
+        "The harbour bridge has divided the council for years. Councillors argued about its "
+        "cost and the mayor promised that the bridge would replace the old ferry service."
+    )
+    other.add_source(bridge, "Harbour bridge", added_by="mod")
+    fetched = len(feed_requests(web, "/feed"))
+    other.feeds_add(web.url("/feed"), added_by="mod")
+    assert len(feed_requests(web, "/feed")) == fetched + 1  # the trial, for this story
+
+    bot.poll_feeds_sync()
+    assert other.feed_items() == [] and other.review_queue() == []
+    other.poll_feeds_sync()
+
+    cuties, harbour = web.url("/news/cuties-indictment"), web.url("/news/harbour-bridge")
+    assert [c.url for c in bot.review_queue()] == [cuties]
+    assert [c.url for c in other.review_queue()] == [harbour]
+    assert {i.url: i.status for i in bot.feed_items()} == {cuties: "pending", harbour: "off-topic"}
+    assert {i.url: i.status for i in other.feed_items()} == {
+        cuties: "off-topic",
+        harbour: "pending",
+    }

@@ -16,11 +16,13 @@ from discord.ext import commands
 from bot.discord.embeds import Reply, answer_reply, help_embed
 from bot.discord.errors import SORRY
 from bot.discord.logs import log_handled
+from bot.discord.stories import STORY_OPTION, several_stories, story_choices, story_for, with_story
 from bot.discord.views import answer_view
 from bot.search.retrieval import MAX_QUESTION_CHARS, Answer, QuestionError, clean_or_refuse
 
 if TYPE_CHECKING:
     from bot.discord.client import StoryDiscordBot
+    from bot.engine import StoryBot
 
 log = logging.getLogger("bot.discord")
 
@@ -60,32 +62,50 @@ class AskCog(commands.Cog):
 
     # -- shared ------------------------------------------------------------------------------
 
-    async def answer(self, question: str, guild_id: int | None) -> Answer:
-        """The answer, recorded in the question log. Runs in a thread: the event loop keeps
-        serving other members meanwhile."""
+    async def answer(
+        self, question: str, guild_id: int | None, storybot: StoryBot | None = None
+    ) -> Answer:
+        """The answer of ``storybot`` (default: the engine's story), recorded in the question
+        log. Runs in a thread: the event loop keeps serving other members meanwhile."""
+        storybot = storybot or self.bot.storybot
         return await asyncio.to_thread(
-            self.bot.storybot.ask, question, record=True, server=str(guild_id or "")
+            storybot.ask, question, record=True, server=str(guild_id or "")
         )
 
     async def buttons_for(
-        self, answer: Answer, asker_id: int, *, via_interaction: bool
+        self,
+        answer: Answer,
+        asker_id: int,
+        *,
+        via_interaction: bool,
+        storybot: StoryBot | None = None,
     ) -> dict[str, discord.ui.View]:
         """``view=`` with the answer's persistent buttons, or nothing if the answer could not
         be stored for them (it is posted anyway)."""
+        storybot = storybot or self.bot.storybot
         stored = await asyncio.to_thread(
-            self.bot.storybot.remember_answer, answer, asker_id, via_interaction=via_interaction
+            storybot.remember_answer, answer, asker_id, via_interaction=via_interaction
         )
         return {} if stored is None else {"view": answer_view(stored)}
+
+    async def named_reply(self, reply: Reply, storybot: StoryBot, guild_id: int | None) -> Reply:
+        """The reply, naming its story when the server has more than one."""
+        if await asyncio.to_thread(several_stories, storybot, guild_id):
+            return with_story(reply, storybot.story)
+        return reply
 
     # -- /ask --------------------------------------------------------------------------------
 
     @app_commands.command(name="ask", description="Ask about the story; I answer with quotes.")
-    @app_commands.describe(question="Your question, e.g. Who directed the film?")
+    @app_commands.describe(
+        question="Your question, e.g. Who directed the film?", story=STORY_OPTION
+    )
     @app_commands.guild_only()
     async def ask(
         self,
         interaction: discord.Interaction,
         question: app_commands.Range[str, 1, MAX_QUESTION_CHARS],
+        story: app_commands.Range[str, 1, 40] | None = None,
     ) -> None:
         started = time.perf_counter()
         question = without_discord_syntax(question)
@@ -108,10 +128,14 @@ class AskCog(commands.Cog):
             )
             log_handled("/ask", interaction.user.id, started, "bad question")
             return
+        storybot = await story_for(self.bot, interaction.guild_id, interaction.channel, story)
         await interaction.response.defer(thinking=True)
-        answer = await self.answer(question, interaction.guild_id)
+        answer = await self.answer(question, interaction.guild_id, storybot)
         reply = answer_reply(answer, show_question=True)
-        buttons = await self.buttons_for(answer, interaction.user.id, via_interaction=True)
+        reply = await self.named_reply(reply, storybot, interaction.guild_id)
+        buttons = await self.buttons_for(
+            answer, interaction.user.id, via_interaction=True, storybot=storybot
+        )
         await interaction.followup.send(**reply.kwargs(), **buttons)
         log_handled("/ask", interaction.user.id, started, _outcome(answer))
 
@@ -164,11 +188,21 @@ class AskCog(commands.Cog):
         except QuestionError as exc:
             await _reply(message, Reply(content=f"{exc} {MENTION_HINT}" if exc.empty else str(exc)))
             return
+        storybot = await story_for(self.bot, message.guild.id, message.channel)
         async with message.channel.typing():
-            answer = await self.answer(question, message.guild.id)
-        buttons = await self.buttons_for(answer, message.author.id, via_interaction=False)
-        await _reply(message, answer_reply(answer), **buttons)
+            answer = await self.answer(question, message.guild.id, storybot)
+        buttons = await self.buttons_for(
+            answer, message.author.id, via_interaction=False, storybot=storybot
+        )
+        reply = await self.named_reply(answer_reply(answer), storybot, message.guild.id)
+        await _reply(message, reply, **buttons)
         log_handled("message", message.author.id, started, _outcome(answer))
+
+    @ask.autocomplete("story")
+    async def ask_story_choices(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        return await story_choices(self.bot, interaction, current)
 
     # -- /help -------------------------------------------------------------------------------
 

@@ -4,9 +4,11 @@ background work of a connected bot.
 The background starts once the bot is connected (``on_ready``, once per process: never for
 ``storybot sync``, which only logs in) and stops when the client closes:
 
-- the feed watcher (``StoryBot.watch_feeds``), started once there is a feed to watch, polls
-  the due feeds; fetching, extraction and scoring run in worker threads, so questions are
-  answered meanwhile;
+- a feed watcher per story (``StoryBot.watch_feeds``), started once the story has a feed to
+  watch, polls its due feeds; fetching, extraction and scoring run in worker threads, so
+  questions are answered meanwhile. Every story's feeds are polled and its candidates queued;
+  the review channel shows those of the stories of its own server (never another server's),
+  and so does the announcement channel with new sources;
 - a loop, every ``background_seconds`` and at once when there is news (new candidates, an add
   made by this process), posts what is waiting: candidates not posted yet to ``[discord]
   review_channel_id`` (also those ``storybot feeds check`` found, or a restart missed), each
@@ -49,6 +51,7 @@ from bot.discord.markdown import (
     safe_trim,
 )
 from bot.discord.review import review_message
+from bot.discord.stories import story_for
 from bot.insights.announcements import Announcement
 from bot.sources.feeds.items import FeedError, NotAFeed
 from bot.sources.feeds.store import Candidate, Feed, FeedStoreError
@@ -58,6 +61,7 @@ from bot.sources.web.urlguard import UrlRefused
 
 if TYPE_CHECKING:
     from bot.discord.client import StoryDiscordBot
+    from bot.engine import StoryBot
 
 log = logging.getLogger("bot.discord")
 T = TypeVar("T")
@@ -77,7 +81,7 @@ class FeedsCog(commands.Cog):
     def __init__(self, bot: StoryDiscordBot) -> None:
         self.bot = bot
         self.feed.default_permissions = moderator_default_permissions(bot.settings)
-        self.watcher: FeedWatcher | None = None
+        self.watchers: dict[int, FeedWatcher] = {}  # story id -> its feeds' watcher
         self.rounds = 0  # background rounds completed (for tests and status)
         self._task: asyncio.Task | None = None
         self._wake = asyncio.Event()
@@ -104,8 +108,13 @@ class FeedsCog(commands.Cog):
         self._wake.set()
         if self._task is not None:
             await asyncio.gather(self._task, return_exceptions=True)
-        if self.watcher is not None:
-            await self.watcher.stop()
+        for watcher in list(self.watchers.values()):
+            await watcher.stop()
+
+    @property
+    def watcher(self) -> FeedWatcher | None:
+        """The watcher of the bot's own story's feeds, once started."""
+        return self.watchers.get(self.bot.storybot.story.id)
 
     def wake(self) -> None:
         """Post what is waiting now rather than at the next round."""
@@ -123,44 +132,82 @@ class FeedsCog(commands.Cog):
                 await asyncio.wait_for(self._wake.wait(), self.bot.background_seconds)
 
     async def watch_if_feeds(self) -> None:
-        """Start the feed watcher once there is a feed to watch (added here, or by
-        ``storybot feeds add`` while the bot runs); a bot without feeds polls nothing."""
-        if self.watcher is not None or self._stopping:
+        """Start a story's feed watcher once it has a feed to watch (added here, or by
+        ``storybot feeds add`` while the bot runs); a bot without feeds polls nothing, an
+        archived story's feeds are not polled."""
+        if self._stopping:
             return
+        storybot = self.bot.storybot
         try:
-            feeds = await asyncio.to_thread(self.bot.storybot.feeds_list)
+            story_ids = await asyncio.to_thread(storybot.feed_store.story_ids)
         except Exception:
             log.exception("could not read the watched feeds")
             return
-        if feeds and not self._stopping:
-            self.watcher = self.bot.storybot.watch_feeds(self.candidates_found)
-            self.watcher.start()
-            log.info("watching %d feed(s) in the background", len(feeds))
+        for story_id in story_ids:
+            if story_id in self.watchers or self._stopping:
+                continue
+            try:
+                story = await asyncio.to_thread(storybot.stories.get, story_id)
+            except Exception:
+                log.exception("could not read story %s", story_id)
+                continue
+            if story.archived:
+                continue
+            engine = storybot if story_id == storybot.story.id else storybot.in_story(story)
+            watcher = self.watchers[story_id] = engine.watch_feeds(self.candidates_found)
+            watcher.start()
+            log.info("watching the feeds of story %s in the background", story.name)
 
     async def candidates_found(self, candidates: list[Candidate]) -> None:
         """The watcher's callback: post the new candidates (and any older unposted ones)."""
         await self.post_candidates()
 
     async def post_candidates(self) -> None:
-        """Post every candidate not posted yet to the review channel, one message each."""
+        """Post every candidate not posted yet to the review channel, one message each: the
+        bot's own story's, and those of the other stories of the review channel's server
+        (each message's buttons name its story)."""
         channel_id = self.bot.settings.review_channel_id
         if not channel_id:
             return
-        storybot = self.bot.storybot
-
-        def mark(candidate: Candidate, message: discord.Message) -> None:
-            storybot.mark_candidate_posted(candidate.id, f"{channel_id}/{message.id}")
-
-        def waiting() -> list[Candidate]:
-            return storybot.review_queue(REVIEW_BATCH, unposted=True)
-
         async with self._posting:  # the watcher and the loop never post one candidate twice
-            await self._post_each("candidate", channel_id, waiting, review_message, mark)
+            for storybot in await asyncio.to_thread(self._stories_posted_to, channel_id, True):
+
+                def mark(candidate: Candidate, message: discord.Message, bot=storybot) -> None:
+                    bot.mark_candidate_posted(candidate.id, f"{channel_id}/{message.id}")
+
+                def waiting(bot=storybot) -> list[Candidate]:
+                    return bot.review_queue(REVIEW_BATCH, unposted=True)
+
+                await self._post_each("candidate", channel_id, waiting, review_message, mark)
+
+    def _stories_posted_to(self, channel_id: int, with_feeds: bool) -> list[StoryBot]:
+        """The stories whose candidates (``with_feeds``) or announcements go to the channel
+        ``channel_id`` (blocking): the bot's own, and the other active stories of the
+        channel's server (never another server's)."""
+        storybot = self.bot.storybot
+        out = [storybot]
+        channel = self.bot.get_channel(channel_id)
+        guild = getattr(getattr(channel, "guild", None), "id", None)
+        if guild is None:
+            return out
+        records = storybot.stories.of_guild(str(guild))
+        if with_feeds:
+            watching = set(storybot.feed_store.story_ids())
+            records = [r for r in records if r.id in watching]
+        out += [storybot.in_story(r) for r in records if r.id != storybot.story.id]
+        return out
 
     async def redraw_decided(self) -> None:
         """Redraw the review messages of candidates decided elsewhere (no more buttons; who
-        decided and what became of it)."""
-        storybot = self.bot.storybot
+        decided and what became of it), of every story the review channel shows."""
+        channel_id = self.bot.settings.review_channel_id
+        stories = [self.bot.storybot]
+        if channel_id:
+            stories = await asyncio.to_thread(self._stories_posted_to, channel_id, True)
+        for storybot in stories:
+            await self._redraw_decided(storybot)
+
+    async def _redraw_decided(self, storybot: StoryBot) -> None:
         try:
             outdated = await asyncio.to_thread(storybot.outdated_review_posts, REVIEW_BATCH)
             for candidate in outdated:
@@ -183,22 +230,24 @@ class FeedsCog(commands.Cog):
             log.exception("redrawing decided candidates failed")
 
     async def post_announcements(self) -> None:
-        """Announce the sources added since the last announcement, oldest first."""
+        """Announce the sources added since the last announcement, oldest first: the bot's
+        own story's, and those of the other stories of the channel's server."""
         channel_id = self.bot.settings.announce_channel_id
         if not channel_id:
             return
-        storybot = self.bot.storybot
 
         def render(note: Announcement) -> dict[str, Any]:
             none = discord.AllowedMentions.none()
             return {"embed": announcement_embed(note), "allowed_mentions": none}
 
-        def mark(note: Announcement, _: discord.Message) -> None:
-            storybot.mark_announced(note.audit_id)
+        for storybot in await asyncio.to_thread(self._stories_posted_to, channel_id, False):
 
-        await self._post_each(
-            "announcement", channel_id, storybot.pending_announcements, render, mark
-        )
+            def mark(note: Announcement, _: discord.Message, bot=storybot) -> None:
+                bot.mark_announced(note.audit_id)
+
+            await self._post_each(
+                "announcement", channel_id, storybot.pending_announcements, render, mark
+            )
 
     async def _post_each(
         self,
@@ -235,6 +284,11 @@ class FeedsCog(commands.Cog):
         self._failing.discard(key)
         return message
 
+    def _reviews_server(self, guild_id: int | None) -> bool:
+        """Whether the review channel is in this server (its stories' candidates go there)."""
+        channel = self.bot.get_channel(self.bot.settings.review_channel_id)
+        return getattr(getattr(channel, "guild", None), "id", None) == guild_id
+
     def _check_channel(self, key: str, channel_id: int) -> None:
         """Say in the log at start-up when a configured channel can't be posted to."""
         if not channel_id:
@@ -269,9 +323,10 @@ class FeedsCog(commands.Cog):
         # The feed is fetched once before it is watched (a trial): longer than the 3 s an
         # interaction may wait for its first answer.
         await interaction.response.defer(ephemeral=True, thinking=True)
+        storybot = await story_for(self.bot, interaction.guild_id, interaction.channel)
         try:
             feed = await asyncio.to_thread(
-                self.bot.storybot.feeds_add,
+                storybot.feeds_add,
                 url.strip(),
                 kind=kind,
                 added_by=added_by(interaction.user),
@@ -289,11 +344,24 @@ class FeedsCog(commands.Cog):
             await tell(interaction, f"Not watched: {safe_trim(str(exc), 500)}")
             log_handled("/feed add", interaction.user.id, started, "rejected")
             return
-        if self.watcher is not None:
-            self.watcher.wake()  # poll it now
+        watcher = self.watchers.get(storybot.story.id)
+        if watcher is not None:
+            watcher.wake()  # poll it now
         else:
             self.wake()  # the background starts the watcher
         review = self.bot.settings.review_channel_id
+        if storybot is not self.bot.storybot and not self._reviews_server(interaction.guild_id):
+            # Polled, but the review channel is another server's (docs/stories.md, "Not yet").
+            await tell(
+                interaction,
+                f"Watching feed {feed.id} for the story **{safe_trim(storybot.story.name, 40)}**: "
+                f"{no_preview(feed.url)} ({feed.kind}), polled now and every "
+                f"{storybot.config.feeds.poll_minutes} minutes. This server has no review "
+                "channel for it yet: `storybot --story "
+                f"{storybot.story.id} feeds queue` lists its candidates.",
+            )
+            log_handled("/feed add", interaction.user.id, started, f"feed {feed.id}")
+            return
         where = (
             f"Candidates about the story go to <#{review}>."
             if review
@@ -311,7 +379,8 @@ class FeedsCog(commands.Cog):
     @moderator_only(FEEDS_REFUSAL)
     async def list_feeds(self, interaction: discord.Interaction) -> None:
         started = time.perf_counter()
-        feeds = await asyncio.to_thread(self.bot.storybot.feeds_list)
+        storybot = await story_for(self.bot, interaction.guild_id, interaction.channel)
+        feeds = await asyncio.to_thread(storybot.feeds_list)
         await interaction.response.send_message(
             embed=feeds_embed(feeds),
             ephemeral=True,
@@ -327,9 +396,10 @@ class FeedsCog(commands.Cog):
         self, interaction: discord.Interaction, feed_id: app_commands.Range[int, 1, 2**53]
     ) -> None:
         started = time.perf_counter()
+        storybot = await story_for(self.bot, interaction.guild_id, interaction.channel)
         try:
             feed = await asyncio.to_thread(
-                self.bot.storybot.feeds_remove, feed_id, removed_by=added_by(interaction.user)
+                storybot.feeds_remove, feed_id, removed_by=added_by(interaction.user)
             )
         except FeedStoreError as exc:
             await tell(interaction, f"Not removed: {safe_trim(str(exc), 300)}")
@@ -347,7 +417,8 @@ class FeedsCog(commands.Cog):
         self, interaction: discord.Interaction, current: Any
     ) -> list[app_commands.Choice[int]]:
         wanted = str(current or "").lower()
-        feeds = await asyncio.to_thread(self.bot.storybot.feeds_list)
+        storybot = await story_for(self.bot, interaction.guild_id, interaction.channel)
+        feeds = await asyncio.to_thread(storybot.feeds_list)
         return [
             app_commands.Choice(name=f"{f.id} — {f.title or f.url}"[:100], value=f.id)
             for f in feeds
@@ -364,7 +435,8 @@ class FeedsCog(commands.Cog):
     ) -> None:
         started = time.perf_counter()
         await interaction.response.defer(ephemeral=True, thinking=True)
-        excerpts = await asyncio.to_thread(self.bot.storybot.whats_new, count)
+        storybot = await story_for(self.bot, interaction.guild_id, interaction.channel)
+        excerpts = await asyncio.to_thread(storybot.whats_new, count)
         if not excerpts:
             await tell(interaction, NOTHING_NEW)
             log_handled("/whatsnew", interaction.user.id, started, "nothing")

@@ -31,6 +31,7 @@ from bot.discord.markdown import (
     safe_trim,
     trim,
 )
+from bot.discord.stories import STORY_OPTION, story_choices, story_for
 from bot.discord.views import sources_message
 from bot.sources.corpus import CorpusError
 from bot.sources.ingest import ERRORS, Added, IngestReport, ProgressEvent
@@ -57,17 +58,29 @@ class SourcesCog(commands.Cog):
     # -- /sources ----------------------------------------------------------------------------
 
     @app_commands.command(name="sources", description="List the sources I quote from.")
-    @app_commands.describe(page="Page to start on")
+    @app_commands.describe(page="Page to start on", story=STORY_OPTION)
     @app_commands.guild_only()
     async def sources(
-        self, interaction: discord.Interaction, page: app_commands.Range[int, 1, 10_000] = 1
+        self,
+        interaction: discord.Interaction,
+        page: app_commands.Range[int, 1, 10_000] = 1,
+        story: app_commands.Range[str, 1, 40] | None = None,
     ) -> None:
         started = time.perf_counter()
-        embed, view, shown = sources_message(self.bot.storybot.sources, page - 1)
+        storybot = await story_for(self.bot, interaction.guild_id, interaction.channel, story)
+        sources = await asyncio.to_thread(lambda: storybot.sources)
+        story_id = None if storybot is self.bot.storybot else storybot.story.id
+        embed, view, shown = sources_message(sources, page - 1, story_id)
         await interaction.response.send_message(
             embed=embed, view=view, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
         )
         log_handled("/sources", interaction.user.id, started, f"page {shown + 1}")
+
+    @sources.autocomplete("story")
+    async def sources_story_choices(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        return await story_choices(self.bot, interaction, current)
 
     # -- /source add -------------------------------------------------------------------------
 
@@ -97,8 +110,9 @@ class SourcesCog(commands.Cog):
                     content=no_previews(text), allowed_mentions=discord.AllowedMentions.none()
                 )
 
+        storybot = await story_for(self.bot, interaction.guild_id, interaction.channel)
         try:
-            report = await self.bot.storybot.add_url(
+            report = await storybot.add_url(
                 url.strip(),
                 title=title or None,
                 added_by=added_by(interaction.user),
@@ -147,8 +161,9 @@ class SourcesCog(commands.Cog):
         await interaction.response.defer(ephemeral=True, thinking=True)
         try:
             data = await file.read()
+            storybot = await story_for(self.bot, interaction.guild_id, interaction.channel)
             added = await asyncio.to_thread(
-                self.bot.storybot.add_file,
+                storybot.add_file,
                 file.filename,
                 data,
                 title=title,
@@ -176,9 +191,10 @@ class SourcesCog(commands.Cog):
     async def remove(self, interaction: discord.Interaction, source_id: str) -> None:
         started = time.perf_counter()
         await interaction.response.defer(ephemeral=True, thinking=True)
+        storybot = await story_for(self.bot, interaction.guild_id, interaction.channel)
         try:
             source = await asyncio.to_thread(
-                self.bot.storybot.remove_source,
+                storybot.remove_source,
                 source_id.strip(),
                 removed_by=added_by(interaction.user),
             )
@@ -199,9 +215,11 @@ class SourcesCog(commands.Cog):
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
         current = current.lower()
+        storybot = await story_for(self.bot, interaction.guild_id, interaction.channel)
+        sources = await asyncio.to_thread(lambda: storybot.sources)
         choices = [
             app_commands.Choice(name=f"{s.id} — {s.title}"[:100], value=s.id)
-            for s in self.bot.storybot.sources
+            for s in sources
             if current in s.id or current in s.title.lower()
         ]
         return choices[:AUTOCOMPLETE_LIMIT]

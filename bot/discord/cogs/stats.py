@@ -17,6 +17,7 @@ from discord.ext import commands
 from bot.discord.checks import STATS_REFUSAL, moderator_default_permissions, moderator_only
 from bot.discord.logs import log_handled
 from bot.discord.markdown import DESCRIPTION_LIMIT, FIELD_VALUE_LIMIT, safe_trim
+from bot.discord.stories import story_for
 from bot.insights.questionlog import Stats
 from bot.presentation import percent, source_title
 
@@ -87,7 +88,7 @@ class StatsCog(commands.Cog):
     ) -> None:
         started = time.perf_counter()
         await interaction.response.defer(ephemeral=True, thinking=True)
-        storybot = self.bot.storybot
+        storybot = await story_for(self.bot, interaction.guild_id, interaction.channel)
         figures = await asyncio.to_thread(storybot.stats, days)
         fixed = await asyncio.to_thread(storybot.newly_answered, figures)
         titles = {s.id: s.title for s in storybot.sources}

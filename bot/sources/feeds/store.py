@@ -77,6 +77,83 @@ FEED_MIGRATIONS = [
     CREATE INDEX feed_items_text_key ON feed_items (text_key);
     CREATE INDEX feed_items_canonical_key ON feed_items (canonical_key)
     """,
+    # Stories: every feed and item belongs to one (those from before stories: the default
+    # story); a URL is unique per story, so two stories may watch the same feed. SQLite cannot
+    # change a UNIQUE constraint in place: the tables are rebuilt, rows and ids kept.
+    """
+    CREATE TABLE feeds_v2 (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        story_id INTEGER NOT NULL DEFAULT 1,
+        url TEXT NOT NULL,
+        url_key TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        title TEXT NOT NULL DEFAULT '',
+        added_by TEXT NOT NULL DEFAULT '',
+        added_at TEXT NOT NULL,
+        etag TEXT NOT NULL DEFAULT '',
+        last_modified TEXT NOT NULL DEFAULT '',
+        last_polled_at TEXT NOT NULL DEFAULT '',
+        last_status TEXT NOT NULL DEFAULT '',
+        next_poll_at TEXT NOT NULL DEFAULT '',
+        failures INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (story_id, url_key)
+    );
+    INSERT INTO feeds_v2 (
+        id, url, url_key, kind, title, added_by, added_at, etag, last_modified,
+        last_polled_at, last_status, next_poll_at, failures
+    ) SELECT
+        id, url, url_key, kind, title, added_by, added_at, etag, last_modified,
+        last_polled_at, last_status, next_poll_at, failures
+    FROM feeds;
+    DROP TABLE feeds;
+    ALTER TABLE feeds_v2 RENAME TO feeds;
+    CREATE TABLE feed_items_v2 (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        story_id INTEGER NOT NULL DEFAULT 1,
+        url TEXT NOT NULL,
+        url_key TEXT NOT NULL,
+        feed_id INTEGER,
+        title TEXT NOT NULL DEFAULT '',
+        summary TEXT NOT NULL DEFAULT '',
+        publisher TEXT NOT NULL DEFAULT '',
+        published TEXT NOT NULL DEFAULT '',
+        status TEXT NOT NULL,
+        score REAL,
+        terms TEXT NOT NULL DEFAULT '[]',
+        match_source TEXT NOT NULL DEFAULT '',
+        match_start INTEGER,
+        match_end INTEGER,
+        match_text TEXT NOT NULL DEFAULT '',
+        reason TEXT NOT NULL DEFAULT '',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        found_at TEXT NOT NULL,
+        decided_by TEXT NOT NULL DEFAULT '',
+        decided_at TEXT NOT NULL DEFAULT '',
+        source_id TEXT NOT NULL DEFAULT '',
+        posted TEXT NOT NULL DEFAULT '',
+        text_key TEXT NOT NULL DEFAULT '',
+        canonical_key TEXT NOT NULL DEFAULT '',
+        last_seen TEXT NOT NULL DEFAULT '',
+        shown_status TEXT NOT NULL DEFAULT '',
+        UNIQUE (story_id, url_key)
+    );
+    INSERT INTO feed_items_v2 (
+        id, url, url_key, feed_id, title, summary, publisher, published, status,
+        score, terms, match_source, match_start, match_end, match_text, reason,
+        attempts, found_at, decided_by, decided_at, source_id, posted, text_key, canonical_key,
+        last_seen, shown_status
+    ) SELECT
+        id, url, url_key, feed_id, title, summary, publisher, published, status,
+        score, terms, match_source, match_start, match_end, match_text, reason,
+        attempts, found_at, decided_by, decided_at, source_id, posted, text_key, canonical_key,
+        last_seen, shown_status
+    FROM feed_items;
+    DROP TABLE feed_items;
+    ALTER TABLE feed_items_v2 RENAME TO feed_items;
+    CREATE INDEX feed_items_status ON feed_items (story_id, status, id);
+    CREATE INDEX feed_items_text_key ON feed_items (story_id, text_key);
+    CREATE INDEX feed_items_canonical_key ON feed_items (story_id, canonical_key)
+    """,
 ]
 DECIDED = ("accepted", "ignored")
 # Judgements no moderator made: deleted once no feed lists them (``FeedStore.purge``).
@@ -100,7 +177,7 @@ _ITEM_COLUMNS = (
     "i.id, i.url, i.title, i.summary, i.publisher, i.published, i.feed_id, "
     "COALESCE(f.title, ''), i.status, i.score, i.terms, i.match_source, i.match_start, "
     "i.match_end, i.match_text, i.reason, i.attempts, i.found_at, i.decided_by, i.decided_at, "
-    "i.source_id, i.posted"
+    "i.source_id, i.posted, i.story_id"
 )
 
 
@@ -154,6 +231,7 @@ class Candidate:
     decided_at: str
     source_id: str
     posted: str = ""  # the adapter's reference to where it showed the candidate, if it did
+    story_id: int = 1  # the story whose review queue it is in
 
 
 @dataclass(frozen=True)
@@ -192,9 +270,9 @@ class FeedStore(Component):
         try:
             with self.transaction() as db:
                 cursor = db.execute(
-                    "INSERT INTO feeds (url, url_key, kind, added_by, added_at, title) "
-                    "VALUES (?, ?, ?, ?, ?, ?)",
-                    (url, url_key, kind, added_by, at, title),
+                    "INSERT INTO feeds (url, url_key, kind, added_by, added_at, title, story_id) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (url, url_key, kind, added_by, at, title, self.story_id),
                 )
                 feed_id = cursor.lastrowid
         except sqlite3.IntegrityError:
@@ -203,12 +281,24 @@ class FeedStore(Component):
             raise FeedStoreError(f"{url} is already watched{shown}") from None
         return self.feed(feed_id)
 
+    def story_ids(self) -> list[int]:
+        """The stories that watch at least one feed (of every story, not only this one's: a
+        running bot polls them all)."""
+        if not self.path.exists():
+            return []
+        with self.transaction() as db:
+            rows = db.execute("SELECT DISTINCT story_id FROM feeds ORDER BY story_id").fetchall()
+        return [row[0] for row in rows]
+
     def refuse_watched(self, url_key: str) -> None:
-        """FeedStoreError if a feed with this normalised URL is watched already."""
+        """FeedStoreError if this story watches a feed with this normalised URL already."""
         if not self.path.exists():
             return
         with self.transaction() as db:
-            row = db.execute("SELECT id, url FROM feeds WHERE url_key = ?", (url_key,)).fetchone()
+            row = db.execute(
+                "SELECT id, url FROM feeds WHERE story_id = ? AND url_key = ?",
+                (self.story_id, url_key),
+            ).fetchone()
         if row is not None:
             raise FeedStoreError(f"{row[1]} is already watched as feed {row[0]}")
 
@@ -216,12 +306,18 @@ class FeedStore(Component):
         if not self.path.exists():
             return []
         with self.transaction() as db:
-            rows = db.execute(f"SELECT {_FEED_COLUMNS} FROM feeds ORDER BY id").fetchall()
+            rows = db.execute(
+                f"SELECT {_FEED_COLUMNS} FROM feeds WHERE story_id = ? ORDER BY id",
+                (self.story_id,),
+            ).fetchall()
         return [Feed(*row) for row in rows]
 
     def feed(self, feed_id: int) -> Feed:
         with self.transaction() as db:
-            row = db.execute(f"SELECT {_FEED_COLUMNS} FROM feeds WHERE id = ?", (feed_id,))
+            row = db.execute(
+                f"SELECT {_FEED_COLUMNS} FROM feeds WHERE id = ? AND story_id = ?",
+                (feed_id, self.story_id),
+            )
             found = row.fetchone()
         if found is None:
             raise FeedStoreError(f"no feed with id {feed_id}")
@@ -230,7 +326,7 @@ class FeedStore(Component):
     def remove_feed(self, feed_id: int) -> Feed:
         feed = self.feed(feed_id)
         with self.transaction() as db:
-            db.execute("DELETE FROM feeds WHERE id = ?", (feed_id,))
+            db.execute("DELETE FROM feeds WHERE id = ? AND story_id = ?", (feed_id, self.story_id))
         return feed
 
     def claim(self, feed: Feed, until: str) -> bool:
@@ -289,12 +385,14 @@ class FeedStore(Component):
                 marks = ",".join("?" * len(chunk))
                 if seen_at:
                     db.execute(
-                        f"UPDATE feed_items SET last_seen = ? WHERE url_key IN ({marks})",
-                        (seen_at, *chunk),
+                        "UPDATE feed_items SET last_seen = ?"
+                        f" WHERE story_id = ? AND url_key IN ({marks})",
+                        (seen_at, self.story_id, *chunk),
                     )
                 rows = db.execute(
-                    f"SELECT url_key, status, attempts FROM feed_items WHERE url_key IN ({marks})",
-                    chunk,
+                    "SELECT url_key, status, attempts FROM feed_items"
+                    f" WHERE story_id = ? AND url_key IN ({marks})",
+                    (self.story_id, *chunk),
                 )
                 found.update((key, (status, attempts)) for key, status, attempts in rows)
         return found
@@ -307,15 +405,15 @@ class FeedStore(Component):
             j.url, j.url_key, j.feed_id, j.title, j.summary, j.publisher, j.published, j.status,
             j.score, json.dumps(list(j.terms)), j.match_source, j.match_start, j.match_end,
             j.match_text, j.reason, int(j.status in ("retry", "failed")), at, j.text_key,
-            j.canonical_key,
+            j.canonical_key, self.story_id,
         )  # fmt: skip
         with self.transaction() as db:
             written = db.execute(
                 "INSERT INTO feed_items (url, url_key, feed_id, title, summary, publisher, "
                 "published, status, score, terms, match_source, match_start, match_end, "
-                "match_text, reason, attempts, found_at, text_key, canonical_key) VALUES (?, ?, "
-                "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT(url_key) DO UPDATE SET status = excluded.status, "
+                "match_text, reason, attempts, found_at, text_key, canonical_key, story_id) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT(story_id, url_key) DO UPDATE SET status = excluded.status, "
                 "text_key = excluded.text_key, canonical_key = excluded.canonical_key, "
                 "url = excluded.url, title = excluded.title, score = excluded.score, "
                 "terms = excluded.terms, "
@@ -326,22 +424,27 @@ class FeedStore(Component):
                 "WHERE feed_items.status = 'retry'",
                 values,
             ).rowcount
-            row = db.execute("SELECT id FROM feed_items WHERE url_key = ?", (j.url_key,))
+            row = db.execute(
+                "SELECT id FROM feed_items WHERE url_key = ? AND story_id = ?",
+                (j.url_key, self.story_id),
+            )
             item_id = row.fetchone()[0]
         return self.item(item_id), written == 1
 
     def twin(self, url_key: str, text_key: str = "", canonical_key: str = "") -> Candidate | None:
-        """An item judged before (not one waiting to be retried) that is the same article:
-        the same words, or the same address the page names as its own (``canonical_key``,
-        compared with the URLs and canonical addresses recorded); None if there is none."""
+        """An item of this story judged before (not one waiting to be retried) that is the
+        same article: the same words, or the same address the page names as its own
+        (``canonical_key``, compared with the URLs and canonical addresses recorded); None if
+        there is none."""
         if not self.path.exists() or not (text_key or canonical_key):
             return None
+        keys = (text_key, text_key, canonical_key, canonical_key, canonical_key)
         with self.transaction() as db:
             row = db.execute(
-                "SELECT id FROM feed_items WHERE url_key != ? AND status NOT IN ('retry', "
-                "'failed') AND ((text_key = ? AND ? != '') OR (? != '' AND (canonical_key = ? "
-                "OR url_key = ?))) ORDER BY id LIMIT 1",
-                (url_key, text_key, text_key, canonical_key, canonical_key, canonical_key),
+                "SELECT id FROM feed_items WHERE story_id = ? AND url_key != ? AND status NOT IN "
+                "('retry', 'failed') AND ((text_key = ? AND ? != '') OR (? != '' AND "
+                "(canonical_key = ? OR url_key = ?))) ORDER BY id LIMIT 1",
+                (self.story_id, url_key, *keys),
             ).fetchone()
         return self.item(row[0]) if row else None
 
@@ -349,8 +452,8 @@ class FeedStore(Component):
         with self.transaction() as db:
             row = db.execute(
                 f"SELECT {_ITEM_COLUMNS} FROM feed_items i LEFT JOIN feeds f ON f.id = i.feed_id "
-                "WHERE i.id = ?",
-                (item_id,),
+                "WHERE i.id = ? AND i.story_id = ?",
+                (item_id, self.story_id),
             ).fetchone()
         if row is None:
             raise FeedStoreError(f"no candidate with id {item_id}")
@@ -374,8 +477,9 @@ class FeedStore(Component):
         with self.transaction() as db:
             rows = db.execute(
                 f"SELECT {_ITEM_COLUMNS} FROM feed_items i LEFT JOIN feeds f ON f.id = i.feed_id "
-                f"WHERE i.status IN ({marks}){only} ORDER BY i.id {order} LIMIT ?",
-                (*statuses, limit),
+                f"WHERE i.story_id = ? AND i.status IN ({marks}){only} ORDER BY i.id {order} "
+                "LIMIT ?",
+                (self.story_id, *statuses, limit),
             ).fetchall()
         return [_candidate(row) for row in rows]
 
@@ -385,8 +489,8 @@ class FeedStore(Component):
         ``outdated_posts``)."""
         with self.transaction() as db:
             cursor = db.execute(
-                "UPDATE feed_items SET posted = ?, shown_status = ? WHERE id = ?",
-                (ref, shown, item_id),
+                "UPDATE feed_items SET posted = ?, shown_status = ? WHERE id = ? AND story_id = ?",
+                (ref, shown, item_id, self.story_id),
             )
             if cursor.rowcount != 1:
                 raise FeedStoreError(f"no candidate with id {item_id}")
@@ -400,44 +504,50 @@ class FeedStore(Component):
         with self.transaction() as db:
             rows = db.execute(
                 f"SELECT {_ITEM_COLUMNS} FROM feed_items i LEFT JOIN feeds f ON f.id = i.feed_id "
-                "WHERE i.posted != '' AND i.status != 'accepting' AND i.status != "
-                "(CASE WHEN i.shown_status = '' THEN 'pending' ELSE i.shown_status END) "
-                "ORDER BY i.id LIMIT ?",
-                (limit,),
+                "WHERE i.story_id = ? AND i.posted != '' AND i.status != 'accepting' AND "
+                "i.status != (CASE WHEN i.shown_status = '' THEN 'pending' ELSE i.shown_status "
+                "END) ORDER BY i.id LIMIT ?",
+                (self.story_id, limit),
             ).fetchall()
         return [_candidate(row) for row in rows]
 
     def mark_shown(self, item_id: int, status: str) -> None:
         """The item's message now shows ``status``."""
         with self.transaction() as db:
-            db.execute("UPDATE feed_items SET shown_status = ? WHERE id = ?", (status, item_id))
+            db.execute(
+                "UPDATE feed_items SET shown_status = ? WHERE id = ? AND story_id = ?",
+                (status, item_id, self.story_id),
+            )
 
     def counts(self) -> dict[str, int]:
         """How many items are in each status."""
         if not self.path.exists():
             return {}
         with self.transaction() as db:
-            rows = db.execute("SELECT status, COUNT(*) FROM feed_items GROUP BY status")
+            rows = db.execute(
+                "SELECT status, COUNT(*) FROM feed_items WHERE story_id = ? GROUP BY status",
+                (self.story_id,),
+            )
             return dict(rows.fetchall())
 
     def purge(self, before: str) -> tuple[int, int]:
-        """Delete the judgements no decision depends on (``UNDECIDED``) that no feed has
-        listed since ``before`` (an ISO time), and slim the decisions made before it to what
-        keeps them (their texts emptied); returns (deleted, slimmed)."""
+        """Delete this story's judgements no decision depends on (``UNDECIDED``) that no feed
+        has listed since ``before`` (an ISO time), and slim the decisions made before it to
+        what keeps them (their texts emptied); returns (deleted, slimmed)."""
         if not self.path.exists():
             return 0, 0
         marks = ",".join("?" * len(UNDECIDED))
         with self.transaction() as db:
             deleted = db.execute(
-                f"DELETE FROM feed_items WHERE status IN ({marks}) "
+                f"DELETE FROM feed_items WHERE story_id = ? AND status IN ({marks}) "
                 "AND (CASE WHEN last_seen != '' THEN last_seen ELSE found_at END) < ?",
-                (*UNDECIDED, before),
+                (self.story_id, *UNDECIDED, before),
             ).rowcount
             slimmed = db.execute(
                 "UPDATE feed_items SET summary = '', match_text = '', terms = '[]' "
-                "WHERE status IN ('accepted', 'ignored') AND decided_at < ? "
+                "WHERE story_id = ? AND status IN ('accepted', 'ignored') AND decided_at < ? "
                 "AND (summary != '' OR match_text != '' OR terms != '[]')",
-                (before,),
+                (self.story_id, before),
             ).rowcount
         return deleted, slimmed
 
@@ -450,9 +560,9 @@ class FeedStore(Component):
         with self.transaction() as db:
             cursor = db.execute(
                 "UPDATE feed_items SET status = 'accepting', decided_by = ?, decided_at = ? "
-                "WHERE id = ? AND (status = 'pending' OR "
+                "WHERE id = ? AND story_id = ? AND (status = 'pending' OR "
                 "(status = 'accepting' AND decided_at < ?))",
-                (by, at, item_id, stale_before),
+                (by, at, item_id, self.story_id, stale_before),
             )
             taken = cursor.rowcount == 1
         item = self.item(item_id)
@@ -478,8 +588,19 @@ class FeedStore(Component):
                 "UPDATE feed_items SET status = ?, decided_by = ?, decided_at = ?, "
                 "source_id = CASE WHEN ? != '' THEN ? ELSE source_id END, "
                 f"reason = CASE WHEN ? != '' THEN ? ELSE reason END "
-                f"WHERE id = ? AND status IN ({marks})",
-                (status, by, at, source_id, source_id, reason, reason, item_id, *only_from),
+                f"WHERE id = ? AND story_id = ? AND status IN ({marks})",
+                (
+                    status,
+                    by,
+                    at,
+                    source_id,
+                    source_id,
+                    reason,
+                    reason,
+                    item_id,
+                    self.story_id,
+                    *only_from,
+                ),
             )
             changed = cursor.rowcount == 1
         item = self.item(item_id)

@@ -78,6 +78,7 @@ class Role:
     id: int
     name: str
     permissions: int = 0
+    guild_id: int | None = None  # None: the double's first server
 
     def json(self, position: int) -> dict:
         return {
@@ -136,6 +137,7 @@ class Channel:
     name: str
     bot_can_view: bool = True
     parent_id: int | None = None  # a thread's channel
+    guild_id: int | None = None  # None: the double's first server
 
     def json(self, guild_id: int) -> dict:
         data: dict[str, Any] = {
@@ -286,6 +288,17 @@ class Interaction:
 
 
 @dataclass
+class Server:
+    """A second (third...) server the bot is in: its id, owner, moderator role, channel."""
+
+    id: int
+    name: str
+    owner: User
+    mods: Role
+    general: Channel
+
+
+@dataclass
 class Session:
     id: str
     intents: int
@@ -329,6 +342,8 @@ class DiscordDouble:
         self.qa = self.add_channel("questions")
         self.qa_thread = self.add_channel("a-thread", parent_id=self.qa.id)
         self.users: dict[int, User] = {self.me.id: self.me, self.owner.id: self.owner}
+        # Every server the bot is in: id -> (name, owner); the first is ``guild_id``.
+        self.servers: dict[int, tuple[str, User]] = {self.guild_id: ("Newsroom", self.owner)}
         self.messages: dict[int, Message] = {}
         self.interactions: dict[int, Interaction] = {}
         self.commands: dict[int | None, list[dict]] = {}  # scope (guild id or None) -> commands
@@ -356,11 +371,31 @@ class DiscordDouble:
         self.skew += seconds
 
     def add_channel(
-        self, name: str, *, bot_can_view: bool = True, parent_id: int | None = None
+        self,
+        name: str,
+        *,
+        bot_can_view: bool = True,
+        parent_id: int | None = None,
+        guild_id: int | None = None,
     ) -> Channel:
-        channel = Channel(snowflake(), name, bot_can_view, parent_id)
+        channel = Channel(snowflake(), name, bot_can_view, parent_id, guild_id)
         self.channels[channel.id] = channel
         return channel
+
+    def add_server(self, name: str) -> Server:
+        """Another server the bot is in (before it connects: GUILD_CREATE is sent at start),
+        with its own owner, @everyone, a "Mods" role (Manage Messages) and a #general."""
+        guild_id = snowflake()
+        owner = User(snowflake(), f"{name}-owner")
+        self.users[owner.id] = owner
+        self.servers[guild_id] = (name, owner)
+        mods = Role(snowflake(), "Mods", MANAGE_MESSAGES, guild_id)
+        self.roles += [Role(guild_id, "@everyone", MEMBER_BASICS, guild_id), mods]
+        general = self.add_channel("general", guild_id=guild_id)
+        return Server(guild_id, name, owner, mods, general)
+
+    def guild_of(self, channel: Channel | None) -> int:
+        return self.guild_id if channel is None or channel.guild_id is None else channel.guild_id
 
     def member(self, name: str, *roles: Role, bot: bool = False) -> User:
         user = User(snowflake(), name, [r.id for r in roles], bot=bot)
@@ -368,11 +403,14 @@ class DiscordDouble:
         return user
 
     def permissions(self, user: User, channel: Channel | None = None) -> int:
-        if user.id == self.owner.id:
+        guild = self.guild_of(channel)
+        if user.id == self.servers[guild][1].id:
             return (1 << 53) - 1
         value = 0
         for role in self.roles:
-            if role.id == self.guild_id or role.id in user.roles:
+            if (role.guild_id or self.guild_id) != guild:
+                continue  # another server's role
+            if role.id == guild or role.id in user.roles:
                 value |= role.permissions
         if value & ADMINISTRATOR:
             return (1 << 53) - 1
@@ -676,7 +714,9 @@ class DiscordDouble:
         message = self.messages.get(message_id)
         if message is None or message.deleted or message.ephemeral:
             raise DiscordError(404, 10008, "Unknown Message")
-        if message.author is not self.me and (method == "PATCH" or not self._bot_manages()):
+        if message.author is not self.me and (
+            method == "PATCH" or not self._bot_manages(self.channels[channel_id])
+        ):
             raise DiscordError(403, 50013, "Missing Permissions")
         if method == "DELETE":
             message.deleted = True
@@ -685,8 +725,8 @@ class DiscordDouble:
         self._edit(message, body)
         return json_response(self._json(message))
 
-    def _bot_manages(self) -> bool:
-        return bool(self.permissions(self.me) & MANAGE_MESSAGES)
+    def _bot_manages(self, channel: Channel | None = None) -> bool:
+        return bool(self.permissions(self.me, channel) & MANAGE_MESSAGES)
 
     async def _attachment(self, request: web.Request) -> web.StreamResponse:
         key = request.match_info["id"]
@@ -721,7 +761,8 @@ class DiscordDouble:
             message.components = data["components"] or []
 
     def _json(self, message: Message) -> dict:
-        return message.json(self.guild_id, self.application_id)
+        guild = self.guild_of(self.channels.get(message.channel_id))
+        return message.json(guild, self.application_id)
 
     # -- gateway -------------------------------------------------------------------------------
 
@@ -774,7 +815,8 @@ class DiscordDouble:
         session = Session(f"session-{snowflake()}", intents, ws)
         self.sessions[session.id] = session
         await self._dispatch_to(session, "READY", self._ready(session))
-        await self._dispatch_to(session, "GUILD_CREATE", self._guild())
+        for guild_id in self.servers:
+            await self._dispatch_to(session, "GUILD_CREATE", self._guild(guild_id))
         return session
 
     async def _resume(self, ws, path: str, data: dict) -> Session | None:
@@ -794,7 +836,7 @@ class DiscordDouble:
         return {
             "v": 10,
             "user": self.me.json(),
-            "guilds": [{"id": str(self.guild_id), "unavailable": True}],
+            "guilds": [{"id": str(g), "unavailable": True} for g in self.servers],
             "session_id": session.id,
             "resume_gateway_url": f"ws://127.0.0.1:{self.port}/resume/",
             "application": {"id": str(self.application_id), "flags": 0},
@@ -803,20 +845,19 @@ class DiscordDouble:
             "presences": [],
         }
 
-    def _guild(self) -> dict:
+    def _guild(self, guild_id: int) -> dict:
         bot_role = Role(snowflake(), "storybot", MEMBER_BASICS)
+        name, owner = self.servers[guild_id]
+        roles = [r for r in self.roles if (r.guild_id or self.guild_id) == guild_id]
+        channels = [c for c in self.channels.values() if self.guild_of(c) == guild_id]
         return {
-            "id": str(self.guild_id),
-            "name": "Newsroom",
+            "id": str(guild_id),
+            "name": name,
             "icon": None,
-            "owner_id": str(self.owner.id),
-            "roles": [r.json(i) for i, r in enumerate([*self.roles, bot_role])],
-            "channels": [
-                c.json(self.guild_id) for c in self.channels.values() if c.parent_id is None
-            ],
-            "threads": [
-                c.json(self.guild_id) for c in self.channels.values() if c.parent_id is not None
-            ],
+            "owner_id": str(owner.id),
+            "roles": [r.json(i) for i, r in enumerate([*roles, bot_role])],
+            "channels": [c.json(guild_id) for c in channels if c.parent_id is None],
+            "threads": [c.json(guild_id) for c in channels if c.parent_id is not None],
             "members": [self.me.member_json() | {"roles": [str(bot_role.id)]}],
             "member_count": len(self.users),
             "features": [],
@@ -898,28 +939,28 @@ class DiscordDouble:
                     return command
         raise AssertionError(f"/{name} is not registered ({list(self.commands)})")
 
-    def can_see(self, user: User, name: str) -> bool:
+    def can_see(self, user: User, name: str, channel: Channel | None = None) -> bool:
         """Whether Discord shows the command to this member (default_member_permissions)."""
         needed = self.registered(name).get("default_member_permissions")
         if needed is None:
             return True
-        have = self.permissions(user)
+        have = self.permissions(user, channel)
         return have & int(needed) == int(needed)
 
     def new_interaction(self, kind: int, user: User, channel: Channel, data: dict) -> Interaction:
         """An interaction as Discord creates it (not sent to the bot: see ``slash``...)."""
         interaction_id = snowflake()
         token = f"token-{interaction_id}-{snowflake()}"
+        guild = self.guild_of(channel)
         payload = {
             "id": str(interaction_id),
             "application_id": str(self.application_id),
             "type": kind,
             "data": data,
-            "guild_id": str(self.guild_id),
-            "guild": {"id": str(self.guild_id), "locale": "en-US", "features": []},
+            "guild_id": str(guild),
+            "guild": {"id": str(guild), "locale": "en-US", "features": []},
             "channel_id": str(channel.id),
-            "channel": channel.json(self.guild_id)
-            | {"permissions": str(self.permissions(user, channel))},
+            "channel": channel.json(guild) | {"permissions": str(self.permissions(user, channel))},
             "member": user.member_json(self.permissions(user, channel)),
             "token": token,
             "version": 1,
@@ -927,7 +968,7 @@ class DiscordDouble:
             "locale": "en-US",
             "guild_locale": "en-US",
             "entitlements": [],
-            "authorizing_integration_owners": {"0": str(self.guild_id)},
+            "authorizing_integration_owners": {"0": str(guild)},
             "context": 0,
             "attachment_size_limit": 10 * 1024 * 1024,
         }
@@ -945,7 +986,7 @@ class DiscordDouble:
         channel = channel or self.general
         names = command.split()
         registered = self.registered(names[0])
-        assert self.can_see(user, names[0]), f"/{names[0]} is hidden from {user.name}"
+        assert self.can_see(user, names[0], channel), f"/{names[0]} is hidden from {user.name}"
         assert 0 in (registered.get("contexts") or [0]), f"/{names[0]} is not for servers"
         data: dict[str, Any] = {
             "id": registered["id"],
@@ -963,7 +1004,13 @@ class DiscordDouble:
         return interaction
 
     async def autocomplete(
-        self, user: User, command: str, focused: str, value: str, **options: Any
+        self,
+        user: User,
+        command: str,
+        focused: str,
+        value: str,
+        channel: Channel | None = None,
+        **options: Any,
     ) -> Interaction:
         names = command.split()
         registered = self.registered(names[0])
@@ -973,7 +1020,7 @@ class DiscordDouble:
             "type": 1,
             "options": self._options(registered, names[1:], {**options, focused: value}, focused),
         }
-        interaction = self.new_interaction(4, user, self.general, data)
+        interaction = self.new_interaction(4, user, channel or self.general, data)
         await self.dispatch("INTERACTION_CREATE", interaction.payload)
         return interaction
 

@@ -16,7 +16,7 @@ from helpers import ANSWERED, source
 from .harness import TOKEN
 
 web = pytest.fixture(serve)
-NAMES = {"ask", "help", "sources", "source", "stats", "feed", "whatsnew"}
+NAMES = {"ask", "help", "sources", "source", "stats", "feed", "whatsnew", "story"}
 MANAGE_MESSAGES = 1 << 13
 
 

@@ -106,7 +106,7 @@ class Newsroom:
 
 def candidate_id(message) -> int:
     (found,) = {
-        int(re.fullmatch(r"sb:feed:(?:add|follow|ignore):(\d+)", b["custom_id"])[1])
+        int(re.fullmatch(r"sb:feed:(?:add|follow|ignore):(\d+)(?::\d+)?", b["custom_id"])[1])
         for b in message.buttons()
     }
     return found
@@ -185,7 +185,7 @@ async def test_add_by_a_moderator_adds_it_and_announces_the_question_it_answers(
 
 
 def candidate_id_of(press) -> int:
-    return int(press.payload["data"]["custom_id"].rsplit(":", 1)[1])
+    return int(press.payload["data"]["custom_id"].split(":")[3])  # sb:feed:ACTION:ID[:STORY]
 
 
 async def test_add_and_follow_links_adds_the_pages_it_links_to(room):
@@ -447,3 +447,44 @@ async def test_a_channel_the_bot_cannot_post_in_is_logged_once_and_nothing_is_lo
     # Not marked as posted: it is posted once the channel works.
     assert len(room.storybot.review_queue(unposted=True)) == 1
     assert room.posted(room.double.private) == []
+
+
+async def test_another_storys_candidates_go_to_its_servers_review_channel(room):
+    """A second story of the server watches the feed: its candidate is posted to the review
+    channel with buttons that name its story, and Add adds to that story only."""
+    import shutil
+
+    from conftest import SHIPPED_CORPUS
+
+    harbour = room.double.add_server("Harbour")
+    await room.start(watch=False)
+    bot = room.storybot
+    stories = {}
+    for name, guild in (("second", room.double.guild_id), ("theirs", harbour.id)):
+        record = stories[name] = bot.stories.create(name, guild=str(guild))
+        story = bot.in_story(record)
+        story.corpus.directory.mkdir(parents=True)
+        shutil.copy(SHIPPED_CORPUS / "seed-story.txt", story.corpus.directory)
+        story.feeds_add(room.web.url("/feed"), added_by="setup")
+    record, second = stories["second"], bot.in_story(stories["second"])
+    theirs = bot.in_story(stories["theirs"])
+    room.cog().wake()
+    message = await room.candidate_message()
+    # The other server's story is polled too, but its candidate is never posted here.
+    await room.double.wait_for(lambda: theirs.review_queue())
+    await room.rounds(2)
+    assert room.posted(room.review) == [message]
+    assert [c.posted for c in theirs.review_queue()] == [""]
+    assert all(b["custom_id"].endswith(f":{record.id}") for b in message.buttons())
+    before = {s.id for s in bot.sources}
+    press = await room.double.click(room.mod, message, "Add")
+    await room.settled(message, "**Added** by mo (")
+    candidate = second.candidate(candidate_id_of(press))
+    assert candidate.status == "accepted" and candidate.story_id == record.id
+    assert candidate.source_id in {s.id for s in second.sources}
+    assert {s.id for s in bot.sources} == before  # the bot's own story is unchanged
+    # The add is announced in the server's announcement channel (once).
+    (note,) = await room.double.wait_for(lambda: room.posted(room.news))
+    assert CUTIES_TITLE in note.text()
+    await room.rounds(2)
+    assert room.posted(room.news) == [note]

@@ -1,0 +1,128 @@
+"""``storybot stories`` and ``--story``; bookkeeping commands load neither spaCy nor the model."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from bot.config import load_config
+from bot.engine import StoryBot
+from conftest import SHIPPED_CORPUS, write_config
+
+HEAVY = ("spacy", "onnxruntime", "scipy", "bot.search.text", "bot.stories.index")
+FIRE = (
+    "The harbour fire started at the grain silo on Tuesday night. Firefighters from three "
+    "towns fought it for six hours before it was out, and the silo's owner said the cause was "
+    "an electrical fault in the conveyor that carries grain to the loading dock by the quay."
+)
+
+
+@pytest.fixture
+def deployment(tmp_path: Path, analyzer) -> Path:
+    """A config, the shipped corpus, a recorded question (answered and not) and a feed."""
+    shutil.copytree(SHIPPED_CORPUS, tmp_path / "corpus")
+    config = write_config(tmp_path, "")
+    bot = StoryBot(load_config(config), analyzer=analyzer)
+    bot.ask("Who directed Cuties?", record=True, origin="cli")
+    bot.ask("what is the price of tea in china", record=True, origin="cli")
+    bot.feeds_add("https://news.example/feed.xml", added_by="test", trial=False)
+    return config
+
+
+@pytest.mark.parametrize(
+    "argv, code",
+    [
+        (["sources", "list"], 0),
+        (["sources", "log"], 0),
+        (["feeds", "list"], 0),
+        (["feeds", "queue"], 0),
+        (["feeds", "items"], 0),
+        (["stats"], 0),
+        (["stories", "list"], 0),
+        (["sources", "add", "http://127.0.0.1/x"], 1),  # refused by the SSRF guard
+    ],
+)
+def test_bookkeeping_commands_load_neither_spacy_nor_the_model(deployment, argv, code):
+    probe = (
+        "import sys\n"
+        "from bot.cli import main\n"
+        f"code = main(['--config', {str(deployment)!r}, *{argv!r}])\n"
+        f"assert code == {code}, code\n"
+        f"loaded = [m for m in {HEAVY!r} if m in sys.modules]\n"
+        "assert not loaded, loaded\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr + result.stdout
+    if code:
+        assert "loopback" in result.stderr
+
+
+def run(config: Path, *argv: str, capsys) -> tuple[int, str, str]:
+    code = main(["--config", str(config), *argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_stories_are_created_used_renamed_and_archived(tmp_path, capsys):
+    shutil.copytree(SHIPPED_CORPUS, tmp_path / "corpus")
+    config = write_config(tmp_path, "")
+    (tmp_path / "fire.txt").write_text(FIRE, encoding="utf-8")
+
+    code, out, _ = run(config, "stories", "create", "harbour-fire", capsys=capsys)
+    assert code == 0 and "harbour-fire" in out
+    code, _, err = run(config, "stories", "create", "harbour-fire", capsys=capsys)
+    assert code == 1 and "already a story named 'harbour-fire'" in err
+    code, _, err = run(config, "stories", "create", "Harbour Fire!", capsys=capsys)
+    assert code == 1 and "not a story name" in err
+
+    code, out, _ = run(
+        config, "--story", "harbour-fire", "sources", "add", "--file", str(tmp_path / "fire.txt"),
+        "--title", "Silo fire", capsys=capsys,
+    )  # fmt: skip
+    assert code == 0, out
+    # The story answers from its own source; the default story does not know it.
+    code, out, _ = run(
+        config, "ask", "--json", "--story", "harbour-fire", "What caused the silo fire?",
+        capsys=capsys,
+    )  # fmt: skip
+    record = json.loads(out)
+    assert record["answered"] and record["excerpts"][0]["source"]["id"] == "silo-fire"
+    code, out, _ = run(config, "ask", "--json", "What caused the silo fire?", capsys=capsys)
+    assert all(e["source"]["id"] != "silo-fire" for e in json.loads(out)["excerpts"])
+    code, out, _ = run(config, "sources", "log", "--json", "--story", "harbour-fire", capsys=capsys)
+    assert [json.loads(line)["source_id"] for line in out.splitlines()] == ["silo-fire"]
+    code, out, _ = run(config, "sources", "log", "--json", capsys=capsys)
+    assert "silo-fire" not in out
+
+    code, out, _ = run(config, "health", "--story", "harbour-fire", capsys=capsys)
+    assert code == 0 and "1 source(s)" in out and "stories" in out
+    code, out, _ = run(config, "stories", "rename", "harbour-fire", "silo-fire", capsys=capsys)
+    assert code == 0
+    code, out, _ = run(config, "stories", "list", "--json", capsys=capsys)
+    listed = [json.loads(line) for line in out.splitlines()]
+    assert [(s["name"], s["status"], s["sources"]) for s in listed] == [
+        ("default", "active", 1),
+        ("silo-fire", "active", 1),
+    ]
+    code, _, _ = run(config, "stories", "archive", "silo-fire", capsys=capsys)
+    code, _, err = run(config, "--story", "silo-fire", "sources", "list", capsys=capsys)
+    assert code == 1 and "archived" in err
+    code, _, _ = run(config, "stories", "archive", "--undo", "silo-fire", capsys=capsys)
+    code, out, _ = run(config, "--story", "2", "sources", "list", "--json", capsys=capsys)
+    assert code == 0 and json.loads(out)["id"] == "silo-fire"
+
+
+def test_an_unknown_story_is_one_clear_error(tmp_path, capsys):
+    shutil.copytree(SHIPPED_CORPUS, tmp_path / "corpus")
+    config = write_config(tmp_path, "")
+    code, _, err = run(config, "--story", "nope", "sources", "list", capsys=capsys)
+    assert code == 1
+    assert "no story named 'nope'" in err and "Traceback" not in err
