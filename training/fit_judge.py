@@ -48,7 +48,8 @@ def windows(row):
     cands = row["candidates"][:TOP]
     top = cands[0]["fused"] if cands else 0.0
     q = row["read"]
-    rerank = row.get("rerank") or [None] * len(cands)
+    # With --rerank: the re-ranker's logit is one more window feature.
+    rerank = [[r] for r in row["rerank"]] if "rerank" in row else [[]] * len(cands)
     return [
         window_features(
             c["fused"],
@@ -58,32 +59,37 @@ def windows(row):
             c["coverage"],
             answer_type_cue(q, c["text"]),
             top,
-            r,
         )
+        + r
         for c, r in zip(cands, rerank, strict=True)
     ]
 
 
 def add_rerank_scores(rows: list[dict], model: Path, cache: Path) -> None:
-    """``row["rerank"]``: the re-ranker's logit for each of the row's top candidates (scored
-    with the run-time class, int8 ONNX, as the bot scores them; cached per model file)."""
+    """``row["rerank"]``: the re-ranker's logit for each of the row's top candidates (int8
+    ONNX through onnxruntime, as the bot would run it; cached per model file)."""
+    from onnx_reranker import Reranker
+
     from bot.search.modelfiles import sha256_of
-    from bot.search.rerank import Reranker
 
     path = cache / f"rerank-{sha256_of(model)[:12]}.json"
-    if path.exists():
-        scores = json.loads(path.read_text())
-    else:
+    scores = json.loads(path.read_text()) if path.exists() else {}
+
+    def key(row):
+        return f"{row['article']}|{row['kind']}|{row['question']}"
+
+    todo = [n for n, row in enumerate(rows) if key(row) not in scores]
+    if todo:
         reranker = Reranker(model)
-        scores = []
-        for n, row in enumerate(rows):
+        for done, n in enumerate(todo):
+            row = rows[n]
             texts = [c["text"] for c in row["candidates"][:TOP]]
-            scores.append([round(float(x), 4) for x in reranker.scores(row["read"], texts)])
-            if n % 500 == 0:
-                print(f"  re-ranker scores: {n}/{len(rows)}", flush=True)
+            scores[key(row)] = [round(float(x), 4) for x in reranker.scores(row["read"], texts)]
+            if done % 500 == 0:
+                print(f"  re-ranker scores: {done}/{len(todo)}", flush=True)
         path.write_text(json.dumps(scores))
-    for row, s in zip(rows, scores, strict=True):
-        row["rerank"] = s
+    for row in rows:
+        row["rerank"] = scores[key(row)]
 
 
 def judged(row, ww):
@@ -99,9 +105,12 @@ def main() -> None:
     parser.add_argument(
         "--rerank", type=Path, default=None, help="the re-ranker's .onnx: fit with its score"
     )
+    parser.add_argument("--splits", default="", help="only these splits (default: all)")
     args = parser.parse_args()
     rows = [json.loads(x) for x in (args.data / "candidates.jsonl").open()]
     rows = [r for r in rows if r["candidates"]]
+    if args.splits:  # e.g. "train,tune": leave the test articles unread while choosing
+        rows = [r for r in rows if r["split"] in args.splits.split(",")]
     if args.rerank:
         add_rerank_scores(rows, args.rerank, args.data)
     split = {s: [r for r in rows if r["split"] == s] for s in ("train", "tune", "test")}
@@ -134,6 +143,8 @@ def main() -> None:
         return hit / n
 
     for s in ("train", "tune", "test"):
+        if not split[s]:
+            continue
         alone = f", re-ranker alone {top1(split[s], 'rerank'):.3f}" if args.rerank else ""
         print(
             f"  {s}: top-1 window holds the answer: fused {top1(split[s], 'fused'):.3f}, "
@@ -144,10 +155,9 @@ def main() -> None:
         order, scores = judged(row, ww)
         ranked = scores[order]
         best = row["candidates"][order[0]]
-        rerank = row["rerank"][order[0]] if args.rerank else None
-        return answer_features(
-            list(ranked), row["evidence"], best["coverage"], row["concepts"], rerank
-        )
+        features = answer_features(list(ranked), row["evidence"], best["coverage"], row["concepts"])
+        # With --rerank: the re-ranker's logit for the best window is one more feature.
+        return features + ([row["rerank"][order[0]]] if args.rerank else [])
 
     xa, ya = [], []
     for row in split["train"]:

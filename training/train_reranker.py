@@ -303,7 +303,9 @@ def evaluate(rows: list[dict], scores: list[list[float]]) -> dict:
     }
 
 
-def export(model: CrossEncoder, out: Path, tok: Tokenizer) -> None:
+def export(
+    model: CrossEncoder, out: Path, tok: Tokenizer, fuse: bool = False, keep_fp32: bool = False
+) -> None:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     out.mkdir(parents=True, exist_ok=True)
@@ -325,7 +327,27 @@ def export(model: CrossEncoder, out: Path, tok: Tokenizer) -> None:
         opset_version=17,
         dynamo=False,
     )
-    quantize_dynamic(str(fp32), str(out / "reranker.onnx"), weight_type=QuantType.QInt8)
+    if fuse:
+        # onnxruntime's BERT fusions (attention, layer norm, GELU): fewer, faster kernels.
+        from onnxruntime.transformers import optimizer
+
+        fused = optimizer.optimize_model(
+            str(fp32), model_type="bert", num_heads=12, hidden_size=384, opt_level=1
+        )
+        fused.save_model_to_file(str(fp32))
+    import onnx
+
+    if keep_fp32:
+        import shutil
+
+        shutil.copy(fp32, out / "reranker-fp32-kept.onnx")
+    quantize_dynamic(
+        str(fp32),
+        str(out / "reranker.onnx"),
+        weight_type=QuantType.QInt8,
+        per_channel=True,
+        extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+    )
     fp32.unlink()
     digest = hashlib.sha256((out / "reranker.onnx").read_bytes()).hexdigest()
     print("model", out / "reranker.onnx", digest)
@@ -344,12 +366,14 @@ def main() -> None:
     parser.add_argument("--negatives", type=int, default=3, help="hard negatives per question")
     parser.add_argument("--listwise", type=float, default=0.0, help="weight of a listwise loss")
     parser.add_argument("--all-positives", action="store_true", help="up to 3 positives, not 2")
-    parser.add_argument("--eval-every", type=int, default=3, help="tune rows: every n-th per epoch")
+    parser.add_argument("--eval-every", type=int, default=3, help="tune rows: every n-th (0: none)")
     parser.add_argument("--seed", type=int, default=18)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--overfit", type=int, default=0, help="only fit this many pairs")
     parser.add_argument("--check", action="store_true", help="compare with transformers")
     parser.add_argument("--export-only", action="store_true", help="export the saved weights")
+    parser.add_argument("--fuse", action="store_true", help="onnxruntime's BERT fusions")
+    parser.add_argument("--keep-fp32", action="store_true", help="keep the fp32 ONNX too")
     args = parser.parse_args()
 
     torch.manual_seed(args.seed)
@@ -363,7 +387,7 @@ def main() -> None:
     weights = args.data / f"reranker-l{args.layers}.pt"
     if args.export_only:
         model.load_state_dict(torch.load(weights))
-        export(model, args.out, tok)
+        export(model, args.out, tok, args.fuse, args.keep_fp32)
         return
     rows = [json.loads(line) for line in (args.data / "candidates.jsonl").open()]
     train = [r for r in rows if r["split"] == "train"]
@@ -428,7 +452,9 @@ def main() -> None:
                     flush=True,
                 )
         print(f"epoch {epoch + 1}: train loss {total / count:.3f}", flush=True)
-        if not args.overfit and epoch + 1 < args.epochs:
+        if not args.overfit:
+            torch.save(model.state_dict(), weights)  # after every epoch
+        if not args.overfit and epoch + 1 < args.epochs and args.eval_every:
             part = tune[:: args.eval_every]
             print("tune (part)", evaluate(part, score_rows(model, tok, part)), flush=True)
     if args.overfit:
