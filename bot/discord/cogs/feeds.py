@@ -7,13 +7,13 @@ The background starts once the bot is connected (``on_ready``, once per process:
 - a feed watcher per story (``StoryBot.watch_feeds``), started once the story has a feed to
   watch, polls its due feeds; fetching, extraction and scoring run in worker threads, so
   questions are answered meanwhile. Every story's feeds are polled and its candidates queued;
-  the review channel shows those of the stories of its own server (never another server's),
-  and so does the announcement channel with new sources;
 - a loop, every ``background_seconds`` and at once when there is news (new candidates, an add
-  made by this process), posts what is waiting: candidates not posted yet to ``[discord]
-  review_channel_id`` (also those ``storybot feeds check`` found, or a restart missed), each
-  marked as posted with its message (``mark_candidate_posted``), and announcements of sources
-  added by any path to ``announce_channel_id``, each marked after its post
+  made by this process, a channel set), posts what is waiting, each story's to its own
+  server's channels (``/feed channels``, else the configured ``[discord] review_channel_id`` /
+  ``announce_channel_id`` of that server: ``bot.stories.channels.routes``; never another
+  server's): candidates not posted yet (also those ``storybot feeds check`` found, or a
+  restart missed), each marked as posted with its message (``mark_candidate_posted``), and
+  announcements of sources added by any path, each marked after its post
   (``mark_announced``). A post that fails (no such channel, no permission) is retried at the
   next round: nothing is marked before it is posted, so nothing is lost or posted twice;
 - the same loop redraws review messages of candidates decided elsewhere (``storybot feeds
