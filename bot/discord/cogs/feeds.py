@@ -226,25 +226,20 @@ class FeedsCog(commands.Cog):
         if not set_here and not configured:
             return {}
         servers = {*set_here, *([configured_guild] if configured_guild else [])}
-        records = [
-            r
-            for r in storybot.stories.all(archived=False)
-            if r.guild in servers or r.id == storybot.story.id
-        ]
+        own = storybot.story.id
+        # As the database has them (another process may have claimed or archived one).
+        records = [r for r in storybot.stories.all() if r.guild in servers or r.id == own]
         if purpose == REVIEW:
             watching = set(storybot.feed_store.story_ids())
-            records = [r for r in records if r.id in watching or r.id == storybot.story.id]
-        own = storybot.story
-        records = [own, *(r for r in records if r.id != own.id)]  # the bot's own first
+            records = [r for r in records if r.id in watching or r.id == own]
+        records.sort(key=lambda r: r.id != own)  # the bot's own first
         out: dict[int, list[StoryBot]] = {}
         for channel, stories in routes(
-            records, set_here, configured, configured_guild, own=own.id
+            records, set_here, configured, configured_guild, own=own
         ).items():
             if not self._in_servers_of(int(channel), {s.guild for s in stories}):
                 continue
-            out[int(channel)] = [
-                storybot if s.id == own.id else storybot.in_story(s) for s in stories
-            ]
+            out[int(channel)] = [storybot if s.id == own else storybot.in_story(s) for s in stories]
         return out
 
     def _in_servers_of(self, channel_id: int, guilds: set[str]) -> bool:

@@ -594,3 +594,22 @@ async def test_a_servers_own_channel_overrides_the_configured_one_until_cleared(
     cleared = await double.reply(await double.slash(room.mod, "feed channels", clear="both"))
     assert f"Review of feed candidates: <#{room.review.id}> (the bot's" in cleared.content
     assert room.storybot.server_channels.get(double.guild_id).review == ""
+
+
+async def test_a_stored_channel_of_another_server_is_never_posted_to(room, caplog):
+    """A row naming another server's channel (written around /feed channels: by hand, by an
+    older or a buggy process) is not trusted: the background checks the channel's server."""
+    caplog.set_level(logging.INFO, logger="bot.discord")
+    harbour = room.double.add_server("Harbour")
+    await room.start()
+    ours = await room.candidate_message()
+    await ask(room.double, room.member, INDICTMENT_QUESTION)  # the first server's story
+    theirs = seeded_default_story(room.storybot, harbour.id)
+    theirs.feeds_add(room.web.url("/feed"), added_by="setup")
+    room.storybot.server_channels.set(harbour.id, review=room.review.id, announce=room.news.id)
+    room.cog().wake()
+    await room.double.wait_for(lambda: theirs.review_queue())
+    await room.rounds(3)
+    assert room.posted(room.review) == [ours]
+    assert [c.posted for c in theirs.review_queue()] == [""]
+    assert caplog.text.count(f"not posting to channel {room.review.id}: it is another") == 1
