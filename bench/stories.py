@@ -119,6 +119,7 @@ def measure(config_path: Path) -> dict:
         "first_cold_s": cold[0],
         "warm_p50_ms": statistics.median(warm_times) * 1000,
         "loaded": len(bot.registry.loaded()),
+        "passages": len(last.passages),
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
 
@@ -167,6 +168,7 @@ def main() -> None:
     print(f"| ... the very first (spaCy, model load included) | {figures['first_cold_s']:.2f} s |")
     print(f"| warm story ask p50 | {figures['warm_p50_ms']:.1f} ms |")
     print(f"| stories loaded at the end | {figures['loaded']} |")
+    print(f"| passages in the last story | {figures['passages']} |")
     print(f"| peak RSS | {figures['peak_rss_mb']:.0f} MB |")
 
 

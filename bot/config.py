@@ -149,7 +149,8 @@ class DiscordSettings:
     # Per-user limit on asking: at most ask_rate questions per ask_per_seconds.
     ask_rate: int = 3
     ask_per_seconds: float = 30.0
-    # Where feed candidates are posted for moderators to Add / Ignore (0 = not posted).
+    # Where feed candidates are posted for moderators to Add / Ignore (0 = not posted); both
+    # channels serve the server they are in (another sets its own: /feed channels).
     review_channel_id: int = 0
     # Where new sources are announced, with the earlier questions they answer (0 = off).
     announce_channel_id: int = 0

@@ -30,6 +30,7 @@ from bot.insights.database import DEFAULT_STORY_ID, database_path
 from bot.insights.keyvalues import KeyValues
 from bot.sources.corpus import Corpus, Source
 from bot.stories.answers import MORE_LIMIT, Vote
+from bot.stories.channels import ChannelStore
 from bot.stories.review import Accepted
 from bot.stories.store import StoryError, StoryRecord, StoryStore
 from bot.stories.story import REFRESH_SECONDS, AuditUnavailable, Shared
@@ -132,6 +133,11 @@ class StoryBot:
     def stories(self) -> StoryStore:
         """Which stories exist and which server and channel uses which."""
         return self.registry.store
+
+    @property
+    def server_channels(self) -> ChannelStore:
+        """Each server's own review and announcement channels."""
+        return self.registry.channels
 
     # -- the story's parts, for adapters and tests ---------------------------------------------
 

@@ -57,6 +57,15 @@ def write_config(directory: Path, extra: str = "") -> Path:
 
 
 @pytest.fixture
+def config_path(tmp_path: Path) -> Path:
+    """A config.toml (the shipped settings) over a copy of the shipped corpus."""
+    (tmp_path / "corpus").mkdir()
+    for path in SHIPPED_CORPUS.glob("*.txt"):
+        (tmp_path / "corpus" / path.name).write_bytes(path.read_bytes())
+    return write_config(tmp_path)
+
+
+@pytest.fixture
 def make_bot(tmp_path: Path, analyzer: Analyzer) -> Callable[..., StoryBot]:
     """``make_bot(*sources, seed=True, **config_overrides)`` -> a StoryBot on a temp corpus."""
 

@@ -3,6 +3,15 @@
 from bot.sources.corpus import Source
 
 
+def run_cli(capsys, *args: str) -> tuple[int, str, str]:
+    """``storybot ARGS`` in this process: its exit code, stdout and stderr."""
+    from bot.cli import main
+
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
 def source(source_id: str, text: str, **fields) -> Source:
     """A Source with sensible defaults for tests."""
     fields.setdefault("title", source_id.replace("-", " ").title())

@@ -211,7 +211,8 @@ def help_embed(top_k: int) -> discord.Embed:
         name="Other commands",
         value="`/sources` — what I know · `/whatsnew` — the latest sources · `/help` — this "
         "message\nModerators: `/source add`, `/source add-file`, `/source remove`, `/stats`, "
-        "`/feed add`, `/feed list`, `/feed remove` (watched news feeds).",
+        "`/feed add`, `/feed list`, `/feed remove` (watched news feeds), `/feed channels` "
+        "(where candidates and new sources are posted).",
         inline=False,
     )
     embed.set_footer(text=QUOTES_FOOTER)

@@ -1,5 +1,6 @@
-"""The review queue on Discord: one message per feed candidate in ``[discord]
-review_channel_id``, with **Add**, **Add and follow links** and **Ignore** buttons.
+"""The review queue on Discord: one message per feed candidate in its server's review channel
+(``/feed channels``, or ``[discord] review_channel_id``), with **Add**, **Add and follow
+links** and **Ignore** buttons.
 
 The buttons are persistent ``DynamicItem``s like those under answers: a ``custom_id`` such as
 ``sb:feed:add:42`` names the action and the candidate, and everything else is in the core's

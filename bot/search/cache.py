@@ -23,7 +23,6 @@ import math
 import mmap
 import os
 import struct
-import sys
 import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -84,15 +83,17 @@ class PassageCache:
             key = self.key(source)
             entry = self._memory.get(source.id)
             if entry is None or entry.key != key:
-                read = self._files.read(source.id, key, partial(_unpack, source))
+                unpack = partial(_unpack, source, self._vocabulary)
+                read = self._files.read(source.id, key, unpack)
                 if read is None:
                     found = split(source, self.analyzer, self.window)
                     self.processed += 1
                     packed = _pack(found)
                     self._files.write(source.id, key, packed)
-                    read = found, packed["vocab"].tolist(), packed["term_ids"], packed["term_ptr"]
-                found, vocab, term_ids, term_ptr = read
-                tokens = self._vocabulary.ids_of(vocab)[term_ids]
+                    _, ids = self._vocabulary.canonical(packed["vocab"].tolist())
+                    read = found, ids, packed["term_ids"], packed["term_ptr"]
+                found, ids, term_ids, term_ptr = read
+                tokens = ids[term_ids]
                 entry = _Entry(key, found, tokens, np.diff(term_ptr).astype(np.int32))
             memory[source.id] = entry
             out.extend(entry.passages)
@@ -112,16 +113,21 @@ class Vocabulary:
         self._ids: dict[str, int] = {}
         self.terms: list[str] = []
 
-    def ids_of(self, terms: list[str]) -> np.ndarray:
-        ids = self._ids
+    def canonical(self, terms: list[str]) -> tuple[list[str], np.ndarray]:
+        """Each term as the one string object the vocabulary keeps for it (so a million
+        passages share their terms' strings, as ``sys.intern`` would, without interning each
+        file's vocabulary again), and its id."""
+        ids, known = self._ids, self.terms
         out = np.empty(len(terms), np.int32)
+        same = []
         for n, term in enumerate(terms):
             found = ids.get(term)
             if found is None:
-                found = ids[term] = len(self.terms)
-                self.terms.append(term)
+                found = ids[term] = len(known)
+                known.append(term)
             out[n] = found
-        return out
+            same.append(known[found])
+        return same, out
 
 
 class PassageList(list):
@@ -292,8 +298,11 @@ def _pack(passages: list[Passage]) -> dict[str, np.ndarray]:
     }
 
 
-def _unpack(source: Source, data) -> tuple[list[Passage], list[str], np.ndarray, np.ndarray]:
-    """A source's passages, and their terms as ids into the file's vocabulary (checked)."""
+def _unpack(
+    source: Source, vocabulary: Vocabulary, data
+) -> tuple[list[Passage], np.ndarray, np.ndarray, np.ndarray]:
+    """A source's passages, their terms as ids into the file's vocabulary (checked), and the
+    ids of the file's vocabulary in ``vocabulary``."""
     bounds, term_ptr, term_ids = data["bounds"], data["term_ptr"], data["term_ids"]
     sent_ptr, sent_starts = data["sent_ptr"], data["sent_starts"]
     vocab_array = data["vocab"]
@@ -313,7 +322,7 @@ def _unpack(source: Source, data) -> tuple[list[Passage], list[str], np.ndarray,
         or not within(term_ids, 0, len(vocab_array))
     ):
         raise ValueError("inconsistent arrays")
-    vocab = [sys.intern(v) for v in vocab_array.tolist()]
+    vocab, ids = vocabulary.canonical(vocab_array.tolist())
     terms = [vocab[i] for i in term_ids.tolist()]
     tp, sp, starts = term_ptr.tolist(), sent_ptr.tolist(), sent_starts.tolist()
     passages = [
@@ -326,4 +335,4 @@ def _unpack(source: Source, data) -> tuple[list[Passage], list[str], np.ndarray,
         )
         for j, (start, end) in enumerate(bounds.tolist())
     ]
-    return passages, vocab, np.array(term_ids, dtype=np.int64), np.array(term_ptr, np.int64)
+    return passages, ids, np.array(term_ids, dtype=np.int64), np.array(term_ptr, np.int64)

@@ -231,6 +231,9 @@ class Corpus:
     def __init__(self, directory: Path, max_source_bytes: int = MAX_SOURCE_BYTES) -> None:
         self.directory = Path(directory)
         self.max_source_bytes = max_source_bytes
+        # File name -> (what stat said when it was read, the source read): a reload re-reads
+        # only files that changed (a new inode, size, or modification or change time).
+        self._read: dict[str, tuple[tuple[int, ...], Source]] = {}
 
     @contextmanager
     def locked(self) -> Iterator[None]:
@@ -253,11 +256,27 @@ class Corpus:
         errors: list[str] = []
         if not self.directory.is_dir():
             return CorpusLoad([], [f"corpus directory not found: {self.directory}"])
+        known, read = self._read, {}
         for path in sorted(self.directory.glob(f"*{SOURCE_SUFFIX}")):
             try:
-                sources.append(read_source(path, self.max_source_bytes))
+                stat = path.stat()
+                signature = (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
+                signature += (stat.st_ctime_ns,)
+            except OSError:
+                signature = None
+            seen = known.get(path.name)
+            try:
+                if signature is not None and seen is not None and seen[0] == signature:
+                    source = seen[1]
+                else:
+                    source = read_source(path, self.max_source_bytes)
             except CorpusError as exc:
                 errors.append(str(exc))
+                continue
+            sources.append(source)
+            if signature is not None:
+                read[path.name] = (signature, source)
+        self._read = read  # one assignment: a concurrent load sees the old or the new
         return CorpusLoad(sources, errors)
 
     def ids(self) -> set[str]:

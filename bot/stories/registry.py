@@ -4,8 +4,9 @@ Opening a story is cheap (database handles, its corpus directory); loading it bu
 (spaCy, the embedding model, its passages). At most ``[stories] max_loaded`` stories are loaded
 at once per process: loading one more unloads the least recently used (its caches stay on
 disk). What a second process must see is in the database and the story directories, never
-only here: which stories exist and which server or channel uses which (``StoryStore``), every
-row with its story id, every file under the story's directory.
+only here: which stories exist and which server or channel uses which (``StoryStore``), each
+server's review and announcement channels (``ChannelStore``), every row with its story id,
+every file under the story's directory.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from bot.insights.database import DEFAULT_STORY_ID, database_path
 from bot.stories.answers import Answers
 from bot.stories.asking import Asking
+from bot.stories.channels import ChannelStore
 from bot.stories.curation import Curation
 from bot.stories.review import Review
 from bot.stories.store import UNWRITTEN, StoryError, StoryRecord, StoryStore
@@ -45,6 +47,7 @@ class StoryRegistry:
         self.max_loaded = config.stories.max_loaded
         upgrade_state(config)
         self.store = StoryStore(database_path(config.state_dir))
+        self.channels = ChannelStore(database_path(config.state_dir))
         self._open: dict[int, OpenStory] = {}
         self._lock = threading.Lock()
 

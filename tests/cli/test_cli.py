@@ -3,12 +3,8 @@
 import json
 from pathlib import Path
 
-import pytest
-
-from bot.cli import main
 from bot.sources.corpus import Corpus
-from conftest import SHIPPED_CORPUS, write_config
-from helpers import source
+from helpers import run_cli, source
 
 HERE = Path(__file__).parents[1] / "data"
 # Long enough to be accepted as a source (bot.sources.ingest.MIN_WORDS).
@@ -18,22 +14,8 @@ PARADE_PLANS = (
 )
 
 
-@pytest.fixture
-def config_path(tmp_path):
-    (tmp_path / "corpus").mkdir()
-    for path in SHIPPED_CORPUS.glob("*.txt"):
-        (tmp_path / "corpus" / path.name).write_bytes(path.read_bytes())
-    return write_config(tmp_path)
-
-
-def run(capsys, *args):
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 def test_ask_renders_attributed_excerpts(capsys, config_path):
-    code, out, _ = run(capsys, "--config", str(config_path), "ask", "Who directed Cuties?")
+    code, out, _ = run_cli(capsys, "--config", str(config_path), "ask", "Who directed Cuties?")
     assert code == 0
     assert "Sundance" in out
     assert "publisher unknown" in out
@@ -41,7 +23,7 @@ def test_ask_renders_attributed_excerpts(capsys, config_path):
 
 
 def test_ask_json_excerpts_are_source_slices(capsys, config_path):
-    code, out, _ = run(
+    code, out, _ = run_cli(
         capsys, "--config", str(config_path), "ask", "--json", "-k", "2", "Who directed Cuties?"
     )
     assert code == 0
@@ -58,7 +40,7 @@ def test_ask_batch_plain_and_jsonl(capsys, config_path, tmp_path):
         'Who directed Cuties?\n\n{"q": "Who won the Super Bowl?"}\n{"q": "   "}\n',
         encoding="utf-8",
     )
-    code, out, _ = run(capsys, "--config", str(config_path), "ask", "--batch", str(batch))
+    code, out, _ = run_cli(capsys, "--config", str(config_path), "ask", "--batch", str(batch))
     assert code == 0
     records = [json.loads(line) for line in out.splitlines()]  # one per line, blank ones too
     assert [r["answered"] for r in records] == [True, False, False, False]
@@ -67,23 +49,23 @@ def test_ask_batch_plain_and_jsonl(capsys, config_path, tmp_path):
 
 
 def test_ask_refuses_bad_questions(capsys, config_path):
-    code, _, err = run(capsys, "--config", str(config_path), "ask", "  ")
+    code, _, err = run_cli(capsys, "--config", str(config_path), "ask", "  ")
     assert code == 2 and "Please type a question" in err
-    code, _, err = run(capsys, "--config", str(config_path), "ask", "x" * 10_000)
+    code, _, err = run_cli(capsys, "--config", str(config_path), "ask", "x" * 10_000)
     assert code == 2 and "10,000 characters" in err
-    code, _, err = run(capsys, "--config", str(config_path), "ask", "-k", "0", "Who?")
+    code, _, err = run_cli(capsys, "--config", str(config_path), "ask", "-k", "0", "Who?")
     assert code == 2
 
 
 def test_missing_or_broken_config_and_corpus(capsys, tmp_path, config_path):
-    code, _, err = run(capsys, "--config", str(tmp_path / "nope.toml"), "ask", "Who?")
+    code, _, err = run_cli(capsys, "--config", str(tmp_path / "nope.toml"), "ask", "Who?")
     assert code == 1 and "config file not found" in err
     broken = tmp_path / "broken.toml"
     broken.write_text("[retrieval\n", encoding="utf-8")
-    code, _, err = run(capsys, "--config", str(broken), "ask", "Who?")
+    code, _, err = run_cli(capsys, "--config", str(broken), "ask", "Who?")
     assert code == 1 and "cannot read config file" in err
     (config_path.parent / "corpus" / "zz-broken.txt").write_text("no header", encoding="utf-8")
-    code, out, err = run(capsys, "--config", str(config_path), "ask", "Who directed Cuties?")
+    code, out, err = run_cli(capsys, "--config", str(config_path), "ask", "Who directed Cuties?")
     assert code == 0 and "Sundance" in out
     assert "zz-broken.txt" in err and "warning" in err
 
@@ -95,7 +77,7 @@ def test_sources_add_list_remove(capsys, config_path, tmp_path):
         encoding="utf-8",
     )
     cfg = ["--config", str(config_path)]
-    code, out, _ = run(
+    code, out, _ = run_cli(
         capsys,
         *cfg,
         "sources",
@@ -111,17 +93,17 @@ def test_sources_add_list_remove(capsys, config_path, tmp_path):
     )
     assert code == 0 and "zebra-parade" in out
     assert (config_path.parent / "corpus" / "zebra-parade.txt").exists()
-    code, out, _ = run(capsys, *cfg, "sources", "list", "--json")
+    code, out, _ = run_cli(capsys, *cfg, "sources", "list", "--json")
     listed = {json.loads(line)["id"]: json.loads(line) for line in out.splitlines()}
     assert listed["zebra-parade"]["publisher"] == "Town Gazette"
     assert listed["zebra-parade"]["added_by"] == "cli"
-    code, out, _ = run(capsys, *cfg, "ask", "--json", "Who cancelled the zebra parade?")
+    code, out, _ = run_cli(capsys, *cfg, "ask", "--json", "Who cancelled the zebra parade?")
     assert json.loads(out)["excerpts"][0]["source"]["id"] == "zebra-parade"
-    code, out, _ = run(capsys, *cfg, "sources", "remove", "zebra-parade")
+    code, out, _ = run_cli(capsys, *cfg, "sources", "remove", "zebra-parade")
     assert code == 0
-    code, out, _ = run(capsys, *cfg, "ask", "--json", "Who cancelled the zebra parade?")
+    code, out, _ = run_cli(capsys, *cfg, "ask", "--json", "Who cancelled the zebra parade?")
     assert json.loads(out)["answered"] is False
-    code, _, err = run(capsys, *cfg, "sources", "remove", "zebra-parade")
+    code, _, err = run_cli(capsys, *cfg, "sources", "remove", "zebra-parade")
     assert code == 1 and "no source" in err
 
 
@@ -129,11 +111,11 @@ def test_sources_add_refuses_binary_and_unknown_files(capsys, config_path, tmp_p
     cfg = ["--config", str(config_path)]
     pdf = tmp_path / "doc.pdf"
     pdf.write_bytes(b"%PDF-1.4\x00\x01")
-    code, _, err = run(capsys, *cfg, "sources", "add", "--file", str(pdf), "--title", "T")
+    code, _, err = run_cli(capsys, *cfg, "sources", "add", "--file", str(pdf), "--title", "T")
     assert code == 2 and "only" in err
     fake = tmp_path / "fake.txt"
     fake.write_bytes(b"\x89PNG\x00\x00\x00")
-    code, _, err = run(capsys, *cfg, "sources", "add", "--file", str(fake), "--title", "T")
+    code, _, err = run_cli(capsys, *cfg, "sources", "add", "--file", str(fake), "--title", "T")
     assert code == 1 and "binary" in err
     before = sorted(p.name for p in (config_path.parent / "corpus").iterdir())
     assert before == ["seed-story.txt"]
@@ -144,9 +126,9 @@ def test_config_selects_another_corpus(capsys, tmp_path):
     (other / "texts").mkdir(parents=True)
     (other / "config.toml").write_text('[corpus]\ndir = "texts"\n', encoding="utf-8")
     Corpus(other / "texts").write(source("moon", "The moon base opened in 2031."))
-    _, out, _ = run(capsys, "--config", str(other / "config.toml"), "sources", "list", "--json")
+    _, out, _ = run_cli(capsys, "--config", str(other / "config.toml"), "sources", "list", "--json")
     assert [json.loads(line)["id"] for line in out.splitlines()] == ["moon"]
-    _, out, _ = run(
+    _, out, _ = run_cli(
         capsys,
         "--config",
         str(other / "config.toml"),
@@ -159,7 +141,7 @@ def test_config_selects_another_corpus(capsys, tmp_path):
 
 def test_eval_prints_metrics(capsys, config_path):
     """The eval command end to end; its figures are a regression pin on the dev set (tuned on)."""
-    code, out, _ = run(
+    code, out, _ = run_cli(
         capsys, "--config", str(config_path), "eval", "--json", str(HERE / "dev-questions.jsonl")
     )
     assert code == 0
@@ -175,7 +157,7 @@ def test_invalid_settings_are_named(capsys, tmp_path):
     for setting in settings:
         config = tmp_path / "config.toml"
         config.write_text(setting + "\n", encoding="utf-8")
-        code, _, err = run(capsys, "--config", str(config), "ask", "Who?")
+        code, _, err = run_cli(capsys, "--config", str(config), "ask", "Who?")
         assert code == 1 and setting.split("\n")[0] in err, setting
 
 
@@ -184,11 +166,11 @@ def test_brackets_in_titles_and_errors_are_shown_as_typed(capsys, config_path, t
     doc.write_text("The zebra parade [video] was cancelled. " + PARADE_PLANS, encoding="utf-8")
     cfg = ["--config", str(config_path)]
     title = "Zebra [video] parade [/] [bold]x"
-    code, out, _ = run(capsys, *cfg, "sources", "add", "--file", str(doc), "--title", title)
+    code, out, _ = run_cli(capsys, *cfg, "sources", "add", "--file", str(doc), "--title", title)
     assert code == 0 and title in out
-    code, out, _ = run(capsys, *cfg, "sources", "list")
+    code, out, _ = run_cli(capsys, *cfg, "sources", "list")
     assert "[video]" in out and "[/]" in out
-    code, out, _ = run(capsys, *cfg, "ask", "Who cancelled the zebra parade?")
+    code, out, _ = run_cli(capsys, *cfg, "ask", "Who cancelled the zebra parade?")
     assert code == 0 and title in out.replace("\n", " ").replace("│", "")
 
 
@@ -198,7 +180,7 @@ def test_sources_list_json_with_toml_dates_in_the_header(capsys, config_path):
         '+++\nid = "dated"\ntitle = "Dated"\nkind = "source"\nupdated = 2020-09-10\n+++\nText.\n',
         encoding="utf-8",
     )
-    code, out, _ = run(capsys, "--config", str(config_path), "sources", "list", "--json")
+    code, out, _ = run_cli(capsys, "--config", str(config_path), "sources", "list", "--json")
     assert code == 0
     dated = next(json.loads(line) for line in out.splitlines() if '"dated"' in line)
     assert dated["updated"] == "2020-09-10"
@@ -209,14 +191,14 @@ def test_sources_add_file_uses_the_upload_checks(capsys, config_path, tmp_path):
     doc = tmp_path / "a.md"
     doc.write_text("The zebra parade was cancelled by the council. " + PARADE_PLANS)
     add = [*cfg, "sources", "add", "--file", str(doc), "--title", "Zebra"]
-    code, _, err = run(capsys, *add, "--url", "javascript:alert(1)")
+    code, _, err = run_cli(capsys, *add, "--url", "javascript:alert(1)")
     assert code == 2 and "http" in err
-    code, _, _ = run(capsys, *add, "--url", "https://Gazette.example/zebra?utm_source=x#top")
+    code, _, _ = run_cli(capsys, *add, "--url", "https://Gazette.example/zebra?utm_source=x#top")
     assert code == 0
-    listed = run(capsys, *cfg, "sources", "list", "--json")[1]
+    listed = run_cli(capsys, *cfg, "sources", "list", "--json")[1]
     urls = [json.loads(line)["url"] for line in listed.splitlines()]
     assert "https://gazette.example/zebra" in urls
-    code, _, err = run(capsys, *add, "--url", "https://gazette.example/zebra?fbclid=1")
+    code, _, err = run_cli(capsys, *add, "--url", "https://gazette.example/zebra?fbclid=1")
     assert code == 1 and "already in the corpus" in err
     page = tmp_path / "page.html"
     page.write_text(
@@ -228,7 +210,7 @@ def test_sources_add_file_uses_the_upload_checks(capsys, config_path, tmp_path):
         "<footer>Subscribe now</footer></body></html>",
         encoding="utf-8",
     )
-    code, out, _ = run(
+    code, out, _ = run_cli(
         capsys, *cfg, "sources", "add", "--file", str(page), "--title", "Parade moves"
     )
     assert code == 0 and "parade-moves" in out
@@ -238,16 +220,16 @@ def test_sources_add_file_uses_the_upload_checks(capsys, config_path, tmp_path):
 
 def test_stats_days_out_of_range(capsys, config_path):
     for days in ("0", "1000000"):
-        code, _, err = run(capsys, "--config", str(config_path), "stats", "--days", days)
+        code, _, err = run_cli(capsys, "--config", str(config_path), "stats", "--days", days)
         assert code == 2 and "--days" in err
 
 
 def test_ask_json_bad_question_and_batch_with_a_null_question(capsys, config_path, tmp_path):
-    code, out, _ = run(capsys, "--config", str(config_path), "ask", "--json", "")
+    code, out, _ = run_cli(capsys, "--config", str(config_path), "ask", "--json", "")
     assert code == 2 and "error" in json.loads(out)
     batch = tmp_path / "q.jsonl"
     batch.write_text('{"q": null}\n{"q": "Who directed Cuties?"}\n{oops\n', encoding="utf-8")
-    code, out, _ = run(capsys, "--config", str(config_path), "ask", "--batch", str(batch))
+    code, out, _ = run_cli(capsys, "--config", str(config_path), "ask", "--batch", str(batch))
     first, second, third = map(json.loads, out.splitlines())  # a bad line never aborts
     assert code == 0 and first["line"] == 1 and "'q' string field" in first["error"]
     assert second["answered"] is True
@@ -256,24 +238,24 @@ def test_ask_json_bad_question_and_batch_with_a_null_question(capsys, config_pat
 
 def test_three_kinds_of_reply_in_the_terminal_and_json(capsys, config_path):
     off_topic = "Who won the 2019 World Series?"
-    code, out, _ = run(capsys, "--config", str(config_path), "ask", "--json", off_topic)
+    code, out, _ = run_cli(capsys, "--config", str(config_path), "ask", "--json", off_topic)
     record = json.loads(out)
     assert code == 0 and record["kind"] == "nothing" and record["answered"] is False
     assert record["excerpts"] == [] and record["closest"] == []
-    code, out, _ = run(capsys, "--config", str(config_path), "ask", off_topic)
+    code, out, _ = run_cli(capsys, "--config", str(config_path), "ask", off_topic)
     assert "Nothing in the sources is about that." in out and "╭" not in out
     not_sure = "How old is the director of Cuties?"
-    code, out, _ = run(capsys, "--config", str(config_path), "ask", "--json", not_sure)
+    code, out, _ = run_cli(capsys, "--config", str(config_path), "ask", "--json", not_sure)
     record = json.loads(out)
     assert code == 0 and record["kind"] == "closest" and record["answered"] is False
     stories = {s.id: s for s in Corpus(config_path.parent / "corpus").load().sources}
     assert 1 <= len(record["closest"]) <= 2 and record["excerpts"] == []
     for e in record["closest"]:
         assert e["text"] == stories[e["source"]["id"]].text[e["start"] : e["end"]]
-    code, out, _ = run(capsys, "--config", str(config_path), "ask", not_sure)
+    code, out, _ = run_cli(capsys, "--config", str(config_path), "ask", not_sure)
     assert "I'm not sure the sources answer this." in out and "[1]" in out
     answered = json.loads(
-        run(capsys, "--config", str(config_path), "ask", "--json", "Who directed Cuties?")[1]
+        run_cli(capsys, "--config", str(config_path), "ask", "--json", "Who directed Cuties?")[1]
     )
     assert "closest" not in answered
 
@@ -304,7 +286,7 @@ def test_eval_runs_a_story_set_next_to_plain_bm25(capsys, config_path, tmp_path)
         ),
         encoding="utf-8",
     )
-    code, out, _ = run(capsys, "--config", str(config_path), "eval", "--json", str(story_set))
+    code, out, _ = run_cli(capsys, "--config", str(config_path), "eval", "--json", str(story_set))
     assert code == 0
     reports = json.loads(out)
     ours, plain = reports["storybot"], reports["plain rank-bm25"]
@@ -314,5 +296,5 @@ def test_eval_runs_a_story_set_next_to_plain_bm25(capsys, config_path, tmp_path)
     assert ours["off_topic_refused"] == 1.0 and plain["off_topic_refused"] == 0.0
     bad = tmp_path / "empty"
     bad.mkdir()
-    code, _, err = run(capsys, "--config", str(config_path), "eval", str(bad))
+    code, _, err = run_cli(capsys, "--config", str(config_path), "eval", str(bad))
     assert code == 1 and "story set" in err

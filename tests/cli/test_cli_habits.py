@@ -13,32 +13,19 @@ import sys
 import pytest
 
 from bot.cli import main
-from conftest import REPO, SHIPPED_CORPUS, write_config
-
-
-@pytest.fixture
-def config_path(tmp_path):
-    (tmp_path / "corpus").mkdir()
-    for path in SHIPPED_CORPUS.glob("*.txt"):
-        (tmp_path / "corpus" / path.name).write_bytes(path.read_bytes())
-    return write_config(tmp_path)
-
-
-def run(capsys, *args):
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
+from conftest import REPO, write_config
+from helpers import run_cli
 
 
 def test_the_words_of_an_unquoted_question_are_the_question(capsys, config_path):
-    code, out, _ = run(capsys, "--config", str(config_path), "ask", "--json", "who", "directed",
+    code, out, _ = run_cli(capsys, "--config", str(config_path), "ask", "--json", "who", "directed",
                        "cuties")  # fmt: skip
     record = json.loads(out)
     assert code == 0 and record["question"] == "who directed cuties" and record["answered"]
 
 
 def test_storybot_alone_prints_the_help(capsys):
-    code, out, err = run(capsys)
+    code, out, err = run_cli(capsys)
     assert code == 2 and "usage: storybot" in out and "COMMAND" in out and "ask" in out
     assert "required" not in err
 
@@ -46,7 +33,7 @@ def test_storybot_alone_prints_the_help(capsys):
 def test_add_file_checks_the_type_before_the_title(capsys, config_path, tmp_path):
     picture = tmp_path / "x.png"
     picture.write_bytes(b"\x89PNG\r\n\x1a\n")
-    code, _, err = run(capsys, "--config", str(config_path), "sources", "add", "--file",
+    code, _, err = run_cli(capsys, "--config", str(config_path), "sources", "add", "--file",
                        str(picture))  # fmt: skip
     assert code == 2 and "only .htm, .html, .markdown, .md, .text, .txt files" in err
     assert "--title" not in err
@@ -65,7 +52,7 @@ def test_published_must_be_a_date(capsys, config_path, tmp_path, date):
 
 
 def test_a_config_directory_is_named_as_one(capsys, config_path):
-    code, _, err = run(capsys, "--config", str(config_path.parent), "sources", "list")
+    code, _, err = run_cli(capsys, "--config", str(config_path.parent), "sources", "list")
     assert code == 1 and "is a directory, not a config file" in err
     assert f"did you mean {config_path}" in err
 
@@ -75,7 +62,7 @@ def test_the_first_add_into_a_new_corpus_just_works(capsys, tmp_path):
     assert not (tmp_path / "corpus").exists()
     doc = tmp_path / "note.md"
     doc.write_text("# A note\n\n" + "The petition reached 600,000 signatures. " * 8, "utf-8")
-    code, out, err = run(capsys, "--config", str(config), "sources", "add", "--file", str(doc))
+    code, out, err = run_cli(capsys, "--config", str(config), "sources", "add", "--file", str(doc))
     assert code == 0 and "added a-note" in out, err
     assert "starting a new corpus" in err and "not found" not in err
 

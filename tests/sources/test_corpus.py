@@ -138,3 +138,37 @@ def test_new_ids_are_cut_at_a_word_boundary(tmp_path):
     assert corpus.new_id("x" * 100) == "x" * NEW_ID_LENGTH  # one word longer than the limit
     corpus.write(source(made, "Text."))
     assert corpus.new_id(title) == f"{made}-2"
+
+
+def test_a_reload_reads_again_only_the_files_that_changed(tmp_path, monkeypatch):
+    import bot.sources.corpus as corpus_module
+
+    corpus = Corpus(tmp_path)
+    for n in range(3):
+        corpus.write(source(f"s{n}", f"Text number {n} of the corpus."))
+    first = corpus.load()
+    read: list[str] = []
+    real_read = corpus_module.read_source
+
+    def counting(path, max_bytes):
+        read.append(path.stem)
+        return real_read(path, max_bytes)
+
+    monkeypatch.setattr(corpus_module, "read_source", counting)
+    again = corpus.load()
+    assert read == [] and [s.text for s in again.sources] == [s.text for s in first.sources]
+    # Same size, new content (an atomic replace: a new file), one removed, one added.
+    corpus.write(source("s1", "Text NUMBER 1 of the corpus."), overwrite=True)
+    corpus.path_for("s2").unlink()
+    corpus.write(source("s3", "A new source."))
+    changed = corpus.load()
+    assert sorted(read) == ["s1", "s3"]
+    assert {s.id: s.text for s in changed.sources} == {
+        "s0": "Text number 0 of the corpus.",
+        "s1": "Text NUMBER 1 of the corpus.",
+        "s3": "A new source.",
+    }
+    # A file edited in place (same size) is read again too.
+    path = corpus.path_for("s0")
+    path.write_text(path.read_text().replace("number 0", "NUMBER 0"))
+    assert corpus.load().sources[0].text == "Text NUMBER 0 of the corpus."

@@ -7,13 +7,13 @@ The background starts once the bot is connected (``on_ready``, once per process:
 - a feed watcher per story (``StoryBot.watch_feeds``), started once the story has a feed to
   watch, polls its due feeds; fetching, extraction and scoring run in worker threads, so
   questions are answered meanwhile. Every story's feeds are polled and its candidates queued;
-  the review channel shows those of the stories of its own server (never another server's),
-  and so does the announcement channel with new sources;
 - a loop, every ``background_seconds`` and at once when there is news (new candidates, an add
-  made by this process), posts what is waiting: candidates not posted yet to ``[discord]
-  review_channel_id`` (also those ``storybot feeds check`` found, or a restart missed), each
-  marked as posted with its message (``mark_candidate_posted``), and announcements of sources
-  added by any path to ``announce_channel_id``, each marked after its post
+  made by this process, a channel set), posts what is waiting, each story's to its own
+  server's channels (``/feed channels``, else the configured ``[discord] review_channel_id`` /
+  ``announce_channel_id`` of that server: ``bot.stories.channels.routes``; never another
+  server's): candidates not posted yet (also those ``storybot feeds check`` found, or a
+  restart missed), each marked as posted with its message (``mark_candidate_posted``), and
+  announcements of sources added by any path, each marked after its post
   (``mark_announced``). A post that fails (no such channel, no permission) is retried at the
   next round: nothing is marked before it is posted, so nothing is lost or posted twice;
 - the same loop redraws review messages of candidates decided elsewhere (``storybot feeds
@@ -58,6 +58,7 @@ from bot.sources.feeds.store import Candidate, Feed, FeedStoreError
 from bot.sources.feeds.watcher import FeedWatcher
 from bot.sources.web.fetch import FetchError
 from bot.sources.web.urlguard import UrlRefused
+from bot.stories.channels import ANNOUNCE, REVIEW, routes
 
 if TYPE_CHECKING:
     from bot.discord.client import StoryDiscordBot
@@ -71,6 +72,23 @@ REVIEW_BATCH = 25
 # Feeds shown by /feed list (one embed field each, within the 6000 characters of an embed).
 FEEDS_SHOWN = 15
 NOTHING_NEW = "No sources yet."
+
+
+class ChannelOption(app_commands.Transformer):
+    """A text or announcement channel option, as its id: the command looks the channel up
+    itself (whose server it is, what the bot may do there) rather than in the server the
+    command came from."""
+
+    @property
+    def type(self) -> discord.AppCommandOptionType:
+        return discord.AppCommandOptionType.channel
+
+    @property
+    def channel_types(self) -> list[discord.ChannelType]:
+        return [discord.ChannelType.text, discord.ChannelType.news]
+
+    async def transform(self, interaction: discord.Interaction, value: Any, /) -> int:
+        return int(value.id)
 
 
 class FeedsCog(commands.Cog):
@@ -99,7 +117,15 @@ class FeedsCog(commands.Cog):
             return
         self._task = asyncio.create_task(self._run(), name="storybot-background")
         for key in ("review_channel_id", "announce_channel_id"):
-            self._check_channel(key, getattr(self.bot.settings, key))
+            self._check_channel(f"[discord] {key}", getattr(self.bot.settings, key))
+        for purpose in (REVIEW, ANNOUNCE):
+            try:
+                set_here = await asyncio.to_thread(self.bot.storybot.server_channels.all, purpose)
+            except Exception:
+                log.exception("could not read the servers' channels")
+                return
+            for guild, channel_id in set_here.items():
+                self._check_channel(f"server {guild}'s {purpose} channel", int(channel_id))
 
     async def cog_unload(self) -> None:
         """Stop cleanly when the client closes: the poll under way and the posts under way
@@ -163,48 +189,79 @@ class FeedsCog(commands.Cog):
         await self.post_candidates()
 
     async def post_candidates(self) -> None:
-        """Post every candidate not posted yet to the review channel, one message each: the
-        bot's own story's, and those of the other stories of the review channel's server
-        (each message's buttons name its story)."""
-        channel_id = self.bot.settings.review_channel_id
-        if not channel_id:
-            return
+        """Post every candidate not posted yet to its story's review channel (its own
+        server's), one message each (each message's buttons name its story)."""
         async with self._posting:  # the watcher and the loop never post one candidate twice
-            for storybot in await asyncio.to_thread(self._stories_posted_to, channel_id, True):
+            routes = await asyncio.to_thread(self._routes, REVIEW)
+            for channel_id, stories in routes.items():
+                for storybot in stories:
 
-                def mark(candidate: Candidate, message: discord.Message, bot=storybot) -> None:
-                    bot.mark_candidate_posted(candidate.id, f"{channel_id}/{message.id}")
+                    def mark(
+                        candidate: Candidate, message: discord.Message, bot=storybot, to=channel_id
+                    ) -> None:
+                        bot.mark_candidate_posted(candidate.id, f"{to}/{message.id}")
 
-                def waiting(bot=storybot) -> list[Candidate]:
-                    return bot.review_queue(REVIEW_BATCH, unposted=True)
+                    def waiting(bot=storybot) -> list[Candidate]:
+                        return bot.review_queue(REVIEW_BATCH, unposted=True)
 
-                await self._post_each("candidate", channel_id, waiting, review_message, mark)
+                    await self._post_each("candidate", channel_id, waiting, review_message, mark)
 
-    def _stories_posted_to(self, channel_id: int, with_feeds: bool) -> list[StoryBot]:
-        """The stories whose candidates (``with_feeds``) or announcements go to the channel
-        ``channel_id`` (blocking): the bot's own, and the other active stories of the
-        channel's server (never another server's)."""
+    def _configured(self, purpose: str) -> tuple[str, str | None]:
+        """The configured channel for ``purpose`` (``[discord] review_channel_id`` or
+        ``announce_channel_id``) and the id of its server (None: not one of the bot's)."""
+        channel_id = getattr(self.bot.settings, f"{purpose}_channel_id")
+        if not channel_id:
+            return "", None
+        guild = getattr(getattr(self.bot.get_channel(channel_id), "guild", None), "id", None)
+        return str(channel_id), None if guild is None else str(guild)
+
+    def _routes(self, purpose: str) -> dict[int, list[StoryBot]]:
+        """Channel -> the stories whose candidates (``review``) or announcements
+        (``announce``) go there (blocking): each story's to its own server's channel, set
+        with ``/feed channels`` or configured (``bot.stories.channels.routes``), never to
+        another server's."""
         storybot = self.bot.storybot
-        out = [storybot]
+        set_here = storybot.server_channels.all(purpose)
+        configured, configured_guild = self._configured(purpose)
+        if not set_here and not configured:
+            return {}
+        servers = {*set_here, *([configured_guild] if configured_guild else [])}
+        own = storybot.story.id
+        # As the database has them (another process may have claimed or archived one).
+        records = [r for r in storybot.stories.all() if r.guild in servers or r.id == own]
+        if purpose == REVIEW:
+            watching = set(storybot.feed_store.story_ids())
+            records = [r for r in records if r.id in watching or r.id == own]
+        records.sort(key=lambda r: r.id != own)  # the bot's own first
+        out: dict[int, list[StoryBot]] = {}
+        for channel, stories in routes(
+            records, set_here, configured, configured_guild, own=own
+        ).items():
+            if not self._in_servers_of(int(channel), {s.guild for s in stories}):
+                continue
+            out[int(channel)] = [storybot if s.id == own else storybot.in_story(s) for s in stories]
+        return out
+
+    def _in_servers_of(self, channel_id: int, guilds: set[str]) -> bool:
+        """Whether a channel may show posts of stories of ``guilds``: not if it is known to
+        be another server's (a setting written around ``/feed channels``); logged once."""
         channel = self.bot.get_channel(channel_id)
         guild = getattr(getattr(channel, "guild", None), "id", None)
-        if guild is None:
-            return out
-        records = storybot.stories.of_guild(str(guild))
-        if with_feeds:
-            watching = set(storybot.feed_store.story_ids())
-            records = [r for r in records if r.id in watching]
-        out += [storybot.in_story(r) for r in records if r.id != storybot.story.id]
-        return out
+        if guild is None or guilds <= {"", str(guild)}:
+            return True
+        key = f"elsewhere:{channel_id}"
+        if key not in self._failing:
+            log.warning("not posting to channel %s: it is another server's", channel_id)
+            self._failing.add(key)
+        return False
 
     async def redraw_decided(self) -> None:
         """Redraw the review messages of candidates decided elsewhere (no more buttons; who
-        decided and what became of it), of every story the review channel shows."""
-        channel_id = self.bot.settings.review_channel_id
-        stories = [self.bot.storybot]
-        if channel_id:
-            stories = await asyncio.to_thread(self._stories_posted_to, channel_id, True)
-        for storybot in stories:
+        decided and what became of it), of every story whose candidates are posted."""
+        routes = await asyncio.to_thread(self._routes, REVIEW)
+        stories = {s.story.id: s for group in routes.values() for s in group}
+        stories.setdefault(self.bot.storybot.story.id, self.bot.storybot)
+        for storybot in stories.values():
             await self._redraw_decided(storybot)
 
     async def _redraw_decided(self, storybot: StoryBot) -> None:
@@ -230,24 +287,23 @@ class FeedsCog(commands.Cog):
             log.exception("redrawing decided candidates failed")
 
     async def post_announcements(self) -> None:
-        """Announce the sources added since the last announcement, oldest first: the bot's
-        own story's, and those of the other stories of the channel's server."""
-        channel_id = self.bot.settings.announce_channel_id
-        if not channel_id:
-            return
+        """Announce the sources added since the last announcement, oldest first, each
+        story's in its own server's announcement channel."""
 
         def render(note: Announcement) -> dict[str, Any]:
             none = discord.AllowedMentions.none()
             return {"embed": announcement_embed(note), "allowed_mentions": none}
 
-        for storybot in await asyncio.to_thread(self._stories_posted_to, channel_id, False):
+        routes = await asyncio.to_thread(self._routes, ANNOUNCE)
+        for channel_id, stories in routes.items():
+            for storybot in stories:
 
-            def mark(note: Announcement, _: discord.Message, bot=storybot) -> None:
-                bot.mark_announced(note.audit_id)
+                def mark(note: Announcement, _: discord.Message, bot=storybot) -> None:
+                    bot.mark_announced(note.audit_id)
 
-            await self._post_each(
-                "announcement", channel_id, storybot.pending_announcements, render, mark
-            )
+                await self._post_each(
+                    "announcement", channel_id, storybot.pending_announcements, render, mark
+                )
 
     async def _post_each(
         self,
@@ -284,10 +340,12 @@ class FeedsCog(commands.Cog):
         self._failing.discard(key)
         return message
 
-    def _reviews_server(self, guild_id: int | None) -> bool:
-        """Whether the review channel is in this server (its stories' candidates go there)."""
-        channel = self.bot.get_channel(self.bot.settings.review_channel_id)
-        return getattr(getattr(channel, "guild", None), "id", None) == guild_id
+    def _channel_of(self, storybot: StoryBot, purpose: str) -> int | None:
+        """The channel a story's candidates (``review``) or announcements go to (blocking)."""
+        for channel_id, stories in self._routes(purpose).items():
+            if any(s.story.id == storybot.story.id for s in stories):
+                return channel_id
+        return None
 
     def _check_channel(self, key: str, channel_id: int) -> None:
         """Say in the log at start-up when a configured channel can't be posted to."""
@@ -295,12 +353,12 @@ class FeedsCog(commands.Cog):
             return
         channel = self.bot.get_channel(channel_id)
         if not isinstance(channel, discord.abc.GuildChannel | discord.Thread):
-            log.warning("[discord] %s %s: no such channel in the bot's servers", key, channel_id)
+            log.warning("%s %s: no such channel in the bot's servers", key, channel_id)
             return
         can = channel.permissions_for(channel.guild.me)
         if not (can.view_channel and can.send_messages and can.embed_links):
             log.warning(
-                "[discord] %s %s: the bot needs View Channel, Send Messages and Embed Links there",
+                "%s %s: the bot needs View Channel, Send Messages and Embed Links there",
                 key,
                 channel_id,
             )
@@ -349,31 +407,107 @@ class FeedsCog(commands.Cog):
             watcher.wake()  # poll it now
         else:
             self.wake()  # the background starts the watcher
-        review = self.bot.settings.review_channel_id
-        if storybot is not self.bot.storybot and not self._reviews_server(interaction.guild_id):
-            # Polled, but the review channel is another server's (docs/stories.md, "Not yet").
-            await tell(
-                interaction,
-                f"Watching feed {feed.id} for the story **{safe_trim(storybot.story.name, 40)}**: "
-                f"{no_preview(feed.url)} ({feed.kind}), polled now and every "
-                f"{storybot.config.feeds.poll_minutes} minutes. This server has no review "
-                "channel for it yet: `storybot --story "
-                f"{storybot.story.id} feeds queue` lists its candidates.",
-            )
-            log_handled("/feed add", interaction.user.id, started, f"feed {feed.id}")
-            return
+        review = await asyncio.to_thread(self._channel_of, storybot, REVIEW)
+        story = storybot.story
+        named = (
+            ""
+            if story.id == self.bot.storybot.story.id
+            else f" for the story **{discord.utils.escape_markdown(safe_trim(story.name, 40))}**"
+        )
         where = (
             f"Candidates about the story go to <#{review}>."
             if review
-            else "No review channel is set (`[discord] review_channel_id`): "
-            "`storybot feeds queue` lists the candidates."
+            else "This server has no review channel yet: `/feed channels review:` sets one "
+            f"(meanwhile `storybot --story {story.id} feeds queue` lists the candidates)."
         )
         await tell(
             interaction,
-            f"Watching feed {feed.id}: {no_preview(feed.url)} ({feed.kind}). It is polled now "
-            f"and every {self.bot.storybot.config.feeds.poll_minutes} minutes. {where}",
+            f"Watching feed {feed.id}{named}: {no_preview(feed.url)} ({feed.kind}). It is polled "
+            f"now and every {storybot.config.feeds.poll_minutes} minutes. {where}",
         )
         log_handled("/feed add", interaction.user.id, started, f"feed {feed.id}")
+
+    @feed.command(
+        name="channels",
+        description="This server's review and announcement channels: show, set or clear them.",
+    )
+    @app_commands.describe(
+        review="Where candidates from the watched feeds are posted for review",
+        announce="Where new sources of this server's stories are announced",
+        clear="Unset a channel (the bot's configured one applies again if it is this server's)",
+    )
+    @moderator_only(FEEDS_REFUSAL)
+    async def channels(
+        self,
+        interaction: discord.Interaction,
+        review: app_commands.Transform[int, ChannelOption] | None = None,
+        announce: app_commands.Transform[int, ChannelOption] | None = None,
+        clear: Literal["review", "announce", "both"] | None = None,
+    ) -> None:
+        started = time.perf_counter()
+        guild = str(interaction.guild_id)
+        given = {REVIEW: review, ANNOUNCE: announce}
+        cleared = {REVIEW, ANNOUNCE} if clear == "both" else {clear} if clear else set()
+        both = [p for p in cleared if given[p] is not None]
+        if both:
+            await tell(
+                interaction, f"Not changed: set the {both[0]} channel or clear it, not both."
+            )
+            log_handled("/feed channels", interaction.user.id, started, "refused")
+            return
+        for channel_id in filter(None, given.values()):
+            refusal = self._refusal(interaction, channel_id)
+            if refusal:
+                await tell(interaction, f"Not changed: {refusal}")
+                log_handled("/feed channels", interaction.user.id, started, "refused")
+                return
+        changes = {p: str(c) for p, c in given.items() if c is not None} | dict.fromkeys(
+            cleared, ""
+        )
+        store = self.bot.storybot.server_channels
+        if changes:
+            await asyncio.to_thread(store.set, guild, **changes, by=added_by(interaction.user))
+            self.wake()  # post what waits for the new channels now
+        lines = await asyncio.to_thread(self._channel_lines, guild)
+        head = "This server's channels are now:" if changes else "This server's channels:"
+        await tell(interaction, "\n".join([head, *lines]))
+        log_handled(
+            "/feed channels", interaction.user.id, started, "changed" if changes else "shown"
+        )
+
+    def _refusal(self, interaction: discord.Interaction, channel_id: int) -> str | None:
+        """Why the channel can't be this server's review or announcement channel, if so."""
+        channel = self.bot.get_channel(channel_id)
+        if getattr(getattr(channel, "guild", None), "id", None) != interaction.guild_id:
+            return f"channel {channel_id} is not one of this server's channels."
+        if not isinstance(channel, discord.TextChannel):
+            return f"<#{channel_id}> is not a text or announcement channel."
+        can = channel.permissions_for(channel.guild.me)
+        needed = {
+            "View Channel": can.view_channel,
+            "Send Messages": can.send_messages,
+            "Embed Links": can.embed_links,
+        }
+        missing = [name for name, ok in needed.items() if not ok]
+        if missing:
+            return f"I can't post in <#{channel_id}>: I need {', '.join(missing)} there."
+        return None
+
+    def _channel_lines(self, guild: str) -> list[str]:
+        """What the server's review and announcement channels are, and where they come from
+        (blocking: the database)."""
+        setting = self.bot.storybot.server_channels.get(guild)
+        lines = []
+        for purpose, what in ((REVIEW, "Review of feed candidates"), (ANNOUNCE, "New sources")):
+            configured, configured_guild = self._configured(purpose)
+            if setting.of(purpose):
+                shown = f"<#{setting.of(purpose)}>"
+            elif configured and configured_guild == guild:
+                shown = f"<#{configured}> (the bot's configured channel)"
+            else:
+                shown = f"none (`/feed channels {purpose}:` sets one)"
+            lines.append(f"• {what}: {shown}")
+        return lines
 
     @feed.command(name="list", description="The watched feeds: last poll, status, next poll.")
     @moderator_only(FEEDS_REFUSAL)

@@ -996,7 +996,7 @@ class DiscordDouble:
         }
         if "guild_id" in registered:
             data["guild_id"] = registered["guild_id"]
-        resolved = self._resolved(options)
+        resolved = self._resolved(options, user)
         if resolved:
             data["resolved"] = resolved
         interaction = self.new_interaction(2, user, channel, data)
@@ -1041,6 +1041,11 @@ class DiscordDouble:
             value = given[name]
             if option["type"] == 11:  # attachment: the id; the file is in "resolved"
                 value = str(value["id"])
+            elif option["type"] == 7:  # channel: the id; the channel is in "resolved"
+                assert isinstance(value, Channel), f"{name}: give a Channel"
+                kinds = option.get("channel_types")
+                assert not kinds or value.json(0)["type"] in kinds, f"{name}: channel type"
+                value = str(value.id)
             else:
                 _check_value(option, value, partial=name == focused)
             entry: dict[str, Any] = {"name": name, "type": option["type"], "value": value}
@@ -1049,9 +1054,24 @@ class DiscordDouble:
             out.append(entry)
         return out
 
-    def _resolved(self, options: dict) -> dict:
+    def _resolved(self, options: dict, user: User) -> dict:
+        """The attachments and channels the options name, as Discord sends them. A channel
+        of another server is sent as it is (a modified client could): the bot must refuse it."""
+        resolved: dict[str, dict] = {}
         attachments = {str(v["id"]): v for v in options.values() if isinstance(v, dict)}
-        return {"attachments": attachments} if attachments else {}
+        if attachments:
+            resolved["attachments"] = attachments
+        channels = [v for v in options.values() if isinstance(v, Channel)]
+        if channels:
+            resolved["channels"] = {
+                str(c.id): {
+                    key: c.json(self.guild_of(c))[key]
+                    for key in ("id", "name", "type", "parent_id", "flags")
+                }
+                | {"permissions": str(self.permissions(user, c))}
+                for c in channels
+            }
+        return resolved
 
     def attachment(self, filename: str, data: bytes, *, size: int | None = None) -> dict:
         """An uploaded file as an attachment option (``size``: what Discord declares)."""

@@ -488,3 +488,128 @@ async def test_another_storys_candidates_go_to_its_servers_review_channel(room):
     assert CUTIES_TITLE in note.text()
     await room.rounds(2)
     assert room.posted(room.news) == [note]
+
+
+# -- each server's own channels (/feed channels) -----------------------------------------------
+
+
+def seeded_default_story(bot: StoryBot, guild: int) -> StoryBot:
+    """The server's default story (a new one: the first server claimed the deployment's), with
+    the test story's text, so that the feed's article is a candidate for it too."""
+    import shutil
+
+    from conftest import SHIPPED_CORPUS
+
+    story = bot.in_story(bot.stories.guild_default(str(guild)))
+    story.corpus.directory.mkdir(parents=True, exist_ok=True)
+    shutil.copy(SHIPPED_CORPUS / "seed-story.txt", story.corpus.directory)
+    return story
+
+
+async def test_a_second_server_reviews_and_announces_in_its_own_channels(room):
+    double = room.double
+    harbour = double.add_server("Harbour")
+    their_review = double.add_channel("review", guild_id=harbour.id)
+    their_news = double.add_channel("news", guild_id=harbour.id)
+    hidden = double.add_channel("hidden", bot_can_view=False, guild_id=harbour.id)
+    hmod, bea = double.member("hmod", harbour.mods), double.member("bea")
+    first = await room.start()
+    ours = await room.candidate_message()  # the first server's, in its configured channel
+    await ask(double, room.member, INDICTMENT_QUESTION)  # it claims the deployment's story
+    theirs = seeded_default_story(room.storybot, harbour.id)
+
+    async def channels(user, **options):
+        return await double.reply(
+            await double.slash(user, "feed channels", harbour.general, **options)
+        )
+
+    # Only their moderators set their channels; never another server's, nor one the bot
+    # cannot post in.
+    refused = await channels(bea, review=their_review)
+    assert refused.content == FEEDS_REFUSAL and private_to(refused, bea)
+    elsewhere = await channels(hmod, review=room.review)
+    assert elsewhere.content == (
+        f"Not changed: channel {room.review.id} is not one of this server's channels."
+    )
+    blind = await channels(hmod, announce=hidden)
+    assert blind.content.startswith(f"Not changed: I can't post in <#{hidden.id}>: I need View")
+    assert room.storybot.server_channels.get(harbour.id).review == ""
+    shown = await channels(hmod)
+    assert "Review of feed candidates: none (`/feed channels review:` sets one)" in shown.content
+    # (The first server sees its configured channels.)
+    mine = await double.reply(await double.slash(room.mod, "feed channels"))
+    assert f"<#{room.review.id}> (the bot's configured channel)" in mine.content
+
+    done = await channels(hmod, review=their_review, announce=their_news)
+    assert private_to(done, hmod) and done.content.startswith("This server's channels are now:")
+    assert f"Review of feed candidates: <#{their_review.id}>" in done.content
+    assert f"New sources: <#{their_news.id}>" in done.content
+
+    # A restart keeps it: their feed's candidate goes to their review channel.
+    restarted = await room.harness.restart(first)
+    watched = await double.reply(
+        await double.slash(hmod, "feed add", harbour.general, url=room.web.url("/feed"))
+    )
+    assert f"Candidates about the story go to <#{their_review.id}>." in watched.content
+    (message,) = await double.wait_for(lambda: room.posted(their_review))
+    story_id = theirs.story.id
+    assert all(b["custom_id"].endswith(f":{story_id}") for b in message.buttons())
+    await room.rounds(2, restarted)
+    assert room.posted(room.review) == [ours]  # the first server's channel never shows theirs
+    assert room.posted(their_review) == [message]
+
+    # Accepted from their channel into their story; announced in their channel only.
+    before = {s.id for s in room.storybot.sources}
+    press = await double.click(hmod, message, "Add")
+    await room.settled(message, "**Added** by hmod (")
+    candidate = theirs.candidate(candidate_id_of(press))
+    assert candidate.status == "accepted" and candidate.story_id == story_id
+    assert candidate.posted == f"{their_review.id}/{message.id}"
+    assert candidate.source_id in {s.id for s in theirs.sources}
+    assert {s.id for s in room.storybot.sources} == before
+    (note,) = await double.wait_for(lambda: room.posted(their_news))
+    assert CUTIES_TITLE in note.text()
+    await room.rounds(2, restarted)
+    assert room.posted(their_news) == [note] and room.posted(room.news) == []
+
+
+async def test_a_servers_own_channel_overrides_the_configured_one_until_cleared(room):
+    double = room.double
+    desk = double.add_channel("desk")
+    await room.start(watch=False)
+    set_ = await double.reply(await double.slash(room.mod, "feed channels", review=desk))
+    assert f"Review of feed candidates: <#{desk.id}>" in set_.content
+    assert f"New sources: <#{room.news.id}> (the bot's configured channel)" in set_.content
+
+    added = await double.reply(await double.slash(room.mod, "feed add", url=room.web.url("/feed")))
+    assert f"Candidates about the story go to <#{desk.id}>." in added.content
+    (message,) = await double.wait_for(lambda: room.posted(desk))
+    assert room.candidate(message).title == CUTIES_TITLE
+    assert room.posted(room.review) == []
+
+    both = await double.reply(
+        await double.slash(room.mod, "feed channels", review=desk, clear="review")
+    )
+    assert both.content == "Not changed: set the review channel or clear it, not both."
+    cleared = await double.reply(await double.slash(room.mod, "feed channels", clear="both"))
+    assert f"Review of feed candidates: <#{room.review.id}> (the bot's" in cleared.content
+    assert room.storybot.server_channels.get(double.guild_id).review == ""
+
+
+async def test_a_stored_channel_of_another_server_is_never_posted_to(room, caplog):
+    """A row naming another server's channel (written around /feed channels: by hand, by an
+    older or a buggy process) is not trusted: the background checks the channel's server."""
+    caplog.set_level(logging.INFO, logger="bot.discord")
+    harbour = room.double.add_server("Harbour")
+    await room.start()
+    ours = await room.candidate_message()
+    await ask(room.double, room.member, INDICTMENT_QUESTION)  # the first server's story
+    theirs = seeded_default_story(room.storybot, harbour.id)
+    theirs.feeds_add(room.web.url("/feed"), added_by="setup")
+    room.storybot.server_channels.set(harbour.id, review=room.review.id, announce=room.news.id)
+    room.cog().wake()
+    await room.double.wait_for(lambda: theirs.review_queue())
+    await room.rounds(3)
+    assert room.posted(room.review) == [ours]
+    assert [c.posted for c in theirs.review_queue()] == [""]
+    assert caplog.text.count(f"not posting to channel {room.review.id}: it is another") == 1

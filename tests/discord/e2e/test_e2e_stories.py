@@ -76,12 +76,12 @@ async def test_two_servers_never_see_or_change_each_others_stories(double, harne
     assert "seven in the morning" in ferry.text()
     mine = await shown(double, await double.slash(ana, "ask", question="When does the ferry run?"))
     assert "seven in the morning" not in mine.text()
-    # Their feeds are their story's (and say who polls them, for now).
+    # Their feeds are their story's (and say that the server has no review channel yet).
     serve_feed(web, "/feed.xml", rss([]))
     watched = await shown(
         double, await double.slash(hmod, "feed add", harbour.general, url=web.url("/feed.xml"))
     )
-    assert "no review channel for it yet" in watched.content
+    assert "This server has no review channel yet: `/feed channels review:`" in watched.content
     assert bot.storybot.feeds_list() == []
     feeds_cog = bot.client.get_cog("FeedsCog")
     await double.wait_for(lambda: len(feeds_cog.watchers) == 1)  # polled in the background
