@@ -22,6 +22,7 @@ import logging
 import math
 import mmap
 import os
+import re
 import struct
 import zipfile
 from collections.abc import Callable, Iterable
@@ -248,21 +249,52 @@ def map_arrays(path: Path) -> dict[str, np.ndarray]:
         end = start + info.file_size
         if info.compress_size != info.file_size or end > size:
             raise ValueError(f"member {name!r} runs past the file")
-        header = io.BytesIO(mapped[start : min(end, start + 65536)])
-        version = np.lib.format.read_magic(header)
-        if version == (1, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_1_0(header)
-        elif version in ((2, 0), (3, 0)):
-            shape, fortran, dtype = np.lib.format.read_array_header_2_0(header)
-        else:
-            raise ValueError(f"member {name!r}: npy version {version}")
+        head = mapped[start : min(end, start + 65536)]
+        parsed = plain_npy_header(head)
+        if parsed is None:  # not what np.savez writes for plain arrays: numpy's own reader
+            parsed = _npy_header(name, head)
+        shape, fortran, dtype, header_size = parsed
         if dtype.hasobject or fortran:
             raise ValueError(f"member {name!r}: object dtype or Fortran order")
-        offset = start + header.tell()
+        offset = start + header_size
         if offset + math.prod(shape) * dtype.itemsize != end:
             raise ValueError(f"member {name!r}: declared shape {shape} does not fit its size")
         out[name[:-4]] = np.ndarray(shape, dtype, buffer=mapped, offset=offset)
     return out
+
+
+# The header np.save writes (format 1.0) for a C-order array of a plain dtype, exactly: the
+# common case, read without numpy's general parser (``ast.literal_eval`` on every header: ~3 s
+# of a restart over 10k cache files). Anything else goes to numpy's reader and its checks.
+_PLAIN_HEADER = re.compile(
+    rb"\{'descr': '([<>|][biuf][1-8]|<U[1-9][0-9]{0,5})', 'fortran_order': False, "
+    rb"'shape': \(((?:[0-9]{1,12}, )*[0-9]{1,12},?|)\), \} *\n"
+)
+
+
+def plain_npy_header(head: bytes) -> tuple[tuple[int, ...], bool, np.dtype, int] | None:
+    """(shape, Fortran order, dtype, header size) of a ``.npy`` whose header is the plain one
+    ``_PLAIN_HEADER`` matches; None for any other (numpy's reader then decides)."""
+    if head[:8] != b"\x93NUMPY\x01\x00" or len(head) < 10:
+        return None
+    size = 10 + int.from_bytes(head[8:10], "little")
+    found = _PLAIN_HEADER.fullmatch(head[10:size]) if size <= len(head) else None
+    if found is None:
+        return None
+    dims = found[2].rstrip(b",").split(b", ") if found[2] else []
+    return tuple(int(d) for d in dims), False, np.dtype(found[1].decode("ascii")), size
+
+
+def _npy_header(name: str, head: bytes) -> tuple[tuple[int, ...], bool, np.dtype, int]:
+    header = io.BytesIO(head)
+    version = np.lib.format.read_magic(header)
+    if version == (1, 0):
+        shape, fortran, dtype = np.lib.format.read_array_header_1_0(header)
+    elif version in ((2, 0), (3, 0)):
+        shape, fortran, dtype = np.lib.format.read_array_header_2_0(header)
+    else:
+        raise ValueError(f"member {name!r}: npy version {version}")
+    return shape, fortran, dtype, header.tell()
 
 
 def valid_offsets(ptr: np.ndarray, total: int) -> bool:
