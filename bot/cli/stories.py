@@ -8,10 +8,9 @@ from __future__ import annotations
 import argparse
 
 from rich.console import Console
-from rich.table import Table
 
 from bot.cli.common import EXIT_OK, CliError, print_json
-from bot.cli.terminal import literal
+from bot.cli.terminal import Column, literal, print_table
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -61,6 +60,15 @@ def _errors():
     return StoryError
 
 
+STORY_COLUMNS = (
+    Column("id", key=True),
+    Column("name", key=True),
+    Column("server", key=True, drop=1),
+    Column("status", key=True),
+    Column("sources", key=True, justify="right"),
+)
+
+
 def cmd_list(args, out: Console, err: Console) -> int:
     from bot.sources.corpus import Corpus
     from bot.stories.story import corpus_dir_of
@@ -85,21 +93,10 @@ def cmd_list(args, out: Console, err: Console) -> int:
                 }
             )
         return EXIT_OK
-    table = Table(title=f"{len(rows)} story(ies)", title_justify="left")
-    table.add_column("id", no_wrap=True)
-    table.add_column("name", no_wrap=True, overflow="fold")
-    table.add_column("server", no_wrap=True, overflow="fold")
-    table.add_column("status")
-    table.add_column("sources", justify="right")
-    for story, count in rows:
-        table.add_row(
-            str(story.id),
-            literal(story.name),
-            literal(story.guild or "—"),
-            story.status,
-            str(count),
-        )
-    out.print(table)
+    table = [
+        (story.id, story.name, story.guild or "—", story.status, count) for story, count in rows
+    ]
+    print_table(out, f"{len(rows)} story(ies)", STORY_COLUMNS, table)
     return EXIT_OK
 
 
@@ -119,6 +116,7 @@ def cmd_create(args, out: Console, err: Console) -> int:
         f"created story {literal(story.name)} (id {story.id}); add sources with: "
         f"storybot --story {literal(story.name)} sources add URL",
         highlight=False,
+        soft_wrap=True,  # the command stays on one line, to copy
     )
     return EXIT_OK
 

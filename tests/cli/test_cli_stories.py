@@ -78,6 +78,8 @@ def test_stories_are_created_used_renamed_and_archived(tmp_path, capsys):
 
     code, out, _ = run(config, "stories", "create", "harbour-fire", capsys=capsys)
     assert code == 0 and "harbour-fire" in out
+    # The hint is one line, the command whole (piped output is never wrapped).
+    assert "storybot --story harbour-fire sources add URL" in out.splitlines()[0]
     code, _, err = run(config, "stories", "create", "harbour-fire", capsys=capsys)
     assert code == 1 and "already a story named 'harbour-fire'" in err
     code, _, err = run(config, "stories", "create", "Harbour Fire!", capsys=capsys)
@@ -111,6 +113,12 @@ def test_stories_are_created_used_renamed_and_archived(tmp_path, capsys):
     assert [(s["name"], s["status"], s["sources"]) for s in listed] == [
         ("default", "active", 1),
         ("silo-fire", "active", 1),
+    ]
+    code, out, _ = run(config, "stories", "list", capsys=capsys)  # piped: plain lines
+    assert out.splitlines() == [
+        "id\tname\tserver\tstatus\tsources",
+        "1\tdefault\t—\tactive\t1",
+        "2\tsilo-fire\t—\tactive\t1",
     ]
     code, _, _ = run(config, "stories", "archive", "silo-fire", capsys=capsys)
     code, _, err = run(config, "--story", "silo-fire", "sources", "list", capsys=capsys)
