@@ -138,7 +138,8 @@ class Index:
         # Weights of the terms asked lately (vocabulary row -> array), at most about a quarter
         # of the corpus's pairs: the common terms most questions share are weighted once.
         self._weighted: dict[int, np.ndarray] = {}
-        self._weighted_room = max(WEIGHT_CACHE_MIN, tf.nnz // 4)
+        self._weighted_limit = max(WEIGHT_CACHE_MIN, tf.nnz // 4)
+        self._weighted_room = self._weighted_limit
         if n and variant.scores_absent_terms:
             self._absent = self._idf * settings.delta
 
@@ -219,7 +220,7 @@ class Index:
         )
         if self._weighted_room < b - a:
             self._weighted = {}
-            self._weighted_room = max(WEIGHT_CACHE_MIN, matrix.nnz // 4)
+            self._weighted_room = self._weighted_limit
         self._weighted[row] = weights
         self._weighted_room -= b - a
         return weights
