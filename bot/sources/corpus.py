@@ -225,6 +225,15 @@ def _too_big(name: str, size: int, limit: int) -> str:
     )
 
 
+def _file_signature(path: Path) -> tuple[int, ...] | None:
+    """What changes when a file is replaced or written to (None: it cannot be stat'ed)."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
+
+
 class Corpus:
     """A directory of source files."""
 
@@ -258,21 +267,16 @@ class Corpus:
             return CorpusLoad([], [f"corpus directory not found: {self.directory}"])
         known, read = self._read, {}
         for path in sorted(self.directory.glob(f"*{SOURCE_SUFFIX}")):
-            try:
-                stat = path.stat()
-                signature = (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
-                signature += (stat.st_ctime_ns,)
-            except OSError:
-                signature = None
+            signature = _file_signature(path)
             seen = known.get(path.name)
-            try:
-                if signature is not None and seen is not None and seen[0] == signature:
-                    source = seen[1]
-                else:
+            if signature is not None and seen is not None and seen[0] == signature:
+                source = seen[1]
+            else:
+                try:
                     source = read_source(path, self.max_source_bytes)
-            except CorpusError as exc:
-                errors.append(str(exc))
-                continue
+                except CorpusError as exc:
+                    errors.append(str(exc))
+                    continue
             sources.append(source)
             if signature is not None:
                 read[path.name] = (signature, source)
