@@ -15,6 +15,7 @@ Migrations are append-only: never edit one that has shipped, add the next.
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -44,7 +45,7 @@ def connect(path: Path) -> Iterator[sqlite3.Connection]:
     create_private(path)  # it holds what members asked: 0600 in a 0700 directory
     conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT, isolation_level=None)
     try:
-        conn.execute("PRAGMA journal_mode=WAL")
+        _use_wal(conn)
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute("BEGIN IMMEDIATE")
         try:
@@ -55,6 +56,22 @@ def connect(path: Path) -> Iterator[sqlite3.Connection]:
         conn.execute("COMMIT")
     finally:
         conn.close()
+
+
+def _use_wal(conn: sqlite3.Connection) -> None:
+    """Write-ahead logging (kept in the file once set). While another connection switches a
+    new database to it, SQLite refuses the switch with "database is locked" at once, without
+    the busy timeout: connections opened together on a new database (threads of one process
+    at start) wait and retry here, up to BUSY_TIMEOUT like any other lock."""
+    deadline = time.monotonic() + BUSY_TIMEOUT
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 def migrate(conn: sqlite3.Connection, component: str, migrations: Sequence[str]) -> int:
