@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Unpack
 
 from bot.config import Config, load_config
 from bot.insights.database import DEFAULT_STORY_ID, database_path
@@ -51,7 +51,7 @@ if TYPE_CHECKING:
     from bot.sources.feeds.poller import PollProgress, PollReport
     from bot.sources.feeds.store import Candidate, Feed
     from bot.sources.feeds.watcher import FeedWatcher, OnCandidates
-    from bot.sources.ingest import Added, IngestReport, Progress
+    from bot.sources.ingest import Added, AddUrlOptions, IngestReport, Progress
     from bot.sources.web.fetch import Fetcher
     from bot.stories.registry import OpenStory, StoryRegistry
 
@@ -229,32 +229,8 @@ class StoryBot:
     def audit_entries(self, source_id: str | None = None, limit: int = 50) -> list[AuditEntry]:
         return self._open.curation.audit_entries(source_id, limit)
 
-    async def add_url(
-        self,
-        url: str,
-        *,
-        title: str | None = None,
-        added_by: str = "",
-        kind: str = "source",
-        follow: int = 0,
-        progress: Progress | None = None,
-        force: bool = False,
-        published: str = "",
-        detail: str = "",
-        extra: dict | None = None,
-    ) -> IngestReport:
-        return await self._open.curation.add_url(
-            url,
-            title=title,
-            added_by=added_by,
-            kind=kind,
-            follow=follow,
-            progress=progress,
-            force=force,
-            published=published,
-            detail=detail,
-            extra=extra,
-        )
+    async def add_url(self, url: str, **options: Unpack[AddUrlOptions]) -> IngestReport:
+        return await self._open.curation.add_url(url, **options)
 
     def add_file(self, filename: str, data: bytes, **fields) -> Added:
         return self._open.curation.add_file(filename, data, **fields)

@@ -19,7 +19,7 @@ import re
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, TypedDict
 from urllib.parse import urlsplit
 
 from bot.sources.corpus import CorpusError, Link, Source, publication_date
@@ -107,6 +107,20 @@ class IngestReport:
 
 
 Progress = Callable[[ProgressEvent], Awaitable[None] | None]
+
+
+class AddUrlOptions(TypedDict, total=False):
+    """``Ingestor.add_url``'s keywords, for the layers that pass them on (Curation, StoryBot)."""
+
+    title: str | None
+    added_by: str
+    kind: str
+    follow: int
+    progress: Progress | None
+    force: bool
+    published: str
+    detail: str
+    extra: dict | None
 
 
 def shingles(text: str, size: int = SHINGLE_WORDS) -> frozenset[int]:

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from functools import cached_property
+from typing import Unpack
 
 from bot.clock import now_iso
 from bot.insights.audit import AuditEntry
 from bot.sources.corpus import CorpusError, Link, Source
 from bot.sources.decoding import is_iso_date, visible
-from bot.sources.ingest import Added, Ingestor, IngestReport, Progress
+from bot.sources.ingest import Added, AddUrlOptions, Ingestor, IngestReport
 from bot.sources.relevance import Relevance
 from bot.sources.urls import link_target
 from bot.stories.asking import Asking
@@ -42,37 +43,13 @@ class Curation:
         """Who added, removed or restored what, newest first."""
         return self.story.audit.entries(source_id, limit)
 
-    async def add_url(
-        self,
-        url: str,
-        *,
-        title: str | None = None,
-        added_by: str = "",
-        kind: str = "source",
-        follow: int = 0,
-        progress: Progress | None = None,
-        force: bool = False,
-        published: str = "",
-        detail: str = "",
-        extra: dict | None = None,
-    ) -> IngestReport:
+    async def add_url(self, url: str, **options: Unpack[AddUrlOptions]) -> IngestReport:
         """Fetch and store ``url`` (and up to ``follow`` pages it links to); ``progress`` hears
         about every step. The first page's failure raises one of ``bot.sources.ingest.ERRORS``;
         ``force`` stores it even if its text is near-empty or exactly another source's.
         ``published`` overrides the page's date, ``detail`` leads its audit row's detail,
         ``extra`` adds header fields (provenance)."""
-        return await self.ingestor.add_url(
-            url,
-            title=title,
-            added_by=added_by,
-            kind=kind,
-            follow=follow,
-            progress=progress,
-            force=force,
-            published=published,
-            detail=detail,
-            extra=extra,
-        )
+        return await self.ingestor.add_url(url, **options)
 
     def add_file(self, filename: str, data: bytes, **fields) -> Added:
         return self.ingestor.add_document(filename, data, **fields)
