@@ -30,7 +30,7 @@ import unicodedata
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import tomli_w
@@ -123,6 +123,19 @@ def publication_date(text: str) -> str:
         except ValueError:
             pass
     raise ValueError(f"the publication date must be a date like 2020-09-10, not {text!r}")
+
+
+def is_iso_date(value: str) -> bool:
+    """A stored publication date: ``2020-09-10`` or an ISO 8601 date and time (what pages and
+    feeds give; a moderator's own date must be a plain date: ``publication_date``)."""
+    try:
+        if len(value) == 10:
+            date.fromisoformat(value)
+        else:
+            datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
 
 
 def serialize(source: Source) -> str:

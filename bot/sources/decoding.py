@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import date, datetime
 from pathlib import Path
 
 from bot.files import FileTooLarge, NotRegularFile, read_regular_file
@@ -111,15 +110,3 @@ def is_variation_selector(ch: str) -> bool:
     nothing to a search."""
     code = ord(ch)
     return 0xFE00 <= code <= 0xFE0F or 0xE0100 <= code <= 0xE01EF
-
-
-def is_iso_date(value: str) -> bool:
-    """``2020-09-10`` or an ISO 8601 date and time (what pages and feeds give)."""
-    try:
-        if len(value) == 10:
-            date.fromisoformat(value)
-        else:
-            datetime.fromisoformat(value)
-    except ValueError:
-        return False
-    return True

@@ -11,8 +11,8 @@ from typing import Unpack
 
 from bot.clock import now_iso
 from bot.insights.audit import AuditEntry
-from bot.sources.corpus import CorpusError, Link, Source
-from bot.sources.decoding import is_iso_date, visible
+from bot.sources.corpus import CorpusError, Link, Source, is_iso_date
+from bot.sources.decoding import visible
 from bot.sources.ingest import Added, AddUrlOptions, Ingestor, IngestReport
 from bot.sources.relevance import Relevance
 from bot.sources.urls import link_target
