@@ -152,7 +152,11 @@ def first_hit_rank(answer: Answer, phrases: Iterable[str], shown: bool = False) 
 
 
 def evaluate(ask: Callable[[str], Answer], items: Iterable[Labelled]) -> Report:
-    """Score ``ask`` (question -> Answer with at least 3 excerpts asked for) on ``items``."""
+    """Score ``ask`` (question -> Answer with at least 3 excerpts asked for) on ``items``.
+
+    ``misses`` say what a member saw when it was not the answer first: the answer phrase only
+    at a later shown passage, in none of them (with the reply's kind), or a confident answer
+    to a question the sources do not answer."""
     report = Report()
     for item in items:
         answer = ask(item.question)
@@ -165,19 +169,21 @@ def evaluate(ask: Callable[[str], Answer], items: Iterable[Labelled]) -> Report:
                 report.misses.append(f"answered an unanswerable question: {item.question}")
             continue
         report.answerable += 1
+        shown = first_hit_rank(answer, item.answers, shown=True)
+        if shown is None:
+            what = {"answer": "answered", "closest": "closest passages", "nothing": "nothing"}
+            report.misses.append(f"not shown ({what[answer.kind]}): {item.question}")
+        elif shown > 1:
+            report.misses.append(f"shown at passage {shown} ({answer.kind}): {item.question}")
         if not answer.answered:
             report.abstained_wrong += 1
-            report.misses.append(f"abstained: {item.question}")
             continue
         rank = first_hit_rank(answer, item.answers)
         if rank is None:
-            report.misses.append(f"no hit in the excerpts: {item.question}")
             continue
         report.reciprocal_ranks += 1 / rank
         report.hits_at_1 += rank == 1
         report.hits_at_3 += rank <= 3
-        if rank > 3:
-            report.misses.append(f"first hit at rank {rank}: {item.question}")
     return report
 
 

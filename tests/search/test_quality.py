@@ -93,6 +93,12 @@ def test_shown_hits_count_the_closest_passages_and_reply_kinds():
     # Two confident answers, one right: the trap answered an unanswerable question.
     assert report.confident_precision == 0.5
     assert report.as_dict()["unanswerable_answered"] == 1
+    # What members saw when it was not the answer first (a right answer is no miss).
+    assert report.misses == [
+        "shown at passage 2 (closest): not sure",
+        "not shown (nothing): off",
+        "answered an unanswerable question: trap",
+    ]
 
 
 def test_a_story_set_can_be_limited_without_changing_the_others_off_topic_sample():
