@@ -16,11 +16,10 @@ from typing import BinaryIO
 from rich.console import Console
 from rich.table import Table
 
-from bot.cli.common import EXIT_OK, EXIT_USAGE, CliError, open_bot, print_json
+from bot.cli.common import EXIT_OK, EXIT_USAGE, CliError, open_bot, print_json, story_command
 from bot.cli.sources import print_sources
 from bot.cli.terminal import literal, print_answer
 
-SOURCES_HINT = "See what I know with: storybot sources list"
 NO_LOG_HELP = "do not record the question for storybot stats (recorded as 'cli' otherwise)"
 EXAMPLE = 'For example: storybot ask "Who directed Cuties?"'
 # A batch line longer than this is reported as an error and never held whole (a question is at
@@ -110,7 +109,7 @@ def cmd_ask(args, out: Console, err: Console) -> int:
     if args.json:
         print_json(answer_record(answer))
     else:
-        print_answer(out, answer, SOURCES_HINT)
+        print_answer(out, answer, f"See what I know with: {story_command(args, 'sources list')}")
     return EXIT_OK
 
 

@@ -49,7 +49,9 @@ class CliError(Exception):
         self.code = code
 
 
-def open_bot(args, err: Console, *, need: str = "sources", load: bool = True) -> StoryBot:
+def open_bot(
+    args, err: Console, *, need: str = "sources", load: bool = True, every_story: bool = False
+) -> StoryBot:
     """The engine for ``--config`` and ``--story`` (loaded only by commands that need it:
     ``--help`` stays fast), with a spinner while the corpus loads and a warning per skipped file.
 
@@ -60,7 +62,11 @@ def open_bot(args, err: Console, *, need: str = "sources", load: bool = True) ->
 
     ``load``: build the story's index now (spaCy, the embedding model, every passage). Commands
     that only read the database or the corpus files pass False and never pay for it; the index
-    still loads if they end up asking something."""
+    still loads if they end up asking something.
+
+    ``every_story``: the command serves all stories (``storybot run``), so an archived default
+    story is no reason to refuse it; every other command works on the story it opens, and
+    refuses an archived one as ``--story`` does."""
     from bot.config import load_config
     from bot.engine import StoryBot
     from bot.stories.store import StoryError
@@ -70,6 +76,12 @@ def open_bot(args, err: Console, *, need: str = "sources", load: bool = True) ->
         bot = StoryBot(config, story=getattr(args, "story", None), load=False)
     except StoryError as exc:
         raise CliError(str(exc)) from exc
+    if bot.story.archived and not every_story:  # a named one was refused above
+        name = bot.story.name
+        raise CliError(
+            f"the default story {name!r} (id {bot.story.id}) is archived: name another with "
+            f"--story NAME, or bring it back with: storybot stories archive {bot.story.id} --undo"
+        )
     corpus_dir = bot.corpus.directory
     named = bot.story.name if getattr(args, "story", None) and bot.story.id != 1 else ""
     if not corpus_dir.is_dir():
@@ -109,6 +121,15 @@ def open_bot(args, err: Console, *, need: str = "sources", load: bool = True) ->
     if need == "sources" and not bot.sources:
         raise CliError(corpus_problem(config, "the corpus has no sources", corpus_dir, named))
     return bot
+
+
+def story_command(args, command: str) -> str:
+    """``storybot COMMAND`` as the user should type it next: with the ``--story`` they gave
+    (without it, a hint would act on the default story)."""
+    import shlex
+
+    story = (getattr(args, "story", None) or "").strip()
+    return f"storybot --story {shlex.quote(story)} {command}" if story else f"storybot {command}"
 
 
 def corpus_problem(config: Config, problem: str, corpus_dir=None, story: str = "") -> str:

@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from bot.cli.common import (
+    EXIT_FAILURE,
     EXIT_OK,
     EXIT_USAGE,
     ROW_ID,
@@ -23,6 +24,7 @@ from bot.cli.common import (
     open_bot,
     print_json,
     print_json_lines,
+    story_command,
     whole_number,
 )
 from bot.cli.sources import MAX_FOLLOW, print_added
@@ -57,7 +59,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     remove.add_argument("--by", default="cli", help="who is removing it (for the record)")
     remove.set_defaults(handler=cmd_remove)
 
-    check = actions.add_parser("check", help="poll the feeds that are due, once (for cron)")
+    check = actions.add_parser(
+        "check",
+        help="poll the story's feeds that are due, once (for cron: exit 1 when one failed)",
+    )
     check.add_argument("--all", action="store_true", help="poll every feed, due or not")
     check.add_argument("--json", action="store_true", help="print JSON lines")
     check.set_defaults(handler=cmd_check)
@@ -106,14 +111,15 @@ def cmd_add(args, out: Console, err: Console) -> int:
         with err.status("Trying the feed…"):
             feed = bot.feeds_add(args.url, kind=args.kind, added_by=args.by)
     except NotAFeed as exc:
-        fix = f"storybot feeds add {exc.feed_url}" if exc.feed_url else ""
-        page = f"storybot feeds add {args.url.strip()} --kind page"
+        fix = story_command(args, f"feeds add {exc.feed_url}") if exc.feed_url else ""
+        page = story_command(args, f"feeds add {args.url.strip()} --kind page")
         hint = f"watch that feed with: {fix}, or " if fix else ""
         fixes = f"{hint}watch its headline links: {page}"
         raise CliError(f"not watched: {exc}\n  fix: {fixes}") from exc
     out.print(
         f"watching [bold]{feed.id}[/bold]: {literal(feed.url)} ({feed.kind}); "
-        "it is polled with the next storybot feeds check or by the running bot",
+        f"it is polled with the next {literal(story_command(args, 'feeds check'))} or by the "
+        "running bot",
         highlight=False,
         soft_wrap=True,
     )
@@ -163,7 +169,8 @@ def cmd_remove(args, out: Console, err: Console) -> int:
 
 def cmd_check(args, out: Console, err: Console) -> int:
     """A line per feed as soon as its poll ends (a poll of one slow host takes minutes), then
-    a summary; with ``--json`` a JSON line per feed, as it ends."""
+    a summary; with ``--json`` a JSON line per feed, as it ends. Exit 1 when a feed could not
+    be read (cron then reports it), 0 otherwise."""
     bot = open_bot(args, err)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
     progress = Progress(
@@ -181,20 +188,29 @@ def cmd_check(args, out: Console, err: Console) -> int:
                 print_poll_result(lines, event.result, as_json=args.json)
 
         report = asyncio.run(bot.poll_feeds(update, force=args.all))
+    failed = sum(r.status == "error" for r in report.feeds)
+    code = EXIT_FAILURE if failed else EXIT_OK
     if args.json:
-        return EXIT_OK
+        return code
     if report.message:
         err.print(
             f"[yellow]note:[/yellow] {literal(report.message)}", highlight=False, soft_wrap=True
         )
     if not report.feeds:
-        out.print("no feed is due (storybot feeds check --all polls them anyway)")
+        out.print(
+            f"no feed is due ({literal(story_command(args, 'feeds check --all'))} polls them "
+            "anyway)",
+            highlight=False,
+            soft_wrap=True,
+        )
         return EXIT_OK
     summary = f"{len(report.feeds)} feed(s) polled, {len(report.candidates)} new candidate(s)"
     if report.candidates:
-        summary += "; storybot feeds queue lists them"
+        summary += f"; {literal(story_command(args, 'feeds queue'))} lists them"
+    if failed:
+        summary += f"; {failed} feed(s) could not be read (see above)"
     out.print(summary, highlight=False, soft_wrap=True)
-    return EXIT_OK
+    return code
 
 
 def print_poll_result(out: Console, r, *, as_json: bool = False) -> None:
@@ -221,7 +237,12 @@ def cmd_queue(args, out: Console, err: Console) -> int:
         out.print("no candidates waiting")
         return EXIT_OK
     print_candidates(out, queue)
-    out.print("storybot feeds accept ID [--follow N] | storybot feeds ignore ID", style="dim")
+    accept = story_command(args, "feeds accept ID [--follow N]")
+    out.print(
+        f"{literal(accept)} | {literal(story_command(args, 'feeds ignore ID'))}",
+        style="dim",
+        highlight=False,
+    )
     return EXIT_OK
 
 
@@ -298,7 +319,7 @@ def cmd_accept(args, out: Console, err: Console) -> int:
     with err.status("Adding…"):
         accepted = asyncio.run(bot.accept_candidate(args.id, follow=args.follow, by=args.by))
     for added in accepted.report.added:
-        print_added(out, added)
+        print_added(out, added, args)
     return EXIT_OK
 
 

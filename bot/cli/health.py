@@ -55,12 +55,13 @@ def cmd_health(args, out: Console, err: Console) -> int:
     from bot.sources.corpus import Corpus
 
     config = load_config(args.config)
-    corpus_dir = _story_corpus(config, getattr(args, "story", None))
+    story = (getattr(args, "story", None) or "").strip()
+    corpus_dir = _story_corpus(config, story or None)
     if not corpus_dir.is_dir():
-        raise CliError(corpus_problem(config, "there is no corpus directory", corpus_dir))
+        raise CliError(corpus_problem(config, "there is no corpus directory", corpus_dir, story))
     loaded = Corpus(corpus_dir, config.max_source_bytes).load()
     if not loaded.sources:
-        raise CliError(corpus_problem(config, "the corpus has no sources", corpus_dir))
+        raise CliError(corpus_problem(config, "the corpus has no sources", corpus_dir, story))
     check_state_dir(config)
     database = database_path(config.state_dir)
     try:
@@ -97,5 +98,8 @@ def _story_corpus(config, story: str | None):
     except StoryError as exc:
         raise CliError(str(exc)) from exc
     if record.archived:
-        raise CliError(f"story {record.name!r} is archived")
+        raise CliError(
+            f"story {record.name!r} is archived (bring it back with: storybot stories archive "
+            f"{record.id} --undo)"
+        )
     return corpus_dir_of(config, record.id)

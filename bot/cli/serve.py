@@ -48,7 +48,7 @@ def cmd_run(args, out: Console, err: Console) -> int:
     check_state_dir(load_config(args.config))
     from bot.discord import runner
 
-    bot = open_bot(args, err, need="directory")
+    bot = open_bot(args, err, need="directory", every_story=True)
     try:
         runner.run(bot, token, args.verbose)
     except runner.StartError as exc:
@@ -60,7 +60,7 @@ def cmd_sync(args, out: Console, err: Console) -> int:
     token = discord_token()
     from bot.discord import runner
 
-    bot = open_bot(args, err, need="nothing")
+    bot = open_bot(args, err, need="nothing", every_story=True)
     try:
         targets = runner.sync(bot, token, args.verbose, clear_global=args.clear_global)
     except runner.StartError as exc:

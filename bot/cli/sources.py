@@ -17,6 +17,7 @@ from bot.cli.common import (
     open_bot,
     print_json,
     print_json_lines,
+    story_command,
     whole_number,
 )
 from bot.cli.terminal import Column, literal, print_table
@@ -179,7 +180,7 @@ def _add_file(args, out: Console, err: Console) -> int:
         kind=args.kind,
         force=args.force,
     )
-    print_added(out, added)
+    print_added(out, added, args)
     return EXIT_OK
 
 
@@ -212,7 +213,7 @@ def _add_url(args, out: Console, err: Console) -> int:
             )
         )
     for added in report.added:
-        print_added(out, added)
+        print_added(out, added, args)
     # What was skipped and why (off topic, a failed download, ...), on stdout with the adds.
     for url, reason in report.skipped:
         out.print(
@@ -230,7 +231,7 @@ def _add_url(args, out: Console, err: Console) -> int:
     return EXIT_OK
 
 
-def print_added(out: Console, added) -> None:
+def print_added(out: Console, added, args) -> None:
     source = added.source
     out.print(
         f"added [bold]{source.id}[/bold]: {literal(source.title)} "
@@ -243,7 +244,8 @@ def print_added(out: Console, added) -> None:
         other, score = added.near_duplicate
         out.print(
             f"  [yellow]note:[/yellow] nearly the same text as [bold]{literal(other)}[/bold] "
-            f"(similarity {score:.0%}); remove one with storybot sources remove ID",
+            f"(similarity {score:.0%}); remove one with "
+            f"{literal(story_command(args, 'sources remove ID'))}",
             highlight=False,
             soft_wrap=True,
         )
@@ -255,7 +257,7 @@ def cmd_remove(args, out: Console, err: Console) -> int:
     )
     out.print(
         f"removed [bold]{source.id}[/bold]: {literal(source.title)} "
-        f"(undo with: storybot sources restore {source.id})",
+        f"(undo with: {literal(story_command(args, f'sources restore {source.id}'))})",
         highlight=False,
         soft_wrap=True,
     )

@@ -112,9 +112,13 @@ def cmd_create(args, out: Console, err: Console) -> int:
     except _errors() as exc:
         raise CliError(str(exc)) from exc
     corpus_dir_of(config, story.id).mkdir(parents=True, exist_ok=True)
+    try:  # the name, if --story can find the story by it; else its id
+        handle = store.named(story.name).name
+    except _errors():
+        handle = str(story.id)
     out.print(
         f"created story {literal(story.name)} (id {story.id}); add sources with: "
-        f"storybot --story {literal(story.name)} sources add URL",
+        f"storybot --story {literal(handle)} sources add URL",
         highlight=False,
         soft_wrap=True,  # the command stays on one line, to copy
     )

@@ -166,7 +166,7 @@ class Ingestor:
 
     def find_url(self, url: str) -> Source | None:
         """The source stored under this URL (normalized), if any."""
-        return _find_url(self.library.sources, url)
+        return source_with_url(self.library.sources, url)
 
     def links(self, source_id: str) -> list[tuple[Link, str | None]]:
         """A source's links, each with the id of the source it already is in the corpus."""
@@ -292,7 +292,7 @@ class Ingestor:
         audit row's detail (e.g. "from feed 3, candidate 12")."""
 
         def refuse_duplicate(sources: list[Source]) -> None:
-            existing = _find_url(sources, url)
+            existing = source_with_url(sources, url)
             if existing is not None:
                 raise DuplicateUrl(url, existing.id)
             problem = None if force else junk_problem(content.text, sources)
@@ -402,7 +402,8 @@ class Ingestor:
         return report
 
 
-def _find_url(sources: list[Source], url: str) -> Source | None:
+def source_with_url(sources: list[Source], url: str) -> Source | None:
+    """The source of ``sources`` stored under ``url`` (normalized), if any."""
     wanted = normalize_url(url)
     for source in sources:
         try:

@@ -13,7 +13,7 @@ from bot.clock import now_iso
 from bot.insights.audit import AuditEntry
 from bot.sources.corpus import CorpusError, Link, Source, is_iso_date
 from bot.sources.decoding import visible
-from bot.sources.ingest import Added, AddUrlOptions, Ingestor, IngestReport
+from bot.sources.ingest import Added, AddUrlOptions, Ingestor, IngestReport, source_with_url
 from bot.sources.relevance import Relevance
 from bot.sources.urls import link_target
 from bot.stories.asking import Asking
@@ -134,6 +134,15 @@ class Curation:
         with story.write_lock:
             with story.corpus_locked():
                 _, source = story.corpus.restorable(source_id)
+                if source.url:  # the rule adds follow: one source per URL
+                    if story.changed_on_disk():
+                        story.reload_locked()
+                    taken = source_with_url(list(story.source_map().values()), source.url)
+                    if taken is not None:
+                        raise CorpusError(
+                            f"{source.url} is in the corpus again, as {taken.id!r}: remove that "
+                            f"one first to restore {source_id!r}"
+                        )
                 target = story.corpus.path_for(source_id).name
                 detail = "" if source.text else "the file did not load"
                 with story.audited(restored_by, "restore", source, target, detail):

@@ -86,7 +86,10 @@ class StoryRegistry:
         names them). Archived stories are refused."""
         record = self.store.named(name, guild)
         if record.archived:
-            raise StoryError(f"story {record.name!r} is archived")
+            raise StoryError(
+                f"story {record.name!r} is archived (bring it back with: storybot stories "
+                f"archive {record.id} --undo)"
+            )
         return self.open(record.id)
 
     def refresh(self, record: StoryRecord) -> None:

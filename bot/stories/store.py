@@ -78,6 +78,11 @@ def check_name(name: str) -> str:
             f"{name!r} is not a story name: use up to 32 lowercase letters, digits and "
             "hyphens, starting with a letter or digit (e.g. harbour-fire)"
         )
+    if cleaned.isdigit():  # --story 12 names the story whose id is 12
+        raise StoryError(
+            f"{name!r} is not a story name: it needs a letter (a number names a story by its "
+            "id), e.g. fire-2024"
+        )
     return cleaned
 
 

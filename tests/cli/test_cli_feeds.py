@@ -90,7 +90,13 @@ def test_check_reports_a_broken_feed_and_json_lines(capsys, config_path, web):
     web.html("/feed", "<html><body><p>Just a page, no feed here.</p></body></html>")  # broke
     code, out, _ = run(capsys, config_path, "feeds", "check", "--json")
     (result,) = [json.loads(line) for line in out.splitlines()]
-    assert code == 0 and result["status"] == "error" and "not" in result["message"]
+    # Exit 1: cron reports a feed that could not be read.
+    assert code == 1 and result["status"] == "error" and "not" in result["message"]
+    code, out, _ = run(capsys, config_path, "feeds", "check", "--all")
+    assert code == 1 and "1 feed(s) polled" in out and "1 feed(s) could not be read" in out
+    serve_feed(web, "/feed", rss([bridge_item(web)]))  # mended
+    code, out, _ = run(capsys, config_path, "feeds", "check", "--all")
+    assert code == 0 and "could not be read" not in out
     code, _, err = run(capsys, config_path, "feeds", "accept", "99")
     assert code == 1 and "no candidate with id 99" in err
     code, _, err = run(capsys, config_path, "feeds", "add", "ftp://example.org/feed")

@@ -134,3 +134,74 @@ def test_an_unknown_story_is_one_clear_error(tmp_path, capsys):
     code, _, err = run(config, "--story", "nope", "sources", "list", capsys=capsys)
     assert code == 1
     assert "no story named 'nope'" in err and "Traceback" not in err
+
+
+def test_hints_keep_the_story_they_were_given_for(tmp_path, capsys):
+    """Following a hint printed for --story acts on that story, never on the default one."""
+    shutil.copytree(SHIPPED_CORPUS, tmp_path / "corpus")
+    config = write_config(tmp_path, "")
+    fire = tmp_path / "fire.txt"
+    fire.write_text(FIRE, encoding="utf-8")
+    # The default story has a source of the same id in its trash: a restore there would "work".
+    add = ["sources", "add", "--file", str(fire), "--title", "Silo fire"]
+    assert run(config, *add, capsys=capsys)[0] == 0
+    assert run(config, "sources", "remove", "silo-fire", capsys=capsys)[0] == 0
+    assert run(config, "stories", "create", "harbour-fire", capsys=capsys)[0] == 0
+    assert run(config, "--story", "harbour-fire", *add, capsys=capsys)[0] == 0
+
+    code, out, _ = run(
+        config, "--story", "harbour-fire", "sources", "remove", "silo-fire", capsys=capsys
+    )
+    assert code == 0
+    hint = out.split("undo with: ")[1].split(")")[0]
+    assert hint == "storybot --story harbour-fire sources restore silo-fire"
+    code, _, _ = run(config, *hint.split()[1:], capsys=capsys)
+    assert code == 0
+    code, out, _ = run(config, "stories", "list", "--json", capsys=capsys)
+    counts = {s["name"]: s["sources"] for s in map(json.loads, out.splitlines())}
+    assert counts == {"default": 1, "harbour-fire": 1}  # restored where it was removed
+
+    code, out, _ = run(
+        config, "--story", "harbour-fire", "ask", "what is the price of tea", capsys=capsys
+    )
+    assert "storybot --story harbour-fire sources list" in out
+    code, out, _ = run(config, "ask", "what is the price of tea", capsys=capsys)
+    assert "storybot sources list" in out and "--story" not in out
+    assert run(config, "stories", "create", "empty-one", capsys=capsys)[0] == 0
+    code, _, err = run(config, "--story", "empty-one", "health", capsys=capsys)
+    assert code == 1 and "storybot --story empty-one sources add URL" in err
+
+
+def test_a_story_name_needs_a_letter_and_the_hint_names_an_ambiguous_story_by_id(tmp_path, capsys):
+    shutil.copytree(SHIPPED_CORPUS, tmp_path / "corpus")
+    config = write_config(tmp_path, "")
+    code, _, err = run(config, "stories", "create", "123", capsys=capsys)
+    assert code == 1 and "needs a letter" in err  # --story 123 would name the story id 123
+    assert run(config, "stories", "create", "fire-2024", capsys=capsys)[0] == 0
+    code, _, err = run(config, "stories", "rename", "fire-2024", "2024", capsys=capsys)
+    assert code == 1 and "needs a letter" in err
+
+    code, out, _ = run(
+        config, "stories", "create", "fire", "--server", "123456789012345678", capsys=capsys
+    )
+    assert "storybot --story fire sources add URL" in out  # the only one of that name
+    code, out, _ = run(config, "stories", "create", "fire", capsys=capsys)
+    assert code == 0
+    created = int(out.split("(id ")[1].split(")")[0])
+    hint = out.split("add sources with: ")[1].strip()
+    assert hint == f"storybot --story {created} sources add URL"  # "fire" names two now
+    assert run(config, *hint.split()[1:-2], "list", capsys=capsys)[0] == 0
+
+
+def test_an_archived_default_story_is_refused_until_brought_back(tmp_path, capsys):
+    shutil.copytree(SHIPPED_CORPUS, tmp_path / "corpus")
+    config = write_config(tmp_path, "")
+    assert run(config, "stories", "archive", "default", capsys=capsys)[0] == 0
+    for argv in (["ask", "Who directed Cuties?"], ["sources", "list"], ["feeds", "list"]):
+        code, out, err = run(config, *argv, capsys=capsys)
+        assert code == 1 and "default story 'default' (id 1) is archived" in err, argv
+        assert "storybot stories archive 1 --undo" in err and not out
+    code, _, err = run(config, "--story", "default", "sources", "list", capsys=capsys)
+    assert code == 1 and "storybot stories archive 1 --undo" in err
+    assert run(config, "stories", "archive", "1", "--undo", capsys=capsys)[0] == 0
+    assert run(config, "ask", "Who directed Cuties?", capsys=capsys)[0] == 0

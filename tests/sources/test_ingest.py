@@ -244,6 +244,18 @@ def test_restore_does_not_replace_a_source_added_meanwhile(make_bot):
     assert bot.corpus.path_for("notes").read_text().endswith("Second version of the notes.")
 
 
+def test_restore_keeps_one_source_per_url(make_bot):
+    url = "https://news.example/ferry"
+    bot = make_bot(source("ferry", "The ferry stops in December.", url=url))
+    bot.remove_source("ferry")
+    bot.add_source("The ferry stops in December, the operator says.", "Ferry news", url=url)
+    with pytest.raises(CorpusError, match="in the corpus again, as 'ferry-news'"):
+        bot.restore_source("ferry")
+    assert "ferry-news" in [s.id for s in bot.sources] and "ferry" in bot.corpus.trashed()
+    bot.remove_source("ferry-news")
+    assert bot.restore_source("ferry").url == url  # the URL is free again
+
+
 def test_links_round_trip_in_the_front_matter():
     original = source(
         "linked",
