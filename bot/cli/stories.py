@@ -22,7 +22,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     listing.set_defaults(handler=cmd_list)
 
     create = actions.add_parser("create", help="create an empty story")
-    create.add_argument("name", help="lowercase letters, digits and hyphens, e.g. harbour-fire")
+    create.add_argument(
+        "name", help="lowercase letters, digits and hyphens, with a letter, e.g. harbour-fire"
+    )
     create.add_argument(
         "--server",
         default="",

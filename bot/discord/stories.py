@@ -168,7 +168,7 @@ class StoriesCog(commands.Cog):
         log_handled("/story list", interaction.user.id, started, "ok")
 
     @story.command(name="create", description="Moderators: start a new, empty story.")
-    @app_commands.describe(name="Lowercase letters, digits and hyphens, e.g. harbour-fire")
+    @app_commands.describe(name="Lowercase letters, digits and hyphens, e.g. fire-2024")
     @moderator_only(STORIES_REFUSAL)
     async def create(self, interaction: discord.Interaction, name: str) -> None:
         started = time.perf_counter()

@@ -71,7 +71,8 @@ class StoryRecord:
 
 
 def check_name(name: str) -> str:
-    """A story name as stored: lowercase letters, digits and hyphens, at most 32."""
+    """A story name as stored: lowercase letters, digits and hyphens, at most 32, with a
+    letter (a number names a story by its id)."""
     cleaned = name.strip().lower()
     if not NAME_PATTERN.match(cleaned):
         raise StoryError(
