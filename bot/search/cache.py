@@ -69,6 +69,9 @@ class PassageCache:
     def key(self, source: Source) -> str:
         digest = hashlib.sha256(f"{self._settings}|{source.id}|".encode())
         digest.update(source.text.encode("utf-8", "surrogatepass"))
+        if source.links:  # link lists are not passages (``passages.is_link_list``)
+            anchors = "\x1f".join(link.text for link in source.links)
+            digest.update(f"|links|{anchors}".encode("utf-8", "surrogatepass"))
         return digest.hexdigest()
 
     def last_keys(self) -> dict[str, str]:

@@ -3,7 +3,10 @@
 A passage never crosses a paragraph, and ``source.text[passage.start:passage.end]`` is always
 exactly its text, so every excerpt the bot quotes is a verbatim slice of a stored source.
 A headline stored as the text's first line is metadata, not a passage: quoted alone it answers
-nothing (the source's title already shows it beside every excerpt).
+nothing (the source's title already shows it beside every excerpt). So is a paragraph made
+mostly of the source's own link texts ("Also today: The ten best pizza places in town."): a
+list of other pages, which would make those pages look like the story when a moderator follows
+a link or a feed lists one, and which answers nothing either.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ MAX_PASSAGE_CHARS = 1200
 # headline (as is one that is the source's title).
 HEADLINE_WORDS = 30
 _SENTENCE_ENDS = tuple(".!?…:;\"'”’»)")
+# A paragraph whose characters are at least this share link text is a list of links.
+LINK_DENSITY = 0.5
 
 
 @dataclass(frozen=True)
@@ -46,6 +51,9 @@ def sentences(source: Source, analyzer: Analyzer) -> Iterator[list[Sentence]]:
     spans = list(paragraphs(text, 0, indexable_end(text)))
     if spans and is_headline(text[spans[0][0] : spans[0][1]], source.title):
         spans = spans[1:]
+    anchors = link_texts(source)
+    if anchors:
+        spans = [(a, b) for a, b in spans if not is_link_list(text[a:b], anchors)]
     for (p_start, _), doc in zip(spans, analyzer.docs(text[a:b] for a, b in spans), strict=True):
         token_terms = analyzer.token_terms(doc)
         out: list[Sentence] = []
@@ -80,6 +88,27 @@ def is_headline(paragraph: str, title: str) -> bool:
         and len(line.split()) <= HEADLINE_WORDS
         and not (line.endswith(_SENTENCE_ENDS))
     )
+
+
+def link_texts(source: Source) -> tuple[str, ...]:
+    """The anchor texts of the source's links, spacing collapsed, longest first."""
+    texts = {" ".join(link.text.split()) for link in source.links}
+    return tuple(sorted((t for t in texts if t), key=len, reverse=True))
+
+
+def is_link_list(paragraph: str, anchors: tuple[str, ...]) -> bool:
+    """Whether at least LINK_DENSITY of the paragraph's characters (spacing collapsed) are
+    the text of its source's links."""
+    line = " ".join(paragraph.split())
+    if not line:
+        return False
+    covered = bytearray(len(line))
+    for anchor in anchors:
+        start = line.find(anchor)
+        while start >= 0:
+            covered[start : start + len(anchor)] = b"\x01" * len(anchor)
+            start = line.find(anchor, start + len(anchor))
+    return sum(covered) >= LINK_DENSITY * len(line)
 
 
 def split(source: Source, analyzer: Analyzer, window: int = 2) -> list[Passage]:

@@ -87,6 +87,19 @@ def test_changed_source_or_setting_invalidates_only_what_it_must(make_bot, proce
     assert wider.passage_count != first.passage_count
 
 
+def test_a_sources_links_are_part_of_its_key_only_when_it_has_some(tmp_path, analyzer):
+    """Which paragraphs are passages depends on the links (lists of links are not), so a
+    source's links are in its key; a source without links keeps the key it always had."""
+    from bot.sources.corpus import Link
+
+    cache = bot.search.cache.PassageCache(tmp_path, analyzer, 2)
+    plain = source("gamma", "The ferry stops in December.")
+    linked = source("gamma", plain.text, links=(Link("ferry timetable", "https://x.test/t"),))
+    other = source("gamma", plain.text, links=(Link("winter timetable", "https://x.test/t"),))
+    assert len({cache.key(plain), cache.key(linked), cache.key(other)}) == 3
+    assert cache.key(plain) == cache.key(source("gamma", plain.text, title="Another title"))
+
+
 @pytest.mark.parametrize(
     "damage",
     [

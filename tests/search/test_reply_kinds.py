@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from bot.presentation import NO_TERMS, NOT_SURE, NOTHING, answer_record, reply_line
-from bot.search.passages import is_headline, split
+from bot.search.passages import is_headline, is_link_list, split
 from bot.search.retrieval import ANSWER, CLOSEST
 from bot.search.retrieval import NOTHING as NOTHING_KIND
+from bot.sources.corpus import Link
 from helpers import source
 
 OFF_TOPIC = ["How do I bake sourdough bread?", "asdfgh qwerty", "What is the capital of Peru?"]
@@ -111,6 +112,33 @@ def test_a_headline_first_line_is_not_a_passage(make_bot, analyzer):
 )
 def test_what_counts_as_a_headline(paragraph, title, headline):
     assert is_headline(paragraph, title) is headline
+
+
+@pytest.mark.parametrize(
+    ("paragraph", "link_list"),
+    [
+        ("Also today: The ten best pizza places in town.", True),
+        ("Read more: Director Doucouré on the poster and\nThe ten best pizza places in town", True),
+        ("The council met on Tuesday; see the minutes for the vote on the harbour bridge.", False),
+        (
+            "The ten best pizza places in town were ranked by a critic who ate at forty places.",
+            False,
+        ),
+    ],
+)
+def test_a_paragraph_mostly_of_link_text_is_a_list_of_links(paragraph, link_list):
+    anchors = ("The ten best pizza places in town", "Director Doucouré on the poster", "minutes")
+    assert is_link_list(paragraph, anchors) is link_list
+
+
+def test_a_list_of_links_is_not_a_passage_but_the_rest_is(analyzer):
+    body = "The council approved the harbour bridge on Tuesday after a long debate."
+    text = f"{body}\n\nAlso today: The ten best pizza places in town."
+    linked = source(
+        "roundup", text, links=(Link("The ten best pizza places in town", "https://x.test/p"),)
+    )
+    assert [text[p.start : p.end] for p in split(linked, analyzer)] == [body]
+    assert len(split(source("roundup", text), analyzer)) == 2  # without links: two paragraphs
 
 
 def test_the_shipped_story_keeps_its_first_sentence(make_bot, analyzer):

@@ -184,6 +184,31 @@ async def test_follow_skips_off_topic_pages_and_says_why(web, bot):
     assert all(s.url != web.url("/pizza") for s in bot.sources)
 
 
+async def test_a_line_of_links_does_not_make_a_linked_page_look_like_the_story(web, bot):
+    """The roundup names the pizza guide by its own headline, in a line of links: that line is
+    not a passage, so the guide is judged by what else the corpus says, not by its own name."""
+    web.html("/pizza", linked_html("The ten best pizza places in town", PIZZA))
+    web.html(
+        "/roundup",
+        "<html><head><title>Harbour bridge roundup</title></head><body><article>"
+        f"<p>{ARTICLE_SENTENCES[0]} Read the <a href='/minutes'>minutes</a> of the meeting.</p>"
+        f"<p>{ARTICLE_SENTENCES[1]}</p><p>{ARTICLE_SENTENCES[3]}</p>"
+        "<p>Also today: <a href='/pizza'>The ten best pizza places in town</a>.</p>"
+        "</article></body></html>",
+    )
+    report = await bot.add_url(web.url("/roundup"), follow=2)
+    assert [a.source.id for a in report.added] == [
+        "harbour-bridge-roundup",
+        "council-minutes-3-march",
+    ]
+    assert [url for url, _ in report.skipped] == [web.url("/pizza")]
+    # The roundup's list line is not a passage: nothing quotes it, nothing matches it.
+    roundup = bot.corpus.find("harbour-bridge-roundup")[1]
+    quoted = [roundup.text[p.start : p.end] for p in bot.passages if p.source_id == roundup.id]
+    assert quoted and not any("pizza" in text for text in quoted)
+    assert "Also today: The ten best pizza places in town." in roundup.text  # stored as read
+
+
 async def test_two_adds_at_once_both_land(web, bot):
     results = await asyncio.gather(
         bot.add_url(web.url("/minutes")), bot.add_url(web.url("/ferry-study"))
