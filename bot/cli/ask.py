@@ -310,6 +310,12 @@ def cmd_eval(args, out: Console, err: Console) -> int:
 
     if args.file.is_dir():
         return _eval_story_set(args, out, err)
+    if args.split:
+        raise CliError(
+            "--split picks articles of a story set (a directory such as squad2-dev20), not "
+            f"questions of a file: {args.file}",
+            EXIT_USAGE,
+        )
     try:
         items = read_labelled(args.file)
     except (OSError, ValueError) as exc:

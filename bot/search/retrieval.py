@@ -156,8 +156,8 @@ def clean_or_refuse(question: str) -> str:
         raise QuestionError("Please type a question.", empty=True)
     if len(cleaned) > MAX_QUESTION_CHARS:
         raise QuestionError(
-            f"That question is {len(cleaned):,} characters long; please keep it under "
-            f"{MAX_QUESTION_CHARS:,}."
+            f"That question is {len(cleaned):,} characters long; please keep it to "
+            f"{MAX_QUESTION_CHARS:,} at most."
         )
     return cleaned
 

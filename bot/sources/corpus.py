@@ -338,7 +338,10 @@ class Corpus:
         that it can be removed."""
         path = self._named(name)
         if path is None:
-            raise CorpusError(f"no source with id {name!r}")
+            removed = (
+                " (it was removed; restore it to bring it back)" if name in self.trashed() else ""
+            )
+            raise CorpusError(f"no source with id {name!r}{removed}")
         try:
             return path, read_source(path, self.max_source_bytes)
         except CorpusError as exc:

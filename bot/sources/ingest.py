@@ -258,7 +258,10 @@ class Ingestor:
         url = clean_url(url) if url else ""
         content = upload_content(filename, data, url)
         if not (title or "").strip() and not content.title:
-            raise DocumentError(f"{filename}: has no heading or title of its own; give a title")
+            given = "the title given is blank, and it" if title else "it"
+            raise DocumentError(
+                f"{filename}: {given} has no heading or title of its own; give a title"
+            )
         return self.store(
             content,
             url,

@@ -1,0 +1,42 @@
+"""Messages a moderator meets on the command line say what is true and what to do next (found
+by a dogfooding session: each of these once said something else)."""
+
+from __future__ import annotations
+
+from helpers import run_cli
+
+
+def test_removing_a_removed_source_points_to_restore(capsys, config_path):
+    base = ["--config", str(config_path), "sources"]
+    assert run_cli(capsys, *base, "remove", "seed-story")[0] == 0
+    code, _, err = run_cli(capsys, *base, "remove", "seed-story")
+    assert code == 1 and "no source with id 'seed-story' (it was removed; restore it" in err
+    code, _, err = run_cli(capsys, *base, "remove", "never-there")
+    assert code == 1 and "no source with id 'never-there'" in err and "restore" not in err
+
+
+def test_a_blank_title_is_called_blank(capsys, config_path, tmp_path):
+    note = tmp_path / "note.txt"
+    note.write_text("The ferry stops running in December because the operator lost money.")
+    argv = ["--config", str(config_path), "sources", "add", "--file", str(note)]
+    code, _, err = run_cli(capsys, *argv, "--title", "   ")
+    assert code == 1 and "the title given is blank" in err
+    code, _, err = run_cli(capsys, *argv)
+    assert code == 2 and "--title is required with a .txt file" in err
+
+
+def test_the_longest_question_allowed_is_the_one_the_message_names(capsys, config_path):
+    base = ["--config", str(config_path), "ask", "--json"]
+    question = "Who directed Cuties? " + "x" * (1000 - len("Who directed Cuties? "))
+    assert run_cli(capsys, *base, question)[0] == 0
+    code, _, err = run_cli(capsys, "--config", str(config_path), "ask", question + "y")
+    assert code == 2 and "keep it to 1,000 at most" in err
+
+
+def test_eval_split_is_refused_for_a_file_of_questions(capsys, config_path, tmp_path):
+    questions = tmp_path / "q.jsonl"
+    questions.write_text('{"q": "Who directed Cuties?", "answers": ["Doucour"]}\n')
+    argv = ["--config", str(config_path), "eval", str(questions)]
+    code, _, err = run_cli(capsys, *argv, "--split", "test")
+    assert code == 2 and "--split picks articles of a story set" in err
+    assert run_cli(capsys, *argv)[0] == 0
