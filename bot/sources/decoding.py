@@ -105,6 +105,17 @@ def visible(text: str) -> bool:
     )
 
 
+# Control characters and the bidi embedding, override and isolate controls (U+202A-202E,
+# U+2066-2069): a title holding them could reorder or hide what a reader sees next to it.
+_NOT_IN_A_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]+")
+
+
+def one_line(text: str) -> str:
+    """``text`` as one clean line of metadata (a title, a publisher, a name): control and
+    bidi control characters become spaces, runs of spaces one, no space at either end."""
+    return " ".join(_NOT_IN_A_LINE.sub(" ", text).split())
+
+
 def is_variation_selector(ch: str) -> bool:
     """U+FE00..FE0F and U+E0100..E01EF: they pick a glyph's style (emoji or text) and mean
     nothing to a search."""

@@ -12,7 +12,7 @@ from typing import Unpack
 from bot.clock import now_iso
 from bot.insights.audit import AuditEntry
 from bot.sources.corpus import CorpusError, Link, Source, is_iso_date
-from bot.sources.decoding import visible
+from bot.sources.decoding import one_line, visible
 from bot.sources.ingest import Added, AddUrlOptions, Ingestor, IngestReport, source_with_url
 from bot.sources.relevance import Relevance
 from bot.sources.urls import link_target
@@ -76,6 +76,7 @@ class Curation:
         ``check(sources)`` runs under the write lock with the current sources and may raise to
         refuse the add (e.g. a duplicate URL), so two concurrent adds cannot both pass it.
         """
+        title, publisher, added_by = one_line(title), one_line(publisher), one_line(added_by)
         if not visible(title):
             raise CorpusError("a source needs a title (with visible characters)")
         if not text.strip():

@@ -32,6 +32,19 @@ def test_a_title_of_invisible_characters_is_refused(make_bot, title):
         make_bot().add_source(TEXT, title)
 
 
+def test_metadata_is_stored_as_one_clean_line(make_bot):
+    bot = make_bot()
+    added = bot.add_source(
+        TEXT, "Ferry\x1b[31m news\u202e\nstops", publisher="Harbour\tTimes", added_by="mod\nroot"
+    )
+    stored = bot.corpus.find(added.id)[1]
+    assert (stored.title, stored.publisher, stored.added_by) == (
+        "Ferry [31m news stops",
+        "Harbour Times",
+        "mod root",
+    )
+
+
 def test_the_cli_refuses_a_bad_date_in_one_line(make_bot, tmp_path, capsys):
     make_bot()
     config = write_config(tmp_path)
