@@ -93,6 +93,7 @@ def excerpt_record(excerpt: Excerpt) -> dict:
             "title": source.title,
             "publisher": source.publisher,
             "url": source.url,
+            "published": source.published,
         },
     }
 

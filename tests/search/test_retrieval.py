@@ -186,7 +186,7 @@ def test_json_record_shape(make_bot):
     assert set(record) == {"question", "kind", "answered", "excerpts"}
     for e in record["excerpts"]:
         assert set(e) == {"text", "score", "start", "end", "source"}
-        assert set(e["source"]) == {"id", "title", "publisher", "url"}
+        assert set(e["source"]) == {"id", "title", "publisher", "url", "published"}
 
 
 def test_changes_by_another_process_are_picked_up(make_bot, monkeypatch):
