@@ -222,8 +222,10 @@ def cmd_chat(args, out: Console, err: Console) -> int:
     # Questions stay on this machine (state dir); --no-log keeps them out of the file too.
     history = None if args.no_log else bot.config.state_dir / HISTORY_FILE
     editing = _line_editing(history)
+    story = f"the story [bold]{literal(bot.story.name)}[/bold], " if args.story else ""
     out.print(
-        f"[bold]storybot[/bold] — {len(bot.sources)} source(s), {bot.passage_count} passages. "
+        f"[bold]storybot[/bold] — {story}{len(bot.sources)} source(s), "
+        f"{bot.passage_count} passages. "
         "Ask a question; [dim]:help[/dim] lists commands, [dim]:quit[/dim] or Ctrl-D leaves.",
         highlight=False,
     )

@@ -186,3 +186,24 @@ def test_chat_through_a_pipe(config):
         ("Exit polls on Cuties?", "cli"),
         ("Who won the Super Bowl?", "cli"),
     ]
+
+
+def test_chat_names_the_story_it_was_given(config, tmp_path):
+    note = tmp_path / "fire.txt"
+    note.write_text(
+        "The silo fire started in the conveyor on Tuesday night, firefighters said. Crews from "
+        "three towns fought it for six hours before it was out, and the owner blamed a fault."
+    )
+
+    def storybot(*argv: str, stdin: str = "") -> subprocess.CompletedProcess:
+        command = [sys.executable, "-m", "bot", "--config", str(config), *argv]
+        return subprocess.run(command, input=stdin, capture_output=True, text=True, timeout=60)
+
+    assert storybot("stories", "create", "silo-fire").returncode == 0
+    added = storybot(
+        "--story", "silo-fire", "sources", "add", "--file", str(note), "--title", "Fire"
+    )
+    assert added.returncode == 0, added.stderr
+    chat = storybot("--story", "silo-fire", "chat", stdin=":quit\n")
+    assert chat.returncode == 0 and "the story silo-fire, 1 source(s)" in chat.stdout
+    assert "the story" not in storybot("chat", stdin=":quit\n").stdout
