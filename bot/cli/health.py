@@ -76,6 +76,8 @@ def cmd_health(args, out: Console, err: Console) -> int:
     if args.discord:
         discord_token()  # exit 2 when missing, as storybot run: a restart cannot fix it
     skipped = f", {len(loaded.errors)} file(s) skipped" if loaded.errors else ""
+    for problem in loaded.errors:  # which, and why, as every other command says it
+        err.print(f"[yellow]warning:[/yellow] skipped {literal(problem)}", highlight=False)
     out.print(
         f"ok: {len(loaded.sources)} source(s) in {literal(corpus_dir)}{literal(skipped)}; "
         f"state in {literal(config.state_dir)}",

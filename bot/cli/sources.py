@@ -168,6 +168,12 @@ def _add_file(args, out: Console, err: Console) -> int:
         raise CliError("--title is required with a .txt file", EXIT_USAGE)
     if args.url.strip() and not is_http_url(args.url.strip()):
         raise CliError("--url must be an http:// or https:// address", EXIT_USAGE)
+    if args.follow:
+        raise CliError(
+            "--follow follows the links of a page added by URL; a file's links are kept "
+            "(storybot sources links ID lists them) but not followed",
+            EXIT_USAGE,
+        )
     bot = open_bot(args, err, need="nothing", load=False)
     added = bot.add_file(
         args.file.name,

@@ -40,3 +40,18 @@ def test_eval_split_is_refused_for_a_file_of_questions(capsys, config_path, tmp_
     code, _, err = run_cli(capsys, *argv, "--split", "test")
     assert code == 2 and "--split picks articles of a story set" in err
     assert run_cli(capsys, *argv)[0] == 0
+
+
+def test_follow_with_a_file_is_a_usage_error(capsys, config_path, tmp_path):
+    page = tmp_path / "links.html"
+    page.write_text("<html><head><title>Links</title></head><body><p>x</p></body></html>")
+    argv = ["--config", str(config_path), "sources", "add", "--file", str(page), "--follow", "2"]
+    code, _, err = run_cli(capsys, *argv)
+    assert code == 2 and "--follow follows the links of a page added by URL" in err
+
+
+def test_health_names_the_files_it_skipped(capsys, config_path):
+    (config_path.parent / "corpus" / "broken.txt").write_text("no header here")
+    code, out, err = run_cli(capsys, "--config", str(config_path), "health")
+    assert code == 0 and "1 file(s) skipped" in out
+    assert "warning: skipped broken.txt" in err
