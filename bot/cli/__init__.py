@@ -94,8 +94,25 @@ def _user_errors() -> tuple[type[Exception], ...]:
     return errors
 
 
+def _stories_named(argv: list[str]) -> list[str]:
+    """The values of every ``--story`` on the command line (before a ``--``)."""
+    values = []
+    for n, arg in enumerate(argv):
+        if arg == "--":
+            break
+        if arg == "--story" and n + 1 < len(argv):
+            values.append(argv[n + 1])
+        elif arg.startswith("--story="):
+            values.append(arg.partition("=")[2])
+    return values
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    named = _stories_named(argv)
+    if len({name.strip().lower() for name in named}) > 1:  # else the last would win silently
+        parser.error(f"--story is given twice ({', '.join(named)}): give it once")
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()

@@ -3,6 +3,8 @@ by a dogfooding session: each of these once said something else)."""
 
 from __future__ import annotations
 
+import pytest
+
 from helpers import run_cli
 
 
@@ -55,3 +57,14 @@ def test_health_names_the_files_it_skipped(capsys, config_path):
     code, out, err = run_cli(capsys, "--config", str(config_path), "health")
     assert code == 0 and "1 file(s) skipped" in out
     assert "warning: skipped broken.txt" in err
+
+
+def test_two_different_stories_on_one_command_line_are_refused(capsys, config_path):
+    base = ["--config", str(config_path)]
+    with pytest.raises(SystemExit) as exited:
+        run_cli(capsys, *base, "--story", "default", "sources", "list", "--story", "other")
+    assert exited.value.code == 2
+    assert "--story is given twice (default, other): give it once" in capsys.readouterr().err
+    # The same story twice (before and after the command) is fine.
+    code, _, _ = run_cli(capsys, *base, "--story", "default", "sources", "list", "--story=DEFAULT")
+    assert code == 0
