@@ -70,7 +70,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         default="",
         type=publication_date,
         metavar="YYYY-MM-DD",
-        help="publication date, e.g. 2020-09-10",
+        help="publication date, e.g. 2020-09-10 (not after tomorrow)",
     )
     add.add_argument(
         "--kind",

@@ -30,7 +30,7 @@ import unicodedata
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import tomli_w
@@ -110,18 +110,22 @@ class CorpusLoad:
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
-def publication_date(text: str) -> str:
-    """A moderator's publication date: "" or a real date written YYYY-MM-DD; ValueError with
-    the message otherwise ("last tuesday" was once stored as written)."""
+def publication_date(text: str, today: date | None = None) -> str:
+    """A moderator's publication date: "" or a real date written YYYY-MM-DD, not after tomorrow
+    (UTC; a moderator east of UTC may already be on the next day); ValueError with the message
+    otherwise ("last tuesday" was once stored as written, and "2999-01-01" accepted)."""
     text = text.strip()
     if not text:
         return ""
     if _DATE.fullmatch(text):
         try:
-            datetime.strptime(text, "%Y-%m-%d")
-            return text
+            when = datetime.strptime(text, "%Y-%m-%d").date()
         except ValueError:
             pass
+        else:
+            if when > (today or datetime.now(UTC).date()) + timedelta(days=1):
+                raise ValueError(f"the publication date {text} is in the future")
+            return text
     raise ValueError(f"the publication date must be a date like 2020-09-10, not {text!r}")
 
 

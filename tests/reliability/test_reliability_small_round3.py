@@ -3,11 +3,13 @@ terminal, variation selectors in questions, giant URLs."""
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from bot.cli import main
 from bot.cli.terminal import literal, printable
-from bot.sources.corpus import CorpusError
+from bot.sources.corpus import CorpusError, publication_date
 from bot.sources.web.urlguard import UrlRefused
 from conftest import write_config
 
@@ -19,6 +21,25 @@ def test_published_must_be_a_date(make_bot, published):
     bot = make_bot()
     with pytest.raises(CorpusError, match="published must be a date"):
         bot.add_source(TEXT, "Ferry", published=published)
+
+
+def test_a_moderators_date_may_not_be_in_the_future():
+    today = date(2026, 12, 5)
+    assert publication_date("2026-12-06", today) == "2026-12-06"  # already tomorrow east of UTC
+    for later in ("2026-12-07", "2999-01-01"):
+        with pytest.raises(ValueError, match=f"{later} is in the future"):
+            publication_date(later, today)
+
+
+def test_the_cli_refuses_a_future_date(make_bot, tmp_path, capsys):
+    make_bot()
+    note = tmp_path / "note.txt"
+    note.write_text(TEXT)
+    argv = ["--config", str(write_config(tmp_path)), "sources", "add", "--file", str(note)]
+    with pytest.raises(SystemExit) as exit_:
+        main([*argv, "--title", "Ferry", "--published", "2999-01-01"])
+    assert exit_.value.code == 2
+    assert "2999-01-01 is in the future" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("published", ["2020-09-10", "2020-10-01T12:00:00+00:00", ""])
