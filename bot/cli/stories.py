@@ -39,11 +39,13 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     archive.add_argument("name", help="the story's name or id")
     archive.add_argument("--undo", action="store_true", help="bring an archived story back")
+    archive.add_argument("--by", default="cli", help="who is archiving it (for the record)")
     archive.set_defaults(handler=cmd_archive)
 
     rename = actions.add_parser("rename", help="rename a story")
     rename.add_argument("name", help="the story's name or id")
     rename.add_argument("new_name", help="its new name")
+    rename.add_argument("--by", default="cli", help="who is renaming it (for the record)")
     rename.set_defaults(handler=cmd_rename)
 
 
@@ -133,7 +135,7 @@ def cmd_archive(args, out: Console, err: Console) -> int:
     _, store = _store(args)
     try:
         story = store.named(args.name)
-        story = store.set_status(story.id, ACTIVE if args.undo else ARCHIVED)
+        story = store.set_status(story.id, ACTIVE if args.undo else ARCHIVED, by=args.by)
     except _errors() as exc:
         raise CliError(str(exc)) from exc
     out.print(f"story {literal(story.name)} (id {story.id}) is {story.status}", highlight=False)
@@ -144,7 +146,7 @@ def cmd_rename(args, out: Console, err: Console) -> int:
     _, store = _store(args)
     try:
         story = store.named(args.name)
-        renamed = store.rename(story.id, args.new_name)
+        renamed = store.rename(story.id, args.new_name, by=args.by)
     except _errors() as exc:
         raise CliError(str(exc)) from exc
     out.print(

@@ -234,7 +234,7 @@ class StoriesCog(commands.Cog):
             record = self.stories.named(name, guild)
             if record.status != ACTIVE:
                 raise StoryError(f"story {record.name!r} is already archived")
-            return self.stories.set_status(record.id, ARCHIVED)
+            return self.stories.set_status(record.id, ARCHIVED, by=added_by(interaction.user))
 
         record = await asyncio.to_thread(archive)
         await _say(

@@ -10,11 +10,12 @@ if it never did. Only done rows are entries.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.clock import now_iso
-from bot.insights.database import Component
+from bot.insights.database import Component, migrate
 
 AUDIT_MIGRATIONS = [
     """
@@ -159,19 +160,28 @@ class AuditLog(Component):
 
     def _insert(self, state: str, actor: str, action: str, *fields: str) -> int:
         with self.transaction() as conn:
-            cursor = conn.execute(
-                "INSERT INTO audit (at, actor, action, source_id, url, detail, target, state,"
-                " story_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    now_iso(),
-                    _text(actor) or "unknown",
-                    action,
-                    *map(_text, fields),
-                    state,
-                    self.story_id,
-                ),
-            )
-            return int(cursor.lastrowid or 0)
+            return _insert_row(conn, self.story_id, state, actor, action, *fields)
+
+
+def record_in(
+    conn: sqlite3.Connection, story_id: int, actor: str, action: str, detail: str = ""
+) -> None:
+    """A done row written inside the caller's transaction, for a change to a story itself
+    (created, renamed, archived): the change and its record commit together or not at all."""
+    migrate(conn, AuditLog.component, AuditLog.migrations)
+    _insert_row(conn, story_id, DONE, actor, action, "", "", detail, "")
+
+
+def _insert_row(
+    conn: sqlite3.Connection, story_id: int, state: str, actor: str, action: str, *fields: str
+) -> int:
+    """``fields``: source_id, url, detail, target."""
+    cursor = conn.execute(
+        "INSERT INTO audit (at, actor, action, source_id, url, detail, target, state,"
+        " story_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (now_iso(), _text(actor) or "unknown", action, *map(_text, fields), state, story_id),
+    )
+    return int(cursor.lastrowid or 0)
 
 
 def _entry(row: tuple) -> AuditEntry:

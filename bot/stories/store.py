@@ -19,6 +19,7 @@ import sqlite3
 from dataclasses import dataclass
 
 from bot.clock import now_iso
+from bot.insights.audit import record_in
 from bot.insights.database import DEFAULT_STORY_ID, Component
 
 STORY_MIGRATIONS = [
@@ -167,26 +168,31 @@ class StoryStore(Component):
                     (name, guild, now_iso(), by),
                 )
                 story_id = int(cursor.lastrowid or 0)
+                record_in(db, story_id, by, "story create", f"named {name!r}")
         except sqlite3.IntegrityError:
             raise StoryError(f"there is already a story named {name!r}") from None
         return self.get(story_id)
 
-    def rename(self, story_id: int, new_name: str) -> StoryRecord:
+    def rename(self, story_id: int, new_name: str, *, by: str = "") -> StoryRecord:
         new_name = check_name(new_name)
         story = self.get(story_id)
         try:
             with self.transaction() as db:
                 db.execute("UPDATE stories SET name = ? WHERE id = ?", (new_name, story.id))
+                detail = f"{story.name!r} -> {new_name!r}"
+                record_in(db, story.id, by, "story rename", detail)
         except sqlite3.IntegrityError:
             raise StoryError(f"there is already a story named {new_name!r}") from None
         return self.get(story_id)
 
-    def set_status(self, story_id: int, status: str) -> StoryRecord:
+    def set_status(self, story_id: int, status: str, *, by: str = "") -> StoryRecord:
         """Archive (or bring back) a story: an archived story answers nothing and is listed
         apart; its files and rows are kept. Its bindings go with the archiving."""
         self.get(story_id)
         with self.transaction() as db:
             db.execute("UPDATE stories SET status = ? WHERE id = ?", (status, story_id))
+            action = "story archive" if status == ARCHIVED else "story unarchive"
+            record_in(db, story_id, by, action)
             if status == ARCHIVED:
                 db.execute("DELETE FROM story_bindings WHERE story_id = ?", (story_id,))
         return self.get(story_id)
@@ -242,6 +248,7 @@ class StoryStore(Component):
             ).rowcount
             if claimed:
                 story_id = DEFAULT_STORY_ID
+                record_in(db, story_id, by or "first use", "story claim", f"by server {guild}")
             else:
                 row = db.execute(
                     "SELECT id FROM stories WHERE guild = ? AND status = 'active' ORDER BY id",
@@ -264,6 +271,8 @@ class StoryStore(Component):
                         "VALUES (?, ?, ?, ?)",
                         (name, guild, now_iso(), by or "first use"),
                     ).lastrowid
+                    detail = f"named {name!r}, the server's first story"
+                    record_in(db, story_id, by or "first use", "story create", detail)
                 else:
                     story_id = row[0]
             db.execute(

@@ -100,7 +100,11 @@ def test_stories_are_created_used_renamed_and_archived(tmp_path, capsys):
     code, out, _ = run(config, "ask", "--json", "What caused the silo fire?", capsys=capsys)
     assert all(e["source"]["id"] != "silo-fire" for e in json.loads(out)["excerpts"])
     code, out, _ = run(config, "sources", "log", "--json", "--story", "harbour-fire", capsys=capsys)
-    assert [json.loads(line)["source_id"] for line in out.splitlines()] == ["silo-fire"]
+    logged = [json.loads(line) for line in out.splitlines()]  # newest first
+    assert [(e["action"], e["source_id"]) for e in logged] == [
+        ("add", "silo-fire"),
+        ("story create", ""),
+    ]
     code, out, _ = run(config, "sources", "log", "--json", capsys=capsys)
     assert "silo-fire" not in out
 
@@ -120,12 +124,22 @@ def test_stories_are_created_used_renamed_and_archived(tmp_path, capsys):
         "1\tdefault\t—\tactive\t1",
         "2\tsilo-fire\t—\tactive\t1",
     ]
-    code, _, _ = run(config, "stories", "archive", "silo-fire", capsys=capsys)
+    code, _, _ = run(config, "stories", "archive", "silo-fire", "--by", "ana", capsys=capsys)
     code, _, err = run(config, "--story", "silo-fire", "sources", "list", capsys=capsys)
     assert code == 1 and "archived" in err
     code, _, _ = run(config, "stories", "archive", "--undo", "silo-fire", capsys=capsys)
     code, out, _ = run(config, "--story", "2", "sources", "list", "--json", capsys=capsys)
     assert code == 0 and json.loads(out)["id"] == "silo-fire"
+    # Each change to the story itself is in its audit log, with who made it.
+    code, out, _ = run(config, "--story", "2", "sources", "log", "--json", capsys=capsys)
+    logged = [json.loads(line) for line in out.splitlines()][:3]
+    assert [(e["action"], e["actor"], e["detail"]) for e in logged] == [
+        ("story unarchive", "cli", ""),
+        ("story archive", "ana", ""),
+        ("story rename", "cli", "'harbour-fire' -> 'silo-fire'"),
+    ]
+    code, out, _ = run(config, "sources", "log", "--json", capsys=capsys)
+    assert "story" not in {json.loads(line)["action"].split()[0] for line in out.splitlines()}
 
 
 def test_an_unknown_story_is_one_clear_error(tmp_path, capsys):

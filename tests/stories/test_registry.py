@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from bot.insights.audit import AuditLog
 from bot.insights.database import database_path
 from bot.sources.corpus import Corpus, Source
-from bot.stories.store import ARCHIVED, StoryError, StoryStore
+from bot.stories.store import ACTIVE, ARCHIVED, StoryError, StoryStore
 
 TEXTS = {
     "ferry": "The harbour ferry runs twice a day, at seven in the morning and at six at night.",
@@ -89,6 +90,32 @@ def test_archiving_a_servers_default_gives_it_a_new_one(store):
     assert fresh.id != first.id and fresh.guild == "1" and not fresh.archived
 
 
+def test_changes_to_a_story_are_in_its_own_audit_log_and_only_when_they_happen(store):
+    def log(story_id: int) -> list[tuple[str, str, str]]:
+        entries = AuditLog(store.path, story_id).entries()
+        return [(e.action, e.actor, e.detail) for e in reversed(entries)]
+
+    claimed = store.guild_default("1", by="first use")  # the deployment's default story
+    made = store.guild_default("2", by="mod (2) via Discord")
+    harbour = store.create("harbour", guild="1", by="ana")
+    store.create("bridge", guild="1", by="ana")
+    with pytest.raises(StoryError, match="already a story named 'bridge'"):
+        store.rename(harbour.id, "bridge", by="ana")  # refused: nothing recorded
+    store.rename(harbour.id, "quay", by="bo")
+    store.set_status(harbour.id, ARCHIVED, by="bo")
+    store.set_status(harbour.id, ACTIVE)
+    assert log(claimed.id) == [("story claim", "first use", "by server 1")]
+    assert log(made.id) == [
+        ("story create", "mod (2) via Discord", "named 'default', the server's first story")
+    ]
+    assert log(harbour.id) == [
+        ("story create", "ana", "named 'harbour'"),
+        ("story rename", "bo", "'harbour' -> 'quay'"),
+        ("story archive", "bo", ""),
+        ("story unarchive", "unknown", ""),
+    ]
+
+
 def add_story(bot, name: str, text_id: str) -> int:
     record = bot.stories.create(name)
     other = bot.in_story(record)
@@ -122,11 +149,12 @@ def test_a_story_lists_and_logs_without_loading_its_index(make_bot):
     story_id = add_story(bot, "harbour", "ferry")
     other = bot.in_story(story_id)
     assert [s.id for s in other.sources] == ["ferry"]
-    assert other.audit_entries() == [] and other.feeds_list() == []
+    assert [e.action for e in other.audit_entries()] == ["story create"]
+    assert other.feeds_list() == []
     assert not other.open_story.story.is_loaded
     other.remove_source("ferry", removed_by="test")
     assert not other.open_story.story.is_loaded  # a removal prepares nothing
-    assert [e.action for e in other.audit_entries()] == ["remove"]
+    assert [e.action for e in other.audit_entries()] == ["remove", "story create"]
     assert bot.audit_entries() == []  # the default story's log is its own
 
 
