@@ -94,9 +94,12 @@ async def test_two_servers_never_see_or_change_each_others_stories(double, harne
     assert "Sundance" in still.text()
 
     # The rows say so too: the first server's audit log never saw the other's changes.
-    assert [e.source_id for e in bot.storybot.audit_entries()] == []
+    # (its own default story: claimed by the first server, nothing else).
+    assert [e.action for e in bot.storybot.audit_entries()] == ["story claim"]
     harbour_stories = bot.storybot.stories.of_guild(str(harbour.id), archived=True)
     assert [(s.name, s.status) for s in harbour_stories] == [("default", "archived")]
+    theirs = bot.storybot.in_story(harbour_stories[0]).audit_entries()
+    assert [(e.action, e.actor.split()[0]) for e in theirs][:1] == [("story archive", "hmod")]
 
 
 async def test_a_channel_bound_to_a_story_answers_from_it_and_names_it(double, harness):
