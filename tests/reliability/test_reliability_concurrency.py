@@ -217,6 +217,8 @@ async def test_questions_in_flight_while_sources_change_through_discord(
 
     # Exactly the audit rows expected, with their actors: none lost, none doubled.
     rows = [(e.actor, e.action, e.source_id) for e in storybot.audit_entries(limit=1000)]
+    assert [r for r in rows if r[1].startswith("story ")] == [("first use", "story claim", "")]
+    rows = [r for r in rows if not r[1].startswith("story ")]  # the server's claim of it
     first_round = {
         (added_by(ana), "add", "council-approves-harbour-bridge"),
         (added_by(ben), "add", "the-score"),
