@@ -70,7 +70,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         default="",
         type=publication_date,
         metavar="YYYY-MM-DD",
-        help="publication date, e.g. 2020-09-10 (not after tomorrow)",
+        help="publication date, e.g. 2020-09-10, not after tomorrow (default: the page's own)",
     )
     add.add_argument(
         "--kind",
@@ -212,6 +212,8 @@ def _add_url(args, out: Console, err: Console) -> int:
                 args.link,
                 title=args.title,
                 added_by=args.added_by,
+                publisher=args.publisher,
+                published=args.published,
                 kind=args.kind,
                 follow=args.follow,
                 progress=update,

@@ -118,6 +118,7 @@ class AddUrlOptions(TypedDict, total=False):
     follow: int
     progress: Progress | None
     force: bool
+    publisher: str
     published: str
     detail: str
     extra: dict | None
@@ -204,6 +205,7 @@ class Ingestor:
         extra: dict | None = None,
         force: bool = False,
         on_topic: bool = False,
+        publisher: str = "",
         published: str = "",
         detail: str = "",
     ) -> Added:
@@ -228,6 +230,7 @@ class Ingestor:
             kind,
             extra,
             force=force,
+            publisher=publisher,
             published=published,
             detail=detail,
         )
@@ -335,12 +338,14 @@ class Ingestor:
         follow: int = 0,
         progress: Progress | None = None,
         force: bool = False,
+        publisher: str = "",
         published: str = "",
         detail: str = "",
         extra: dict | None = None,
     ) -> IngestReport:
         """Add ``url``, then up to ``follow`` pages it links to that are not in the corpus yet.
-        ``published``, ``detail`` and ``extra`` are the first page's (``store``).
+        ``publisher``, ``published``, ``detail`` and ``extra`` are the first page's (``store``:
+        given, they override what the page declares).
 
         The first page's failure raises (one of ``ERRORS``); a followed link that fails, for
         whatever reason (``OffTopic`` included: followed pages must pass the relevance rule
@@ -366,6 +371,7 @@ class Ingestor:
             added_by=added_by,
             kind=kind,
             force=force,
+            publisher=publisher,
             published=published,
             detail=detail,
             extra=extra,
