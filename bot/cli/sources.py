@@ -104,7 +104,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     history = actions.add_parser("log", help="who added or removed what, and when")
     history.add_argument("--id", help="only entries about this source")
     history.add_argument(
-        "-n", type=whole_number(1, 100_000), default=30, help="how many entries (newest first)"
+        "-n",
+        type=whole_number(1, 100_000),
+        default=30,
+        help="how many entries, newest first (default: 30; stderr says when there are more)",
     )
     history.add_argument("--json", action="store_true", help="print JSON lines")
     history.set_defaults(handler=cmd_log)
@@ -302,9 +305,16 @@ def cmd_links(args, out: Console, err: Console) -> int:
 
 
 def cmd_log(args, out: Console, err: Console) -> int:
+    limit = max(1, args.n)
     entries = open_bot(args, err, need="directory", load=False).audit_entries(
-        args.id, limit=max(1, args.n)
+        args.id, limit=limit + 1
     )
+    if len(entries) > limit:  # said on stderr, so piped lines and JSON stay only entries
+        entries = entries[:limit]
+        err.print(
+            f"the {limit:,} newest entries; older ones with -n {min(limit * 10, 100_000)}",
+            highlight=False,
+        )
     if args.json:
         print_json_lines(entries)
         return EXIT_OK
