@@ -78,11 +78,13 @@ class StoryBot:
         story: str | int | None = None,
         load: bool = True,
         registry: StoryRegistry | None = None,
+        archived: bool = False,
     ) -> None:
         """``progress(source_id, done, total)`` hears how embedding a new source goes (the only
         slow step of a build: about 200 passages a second); ``clock`` (seconds, monotonic)
         times the checks for changes by other processes. ``story``: a name or id (None: the
-        default story); ``load``: build its index now (else on its first question)."""
+        default story); ``load``: build its index now (else on its first question);
+        ``archived``: an archived story may be named (to read its sources and logs)."""
         from bot.stories.registry import StoryRegistry
 
         self.config = config
@@ -94,7 +96,7 @@ class StoryBot:
         elif isinstance(story, int):
             self._open = registry.open(story)
         else:
-            self._open = registry.named(story)
+            self._open = registry.named(story, archived=archived)
         if load:
             self._open.story.loaded()
 

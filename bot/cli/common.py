@@ -50,7 +50,13 @@ class CliError(Exception):
 
 
 def open_bot(
-    args, err: Console, *, need: str = "sources", load: bool = True, every_story: bool = False
+    args,
+    err: Console,
+    *,
+    need: str = "sources",
+    load: bool = True,
+    every_story: bool = False,
+    archived: bool = False,
 ) -> StoryBot:
     """The engine for ``--config`` and ``--story`` (loaded only by commands that need it:
     ``--help`` stays fast), with a spinner while the corpus loads and a warning per skipped file.
@@ -66,17 +72,20 @@ def open_bot(
 
     ``every_story``: the command serves all stories (``storybot run``), so an archived default
     story is no reason to refuse it; every other command works on the story it opens, and
-    refuses an archived one as ``--story`` does."""
+    refuses an archived one as ``--story`` does, but for ``archived`` (commands that only read
+    its sources and logs: they say on stderr that it is archived)."""
     from bot.config import load_config
     from bot.engine import StoryBot
     from bot.stories.store import StoryError
 
     config = load_config(args.config)
     try:
-        bot = StoryBot(config, story=getattr(args, "story", None), load=False)
+        bot = StoryBot(config, story=getattr(args, "story", None), load=False, archived=archived)
     except StoryError as exc:
         raise CliError(str(exc)) from exc
-    if bot.story.archived and not every_story:  # a named one was refused above
+    if bot.story.archived and archived:
+        err.print(literal(bot.story.archived_note()), highlight=False, soft_wrap=True)
+    elif bot.story.archived and not every_story:  # a named one was refused above
         name = bot.story.name
         raise CliError(
             f"the default story {name!r} (id {bot.story.id}) is archived: name another with "

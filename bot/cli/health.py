@@ -100,8 +100,5 @@ def _story_corpus(config, story: str | None):
     except StoryError as exc:
         raise CliError(str(exc)) from exc
     if record.archived:
-        raise CliError(
-            f"story {record.name!r} is archived (bring it back with: storybot stories archive "
-            f"{record.id} --undo)"
-        )
+        raise CliError(record.archived_note())
     return corpus_dir_of(config, record.id)

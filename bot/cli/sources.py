@@ -133,7 +133,7 @@ def print_sources(out: Console, sources: Sequence) -> None:
 
 
 def cmd_list(args, out: Console, err: Console) -> int:
-    bot = open_bot(args, err, need="directory", load=False)
+    bot = open_bot(args, err, need="directory", load=False, archived=True)
     if args.json:
         for s in bot.sources:
             print_json(s.header() | {"characters": len(s.text)})
@@ -306,7 +306,7 @@ def cmd_links(args, out: Console, err: Console) -> int:
 
 def cmd_log(args, out: Console, err: Console) -> int:
     limit = max(1, args.n)
-    entries = open_bot(args, err, need="directory", load=False).audit_entries(
+    entries = open_bot(args, err, need="directory", load=False, archived=True).audit_entries(
         args.id, limit=limit + 1
     )
     if len(entries) > limit:  # said on stderr, so piped lines and JSON stay only entries

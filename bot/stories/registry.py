@@ -81,15 +81,12 @@ class StoryRegistry:
                 self._open[story_id] = found
             return found
 
-    def named(self, name: str, guild: str | None = None) -> OpenStory:
+    def named(self, name: str, guild: str | None = None, *, archived: bool = False) -> OpenStory:
         """A story by name (in ``guild``; None: anywhere, or by id, as the command line
-        names them). Archived stories are refused."""
+        names them). Archived stories are refused, unless ``archived`` (to read its logs)."""
         record = self.store.named(name, guild)
-        if record.archived:
-            raise StoryError(
-                f"story {record.name!r} is archived (bring it back with: storybot stories "
-                f"archive {record.id} --undo)"
-            )
+        if record.archived and not archived:
+            raise StoryError(record.archived_note())
         return self.open(record.id)
 
     def refresh(self, record: StoryRecord) -> None:

@@ -70,6 +70,13 @@ class StoryRecord:
     def archived(self) -> bool:
         return self.status == ARCHIVED
 
+    def archived_note(self) -> str:
+        """What an archived story's refusal (or read-only listing) says, with how to undo it."""
+        return (
+            f"story {self.name!r} is archived (bring it back with: storybot stories archive "
+            f"{self.id} --undo)"
+        )
+
 
 def check_name(name: str) -> str:
     """A story name as stored: lowercase letters, digits and hyphens, at most 32, with a
@@ -176,6 +183,8 @@ class StoryStore(Component):
     def rename(self, story_id: int, new_name: str, *, by: str = "") -> StoryRecord:
         new_name = check_name(new_name)
         story = self.get(story_id)
+        if story.name == new_name:
+            raise StoryError(f"the story is already named {new_name!r}")
         try:
             with self.transaction() as db:
                 db.execute("UPDATE stories SET name = ? WHERE id = ?", (new_name, story.id))
@@ -187,15 +196,23 @@ class StoryStore(Component):
 
     def set_status(self, story_id: int, status: str, *, by: str = "") -> StoryRecord:
         """Archive (or bring back) a story: an archived story answers nothing and is listed
-        apart; its files and rows are kept. Its bindings go with the archiving."""
-        self.get(story_id)
+        apart; its files and rows are kept. Its bindings go with the archiving. Refused when
+        the story already has that status (nothing to change, nothing to record)."""
         with self.transaction() as db:
-            db.execute("UPDATE stories SET status = ? WHERE id = ?", (status, story_id))
-            action = "story archive" if status == ARCHIVED else "story unarchive"
-            record_in(db, story_id, by, action)
-            if status == ARCHIVED:
+            changed = db.execute(
+                "UPDATE stories SET status = ? WHERE id = ? AND status != ?",
+                (status, story_id, status),
+            ).rowcount
+            if changed:
+                action = "story archive" if status == ARCHIVED else "story unarchive"
+                record_in(db, story_id, by, action)
+            if changed and status == ARCHIVED:
                 db.execute("DELETE FROM story_bindings WHERE story_id = ?", (story_id,))
-        return self.get(story_id)
+        story = self.get(story_id)  # StoryError if there is no such story
+        if not changed:
+            already = "archived" if status == ARCHIVED else "active (not archived)"
+            raise StoryError(f"story {story.name!r} is already {already}")
+        return story
 
     # -- which story a server and a channel use ------------------------------------------------
 

@@ -125,8 +125,14 @@ def test_stories_are_created_used_renamed_and_archived(tmp_path, capsys):
         "2\tsilo-fire\t—\tactive\t1",
     ]
     code, _, _ = run(config, "stories", "archive", "silo-fire", "--by", "ana", capsys=capsys)
-    code, _, err = run(config, "--story", "silo-fire", "sources", "list", capsys=capsys)
+    code, _, err = run(config, "--story", "silo-fire", "ask", "What caused it?", capsys=capsys)
     assert code == 1 and "archived" in err
+    code, _, err = run(config, "stories", "archive", "silo-fire", capsys=capsys)
+    assert code == 1 and "story 'silo-fire' is already archived" in err
+    # An archived story's sources and log can still be read (said on stderr).
+    code, out, err = run(config, "--story", "silo-fire", "sources", "log", capsys=capsys)
+    assert code == 0 and "story archive\tsilo-fire" not in out and "\tana\tstory archive" in out
+    assert "story 'silo-fire' is archived (bring it back with: storybot stories archive 2" in err
     code, _, _ = run(config, "stories", "archive", "--undo", "silo-fire", capsys=capsys)
     code, out, _ = run(config, "--story", "2", "sources", "list", "--json", capsys=capsys)
     assert code == 0 and json.loads(out)["id"] == "silo-fire"
@@ -216,11 +222,13 @@ def test_an_archived_default_story_is_refused_until_brought_back(tmp_path, capsy
     shutil.copytree(SHIPPED_CORPUS, tmp_path / "corpus")
     config = write_config(tmp_path, "")
     assert run(config, "stories", "archive", "default", capsys=capsys)[0] == 0
-    for argv in (["ask", "Who directed Cuties?"], ["sources", "list"], ["feeds", "list"]):
+    for argv in (["ask", "Who directed Cuties?"], ["feeds", "list"], ["sources", "remove", "x"]):
         code, out, err = run(config, *argv, capsys=capsys)
         assert code == 1 and "default story 'default' (id 1) is archived" in err, argv
         assert "storybot stories archive 1 --undo" in err and not out
-    code, _, err = run(config, "--story", "default", "sources", "list", capsys=capsys)
+    code, _, err = run(config, "--story", "default", "ask", "Who directed Cuties?", capsys=capsys)
     assert code == 1 and "storybot stories archive 1 --undo" in err
+    code, out, err = run(config, "sources", "list", capsys=capsys)  # reading it is allowed
+    assert code == 0 and "seed-story" in out and "storybot stories archive 1 --undo" in err
     assert run(config, "stories", "archive", "1", "--undo", capsys=capsys)[0] == 0
     assert run(config, "ask", "Who directed Cuties?", capsys=capsys)[0] == 0

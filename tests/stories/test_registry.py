@@ -103,7 +103,16 @@ def test_changes_to_a_story_are_in_its_own_audit_log_and_only_when_they_happen(s
         store.rename(harbour.id, "bridge", by="ana")  # refused: nothing recorded
     store.rename(harbour.id, "quay", by="bo")
     store.set_status(harbour.id, ARCHIVED, by="bo")
+    # Nothing to change, nothing recorded.
+    with pytest.raises(StoryError, match="story 'quay' is already archived"):
+        store.set_status(harbour.id, ARCHIVED, by="bo")
+    with pytest.raises(StoryError, match="already named 'quay'"):
+        store.rename(harbour.id, "QUAY", by="bo")
     store.set_status(harbour.id, ACTIVE)
+    with pytest.raises(StoryError, match="story 'quay' is already active"):
+        store.set_status(harbour.id, ACTIVE)
+    with pytest.raises(StoryError, match="no story"):
+        store.set_status(99, ACTIVE)
     assert log(claimed.id) == [("story claim", "first use", "by server 1")]
     assert log(made.id) == [
         ("story create", "mod (2) via Discord", "named 'default', the server's first story")
