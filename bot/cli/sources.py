@@ -78,7 +78,13 @@ def register(commands: argparse._SubParsersAction) -> None:
         default="source",
         help="'story' for the story itself, 'source' for a linked source (default)",
     )
-    add.add_argument("--added-by", default="cli", help="who is adding it (for the record)")
+    add.add_argument(
+        "--by",
+        "--added-by",
+        dest="added_by",
+        default="cli",
+        help="who is adding it (for the record)",
+    )
     add.add_argument(
         "--force",
         action="store_true",

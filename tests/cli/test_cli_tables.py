@@ -141,7 +141,7 @@ def _audit_log(tmp_path, capsys):
     doc = tmp_path / "petition.txt"
     doc.write_text("The petition reached 600,000 signatures in a week.\n" * 10)
     add = ["--config", str(config), "sources", "add", "--file", str(doc), "--url", LONG_URL]
-    assert main([*add, "--title", LONG_TITLE, "--added-by", "mod-bernadette"]) == 0
+    assert main([*add, "--title", LONG_TITLE, "--by", "mod-bernadette"]) == 0
     assert main(["--config", str(config), "sources", "remove", NEW_ID, "--by", "mod-b"]) == 0
     assert main(["--config", str(config), "sources", "restore", NEW_ID, "--by", "mod-c"]) == 0
     capsys.readouterr()
