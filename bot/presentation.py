@@ -100,18 +100,17 @@ def excerpt_record(excerpt: Excerpt) -> dict:
 
 def answer_record(answer: Answer) -> dict:
     """The JSON form of ``storybot ask --json``: one object per question, with its ``kind``
-    (answer, closest, nothing); a reply that is not an answer carries ``closest`` (the passages
-    shown as not sure, same shape as excerpts; empty when nothing is about the question)."""
-    record = {
+    (answer, closest, nothing) and the same keys whatever the kind: ``closest`` holds the
+    passages shown as not sure (same shape as excerpts; empty for an answer and when nothing is
+    about the question), ``message`` the plain line shown instead of an answer ("" for one)."""
+    return {
         "question": answer.question,
         "kind": answer.kind,
         "answered": answer.answered,
         "excerpts": [excerpt_record(e) for e in answer.excerpts],
+        "closest": [excerpt_record(e) for e in answer.closest],
+        "message": "" if answer.answered else reply_line(answer),
     }
-    if not answer.answered:
-        record["closest"] = [excerpt_record(e) for e in answer.closest]
-        record["message"] = reply_line(answer)
-    return record
 
 
 def stats_record(stats: Stats, fixed: Sequence[tuple[Gap, Source]]) -> dict:

@@ -38,6 +38,7 @@ import numpy as np
 from bot.config import RetrievalSettings
 from bot.search import judge
 from bot.search.index import Index
+from bot.search.passages import Passage
 from bot.search.semantic import SemanticIndex
 from bot.search.text import Analyzer, stem
 from bot.sources.corpus import Source
@@ -261,7 +262,7 @@ class Retriever:
         if not ranking.answered:
             closest = []
             if ranking.about:
-                closest = self._merge(ranking, ranking.ordered, CLOSEST_SHOWN)
+                closest = self._merge(ranking, ranking.ordered, min(k, CLOSEST_SHOWN))
             return Answer(
                 question,
                 False,
@@ -429,9 +430,11 @@ class Retriever:
         self, ranking: _Ranking, ranked: Sequence[int], k: int, supported: float | None = None
     ) -> list[Excerpt]:
         """Up to ``k`` excerpts, best score first; overlapping windows of one source become one
-        excerpt (best score, coverage and sentence cosine kept), so no sentence is quoted twice.
-        With ``supported``, excerpts after the first need that much evidence of their own; when
-        judged, they need the support logit's probability."""
+        excerpt (best score, coverage and sentence cosine kept), so no sentence is quoted twice;
+        a passage whose words another source's excerpt already quotes (a near-duplicate source,
+        a syndicated copy) is passed over. With ``supported``, excerpts after the first need
+        that much evidence of their own; when judged, they need the support logit's
+        probability."""
         spans: list[_Span] = []
         for i in ranked:
             p = self.index.passages[i]
@@ -439,7 +442,7 @@ class Retriever:
             sentence = ranking.sentence.get(i, 0.0)
             touching = [s for s in spans if s.overlaps(p.source_id, p.start, p.end)]
             if not touching:
-                if len(spans) < k:
+                if len(spans) < k and not self._quoted(p, spans):
                     spans.append(_Span(p.source_id, p.start, p.end, score, coverage, sentence))
                 continue
             start = min(p.start, *(s.start for s in touching))
@@ -461,6 +464,15 @@ class Retriever:
         return [
             Excerpt(self.sources[s.source_id], s.start, s.end, s.score, s.coverage) for s in spans
         ]
+
+    def _quoted(self, passage: Passage, spans: Sequence[_Span]) -> bool:
+        """Whether another source's span already holds the passage's words (spacing aside)."""
+        words = " ".join(self.sources[passage.source_id].text[passage.start : passage.end].split())
+        return any(
+            words in " ".join(self.sources[s.source_id].text[s.start : s.end].split())
+            for s in spans
+            if s.source_id != passage.source_id
+        )
 
     def _with_highlights(self, excerpt: Excerpt, query_terms: set[str]) -> Excerpt:
         doc = self.analyzer.doc(excerpt.text)

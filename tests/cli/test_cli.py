@@ -257,7 +257,9 @@ def test_three_kinds_of_reply_in_the_terminal_and_json(capsys, config_path):
     answered = json.loads(
         run_cli(capsys, "--config", str(config_path), "ask", "--json", "Who directed Cuties?")[1]
     )
-    assert "closest" not in answered
+    assert answered["kind"] == "answer" and answered["excerpts"]
+    assert (answered["closest"], answered["message"]) == ([], "")
+    assert answered.keys() == record.keys()  # every kind has the same keys
 
 
 def test_eval_runs_a_story_set_next_to_plain_bm25(capsys, config_path, tmp_path):

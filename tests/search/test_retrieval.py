@@ -343,3 +343,24 @@ def test_a_failed_background_reload_keeps_the_current_snapshot(make_bot, monkeyp
     running.ask("Who directed Cuties?")  # the next check tries again
     running.refresh_if_changed(wait=True)
     assert "zebra" in {s.id for s in running.sources}
+
+
+def test_a_near_duplicate_source_is_not_quoted_twice(make_bot):
+    """A syndicated copy (same words, another source) does not take a second excerpt's place."""
+    bot = make_bot(config={"retrieval": {"judge": False}})
+    seed = bot.sources[0]
+    question = "What did Netflix say about Cuties and the petition?"
+    alone = [e.text for e in bot.ask(question, 3).excerpts]
+    bot.add_source(seed.text, "Syndicated copy", publisher="Wire")
+    excerpts = bot.ask(question, 3).excerpts
+    words = [" ".join(e.text.split()) for e in excerpts]
+    for i, one in enumerate(words):
+        assert not any(one in other for j, other in enumerate(words) if j != i), question
+    assert len(excerpts) == len(alone)  # the slot goes to the next passage, not to the copy
+
+
+def test_k_caps_the_closest_passages_too(make_bot):
+    bot = make_bot()
+    question = "How old is the director of Cuties?"  # on-topic, not answered by the story
+    assert len(bot.ask(question).closest) == 2
+    assert len(bot.ask(question, 1).closest) == 1
