@@ -48,11 +48,16 @@ STORY_HELP = "the story to work on (name or id; default: the default story)"
 
 def _story_option_everywhere(commands: argparse._SubParsersAction) -> None:
     """``--story`` after the command too (``storybot sources list --story x``): every
-    command's parser takes it, without overriding one given before the command."""
+    command's parser takes it, without overriding one given before the command. ``storybot
+    stories`` names its story as an argument: there it is parsed only to be refused (main)."""
     for parser in commands.choices.values():
         if not any("--story" in action.option_strings for action in parser._actions):
+            hidden = parser.prog.split()[1:2] == ["stories"]
             parser.add_argument(
-                "--story", metavar="NAME", default=argparse.SUPPRESS, help=STORY_HELP
+                "--story",
+                metavar="NAME",
+                default=argparse.SUPPRESS,
+                help=argparse.SUPPRESS if hidden else STORY_HELP,
             )
         for action in parser._actions:
             if isinstance(action, argparse._SubParsersAction):
@@ -114,6 +119,8 @@ def main(argv: list[str] | None = None) -> int:
     if len({name.strip().lower() for name in named}) > 1:  # else the last would win silently
         parser.error(f"--story is given twice ({', '.join(named)}): give it once")
     args = parser.parse_args(argv)
+    if args.command == "stories" and named:  # it would be ignored
+        parser.error("storybot stories takes the story as its argument, not --story")
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE

@@ -68,3 +68,16 @@ def test_two_different_stories_on_one_command_line_are_refused(capsys, config_pa
     # The same story twice (before and after the command) is fine.
     code, _, _ = run_cli(capsys, *base, "--story", "default", "sources", "list", "--story=DEFAULT")
     assert code == 0
+
+
+def test_stories_commands_refuse_story_instead_of_ignoring_it(capsys, config_path):
+    before = ["--story", "x", "stories", "list"]
+    after = ["stories", "rename", "a", "b", "--story", "x"]
+    for argv in (before, after):
+        with pytest.raises(SystemExit) as exit_:  # a usage error, before anything is done
+            run_cli(capsys, "--config", str(config_path), *argv)
+        assert exit_.value.code == 2, argv
+        assert "takes the story as its argument, not --story" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        run_cli(capsys, "stories", "rename", "--help")
+    assert "--story" not in capsys.readouterr().out  # not offered in its help either
