@@ -132,6 +132,19 @@ class AuditLog(Component):
             rows = conn.execute(query, (*params, limit)).fetchall()
         return [_entry(row) for row in rows]
 
+    def of_action(self, action: str, limit: int = 1000) -> list[AuditEntry]:
+        """The newest done entries of one action first (e.g. every removal, to tell a feed
+        item a moderator removed before)."""
+        if not self.path.exists():
+            return []
+        with self.transaction() as conn:
+            rows = conn.execute(
+                f"SELECT {_COLUMNS} FROM audit WHERE state = ? AND story_id = ? AND action = ? "
+                "ORDER BY id DESC LIMIT ?",
+                (DONE, self.story_id, action, limit),
+            ).fetchall()
+        return [_entry(row) for row in rows]
+
     def since(self, after_id: int, action: str, limit: int = 100) -> list[AuditEntry]:
         """Done entries of one action after the row ``after_id``, oldest first, and none at or
         after the first row still pending: a cursor moved to the last entry returned never

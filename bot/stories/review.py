@@ -57,7 +57,24 @@ class Review:
             config.feeds,
             retention_days=config.stats.retention_days,
             names=self.asking.story_names,
+            removed=self.removed_url,
         )
+
+    def removed_url(self, url: str) -> str | None:
+        """Why a feed item at ``url`` is not offered again when a moderator removed its page
+        from the story (the latest removal of it in the audit log), or None."""
+        key = normalize_url(url)
+        for entry in self.story.audit.of_action("remove"):
+            try:
+                same = bool(entry.url) and normalize_url(entry.url) == key
+            except ValueError:  # a hand-written url field that is not a URL
+                continue
+            if same:
+                return (
+                    f"removed from the story as {entry.source_id} by {entry.actor} on "
+                    f"{entry.at[:10]} (sources restore {entry.source_id} brings it back)"
+                )
+        return None
 
     def feeds_add(
         self, url: str, *, kind: str = "feed", added_by: str = "", trial: bool = True

@@ -161,6 +161,23 @@ def test_items_the_corpus_has_or_nearly_repeats_are_dropped(feeds_bot, web):
     assert feed_requests(web, "/news/already") == []  # known by its URL: never fetched
 
 
+def test_a_page_a_moderator_removed_is_not_offered_again(feeds_bot, web):
+    bot = feeds_bot()
+    url = web.url("/news/cuties-indictment")
+    text = "\n\n".join(CUTIES_SENTENCES) + "\n"
+    bot.add_source(text, CUTIES_TITLE, url=url + "?utm_medium=social", source_id="indictment")
+    bot.remove_source("indictment", removed_by="ana")
+    serve_feed(web, "/feed", rss([cuties_item(web)]))
+    bot.feeds_add(web.url("/feed"))
+
+    report = bot.poll_feeds_sync()
+
+    assert report.candidates == []
+    (item,) = bot.feed_store.items(("known",), 10)
+    assert item.url == url and item.reason.startswith("removed from the story as indictment by ana")
+    assert feed_requests(web, "/news/cuties-indictment") == []  # known by its URL: never fetched
+
+
 def test_items_pointing_at_private_addresses_are_refused(feeds_bot, web, connections):
     bot = feeds_bot()
     port = web.port

@@ -108,10 +108,13 @@ class FeedPoller:
         throttle: HostThrottle | None = None,
         retention_days: int = 90,
         names: Callable[[], frozenset[str]] = frozenset,
+        removed: Callable[[str], str | None] = lambda url: None,
     ) -> None:
         """``retention_days``: judgements no feed has listed for this long are purged.
         ``names()``: the story's most used names now (``relevance.story_names``), masked for
-        the second half of the relevance rule."""
+        the second half of the relevance rule. ``removed(url)``: why a page a moderator
+        removed from the story is not offered again (None: it was not removed)."""
+        self.removed = removed
         self.store = store
         self.retention_days = retention_days
         self._purged_on = ""
@@ -304,6 +307,9 @@ class FeedPoller:
         existing = self.ingestor.find_url(url)
         if existing is not None:
             return replace(base, status="known", reason=f"already in the corpus as {existing.id}")
+        removal = self.removed(url)
+        if removal is not None:
+            return replace(base, status="known", reason=removal)
         heading = f"{item.title}\n{item.summary}"
         first = self.judge(heading)
         threshold = self._threshold(first)
@@ -333,10 +339,15 @@ class FeedPoller:
         canonical = _canonical(content.canonical)
         base = replace(base, text_key=text_key(content.text), canonical_key=canonical)
         for address in {final, content.canonical if canonical else final}:
-            existing = self.ingestor.find_url(address) if address != url else None
+            if address == url:
+                continue
+            existing = self.ingestor.find_url(address)
             if existing is not None:
                 reason = f"already in the corpus as {existing.id}"
                 return replace(base, status="known", reason=reason)
+            removal = self.removed(address)
+            if removal is not None:
+                return replace(base, status="known", reason=removal)
         twin = self.ingestor.near_duplicate(content.text)
         if twin is not None:
             reason = f"nearly the same text as {twin[0]} (similarity {twin[1]:.0%})"

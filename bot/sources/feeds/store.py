@@ -7,9 +7,10 @@ and a moderator's decision sticks: its ``status`` is one of
 
 - ``pending``: a candidate waiting for a moderator (``accepting`` while being added);
 - ``accepted`` / ``ignored``: a moderator's decision (who, when; the source id it became);
-- ``off-topic``, ``known`` (URL already in the corpus), ``duplicate`` (near-duplicate text of
-  a source), ``refused`` (not a public http(s) address), ``failed`` (fetching it kept failing),
-  ``retry`` (fetching it failed; tried again at the next poll).
+- ``off-topic``, ``known`` (URL already in the corpus, or removed from it by a moderator),
+  ``duplicate`` (near-duplicate text of a source), ``refused`` (not a public http(s) address),
+  ``failed`` (fetching it kept failing), ``retry`` (fetching it failed; tried again at the
+  next poll).
 
 Removing a feed keeps its items: their decisions still hold if it is added again. Items are
 kept as long as a feed lists them (``last_seen``), so they are never judged twice; ``purge``
