@@ -220,9 +220,10 @@ class Review:
         return Accepted(done, report)
 
     def ignore_candidate(self, candidate_id: int, *, by: str = "") -> Candidate:
-        """A moderator's no: the item is never queued again."""
+        """A moderator's no: the item is never queued again. An item whose page failed to
+        load and waits to be tried again (``retry``) may be turned down too."""
         item = self.feed_store.decide(
-            candidate_id, "ignored", by, now_iso(), only_from=("pending",)
+            candidate_id, "ignored", by, now_iso(), only_from=("pending", "retry")
         )
         self.story.audit_event(by, "ignore", item.url, f"candidate {item.id}")
         return item

@@ -442,6 +442,21 @@ def test_an_item_whose_page_keeps_failing_is_given_up(feeds_bot, web):
     assert item.attempts == 3 and "503" in item.reason
 
 
+def test_an_item_waiting_to_be_tried_again_can_be_turned_down(feeds_bot, web):
+    bot = feeds_bot()
+    web.routes["/news/cuties-indictment"] = Route(503, {"Content-Type": "text/plain"}, b"busy")
+    serve_feed(web, "/feed", rss([cuties_item(web)]))
+    bot.feeds_add(web.url("/feed"))
+    bot.poll_feeds_sync(force=True)
+    (item,) = bot.feed_store.items(("retry",), 10)
+
+    assert bot.ignore_candidate(item.id, by="ana").status == "ignored"
+    del web.routes["/news/cuties-indictment"]  # the page would load now: it is not offered
+    add_feed_pages(web)
+    assert bot.poll_feeds_sync(force=True).candidates == []
+    assert bot.candidate(item.id).status == "ignored"
+
+
 def test_candidates_remember_where_they_were_posted(feeds_bot, web):
     bot = feeds_bot()
     serve_feed(web, "/feed", rss([cuties_item(web)]))
