@@ -242,6 +242,7 @@ def cmd_queue(args, out: Console, err: Console) -> int:
         f"{literal(accept)} | {literal(story_command(args, 'feeds ignore ID'))}",
         style="dim",
         highlight=False,
+        soft_wrap=True,  # commands stay whole on one line, to copy
     )
     return EXIT_OK
 

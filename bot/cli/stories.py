@@ -23,7 +23,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
     create = actions.add_parser("create", help="create an empty story")
     create.add_argument(
-        "name", help="lowercase letters, digits and hyphens, with a letter, e.g. harbour-fire"
+        "name", help="lowercase letters and digits, words joined by hyphens, e.g. harbour-fire"
     )
     create.add_argument(
         "--server",

@@ -49,7 +49,7 @@ ACTIVE, ARCHIVED = "active", "archived"
 GUILD_SCOPE = "guild"
 DEFAULT_NAME = "default"
 # A story's name: what members type in /ask story: and --story.
-NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
+NAME_PATTERN = re.compile(r"^(?=.{1,32}$)[a-z0-9]+(?:-[a-z0-9]+)*$")
 _COLUMNS = "id, name, guild, status, created_at, created_by"
 
 
@@ -79,13 +79,13 @@ class StoryRecord:
 
 
 def check_name(name: str) -> str:
-    """A story name as stored: lowercase letters, digits and hyphens, at most 32, with a
-    letter (a number names a story by its id)."""
+    """A story name as stored: lowercase letters and digits, words joined by single hyphens,
+    at most 32, with a letter (a number names a story by its id)."""
     cleaned = name.strip().lower()
     if not NAME_PATTERN.match(cleaned):
         raise StoryError(
-            f"{name!r} is not a story name: use up to 32 lowercase letters, digits and "
-            "hyphens, starting with a letter or digit (e.g. harbour-fire)"
+            f"{name!r} is not a story name: use up to 32 lowercase letters and digits, words "
+            "joined by single hyphens (e.g. harbour-fire)"
         )
     if cleaned.isdigit():  # --story 12 names the story whose id is 12
         raise StoryError(
@@ -158,7 +158,10 @@ class StoryStore(Component):
                     (name.strip().lower(),),
                 ).fetchall()
         if not rows:
-            raise StoryError(f"no story named {name!r} (storybot stories list shows them)")
+            what = f"with id {name.strip()}" if guild is None and name.strip().isdigit() else ""
+            raise StoryError(
+                f"no story {what or f'named {name!r}'} (storybot stories list shows them)"
+            )
         if len(rows) > 1:
             ids = ", ".join(f"{r[0]} (server {r[2] or 'none'})" for r in rows)
             raise StoryError(f"several stories are named {name!r}: {ids}; give the id instead")

@@ -30,7 +30,7 @@ def test_names_are_checked_and_unique_per_server(store):
     store.create("harbour", guild="2")  # another server may use the name
     with pytest.raises(StoryError, match="already a story named 'harbour'"):
         store.create("Harbour", guild="1")
-    for bad in ("", "has space", "UPPER!", "-dash-first", "x" * 33):
+    for bad in ("", "has space", "UPPER!", "-dash-first", "dash-last-", "a--b", "x" * 33):
         with pytest.raises(StoryError, match="not a story name"):
             store.create(bad)
     with pytest.raises(StoryError, match="several stories are named 'harbour'"):
@@ -38,6 +38,9 @@ def test_names_are_checked_and_unique_per_server(store):
     assert store.named("harbour", "2").guild == "2"
     with pytest.raises(StoryError, match="no story named"):
         store.named("harbour", "3")
+    with pytest.raises(StoryError, match="no story with id 99"):
+        store.named("99")
+    assert store.create("x" * 32).name == "x" * 32
 
 
 def test_the_first_server_claims_the_default_story_and_the_next_gets_its_own(store):
