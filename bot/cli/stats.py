@@ -6,13 +6,21 @@ import argparse
 from pathlib import Path
 
 from rich.console import Console
-from rich.table import Table
 
 from bot.cli.common import EXIT_OK, EXIT_USAGE, CliError, open_bot, print_json
-from bot.cli.terminal import literal
+from bot.cli.terminal import Column, literal, print_table
 from bot.presentation import percent, source_title, stats_record
 
 MAX_DAYS = 3650
+# A gap's question is cut to this many characters in the table (--json has it whole).
+SHOWN_QUESTION = 200
+GAP_COLUMNS = (
+    Column("question"),
+    Column("times", key=True, justify="right"),
+    Column("unanswered", key=True, justify="right", drop=2),
+    Column("not helpful", key=True, justify="right", drop=1),
+    Column("last asked", key=True, drop=3),
+)
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -53,35 +61,61 @@ def cmd_stats(args, out: Console, err: Console) -> int:
         f"({stats.helpful + stats.not_helpful} votes)",
         highlight=False,
     )
-    days = Table(title="Per day", title_justify="left")
-    for column in ("day", "asked", "answered"):
-        days.add_column(column)
-    for day, asked, answered in stats.days:
-        days.add_row(day, str(asked), str(answered))
-    out.print(days)
-    gaps = Table(
-        title="Gaps (unanswered or not helpful, near-duplicates grouped)", title_justify="left"
+    section(
+        out,
+        "Per day",
+        (
+            Column("day", key=True),
+            Column("asked", key=True, justify="right"),
+            Column("answered", key=True, justify="right"),
+        ),
+        [(day, asked, answered) for day, asked, answered in stats.days],
+        "no questions in this period",
     )
-    for column in ("question", "times", "unanswered", "not helpful", "last asked"):
-        gaps.add_column(column)
-    for g in stats.gaps:
-        gaps.add_row(
-            literal(g.question),
-            str(g.count),
-            str(g.unanswered),
-            str(g.not_helpful),
-            g.last_asked[:16],
-        )
-    out.print(gaps)
+    section(
+        out,
+        "Gaps (unanswered or not helpful, near-duplicates grouped)",
+        GAP_COLUMNS,
+        [
+            (
+                shortened(g.question),
+                g.count,
+                g.unanswered,
+                g.not_helpful,
+                g.last_asked[:16].replace("T", " "),
+            )
+            for g in stats.gaps
+        ],
+        "none: every question was answered and none voted not helpful",
+    )
     for gap, source in fixed:
         out.print(
             f"[green]now answered[/green] by {literal(source.title)}: {literal(gap.question)}",
             highlight=False,
         )
-    sources = Table(title="Most quoted sources", title_justify="left")
-    sources.add_column("source")
-    sources.add_column("quoted", justify="right")
-    for sid, n in stats.top_sources:
-        sources.add_row(literal(source_title(titles, sid)), str(n))
-    out.print(sources)
+    section(
+        out,
+        "Most quoted sources",
+        (Column("source"), Column("quoted", key=True, justify="right")),
+        [(source_title(titles, sid), n) for sid, n in stats.top_sources],
+        "no source quoted in this period",
+    )
     return EXIT_OK
+
+
+def section(
+    out: Console, title: str, columns: tuple[Column, ...], rows: list[tuple], empty: str
+) -> None:
+    """One part of the report: a table (plain tab-separated lines under a "# title" line when
+    piped), or its title and ``empty`` in words when it has no rows."""
+    if not rows:
+        out.print(f"{title}: {empty}", highlight=False, soft_wrap=True)
+    elif out.is_terminal:
+        print_table(out, title, columns, rows)
+    else:
+        out.file.write(f"# {title}\n")
+        print_table(out, title, columns, rows)
+
+
+def shortened(question: str) -> str:
+    return question if len(question) <= SHOWN_QUESTION else question[: SHOWN_QUESTION - 1] + "…"

@@ -206,3 +206,37 @@ def test_feeds_list_at_80_columns_and_piped_shows_both_urls_whole(tmp_path):
     assert header[:3] == ["id", "kind", "url"]
     assert [row[2] for row in rows] == urls
     assert rows[0][header.index("next poll (UTC)")] == "2026-11-25 11:05"
+
+
+def test_stats_piped_are_titled_plain_sections_and_empty_ones_say_so(tmp_path):
+    import shutil
+
+    from bot.cli import main
+    from bot.cli.stats import SHOWN_QUESTION, cmd_stats
+    from conftest import SHIPPED_CORPUS
+
+    shutil.copytree(SHIPPED_CORPUS, tmp_path / "corpus")
+    config = write_config(tmp_path)
+    args = argparse.Namespace(config=config, story=None, days=30, json=False, html=None)
+    out = console(terminal=False)
+    cmd_stats(args, out, console())
+    assert out.file.getvalue().splitlines()[1:] == [
+        "Per day: no questions in this period",
+        "Gaps (unanswered or not helpful, near-duplicates grouped): none: every question was "
+        "answered and none voted not helpful",
+        "Most quoted sources: no source quoted in this period",
+    ]
+
+    long_question = "why is the sky so blue over the harbour " * 30
+    assert main(["--config", str(config), "ask", long_question[:999]]) == 0
+    out = console(terminal=False)
+    cmd_stats(args, out, console())
+    lines = out.file.getvalue().splitlines()
+    gaps = lines.index("# Gaps (unanswered or not helpful, near-duplicates grouped)")
+    assert lines[gaps + 1] == "question\ttimes\tunanswered\tnot helpful\tlast asked"
+    question, times, unanswered, _, _ = lines[gaps + 2].split("\t")
+    assert (times, unanswered) == ("1", "1") and len(question) == SHOWN_QUESTION
+    assert question.endswith("…") and long_question.strip().startswith(question[:-1])
+    terminal = console()
+    cmd_stats(args, terminal, console())
+    assert max(len(line) for line in terminal.export_text().splitlines()) <= 80
