@@ -174,7 +174,12 @@ def cmd_check(args, out: Console, err: Console) -> int:
     bot = open_bot(args, err)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
     progress = Progress(
-        *columns, TimeElapsedColumn(), console=err, transient=True, redirect_stdout=False
+        *columns,
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        redirect_stdout=False,
+        disable=not err.is_terminal,  # piped, a bar would leave only a blank line
     )
     with progress as bar:
         task = bar.add_task("Polling…", total=None)

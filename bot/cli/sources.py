@@ -209,7 +209,8 @@ def _add_url(args, out: Console, err: Console) -> int:
         MofNCompleteColumn(),
         TimeElapsedColumn(),
     )
-    with Progress(*columns, console=err, transient=True) as bar:
+    # Piped, a bar would leave only a blank line behind.
+    with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as bar:
         task = bar.add_task("Fetching…", total=1 + args.follow)
 
         def update(event) -> None:

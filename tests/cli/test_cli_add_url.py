@@ -27,7 +27,7 @@ def config_path(tmp_path):
 
 def added(capsys, config_path, *args) -> dict:
     assert main(["--config", str(config_path), "sources", "add", *args]) == 0
-    capsys.readouterr()
+    assert capsys.readouterr().err == ""  # no progress bar's blank line when not a terminal
     assert main(["--config", str(config_path), "sources", "list", "--json"]) == 0
     listed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     return next(s for s in listed if s["url"] == args[0].split("?")[0])

@@ -52,8 +52,9 @@ def test_watch_check_review_accept_and_ignore(capsys, config_path, web):
     (feed,) = [json.loads(line) for line in out.splitlines()]
     assert (feed["url"], feed["kind"], feed["added_by"]) == (web.url("/feed"), "feed", "ed")
 
-    code, out, _ = run(capsys, config_path, "feeds", "check")
+    code, out, err = run(capsys, config_path, "feeds", "check")
     assert code == 0 and "1 new candidate(s)" in out
+    assert not err.startswith("\n")  # no progress bar's blank line when not a terminal
     code, out, _ = run(capsys, config_path, "feeds", "check")
     assert code == 0 and "no feed is due" in out
 
