@@ -183,7 +183,7 @@ def test_excerpt_link_points_at_the_first_quoted_sentence(make_bot):
 
 def test_json_record_shape(make_bot):
     record = answer_record(make_bot().ask("How many people signed the petition?"))
-    assert set(record) == {"question", "kind", "answered", "excerpts"}
+    assert set(record) == {"question", "kind", "answered", "excerpts", "closest", "message"}
     for e in record["excerpts"]:
         assert set(e) == {"text", "score", "start", "end", "source"}
         assert set(e["source"]) == {"id", "title", "publisher", "url", "published"}
