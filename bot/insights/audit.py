@@ -116,8 +116,11 @@ class AuditLog(Component):
                     dropped += 1
         return confirmed, dropped
 
-    def entries(self, source_id: str | None = None, limit: int = 50) -> list[AuditEntry]:
-        """The newest done entries first, optionally only those about one source."""
+    def entries(
+        self, source_id: str | None = None, limit: int | None = 50, *, action: str = ""
+    ) -> list[AuditEntry]:
+        """The newest done entries first, optionally only those about one source or of one
+        ``action``; ``limit`` None: all of them."""
         if not self.path.exists():
             return []
         if source_id and not _is_text(source_id):
@@ -127,22 +130,15 @@ class AuditLog(Component):
         if source_id:
             query += " AND source_id = ?"
             params += (source_id,)
-        query += " ORDER BY id DESC LIMIT ?"
+        if action:
+            query += " AND action = ?"
+            params += (action,)
+        query += " ORDER BY id DESC"
+        if limit is not None:
+            query += " LIMIT ?"
+            params += (limit,)
         with self.transaction() as conn:
-            rows = conn.execute(query, (*params, limit)).fetchall()
-        return [_entry(row) for row in rows]
-
-    def of_action(self, action: str, limit: int = 1000) -> list[AuditEntry]:
-        """The newest done entries of one action first (e.g. every removal, to tell a feed
-        item a moderator removed before)."""
-        if not self.path.exists():
-            return []
-        with self.transaction() as conn:
-            rows = conn.execute(
-                f"SELECT {_COLUMNS} FROM audit WHERE state = ? AND story_id = ? AND action = ? "
-                "ORDER BY id DESC LIMIT ?",
-                (DONE, self.story_id, action, limit),
-            ).fetchall()
+            rows = conn.execute(query, params).fetchall()
         return [_entry(row) for row in rows]
 
     def since(self, after_id: int, action: str, limit: int = 100) -> list[AuditEntry]:

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from functools import cached_property
 
 from bot.clock import iso, now_iso
+from bot.insights.audit import AuditEntry
 from bot.sources.feeds.items import FEED_KINDS
 from bot.sources.feeds.poller import FeedPoller, PollEvent, PollProgress, PollReport
 from bot.sources.feeds.store import STATUSES, Candidate, Feed, FeedStoreError
@@ -41,6 +42,7 @@ class Review:
         self.story = story
         self.curation = curation
         self.asking = asking
+        self._removed_cache: tuple[int, dict[str, AuditEntry]] | None = None
 
     @property
     def feed_store(self):
@@ -62,19 +64,31 @@ class Review:
 
     def removed_url(self, url: str) -> str | None:
         """Why a feed item at ``url`` is not offered again when a moderator removed its page
-        from the story (the latest removal of it in the audit log), or None."""
-        key = normalize_url(url)
-        for entry in self.story.audit.of_action("remove"):
-            try:
-                same = bool(entry.url) and normalize_url(entry.url) == key
+        from the story (its latest removal in the audit log), or None."""
+        entry = self._removals().get(normalize_url(url))
+        if entry is None:
+            return None
+        return (
+            f"removed from the story as {entry.source_id} by {entry.actor} on "
+            f"{entry.at[:10]} (sources restore {entry.source_id} brings it back)"
+        )
+
+    def _removals(self) -> dict[str, AuditEntry]:
+        """Every removed page's normalised URL -> its latest removal; read again only when
+        the audit log has grown (a poll asks once or more per new item)."""
+        latest = self.story.audit.last_id()
+        cached = self._removed_cache
+        if cached is not None and cached[0] == latest:
+            return cached[1]
+        removals: dict[str, AuditEntry] = {}
+        for entry in reversed(self.story.audit.entries(limit=None, action="remove")):
+            try:  # oldest first: the latest removal of a URL wins
+                if entry.url:
+                    removals[normalize_url(entry.url)] = entry
             except ValueError:  # a hand-written url field that is not a URL
                 continue
-            if same:
-                return (
-                    f"removed from the story as {entry.source_id} by {entry.actor} on "
-                    f"{entry.at[:10]} (sources restore {entry.source_id} brings it back)"
-                )
-        return None
+        self._removed_cache = (latest, removals)  # one assignment: safe across poll threads
+        return removals
 
     def feeds_add(
         self, url: str, *, kind: str = "feed", added_by: str = "", trial: bool = True

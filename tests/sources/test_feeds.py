@@ -178,6 +178,24 @@ def test_a_page_a_moderator_removed_is_not_offered_again(feeds_bot, web):
     assert feed_requests(web, "/news/cuties-indictment") == []  # known by its URL: never fetched
 
 
+def test_a_removed_page_is_known_through_a_redirect_and_among_many_removals(feeds_bot, web):
+    bot = feeds_bot()
+    url = web.url("/news/cuties-indictment")
+    text = "\n\n".join(CUTIES_SENTENCES) + "\n"
+    bot.add_source(text, CUTIES_TITLE, url=url, source_id="indictment")
+    bot.remove_source("indictment", removed_by="ana")
+    for n in range(1500):  # later removals of other pages
+        bot.audit.record("bo", "remove", f"page-{n}", f"https://x.example/{n}")
+    title, _, summary = cuties_item(web)
+    web.routes["/short/1"] = Route(302, {"Location": url})
+    serve_feed(web, "/feed", rss([(title, web.url("/short/1"), summary)]))
+    bot.feeds_add(web.url("/feed"))
+
+    assert bot.poll_feeds_sync().candidates == []
+    (item,) = bot.feed_store.items(("known",), 10)
+    assert "removed from the story as indictment by ana" in item.reason
+
+
 def test_items_pointing_at_private_addresses_are_refused(feeds_bot, web, connections):
     bot = feeds_bot()
     port = web.port

@@ -304,12 +304,9 @@ class FeedPoller:
             url_host(url)
         except UrlRefused as exc:
             return replace(base, status="refused", reason=str(exc))
-        existing = self.ingestor.find_url(url)
-        if existing is not None:
-            return replace(base, status="known", reason=f"already in the corpus as {existing.id}")
-        removal = self.removed(url)
-        if removal is not None:
-            return replace(base, status="known", reason=removal)
+        known = self._known(url)
+        if known is not None:
+            return replace(base, status="known", reason=known)
         heading = f"{item.title}\n{item.summary}"
         first = self.judge(heading)
         threshold = self._threshold(first)
@@ -338,16 +335,10 @@ class FeedPoller:
         )
         canonical = _canonical(content.canonical)
         base = replace(base, text_key=text_key(content.text), canonical_key=canonical)
-        for address in {final, content.canonical if canonical else final}:
-            if address == url:
-                continue
-            existing = self.ingestor.find_url(address)
-            if existing is not None:
-                reason = f"already in the corpus as {existing.id}"
-                return replace(base, status="known", reason=reason)
-            removal = self.removed(address)
-            if removal is not None:
-                return replace(base, status="known", reason=removal)
+        for address in {final, content.canonical if canonical else final} - {url}:
+            known = self._known(address)
+            if known is not None:
+                return replace(base, status="known", reason=known)
         twin = self.ingestor.near_duplicate(content.text)
         if twin is not None:
             reason = f"nearly the same text as {twin[0]} (similarity {twin[1]:.0%})"
@@ -356,6 +347,14 @@ class FeedPoller:
         second = self.judge(body)
         best = max(first, second, key=lambda m: m.evidence)
         return self._decide(base, best, [heading, body])
+
+    def _known(self, url: str) -> str | None:
+        """Why a page is not a candidate by its address alone: the corpus has it, or a
+        moderator removed it from the story; None otherwise."""
+        existing = self.ingestor.find_url(url)
+        if existing is not None:
+            return f"already in the corpus as {existing.id}"
+        return self.removed(url)
 
     def _decide(self, base: Judged, match: Match, texts: list[str], note: str = "") -> Judged:
         """Pending or off-topic by the relevance rule; ``match`` is the best of ``texts``."""
