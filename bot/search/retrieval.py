@@ -38,7 +38,6 @@ import numpy as np
 from bot.config import RetrievalSettings
 from bot.search import judge
 from bot.search.index import Index
-from bot.search.passages import Passage
 from bot.search.semantic import SemanticIndex
 from bot.search.text import Analyzer, stem
 from bot.sources.corpus import Source
@@ -71,6 +70,8 @@ LEXICAL_ABOUT_COVERAGE = 0.2
 TYPO_DISTANCE = ((8, 2), (5, 1))
 # An ANSI/VT escape sequence (CSI "ESC [ ... m", or ESC and one character), pasted into a question.
 _TERMINAL_ESCAPE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|[@-_])")
+_WORD = re.compile(r"\w+")
+_SENTENCE_END = re.compile(r"(?<=[.!?\"\u201d])\s+")
 
 
 class QuestionError(ValueError):
@@ -442,7 +443,7 @@ class Retriever:
             sentence = ranking.sentence.get(i, 0.0)
             touching = [s for s in spans if s.overlaps(p.source_id, p.start, p.end)]
             if not touching:
-                if len(spans) < k and not self._quoted(p, spans):
+                if len(spans) < k and not self._quoted(p.source_id, p.start, p.end, spans):
                     spans.append(_Span(p.source_id, p.start, p.end, score, coverage, sentence))
                 continue
             start = min(p.start, *(s.start for s in touching))
@@ -456,6 +457,11 @@ class Retriever:
             keep.sentence = max(sentence, *(s.sentence for s in touching))
             spans = [s for s in spans if s is keep or s not in touching]
         spans.sort(key=lambda s: -s.score)
+        distinct: list[_Span] = []  # again: a span may have grown into another's words
+        for span in spans:
+            if not self._quoted(span.source_id, span.start, span.end, distinct):
+                distinct.append(span)
+        spans = distinct
         if supported is not None:
             spans = spans[:1] + [s for s in spans[1:] if s.evidence >= supported]
         if ranking.support_logit is not None:  # judged: scores are the window probability
@@ -465,14 +471,21 @@ class Retriever:
             Excerpt(self.sources[s.source_id], s.start, s.end, s.score, s.coverage) for s in spans
         ]
 
-    def _quoted(self, passage: Passage, spans: Sequence[_Span]) -> bool:
-        """Whether another source's span already holds the passage's words (spacing aside)."""
-        words = " ".join(self.sources[passage.source_id].text[passage.start : passage.end].split())
-        return any(
-            words in " ".join(self.sources[s.source_id].text[s.start : s.end].split())
-            for s in spans
-            if s.source_id != passage.source_id
-        )
+    def _quoted(self, source_id: str, start: int, end: int, spans: Sequence[_Span]) -> bool:
+        """Whether other sources' spans already quote at least half of ``start:end`` of a
+        source: its sentences whose words (case, quotes, punctuation, spacing aside) they hold.
+        A syndicated copy or a near-duplicate then does not take an excerpt's place."""
+        others = [s for s in spans if s.source_id != source_id]
+        if not others:
+            return False
+        quoted = " | ".join(_words(self.sources[s.source_id].text[s.start : s.end]) for s in others)
+        quoted = f" {quoted} "
+        repeated = 0
+        for sentence in _SENTENCE_END.split(self.sources[source_id].text[start:end]):
+            words = _words(sentence)
+            if words and f" {words} " in quoted:
+                repeated += len(sentence)
+        return 2 * repeated >= end - start
 
     def _with_highlights(self, excerpt: Excerpt, query_terms: set[str]) -> Excerpt:
         doc = self.analyzer.doc(excerpt.text)
@@ -546,6 +559,11 @@ def _best(scores: np.ndarray, n: int) -> list[int]:
         rows = np.arange(len(scores))
     order = np.lexsort((rows, -scores[rows]))[:n]
     return rows[order].tolist()
+
+
+def _words(text: str) -> str:
+    """The words of ``text``, lowercased, one space apart (for telling repeated text)."""
+    return " ".join(_WORD.findall(text.lower()))
 
 
 def _sigmoid(x: float) -> float:

@@ -345,18 +345,35 @@ def test_a_failed_background_reload_keeps_the_current_snapshot(make_bot, monkeyp
     assert "zebra" in {s.id for s in running.sources}
 
 
-def test_a_near_duplicate_source_is_not_quoted_twice(make_bot):
-    """A syndicated copy (same words, another source) does not take a second excerpt's place."""
+def curly(text: str) -> str:
+    return text.replace('"', "\u201c")
+
+
+def joined(text: str) -> str:
+    return text.replace("\n\n", " ", 1)
+
+
+@pytest.mark.parametrize("copy", [str, curly, joined], ids=["exact", "curly-quotes", "joined"])
+def test_a_near_duplicate_source_is_not_quoted_twice(make_bot, copy):
+    """A syndicated copy (the same sentences in another source: retyped quotes, paragraphs
+    joined) does not take a second excerpt's place."""
+    import re
+
     bot = make_bot(config={"retrieval": {"judge": False}})
     seed = bot.sources[0]
-    question = "What did Netflix say about Cuties and the petition?"
-    alone = [e.text for e in bot.ask(question, 3).excerpts]
-    bot.add_source(seed.text, "Syndicated copy", publisher="Wire")
-    excerpts = bot.ask(question, 3).excerpts
-    words = [" ".join(e.text.split()) for e in excerpts]
-    for i, one in enumerate(words):
-        assert not any(one in other for j, other in enumerate(words) if j != i), question
-    assert len(excerpts) == len(alone)  # the slot goes to the next passage, not to the copy
+    bot.add_source(copy(seed.text), "Syndicated copy", publisher="Wire")
+    for question in ("What did Netflix say about Cuties and the petition?", "What did NME say?"):
+        for k in (3, 5):
+            excerpts = bot.ask(question, k).excerpts
+            sentences = [
+                {" ".join(re.findall(r"\w+", s.lower())) for s in re.split(r"(?<=[.!?])\s", e.text)}
+                for e in excerpts
+            ]
+            for a in range(len(excerpts)):
+                for b in range(a + 1, len(excerpts)):
+                    if excerpts[a].source.id != excerpts[b].source.id:
+                        shared = sentences[a] & sentences[b] - {""}
+                        assert not shared, (question, k, shared)
 
 
 def test_k_caps_the_closest_passages_too(make_bot):
