@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     if len({name.strip().lower() for name in named}) > 1:  # else the last would win silently
         parser.error(f"--story is given twice ({', '.join(named)}): give it once")
     args = parser.parse_args(argv)
-    if args.command == "stories" and named:  # it would be ignored
+    if args.command == "stories" and getattr(args, "story", None) is not None:  # else ignored
         parser.error("storybot stories takes the story as its argument, not --story")
     if args.command is None:
         parser.print_help()

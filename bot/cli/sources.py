@@ -24,6 +24,7 @@ from bot.cli.terminal import Column, literal, print_table
 from bot.presentation import UNKNOWN_PUBLISHER
 
 MAX_FOLLOW = 50
+MAX_LOG = 100_000  # the most audit entries one `sources log` prints
 
 
 def publication_date(text: str) -> str:
@@ -111,7 +112,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     history.add_argument("--id", help="only entries about this source")
     history.add_argument(
         "-n",
-        type=whole_number(1, 100_000),
+        type=whole_number(1, MAX_LOG),
         default=30,
         help="how many entries, newest first (default: 30; stderr says when there are more)",
     )
@@ -318,10 +319,8 @@ def cmd_log(args, out: Console, err: Console) -> int:
     )
     if len(entries) > limit:  # said on stderr, so piped lines and JSON stay only entries
         entries = entries[:limit]
-        err.print(
-            f"the {limit:,} newest entries; older ones with -n {min(limit * 10, 100_000)}",
-            highlight=False,
-        )
+        more = f"older ones with -n {min(limit * 10, MAX_LOG)}" if limit < MAX_LOG else "and older"
+        err.print(f"the {limit:,} newest entries ({more})", highlight=False)
     if args.json:
         print_json_lines(entries)
         return EXIT_OK

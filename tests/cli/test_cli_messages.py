@@ -73,7 +73,8 @@ def test_two_different_stories_on_one_command_line_are_refused(capsys, config_pa
 def test_stories_commands_refuse_story_instead_of_ignoring_it(capsys, config_path):
     before = ["--story", "x", "stories", "list"]
     after = ["stories", "rename", "a", "b", "--story", "x"]
-    for argv in (before, after):
+    abbreviated = ["stories", "list", "--sto", "x"]
+    for argv in (before, after, abbreviated):
         with pytest.raises(SystemExit) as exit_:  # a usage error, before anything is done
             run_cli(capsys, "--config", str(config_path), *argv)
         assert exit_.value.code == 2, argv

@@ -148,7 +148,7 @@ def test_stories_are_created_used_renamed_and_archived(tmp_path, capsys):
     assert "story" not in {json.loads(line)["action"].split()[0] for line in out.splitlines()}
     # A log cut at -n says so on stderr (piped lines and JSON carry entries only).
     code, out, err = run(config, "--story", "2", "sources", "log", "-n", "2", capsys=capsys)
-    assert len(out.splitlines()) == 1 + 2 and "the 2 newest entries; older ones with -n 20" in err
+    assert len(out.splitlines()) == 1 + 2 and "the 2 newest entries (older ones with -n 20)" in err
     code, out, err = run(config, "--story", "2", "sources", "log", "-n", "5", capsys=capsys)
     assert len(out.splitlines()) == 1 + 5 and err == ""
 
