@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.clock import now_iso
-from bot.insights.database import Component, migrate
+from bot.insights.database import Component
 
 AUDIT_MIGRATIONS = [
     """
@@ -176,8 +176,8 @@ def record_in(
     conn: sqlite3.Connection, story_id: int, actor: str, action: str, detail: str = ""
 ) -> None:
     """A done row written inside the caller's transaction, for a change to a story itself
-    (created, renamed, archived): the change and its record commit together or not at all."""
-    migrate(conn, AuditLog.component, AuditLog.migrations)
+    (created, renamed, archived): the change and its record commit together or not at all.
+    The caller's component lists ``AuditLog`` in ``writes_also`` (the table exists)."""
     _insert_row(conn, story_id, DONE, actor, action, "", "", detail, "")
 
 

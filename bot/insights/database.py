@@ -108,6 +108,9 @@ class Component:
 
     component: str = ""
     migrations: Sequence[str] = ()
+    # Components whose tables this one's transactions write too (the stories store writes
+    # audit rows in the same transaction as the change): migrated together with it.
+    writes_also: Sequence[type[Component]] = ()
 
     def __init__(self, path: Path, story_id: int = DEFAULT_STORY_ID) -> None:
         self.path = Path(path)
@@ -116,8 +119,13 @@ class Component:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
+        """Migrated in the first transaction that commits: one rolled back (e.g. a refused
+        insert) takes its migration with it, and the next one migrates again."""
+        migrating = not self._ready
         with connect(self.path) as conn:
-            if not self._ready:
-                migrate(conn, self.component, self.migrations)
-                self._ready = True
+            if migrating:
+                for part in (self, *self.writes_also):
+                    migrate(conn, part.component, part.migrations)
             yield conn
+        if migrating:
+            self._ready = True

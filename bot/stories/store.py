@@ -19,7 +19,7 @@ import sqlite3
 from dataclasses import dataclass
 
 from bot.clock import now_iso
-from bot.insights.audit import record_in
+from bot.insights.audit import AuditLog, record_in
 from bot.insights.database import DEFAULT_STORY_ID, Component
 
 STORY_MIGRATIONS = [
@@ -102,6 +102,7 @@ UNWRITTEN = StoryRecord(DEFAULT_STORY_ID, DEFAULT_NAME, created_by="upgrade")
 class StoryStore(Component):
     component = "stories"
     migrations = STORY_MIGRATIONS
+    writes_also = (AuditLog,)
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -185,17 +186,18 @@ class StoryStore(Component):
 
     def rename(self, story_id: int, new_name: str, *, by: str = "") -> StoryRecord:
         new_name = check_name(new_name)
-        story = self.get(story_id)
-        if story.name == new_name:
-            raise StoryError(f"the story is already named {new_name!r}")
+        story = self.get(story_id)  # StoryError if there is no such story
         try:
-            with self.transaction() as db:
-                db.execute("UPDATE stories SET name = ? WHERE id = ?", (new_name, story.id))
-                detail = f"{story.name!r} -> {new_name!r}"
-                record_in(db, story.id, by, "story rename", detail)
+            with self.transaction() as db:  # the old name read under the write lock
+                (old,) = db.execute("SELECT name FROM stories WHERE id = ?", (story_id,)).fetchone()
+                if old != new_name:
+                    db.execute("UPDATE stories SET name = ? WHERE id = ?", (new_name, story_id))
+                    record_in(db, story_id, by, "story rename", f"{old!r} -> {new_name!r}")
         except sqlite3.IntegrityError:
             raise StoryError(f"there is already a story named {new_name!r}") from None
-        return self.get(story_id)
+        if old == new_name:
+            raise StoryError(f"the story is already named {new_name!r}")
+        return self.get(story.id)
 
     def set_status(self, story_id: int, status: str, *, by: str = "") -> StoryRecord:
         """Archive (or bring back) a story: an archived story answers nothing and is listed
