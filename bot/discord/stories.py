@@ -24,7 +24,7 @@ from bot.discord.checks import added_by, moderator_only
 from bot.discord.embeds import Reply
 from bot.discord.logs import log_handled
 from bot.discord.markdown import AUTOCOMPLETE_LIMIT, CONTENT_LIMIT, safe_trim
-from bot.stories.store import ACTIVE, ARCHIVED, GUILD_SCOPE, StoryError, StoryRecord, check_name
+from bot.stories.store import ARCHIVED, GUILD_SCOPE, StoryError, StoryRecord, check_name
 
 if TYPE_CHECKING:
     from bot.discord.client import StoryDiscordBot
@@ -168,7 +168,7 @@ class StoriesCog(commands.Cog):
         log_handled("/story list", interaction.user.id, started, "ok")
 
     @story.command(name="create", description="Moderators: start a new, empty story.")
-    @app_commands.describe(name="Lowercase letters, digits and hyphens, e.g. fire-2024")
+    @app_commands.describe(name="Lowercase letters and digits, words joined by hyphens: fire-2024")
     @moderator_only(STORIES_REFUSAL)
     async def create(self, interaction: discord.Interaction, name: str) -> None:
         started = time.perf_counter()
@@ -230,10 +230,8 @@ class StoriesCog(commands.Cog):
         started = time.perf_counter()
         guild = str(interaction.guild_id)
 
-        def archive() -> StoryRecord:
+        def archive() -> StoryRecord:  # StoryError (already archived) is said to the moderator
             record = self.stories.named(name, guild)
-            if record.status != ACTIVE:
-                raise StoryError(f"story {record.name!r} is already archived")
             return self.stories.set_status(record.id, ARCHIVED, by=added_by(interaction.user))
 
         record = await asyncio.to_thread(archive)

@@ -47,8 +47,8 @@ class Curation:
         """Fetch and store ``url`` (and up to ``follow`` pages it links to); ``progress`` hears
         about every step. The first page's failure raises one of ``bot.sources.ingest.ERRORS``;
         ``force`` stores it even if its text is near-empty or exactly another source's.
-        ``published`` overrides the page's date, ``detail`` leads its audit row's detail,
-        ``extra`` adds header fields (provenance)."""
+        ``publisher`` and ``published`` override the page's, ``detail`` leads its audit row's
+        detail, ``extra`` adds header fields (provenance)."""
         return await self.ingestor.add_url(url, **options)
 
     def add_file(self, filename: str, data: bytes, **fields) -> Added:

@@ -138,7 +138,7 @@ class SourcesCog(commands.Cog):
         title="The article's title",
         publisher="Who published it, e.g. The Guardian",
         url="Where it was published (http or https)",
-        published="Publication date, e.g. 2020-09-10 (not in the future)",
+        published="Publication date, e.g. 2020-09-10 (not after tomorrow, UTC)",
         force=FORCE_HELP,
     )
     @moderator_only()

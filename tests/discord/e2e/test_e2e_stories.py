@@ -90,6 +90,10 @@ async def test_two_servers_never_see_or_change_each_others_stories(double, harne
         double, await double.slash(hmod, "story archive", harbour.general, name="default")
     )
     assert "Archived" in archived.content
+    again = await shown(
+        double, await double.slash(hmod, "story archive", harbour.general, name="default")
+    )
+    assert "already archived" in again.content  # refused, and nothing more recorded
     still = await shown(double, await double.slash(ana, "ask", question=SUNDANCE))
     assert "Sundance" in still.text()
 
@@ -100,6 +104,7 @@ async def test_two_servers_never_see_or_change_each_others_stories(double, harne
     assert [(s.name, s.status) for s in harbour_stories] == [("default", "archived")]
     theirs = bot.storybot.in_story(harbour_stories[0]).audit_entries()
     assert [(e.action, e.actor.split()[0]) for e in theirs][:1] == [("story archive", "hmod")]
+    assert [e.action for e in theirs].count("story archive") == 1
 
 
 async def test_a_channel_bound_to_a_story_answers_from_it_and_names_it(double, harness):
