@@ -110,11 +110,10 @@ def section(
     piped), or its title and ``empty`` in words when it has no rows."""
     if not rows:
         out.print(f"{title}: {empty}", highlight=False, soft_wrap=True)
-    elif out.is_terminal:
-        print_table(out, title, columns, rows)
-    else:
+        return
+    if not out.is_terminal:  # print_table's plain lines carry no title
         out.file.write(f"# {title}\n")
-        print_table(out, title, columns, rows)
+    print_table(out, title, columns, rows)
 
 
 def shortened(question: str) -> str:
