@@ -183,10 +183,10 @@ class Retriever:
         self.semantic = semantic
         self.weight = weight
         # Words of the corpus by stem, so a question word the corpus never uses can still find
-        # its family: "criticized" -> "criticism", "controversy" -> "controversial".
-        self._family: dict[str, set[str]] = {}
-        for term in index.doc_freq:
-            self._family.setdefault(stem(term), set()).add(term)
+        # its family: "criticized" -> "criticism", "controversy" -> "controversial". Built on
+        # the first question that needs it (stemming the vocabulary is ~0.15 s of a 100k
+        # restart; most questions use only corpus words).
+        self._families: dict[str, set[str]] | None = None
         # Corpus words by first letter, for typo matching (built on the first typo).
         self._spelling: dict[str, list[str]] | None = None
         self._alias_of: dict[str, frozenset[str]] = {}
@@ -211,7 +211,8 @@ class Retriever:
             for term in token.terms:
                 concept = self._alias_of.get(term, frozenset((term,)))
                 if not any(t in self.index.doc_freq for t in concept):
-                    concept = concept.union(*(self._family.get(stem(t), ()) for t in concept))
+                    family = self._family()
+                    concept = concept.union(*(family.get(stem(t), ()) for t in concept))
                 if typos and not any(t in self.index.doc_freq for t in concept):
                     nearest = self._nearest_word(term)
                     if nearest is not None:
@@ -222,6 +223,16 @@ class Retriever:
         for start, end, word in reversed(fixes):
             question = question[:start] + word + question[end:]
         return seen, question
+
+    def _family(self) -> dict[str, set[str]]:
+        """The corpus words by stem (built once; two threads may both build it: same map)."""
+        families = self._families
+        if families is None:
+            families = {}
+            for term in self.index.doc_freq:
+                families.setdefault(stem(term), set()).add(term)
+            self._families = families
+        return families
 
     def _nearest_word(self, term: str) -> str | None:
         """The corpus word ``term`` is most likely a typo of: same first letter, within
