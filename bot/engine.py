@@ -194,8 +194,9 @@ class StoryBot:
         return len(self._open.story.snapshot.retriever.index)
 
     @property
-    def passages(self) -> list[Passage]:
-        """The passages of the current snapshot, in index order."""
+    def passages(self) -> Sequence[Passage]:
+        """The passages of the current snapshot, in index order (a sequence that makes each
+        passage when it is read)."""
         return self._open.story.snapshot.retriever.index.passages
 
     @property

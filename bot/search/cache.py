@@ -16,20 +16,23 @@ re-processes only that source (``StoryBot.reload`` goes through here).
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import io
+import itertools
 import logging
 import math
 import mmap
+import operator
 import os
 import re
 import struct
 import zipfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 import numpy as np
 
@@ -82,28 +85,26 @@ class PassageCache:
     def passages(self, sources: Iterable[Source]) -> PassageList:
         """All passages of ``sources``, in order; only sources not cached are processed."""
         memory: dict[str, _Entry] = {}
-        out = PassageList()
         for source in sources:
             key = self.key(source)
             entry = self._memory.get(source.id)
             if entry is None or entry.key != key:
                 unpack = partial(_unpack, source, self._vocabulary)
-                read = self._files.read(source.id, key, unpack)
-                if read is None:
-                    found = split(source, self.analyzer, self.window)
+                found = self._files.read(source.id, key, unpack)
+                if found is None:
+                    split_up = split(source, self.analyzer, self.window)
                     self.processed += 1
-                    packed = _pack(found)
+                    packed = _pack(split_up)
                     self._files.write(source.id, key, packed)
-                    _, ids = self._vocabulary.canonical(packed["vocab"].tolist())
-                    read = found, ids, packed["term_ids"], packed["term_ptr"]
-                found, ids, term_ids, term_ptr = read
-                tokens = ids[term_ids]
-                entry = _Entry(key, found, tokens, np.diff(term_ptr).astype(np.int32))
+                    ids = self._vocabulary.ids(packed["vocab"].tolist())
+                    tokens = ids[packed["term_ids"]]
+                    found = split_up, tokens, np.diff(packed["term_ptr"]).astype(np.int32)
+                entry = _Entry(key, *found)
             memory[source.id] = entry
-            out.extend(entry.passages)
         self._memory = memory
         self._files.prune(memory.keys())
         entries = list(memory.values())
+        out = PassageList([e.passages for e in entries], list(memory))
         out.tokens = _concatenate([e.tokens for e in entries], np.int32)
         out.lengths = _concatenate([e.lengths for e in entries], np.int64)
         out.vocabulary = self._vocabulary.terms
@@ -117,10 +118,8 @@ class Vocabulary:
         self._ids: dict[str, int] = {}
         self.terms: list[str] = []
 
-    def canonical(self, terms: list[str]) -> tuple[list[str], np.ndarray]:
-        """Each term as the one string object the vocabulary keeps for it (so a million
-        passages share their terms' strings, as ``sys.intern`` would, without interning each
-        file's vocabulary again), and its id."""
+    def ids(self, terms: list[str]) -> np.ndarray:
+        """Each term's id (int32), numbering the terms not seen yet."""
         ids, known = self._ids, self.terms
         # One lookup per term in C (``map``); only the terms never seen go through Python.
         found = list(map(ids.get, terms))
@@ -135,17 +134,146 @@ class Vocabulary:
                 number = ids[terms[n]] = len(known)
                 known.append(terms[n])
             found[n] = number
-        return list(map(known.__getitem__, found)), np.array(found, np.int32)
+        return np.array(found, np.int32)
 
 
-class PassageList(list):
-    """Passages in index order, with their terms as arrays too, so an index is built without a
-    pass over every term in Python: ``tokens`` (each passage's terms, in order, as ids into
-    ``vocabulary``, all passages one after the other) and ``lengths`` (terms per passage)."""
+class SourcePassages(Sequence[Passage]):
+    """One source's passages as its cache file's arrays (copied out of the memory map), each
+    :class:`Passage` made when it is asked for: a restart made every passage of the corpus
+    (97k objects and their term tuples at 100k passages: ~0.4 s and ~45 MB) for the few dozen a
+    question reads. The same passages, equal to the ones ``split`` makes."""
+
+    __slots__ = ("_bounds", "_sent_ptr", "_starts", "_term_ptr", "_terms", "_tokens", "source_id")
+
+    def __init__(
+        self,
+        source_id: str,
+        bounds: np.ndarray,
+        tokens: np.ndarray,
+        term_ptr: np.ndarray,
+        sent_ptr: np.ndarray,
+        starts: np.ndarray,
+        terms: list[str],
+    ) -> None:
+        """``tokens``: the terms as ids into ``terms`` (the cache's vocabulary, which only
+        grows), passage ``i``'s from ``term_ptr[i]`` to ``term_ptr[i + 1]``; likewise its
+        sentence starts in ``starts`` by ``sent_ptr``."""
+        self.source_id = source_id
+        self._bounds, self._tokens, self._terms = bounds, tokens, terms
+        self._term_ptr, self._sent_ptr, self._starts = term_ptr, sent_ptr, starts
+
+    def __len__(self) -> int:
+        return len(self._bounds)
+
+    @overload
+    def __getitem__(self, i: int) -> Passage: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[Passage]: ...
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self._make(j) for j in range(*i.indices(len(self)))]
+        n = len(self._bounds)
+        j = operator.index(i)
+        j = j + n if j < 0 else j
+        if not 0 <= j < n:
+            raise IndexError("passage index out of range")
+        return self._make(j)
+
+    def _make(self, i: int) -> Passage:
+        a, b = int(self._term_ptr[i]), int(self._term_ptr[i + 1])
+        c, d = int(self._sent_ptr[i]), int(self._sent_ptr[i + 1])
+        start, end = self._bounds[i].tolist()
+        return Passage(
+            self.source_id,
+            start,
+            end,
+            tuple(map(self._terms.__getitem__, self._tokens[a:b].tolist())),
+            tuple(self._starts[c:d].tolist()),
+        )
+
+    def __iter__(self) -> Iterator[Passage]:
+        terms = list(map(self._terms.__getitem__, self._tokens.tolist()))
+        tp, sp, starts = self._term_ptr.tolist(), self._sent_ptr.tolist(), self._starts.tolist()
+        for j, (start, end) in enumerate(self._bounds.tolist()):
+            yield Passage(
+                self.source_id,
+                start,
+                end,
+                tuple(terms[tp[j] : tp[j + 1]]),
+                tuple(starts[sp[j] : sp[j + 1]]),
+            )
+
+    def __eq__(self, other: object) -> bool:
+        return _same_passages(self, other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class PassageList(Sequence[Passage]):
+    """Passages in index order (each source's, source after source), with their terms as
+    arrays too, so an index is built without a pass over every term in Python: ``tokens``
+    (each passage's terms, in order, as ids into ``vocabulary``, all passages one after the
+    other) and ``lengths`` (terms per passage). Compares equal to a list of the same
+    passages."""
 
     tokens: np.ndarray
     lengths: np.ndarray
     vocabulary: list[str]
+
+    def __init__(
+        self, parts: Sequence[Sequence[Passage]] = (), source_ids: Sequence[str] = ()
+    ) -> None:
+        """``parts``: each source's passages, in order (ids: ``source_ids``)."""
+        self.parts = list(parts)
+        self.source_ids = list(source_ids)
+        self._ends = np.cumsum([len(part) for part in self.parts], dtype=np.int64).tolist()
+
+    def __len__(self) -> int:
+        return self._ends[-1] if self._ends else 0
+
+    @overload
+    def __getitem__(self, i: int) -> Passage: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[Passage]: ...
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        n = len(self)
+        j = operator.index(i)
+        j = j + n if j < 0 else j
+        if not 0 <= j < n:
+            raise IndexError("passage index out of range")
+        part = bisect.bisect_right(self._ends, j)
+        return self.parts[part][j - (self._ends[part - 1] if part else 0)]
+
+    def __iter__(self) -> Iterator[Passage]:
+        return itertools.chain.from_iterable(self.parts)
+
+    def of_source(self, source_id: str) -> Sequence[Passage]:
+        """The passages of one source, in order (none for a source not here)."""
+        for sid, part in zip(self.source_ids, self.parts, strict=True):
+            if sid == source_id:
+                return part
+        return ()
+
+    def by_source(self) -> dict[str, Sequence[Passage]]:
+        """Each source's passages, in order, by source id."""
+        return dict(zip(self.source_ids, self.parts, strict=True))
+
+    def __eq__(self, other: object) -> bool:
+        return _same_passages(self, other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def _same_passages(mine: Sequence[Passage], other: object) -> bool:
+    if not isinstance(other, (list, tuple, PassageList, SourcePassages)):
+        return NotImplemented
+    return len(mine) == len(other) and all(a == b for a, b in zip(mine, other, strict=True))
 
 
 @dataclass(frozen=True)
@@ -153,7 +281,7 @@ class _Entry:
     """One source's passages in memory, and their terms as vocabulary ids."""
 
     key: str
-    passages: list[Passage]
+    passages: Sequence[Passage]
     tokens: np.ndarray
     lengths: np.ndarray
 
@@ -339,9 +467,9 @@ def _pack(passages: list[Passage]) -> dict[str, np.ndarray]:
 
 def _unpack(
     source: Source, vocabulary: Vocabulary, data
-) -> tuple[list[Passage], np.ndarray, np.ndarray, np.ndarray]:
-    """A source's passages, their terms as ids into the file's vocabulary (checked), and the
-    ids of the file's vocabulary in ``vocabulary``."""
+) -> tuple[SourcePassages, np.ndarray, np.ndarray]:
+    """A source's passages (their arrays checked and copied out of the file), their terms
+    as ids into ``vocabulary``, and their term counts."""
     bounds, term_ptr, term_ids = data["bounds"], data["term_ptr"], data["term_ids"]
     sent_ptr, sent_starts = data["sent_ptr"], data["sent_starts"]
     vocab_array = data["vocab"]
@@ -361,17 +489,15 @@ def _unpack(
         or not within(term_ids, 0, len(vocab_array))
     ):
         raise ValueError("inconsistent arrays")
-    vocab, ids = vocabulary.canonical(vocab_array.tolist())
-    terms = [vocab[i] for i in term_ids.tolist()]
-    tp, sp, starts = term_ptr.tolist(), sent_ptr.tolist(), sent_starts.tolist()
-    passages = [
-        Passage(
-            source.id,
-            start,
-            end,
-            tuple(terms[tp[j] : tp[j + 1]]),
-            tuple(starts[sp[j] : sp[j + 1]]),
-        )
-        for j, (start, end) in enumerate(bounds.tolist())
-    ]
-    return passages, ids, np.array(term_ids, dtype=np.int64), np.array(term_ptr, np.int64)
+    tokens = vocabulary.ids(vocab_array.tolist())[term_ids]
+    term_ptr = np.array(term_ptr, np.int64)
+    passages = SourcePassages(
+        source.id,
+        np.array(bounds, np.int64),
+        tokens,
+        term_ptr,
+        np.array(sent_ptr, np.int64),
+        np.array(sent_starts, np.int64),
+        vocabulary.terms,
+    )
+    return passages, tokens, np.diff(term_ptr).astype(np.int32)

@@ -108,9 +108,10 @@ class Index:
         # Passages without a single term cannot match; leaving them out also avoids a zero avgdl.
         # Vocabulary in first-occurrence order: rank-bm25's order, which BM25Okapi's mean idf
         # is summed in.
+        self.passages: Sequence[Passage]
         if isinstance(passages, PassageList):  # terms already as arrays: no pass in Python
             self._rows, vocab, ids, doc_len = _terms_from_arrays(passages)
-            self.passages = list(passages)
+            self.passages = passages  # made one by one as they are read (no list of them all)
         else:
             self.passages = list(passages)
             self._rows, vocab, ids, doc_len = _terms_of(self.passages)

@@ -7,8 +7,10 @@ a source whose every passage is its title gets its first.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 
+from bot.search.cache import PassageList
 from bot.search.passages import Passage
 from bot.search.retrieval import Excerpt
 from bot.sources.corpus import Source
@@ -22,6 +24,9 @@ def leads(sources: Iterable[Source], passages: Iterable[Passage]) -> dict[str, E
     wanted = {s.id: s for s in sources}
     found: dict[str, Excerpt] = {}
     fallback: dict[str, Excerpt] = {}
+    if isinstance(passages, PassageList):  # only the wanted sources' passages are made
+        by_source = passages.by_source()
+        passages = itertools.chain.from_iterable(by_source.get(sid, ()) for sid in wanted)
     for p in passages:
         source = wanted.get(p.source_id)
         if source is None or p.source_id in found:

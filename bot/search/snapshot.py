@@ -26,7 +26,6 @@ from bot.config import Config
 from bot.search.cache import PassageCache
 from bot.search.embeddings import embedder_for
 from bot.search.index import Index
-from bot.search.passages import Passage
 from bot.search.retrieval import Retriever
 from bot.search.semantic import BuildProgress, SemanticIndex, VectorCache
 from bot.search.text import Analyzer
@@ -99,9 +98,7 @@ class Segments:
         index = index_type(passages, self.config.retrieval)
         if self.vectors is None:
             return index, None
-        by_source: dict[str, list[Passage]] = {s.id: [] for s in sources}
-        for passage in passages:
-            by_source[passage.source_id].append(passage)
+        by_source = passages.by_source()
         keys = self.passages.last_keys()
         per_source = [(s, keys[s.id], by_source[s.id]) for s in sources]
         return index, self.vectors.index(per_source, self.progress)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from bot.config import Config
@@ -61,7 +61,7 @@ class StoryIndex:
         return self.reloader.snapshot
 
     @property
-    def passages(self) -> list[Passage]:
+    def passages(self) -> Sequence[Passage]:
         return self.snapshot.retriever.index.passages
 
     @property

@@ -199,3 +199,28 @@ def test_the_index_built_from_the_cache_s_arrays_equals_one_built_from_passages(
     for query in (*QUERIES, ["lighthouse", "lighthouse", "film"], ["beta", "petition"]):
         assert np.array_equal(fast.scores(query), slow.scores(query))
         assert fast.top(query, 5) == slow.top(query, 5)
+
+
+def test_passages_read_from_the_cache_are_the_ones_split_makes(make_bot):
+    """After a restart each passage is made from its cache file's arrays when it is read (no
+    list of them all): every way of reading them gives exactly ``split``'s passages."""
+    from bot.search.passages import split
+
+    first = make_bot(A, B)
+    expected = [p for s in first.sources for p in split(s, first.analyzer)]
+    second = restart(first)
+    read = second.passages
+    assert not isinstance(read, list)
+    assert read == expected and expected == read
+    assert list(read) == expected
+    assert [read[i] for i in range(len(read))] == expected
+    assert [read[i] for i in range(-len(read), 0)] == expected
+    assert read[1:4] == expected[1:4]
+    with pytest.raises(IndexError):
+        read[len(read)]
+    for s in second.sources:
+        assert list(read.of_source(s.id)) == [p for p in expected if p.source_id == s.id]
+    assert read.of_source("no-such-source") == ()
+    # The same strings as the index's vocabulary (one object per term).
+    vocab = {t: t for t in second.retriever.index._vocab}
+    assert all(vocab[t] is t for p in read for t in p.terms)
