@@ -137,7 +137,41 @@ class Vocabulary:
         return np.array(found, np.int32)
 
 
-class SourcePassages(Sequence[Passage]):
+class LazyPassages(Sequence[Passage]):
+    """Passages made when read: a subclass gives ``__len__`` and ``_at(j)`` for ``0 <= j <
+    len``; indexing (negative too), slices and equality with a list of the same passages come
+    from here."""
+
+    __slots__ = ()
+
+    def _at(self, j: int) -> Passage:
+        raise NotImplementedError
+
+    @overload
+    def __getitem__(self, i: int) -> Passage: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[Passage]: ...
+
+    def __getitem__(self, i):
+        n = len(self)
+        if isinstance(i, slice):
+            return [self._at(j) for j in range(*i.indices(n))]
+        j = operator.index(i)
+        j = j + n if j < 0 else j
+        if not 0 <= j < n:
+            raise IndexError("passage index out of range")
+        return self._at(j)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, (list, tuple, LazyPassages)):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class SourcePassages(LazyPassages):
     """One source's passages as its cache file's arrays (copied out of the memory map), each
     :class:`Passage` made when it is asked for: a restart made every passage of the corpus
     (97k objects and their term tuples at 100k passages: ~0.4 s and ~45 MB) for the few dozen a
@@ -165,23 +199,7 @@ class SourcePassages(Sequence[Passage]):
     def __len__(self) -> int:
         return len(self._bounds)
 
-    @overload
-    def __getitem__(self, i: int) -> Passage: ...
-
-    @overload
-    def __getitem__(self, i: slice) -> list[Passage]: ...
-
-    def __getitem__(self, i):
-        if isinstance(i, slice):
-            return [self._make(j) for j in range(*i.indices(len(self)))]
-        n = len(self._bounds)
-        j = operator.index(i)
-        j = j + n if j < 0 else j
-        if not 0 <= j < n:
-            raise IndexError("passage index out of range")
-        return self._make(j)
-
-    def _make(self, i: int) -> Passage:
+    def _at(self, i: int) -> Passage:
         a, b = int(self._term_ptr[i]), int(self._term_ptr[i + 1])
         c, d = int(self._sent_ptr[i]), int(self._sent_ptr[i + 1])
         start, end = self._bounds[i].tolist()
@@ -205,13 +223,8 @@ class SourcePassages(Sequence[Passage]):
                 tuple(starts[sp[j] : sp[j + 1]]),
             )
 
-    def __eq__(self, other: object) -> bool:
-        return _same_passages(self, other)
 
-    __hash__ = None  # type: ignore[assignment]
-
-
-class PassageList(Sequence[Passage]):
+class PassageList(LazyPassages):
     """Passages in index order (each source's, source after source), with their terms as
     arrays too, so an index is built without a pass over every term in Python: ``tokens``
     (each passage's terms, in order, as ids into ``vocabulary``, all passages one after the
@@ -233,20 +246,7 @@ class PassageList(Sequence[Passage]):
     def __len__(self) -> int:
         return self._ends[-1] if self._ends else 0
 
-    @overload
-    def __getitem__(self, i: int) -> Passage: ...
-
-    @overload
-    def __getitem__(self, i: slice) -> list[Passage]: ...
-
-    def __getitem__(self, i):
-        if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(len(self)))]
-        n = len(self)
-        j = operator.index(i)
-        j = j + n if j < 0 else j
-        if not 0 <= j < n:
-            raise IndexError("passage index out of range")
+    def _at(self, j: int) -> Passage:
         part = bisect.bisect_right(self._ends, j)
         return self.parts[part][j - (self._ends[part - 1] if part else 0)]
 
@@ -263,17 +263,6 @@ class PassageList(Sequence[Passage]):
     def by_source(self) -> dict[str, Sequence[Passage]]:
         """Each source's passages, in order, by source id."""
         return dict(zip(self.source_ids, self.parts, strict=True))
-
-    def __eq__(self, other: object) -> bool:
-        return _same_passages(self, other)
-
-    __hash__ = None  # type: ignore[assignment]
-
-
-def _same_passages(mine: Sequence[Passage], other: object) -> bool:
-    if not isinstance(other, (list, tuple, PassageList, SourcePassages)):
-        return NotImplemented
-    return len(mine) == len(other) and all(a == b for a, b in zip(mine, other, strict=True))
 
 
 @dataclass(frozen=True)
