@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 from bot.sources.corpus import CorpusError, Link, Source, publication_date
 from bot.sources.decoding import DocumentError
+from bot.sources.relevance import mask
 from bot.sources.uploads import upload_content
 from bot.sources.urls import clean_url, is_http_url, normalize_url
 from bot.sources.web.extract import Extracted, ExtractError, extract
@@ -41,6 +42,9 @@ NEAR_DUPLICATE_CONTAINMENT = 0.8
 MIN_SHINGLES = 10
 # When following links, links that fail are skipped; give up after this many attempts per page.
 FOLLOW_ATTEMPTS_PER_PAGE = 3
+# A link text this long names its page (a headline): its words are left out when the page it
+# names is judged (``without_link_words``).
+MENTION_WORDS = 3
 # Characters of a followed page's text its relevance is judged on (as for feed items).
 SCORED_CHARS = 2000
 # Adds run at most this many at a time (each is bounded by the fetch deadline); more wait.
@@ -205,12 +209,14 @@ class Ingestor:
         extra: dict | None = None,
         force: bool = False,
         on_topic: bool = False,
+        link_text: str = "",
         publisher: str = "",
         published: str = "",
         detail: str = "",
     ) -> Added:
         """Fetch, extract and store one page (blocking). Raises one of ``ERRORS``;
-        ``on_topic``: OffTopic unless the page passes the relevance rule (followed links)."""
+        ``on_topic``: OffTopic unless the page passes the relevance rule (followed links:
+        judged without the words of ``link_text``, see ``without_link_words``)."""
         url = url.strip()
         url_host(url)  # a clear refusal for ftp:, file:, garbage, before anything else
         existing = self.find_url(url)
@@ -219,7 +225,8 @@ class Ingestor:
         page = self.fetcher.fetch(url)
         content = extract(page)
         if on_topic and self.relevance is not None:
-            verdict = self.relevance(f"{content.title}\n{content.text[:SCORED_CHARS]}")
+            judged = f"{content.title}\n{content.text[:SCORED_CHARS]}"
+            verdict = self.relevance(without_link_words(judged, link_text))
             if not verdict.relevant:
                 raise OffTopic(f"not about the story: {verdict.reason}")
         return self.store(
@@ -395,6 +402,7 @@ class Ingestor:
                         added_by=added_by,
                         extra={"linked_from": first.source.id},
                         on_topic=True,
+                        link_text=link.text,
                     )
                 except Exception as exc:  # one bad link must not hide what was stored
                     if isinstance(exc, ERRORS):
@@ -409,6 +417,17 @@ class Ingestor:
                 await emit("added", added.source.url, f"Added {added.source.id}")
         await emit("done", url, f"Added {len(report.added)} source(s)")
         return report
+
+
+def without_link_words(text: str, link_text: str) -> str:
+    """A followed page's text without the words of the link that named it, when that link
+    text is a headline (MENTION_WORDS words or more): the linking page's own sentence naming
+    it ("our food desk published the ten best pizza places in Naples") is in the corpus, so
+    those words would make any page it links to look like the story."""
+    words = _WORD.findall(link_text)
+    if len(words) < MENTION_WORDS:
+        return text  # "minutes", "this", "here": no headline
+    return mask(text, frozenset(w.lower() for w in words))
 
 
 def source_with_url(sources: list[Source], url: str) -> Source | None:

@@ -209,6 +209,31 @@ async def test_a_line_of_links_does_not_make_a_linked_page_look_like_the_story(w
     assert "Also today: The ten best pizza places in town." in roundup.text  # stored as read
 
 
+async def test_a_sentence_naming_a_linked_page_does_not_make_it_look_like_the_story(web, bot):
+    """The roundup's own sentence names the pizza guide by its headline (found by dogfooding:
+    the guide then matched that sentence and was added): a followed page is judged without
+    the words of the link that named it."""
+    web.html("/pizza", linked_html("The ten best pizza places in town", PIZZA))
+    web.html(
+        "/roundup",
+        "<html><head><title>Harbour bridge roundup</title></head><body><article>"
+        f"<p>{ARTICLE_SENTENCES[0]} Read the <a href='/minutes'>minutes</a> of the meeting.</p>"
+        f"<p>{ARTICLE_SENTENCES[1]} Meanwhile our food desk published <a href='/pizza'>the ten "
+        "best pizza places in town</a> this week.</p>"
+        f"<p>{ARTICLE_SENTENCES[3]}</p></article></body></html>",
+    )
+    report = await bot.add_url(web.url("/roundup"), follow=2)
+    assert [a.source.id for a in report.added] == [
+        "harbour-bridge-roundup",
+        "council-minutes-3-march",
+    ]
+    ((url, reason),) = report.skipped
+    assert url == web.url("/pizza") and reason.startswith("not about the story")
+    # The sentence itself is a passage (it is part of the story's text) and is quoted as such.
+    answer = bot.ask("What did the food desk publish this week?")
+    assert any("food desk" in e.text for e in [*answer.excerpts, *answer.closest])
+
+
 async def test_two_adds_at_once_both_land(web, bot):
     results = await asyncio.gather(
         bot.add_url(web.url("/minutes")), bot.add_url(web.url("/ferry-study"))
