@@ -322,6 +322,8 @@ def cmd_eval(args, out: Console, err: Console) -> int:
         items = read_labelled(args.file)
     except (OSError, ValueError) as exc:
         raise CliError(f"cannot read {args.file}: {exc}") from exc
+    if not items:
+        raise CliError(f'{args.file} has no questions (one {{"q": ..., "answers": [...]}} a line)')
     bot = open_bot(args, err)
     k = max(3, bot.config.retrieval.top_k)
     report = evaluate(lambda q: bot.ask(q, k), items)

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.search.retrieval import Answer, Excerpt
+from bot.search.retrieval import Answer, Excerpt, QuestionError, clean_or_refuse
 from bot.sources.corpus import Source
 
 
@@ -113,18 +113,32 @@ class Report(ShownCounts):
 
 
 def read_labelled(path: Path) -> list[Labelled]:
+    """The questions of a JSONL file, each ``{"q": "question", "answers": ["phrase", ...]}``
+    (``[]``: the story does not answer it); ValueError naming the first bad line."""
     items = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
-            items.append(Labelled(str(record["q"]), tuple(str(a) for a in record["answers"])))
-        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            items.append(_labelled(json.loads(line)))
+        except (json.JSONDecodeError, KeyError, TypeError, QuestionError) as exc:
             raise ValueError(
-                f'{path.name} line {number}: expected {{"q": ..., "answers": [...]}} ({exc})'
+                f'{path.name} line {number}: expected {{"q": "...", "answers": ["...", ...]}} '
+                f"({exc})"
             ) from exc
     return items
+
+
+def _labelled(record: object) -> Labelled:
+    if not isinstance(record, dict):
+        raise TypeError("not a JSON object")
+    question, answers = record["q"], record["answers"]
+    if not isinstance(question, str):
+        raise TypeError('"q" must be a string')
+    if not isinstance(answers, list) or not all(isinstance(a, str) and a for a in answers):
+        raise TypeError('"answers" must be a list of phrases (strings)')
+    clean_or_refuse(question)  # as a member's question is: not empty, not too long
+    return Labelled(question, tuple(answers))
 
 
 def _norm(text: str) -> str:

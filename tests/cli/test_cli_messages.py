@@ -82,3 +82,29 @@ def test_stories_commands_refuse_story_instead_of_ignoring_it(capsys, config_pat
     with pytest.raises(SystemExit):
         run_cli(capsys, "stories", "rename", "--help")
     assert "--story" not in capsys.readouterr().out  # not offered in its help either
+
+
+@pytest.mark.parametrize(
+    "line, why",
+    [
+        ('{"q": "", "answers": ["x"]}', "Please type a question"),
+        ('{"q": "' + "why " * 300 + '", "answers": []}', "characters long"),
+        ('{"q": "How many signed?", "answers": "300,000"}', '"answers" must be a list'),
+        ('{"q": 42, "answers": []}', '"q" must be a string'),
+        ('{"q": "How many signed?", "answers": [42]}', '"answers" must be a list'),
+        ('["How many signed?"]', "not a JSON object"),
+    ],
+)
+def test_eval_refuses_a_bad_question_line_by_its_number(capsys, config_path, tmp_path, line, why):
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text('{"q": "Who directed Cuties?", "answers": ["Doucouré"]}\n' + line + "\n")
+    code, _, err = run_cli(capsys, "--config", str(config_path), "eval", str(questions))
+    assert code == 1 and "questions.jsonl line 2" in err and why in err
+    assert "Traceback" not in err
+
+
+def test_eval_of_an_empty_file_says_so(capsys, config_path, tmp_path):
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n")
+    code, _, err = run_cli(capsys, "--config", str(config_path), "eval", str(empty))
+    assert code == 1 and "has no questions" in err
