@@ -27,7 +27,7 @@ from bot.cli.common import (
     story_command,
     whole_number,
 )
-from bot.cli.sources import MAX_FOLLOW, print_added
+from bot.cli.sources import MAX_FOLLOW, print_report
 from bot.cli.terminal import Column, literal, print_table
 from bot.sources.feeds.store import STATUSES
 
@@ -324,8 +324,7 @@ def cmd_accept(args, out: Console, err: Console) -> int:
     bot = open_bot(args, err)
     with err.status("Adding…"):
         accepted = asyncio.run(bot.accept_candidate(args.id, follow=args.follow, by=args.by))
-    for added in accepted.report.added:
-        print_added(out, added, args)
+    print_report(out, accepted.report, args)
     return EXIT_OK
 
 

@@ -231,23 +231,33 @@ def _add_url(args, out: Console, err: Console) -> int:
                 force=args.force,
             )
         )
+    print_report(out, report, args)
+    return EXIT_OK
+
+
+def print_report(out: Console, report, args) -> None:
+    """What an add stored, then what it skipped and why (off topic, a failed download, ...),
+    and how many of the links asked for were followed (``sources add``, ``feeds accept``)."""
     for added in report.added:
         print_added(out, added, args)
-    # What was skipped and why (off topic, a failed download, ...), on stdout with the adds.
     for url, reason in report.skipped:
         out.print(
             f"[yellow]skipped[/yellow] {literal(url)}: {literal(reason)}",
             highlight=False,
             soft_wrap=True,
         )
-    if args.follow and len(report.added) < 1 + args.follow:
+    followed = len(report.added) - 1
+    if args.follow and report.added and followed < args.follow:
+        why = (
+            f"{len(report.skipped)} skipped"
+            if report.skipped
+            else "it links to no other page that is not in the corpus yet"
+        )
         out.print(
-            f"followed {len(report.added) - 1} of {args.follow} link(s) asked for "
-            f"({len(report.skipped)} skipped)",
+            f"followed {followed} of {args.follow} link(s) asked for ({why})",
             highlight=False,
             soft_wrap=True,
         )
-    return EXIT_OK
 
 
 def print_added(out: Console, added, args) -> None:

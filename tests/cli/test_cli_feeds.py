@@ -63,8 +63,11 @@ def test_watch_check_review_accept_and_ignore(capsys, config_path, web):
     code, out, _ = run(capsys, config_path, "feeds", "queue", "--json")
     (candidate,) = [json.loads(line) for line in out.splitlines()]
 
-    code, out, _ = run(capsys, config_path, "feeds", "accept", str(candidate["id"]), "--by", "ed")
+    accept = ["feeds", "accept", str(candidate["id"]), "--by", "ed", "--follow", "1"]
+    code, out, _ = run(capsys, config_path, *accept)
     assert code == 0 and "added" in out
+    # The page links nowhere new: said, as sources add --follow says it.
+    assert "followed 0 of 1 link(s) asked for (it links to no other page that is not in" in out
     code, out, _ = run(capsys, config_path, "sources", "log", "--json")
     (added,) = [e for e in map(json.loads, out.splitlines()) if e["action"] == "add"]
     assert added["actor"] == "ed"
