@@ -166,7 +166,7 @@ def cmd_add(args, out: Console, err: Console) -> int:
 
 def _add_file(args, out: Console, err: Console) -> int:
     """``sources add --file``: the same checks and extraction as an upload on Discord."""
-    from bot.sources.decoding import read_document
+    from bot.sources.decoding import DocumentError, read_document
     from bot.sources.uploads import UPLOAD_SUFFIXES
     from bot.sources.urls import is_http_url
 
@@ -174,8 +174,6 @@ def _add_file(args, out: Console, err: Console) -> int:
     if suffix not in UPLOAD_SUFFIXES:  # the type first: a title would not make a .png addable
         kinds = ", ".join(sorted(UPLOAD_SUFFIXES))
         raise CliError(f"{args.file.name}: only {kinds} files can be added", EXIT_USAGE)
-    if not args.title and suffix not in {".md", ".markdown", ".html", ".htm"}:
-        raise CliError("--title is required with a .txt file", EXIT_USAGE)
     if args.url.strip() and not is_http_url(args.url.strip()):
         raise CliError("--url must be an http:// or https:// address", EXIT_USAGE)
     if args.follow:
@@ -184,10 +182,19 @@ def _add_file(args, out: Console, err: Console) -> int:
             "(storybot sources links ID lists them) but not followed",
             EXIT_USAGE,
         )
+    try:
+        data = read_document(args.file)
+    except DocumentError:
+        data = None  # said below, after the usage errors
+    titled = suffix in {".md", ".markdown", ".html", ".htm"} or (data or b"").startswith(b"+++")
+    if not args.title and not titled:  # a corpus file's header has its title
+        raise CliError("--title is required with a .txt file", EXIT_USAGE)
+    if data is None:
+        data = read_document(args.file)
     bot = open_bot(args, err, need="nothing", load=False)
     added = bot.add_file(
         args.file.name,
-        read_document(args.file),
+        data,
         title=args.title,
         url=args.url,
         publisher=args.publisher,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import PurePath
 
+from bot.sources.corpus import FENCE, CorpusError, parse
 from bot.sources.decoding import MAX_DOCUMENT_BYTES, TEXT_SUFFIXES, DocumentError, decode_text
 from bot.sources.web.extract import Extracted, ExtractError, extract_html, extract_plain
 
@@ -29,6 +30,8 @@ def upload_content(filename: str, data: bytes, url: str = "") -> Extracted:
             f"{filename}: only {', '.join(sorted(UPLOAD_SUFFIXES))} files can be added"
         )
     text = decode_text(data, filename)
+    if text.startswith((FENCE + "\n", FENCE + "\r\n")):
+        return _corpus_file(text, filename)
     try:
         if suffix in HTML_SUFFIXES:
             return extract_html(text, url)
@@ -40,3 +43,22 @@ def upload_content(filename: str, data: bytes, url: str = "") -> Extracted:
     if suffix not in MARKDOWN_SUFFIXES or not first_line.lstrip().startswith("#"):
         content = replace(content, title="")
     return content
+
+
+def _corpus_file(text: str, filename: str) -> Extracted:
+    """A storybot corpus file (a ``+++`` metadata header, then the text), e.g. a source copied
+    from another story: its text without the header, its title, publisher, date and links (its
+    header was once stored as the article's first lines and quoted)."""
+    try:
+        source = parse(text, filename)
+    except CorpusError as exc:
+        raise DocumentError(f"a storybot corpus file that does not load: {exc}") from exc
+    author = source.extra.get("author", "")
+    return Extracted(
+        source.text,
+        source.title,
+        author if isinstance(author, str) else "",
+        source.published,
+        source.publisher,
+        source.links,
+    )

@@ -3,8 +3,11 @@ by a dogfooding session: each of these once said something else)."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
+from bot.sources.corpus import Corpus
 from helpers import run_cli
 
 
@@ -108,3 +111,26 @@ def test_eval_of_an_empty_file_says_so(capsys, config_path, tmp_path):
     empty.write_text("\n")
     code, _, err = run_cli(capsys, "--config", str(config_path), "eval", str(empty))
     assert code == 1 and "has no questions" in err
+
+
+def test_a_corpus_file_added_to_another_story_keeps_its_text_not_its_header(
+    capsys, config_path, tmp_path
+):
+    """Copying a source into another story with sources add --file (its +++ header was once
+    stored as the article's first lines, and quoted)."""
+    from conftest import SHIPPED_CORPUS
+
+    base = ["--config", str(config_path)]
+    assert run_cli(capsys, *base, "stories", "create", "copy")[0] == 0
+    seed = SHIPPED_CORPUS / "seed-story.txt"
+    code, out, err = run_cli(
+        capsys, *base, "--story", "copy", "sources", "add", "--file", str(seed)
+    )
+    assert code == 0, err
+    code, out, _ = run_cli(capsys, *base, "--story", "copy", "sources", "list", "--json")
+    (copied,) = [json.loads(line) for line in out.splitlines()]
+    original = Corpus(SHIPPED_CORPUS).load().sources[0]
+    assert copied["title"] == original.title and copied["characters"] == len(original.text)
+    code, out, _ = run_cli(capsys, *base, "--story", "copy", "ask", "--json", "Who is Amy?")
+    shown = json.loads(out)
+    assert all("+++" not in e["text"] for e in [*shown["excerpts"], *shown["closest"]])
