@@ -294,7 +294,14 @@ def _settings(cls, table: dict, section: str):
 def _between(section: str, key: str, value: float, low: float, high: float) -> None:
     """ConfigError naming the setting unless ``low <= value <= high`` (NaN never is)."""
     if not low <= value <= high:
-        raise ConfigError(f"[{section}] {key} must be between {low:g} and {high:g}, got {value!r}")
+        raise ConfigError(
+            f"[{section}] {key} must be between {_number(low)} and {_number(high)}, got {value!r}"
+        )
+
+
+def _number(value: float) -> str:
+    """1000000 as "1,000,000" (not "1e+06"), 0.5 as "0.5"."""
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:g}"
 
 
 def _stats(table: dict) -> StatsSettings:

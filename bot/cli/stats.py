@@ -54,7 +54,8 @@ def cmd_stats(args, out: Console, err: Console) -> int:
         return EXIT_OK
     origins = ", ".join(f"{n} from {origin}" for origin, n in stats.origins.items())
     out.print(
-        f"[bold]{stats.asked}[/bold] questions in {args.days} days"
+        f"[bold]{stats.asked}[/bold] question{'' if stats.asked == 1 else 's'} in "
+        f"{args.days} day{'' if args.days == 1 else 's'}"
         f"{f' ({origins})' if origins else ''}, "
         f"[bold]{percent(stats.answer_rate)}[/bold] answered, "
         f"[bold]{percent(stats.helpful_rate)}[/bold] helpful "

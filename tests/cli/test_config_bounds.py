@@ -99,3 +99,8 @@ def test_the_cli_names_the_bad_setting_in_one_line(tmp_path, capsys):
 def test_the_shipped_config_and_its_aliases_load(tmp_path):
     config = config_from_dict(shipped(), base=tmp_path)
     assert config.aliases  # [aliases] groups
+
+
+def test_a_bound_is_written_as_people_write_numbers(tmp_path):
+    with pytest.raises(ConfigError, match=r"ask_rate must be between 1 and 1,000,000, got"):
+        load(tmp_path, "discord", "ask_rate", 10**7)
