@@ -161,6 +161,19 @@ def test_items_the_corpus_has_or_nearly_repeats_are_dropped(feeds_bot, web):
     assert feed_requests(web, "/news/already") == []  # known by its URL: never fetched
 
 
+def test_an_item_without_title_or_summary_is_judged_by_its_page(feeds_bot, web):
+    """Nothing to prefilter on: the page is fetched and judged (it was refused unread as
+    'relevance 0.00'; found by dogfooding)."""
+    bot = feeds_bot()
+    serve_feed(web, "/feed", rss([("", web.url("/news/cuties-indictment"), "")]))
+    bot.feeds_add(web.url("/feed"))
+
+    (candidate,) = bot.poll_feeds_sync().candidates
+
+    assert candidate.url == web.url("/news/cuties-indictment")
+    assert len(feed_requests(web, "/news/cuties-indictment")) == 1
+
+
 def test_a_page_a_moderator_removed_is_not_offered_again(feeds_bot, web):
     bot = feeds_bot()
     url = web.url("/news/cuties-indictment")

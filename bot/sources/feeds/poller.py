@@ -312,7 +312,8 @@ class FeedPoller:
         threshold = self._threshold(first)
         if not self.settings.fetch_items:
             return self._decide(base, first, [heading])
-        if first.evidence < PREFILTER * threshold:
+        # Prefiltered on its title and summary, unless it has none to read (then its page is).
+        if heading.strip() and first.evidence < PREFILTER * threshold:
             return self._decide(base, first, [heading], "title and summary: ")
         host = url_host(url)[1]
         if not self.throttle.wait(host, stop):
