@@ -78,6 +78,9 @@ def cmd_health(args, out: Console, err: Console) -> int:
     skipped = f", {len(loaded.errors)} file(s) skipped" if loaded.errors else ""
     for problem in loaded.errors:  # which, and why, as every other command says it
         err.print(f"[yellow]warning:[/yellow] skipped {literal(problem)}", highlight=False)
+    if not story:  # the other stories a running bot serves: their corpora must be there
+        for problem in _other_stories_missing(config):
+            err.print(f"[yellow]warning:[/yellow] {literal(problem)}", highlight=False)
     out.print(
         f"ok: {len(loaded.sources)} source(s) in {literal(corpus_dir)}{literal(skipped)}; "
         f"state in {literal(config.state_dir)}",
@@ -102,3 +105,25 @@ def _story_corpus(config, story: str | None):
     if record.archived:
         raise CliError(record.archived_note())
     return corpus_dir_of(config, record.id)
+
+
+def _other_stories_missing(config) -> list[str]:
+    """A line for each active story besides the default whose corpus directory is gone
+    although sources were added to it (its audit log says so): a restore from backup, not a
+    first source, is what it needs. A story nobody added to yet has no directory, rightly."""
+    from bot.insights.audit import AuditLog
+    from bot.insights.database import DEFAULT_STORY_ID, database_path
+    from bot.stories.store import StoryStore
+    from bot.stories.story import corpus_dir_of
+
+    database = database_path(config.state_dir)
+    lines = []
+    for record in StoryStore(database).all(archived=False):
+        directory = corpus_dir_of(config, record.id)
+        if record.id == DEFAULT_STORY_ID or directory.is_dir():
+            continue
+        if AuditLog(database, record.id).entries(limit=1, action="add"):
+            lines.append(
+                f"story {record.name!r} (id {record.id}) has no corpus directory: {directory}"
+            )
+    return lines

@@ -101,3 +101,22 @@ def test_the_systemd_unit_keeps_exit_2_from_restarting_and_sandboxes():
     assert lines["UMask"] == "0077" and lines["StateDirectory"] == "storybot"
     assert lines["Environment"] != "STORYBOT_CONFIG=/srv/storybot/config.toml"
     assert "/etc/storybot/config.toml" in unit
+
+
+def test_health_warns_of_a_story_whose_corpus_directory_is_gone(tmp_path, capsys):
+    config = str(story(tmp_path))
+    note = tmp_path / "fire.txt"
+    note.write_text("The harbour fire started at the grain silo on Tuesday night. " * 3)
+    for name in ("fire", "empty"):  # a story with a source, and one nobody added to yet
+        assert main(["--config", config, "stories", "create", name]) == 0
+    add = ["--story", "fire", "sources", "add", "--file", str(note), "--title", "Fire"]
+    assert main(["--config", config, *add]) == 0
+    capsys.readouterr()
+    assert main(["--config", config, "health"]) == 0
+    assert capsys.readouterr().err == ""
+
+    shutil.rmtree(tmp_path / "state" / "stories" / "2" / "corpus")
+    shutil.rmtree(tmp_path / "state" / "stories" / "3" / "corpus")
+    assert main(["--config", config, "health"]) == 0  # the bot still runs its other stories
+    err = capsys.readouterr().err
+    assert "story 'fire' (id 2) has no corpus directory" in err and "'empty'" not in err
