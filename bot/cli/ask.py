@@ -206,7 +206,7 @@ Type a question and press Enter. Up/Down recall earlier questions; Ctrl-C clears
   :help        this help
   :k N         answer with up to N excerpts (1-10); :k alone shows the current number
   :sources     list the sources I quote from
-  :quit        leave (or Ctrl-D)"""
+  :quit        leave (also :q, :exit, quit, exit, or Ctrl-D)"""
 QUIT = {":quit", ":q", ":exit", "quit", "exit"}
 HISTORY_FILE = "chat_history"
 HISTORY_LENGTH = 1000

@@ -10,7 +10,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -322,14 +323,35 @@ def cmd_accept(args, out: Console, err: Console) -> int:
     if not 0 <= args.follow <= MAX_FOLLOW:
         raise CliError(f"--follow must be between 0 and {MAX_FOLLOW}", EXIT_USAGE)
     bot = open_bot(args, err)
-    with err.status("Adding…"):
+    with err.status("Adding…"), _in_its_story(bot, args, "accept"):
         accepted = asyncio.run(bot.accept_candidate(args.id, follow=args.follow, by=args.by))
     print_report(out, accepted.report, args)
     return EXIT_OK
 
 
+@contextmanager
+def _in_its_story(bot, args, command: str) -> Iterator[None]:
+    """A candidate id of another story (ids are unique across stories) gets a hint naming it
+    (the command line sees every story)."""
+    from bot.sources.feeds.store import FeedStoreError
+
+    try:
+        yield
+    except FeedStoreError as exc:
+        story_id = bot.feed_store.story_of(args.id) if "no candidate" in str(exc) else None
+        if story_id is None or story_id == bot.story.id:
+            raise
+        other = bot.stories.get(story_id)
+        hint = f"storybot --story {other.id} feeds {command} {args.id}"
+        raise CliError(
+            f"{exc} in story {bot.story.name!r}: it is story {other.name!r}'s ({hint})"
+        ) from exc
+
+
 def cmd_ignore(args, out: Console, err: Console) -> int:
-    item = open_bot(args, err, load=False).ignore_candidate(args.id, by=args.by)
+    bot = open_bot(args, err, load=False)
+    with _in_its_story(bot, args, "ignore"):
+        item = bot.ignore_candidate(args.id, by=args.by)
     out.print(
         f"ignored [bold]{item.id}[/bold]: {literal(item.title or item.url)}",
         highlight=False,

@@ -193,3 +193,23 @@ def test_check_prints_a_line_per_feed_as_each_finishes(config_path, web):
     assert second.startswith(f"feed 2 {web.url('/b')}: ok; 1 item(s), 1 new, 1 candidate(s)")
     assert "/b" not in written[0][1]  # feed 1's line came before feed 2 was even asked
     assert summary.startswith("2 feed(s) polled, 1 new candidate(s)")
+
+
+def test_a_candidate_of_another_story_is_named_with_its_story(capsys, config_path, web):
+    serve_feed(web, "/feed", rss([cuties_item(web)]))
+    assert run(capsys, config_path, "stories", "create", "second")[0] == 0
+    second = ["--story", "second"]
+    seed = str(SHIPPED_CORPUS / "seed-story.txt")  # a corpus file: its header gives the title
+    assert run(capsys, config_path, *second, "sources", "add", "--file", seed)[0] == 0
+    assert run(capsys, config_path, *second, "feeds", "add", web.url("/feed"))[0] == 0
+    assert run(capsys, config_path, *second, "feeds", "check")[0] == 0
+    code, out, _ = run(capsys, config_path, *second, "feeds", "queue", "--json")
+    (candidate,) = [json.loads(line) for line in out.splitlines()]
+    for command in ("accept", "ignore"):
+        code, _, err = run(capsys, config_path, "feeds", command, str(candidate["id"]))
+        assert code == 1
+        assert f"it is story 'second''s (storybot --story 2 feeds {command} {candidate['id']})" in (
+            " ".join(err.split())
+        )
+    code, out, _ = run(capsys, config_path, *second, "feeds", "ignore", str(candidate["id"]))
+    assert code == 0 and "ignored" in out

@@ -449,6 +449,15 @@ class FeedStore(Component):
             ).fetchone()
         return self.item(row[0]) if row else None
 
+    def story_of(self, item_id: int) -> int | None:
+        """The story an item belongs to, whichever it is (for the command line, which sees
+        every story; never for a server, which sees only its own)."""
+        if not self.path.exists():
+            return None
+        with self.transaction() as db:
+            row = db.execute("SELECT story_id FROM feed_items WHERE id = ?", (item_id,)).fetchone()
+        return None if row is None else int(row[0])
+
     def item(self, item_id: int) -> Candidate:
         with self.transaction() as db:
             row = db.execute(
