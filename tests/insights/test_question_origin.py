@@ -105,4 +105,4 @@ def test_rates_without_votes_are_a_dash_everywhere(config, capsys):
     capsys.readouterr()
     assert main(["--config", str(config), "stats"]) == 0
     summary = " ".join(capsys.readouterr().out.split())
-    assert "1 questions in 30 days (1 from cli), 100% answered, — helpful (0 votes)" in summary
+    assert "1 question in 30 days (1 from cli), 100% answered, — helpful (0 votes)" in summary
