@@ -340,7 +340,10 @@ class ArrayFiles:
         wanted = {f"{source_id}.npz" for source_id in keep}
         for path in self.directory.glob("*.npz"):
             if path.name not in wanted:
-                path.unlink(missing_ok=True)
+                try:
+                    path.unlink(missing_ok=True)
+                except OSError as exc:  # a read-only state dir: a stale file only costs disk
+                    log.warning("cannot remove %s %s: %s", self.what, path, exc)
 
 
 # The largest cache file read (a source is at most 10 MB of text; its vectors ~ 40 MB).

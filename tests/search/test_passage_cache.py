@@ -224,3 +224,24 @@ def test_passages_read_from_the_cache_are_the_ones_split_makes(make_bot):
     # The same strings as the index's vocabulary (one object per term).
     vocab = {t: t for t in second.retriever.index._vocab}
     assert all(vocab[t] is t for p in read for t in p.terms)
+
+
+def test_a_stale_cache_file_that_cannot_be_removed_costs_only_disk(make_bot, monkeypatch, caplog):
+    """A read-only state directory (a mount; root here can write anywhere, so the refusal is
+    simulated): the cache file of a removed source stays, and the bot answers as before."""
+    from pathlib import Path
+
+    bot = make_bot(A, B, seed=False)
+    real = Path.unlink
+
+    def read_only(path, missing_ok=False):
+        if path.suffix == ".npz":
+            raise OSError(30, "Read-only file system", str(path))
+        return real(path, missing_ok=missing_ok)
+
+    monkeypatch.setattr(Path, "unlink", read_only)
+    bot.remove_source("beta-report", removed_by="test")
+    answer = bot.ask("What did the festival jury praise?")
+    shown = [*answer.excerpts, *answer.closest]
+    assert shown and {e.source.id for e in shown} == {"alpha-report"}
+    assert "cannot remove" in caplog.text and "beta-report" in caplog.text
