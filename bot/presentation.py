@@ -131,6 +131,7 @@ def stats_record(stats: Stats, fixed: Sequence[tuple[Gap, Source]]) -> dict:
                 "count": g.count,
                 "variants": list(g.variants),
                 "unanswered": g.unanswered,
+                "nothing": g.nothing,
                 "not_helpful": g.not_helpful,
                 "last_asked": g.last_asked,
             }

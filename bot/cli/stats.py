@@ -17,9 +17,12 @@ SHOWN_QUESTION = 200
 GAP_COLUMNS = (
     Column("question"),
     Column("times", key=True, justify="right"),
-    Column("unanswered", key=True, justify="right", drop=2),
+    Column("unanswered", key=True, justify="right", drop=3),
+    # Of the unanswered: replies of "nothing in the sources is about that" (the rest were
+    # shown the closest passages).
+    Column("of them nothing", key=True, justify="right", drop=2),
     Column("not helpful", key=True, justify="right", drop=1),
-    Column("last asked", key=True, drop=3),
+    Column("last asked", key=True, drop=4),
 )
 
 
@@ -82,6 +85,7 @@ def cmd_stats(args, out: Console, err: Console) -> int:
                 shortened(g.question),
                 g.count,
                 g.unanswered,
+                g.nothing,
                 g.not_helpful,
                 g.last_asked[:16].replace("T", " "),
             )

@@ -58,6 +58,8 @@ CREATE INDEX questions_story ON questions (story_id, asked_at)
     # spaCy pipeline is loaded anyway), so grouping gaps needs no spaCy. NULL: recorded
     # before; those are analysed when grouped.
     "ALTER TABLE questions ADD COLUMN terms TEXT",
+    # The reply's kind (answer, closest, nothing); '' for rows recorded before.
+    "ALTER TABLE questions ADD COLUMN kind TEXT NOT NULL DEFAULT ''",
 ]
 # The front ends that record questions (``origin``).
 ORIGINS = ("discord", "cli")
@@ -80,6 +82,9 @@ class Gap:
     last_asked: str
     unanswered: int
     not_helpful: int
+    # Of the unanswered: replies that said nothing in the sources is about it (off-topic, or
+    # words the story never uses); the rest got the closest passages.
+    nothing: int = 0
 
 
 @dataclass
@@ -146,7 +151,7 @@ class QuestionLog(Component):
             cursor = db.execute(
                 "INSERT INTO questions"
                 " (asked_at, server, question, answered, top_score, sources, origin, story_id,"
-                " terms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " terms, kind) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     iso(when),
                     server,
@@ -157,6 +162,7 @@ class QuestionLog(Component):
                     origin,
                     self.story_id,
                     None if terms is None else json.dumps(list(terms)),
+                    answer.kind,
                 ),
             )
             row_id = cursor.lastrowid
@@ -237,7 +243,8 @@ class QuestionLog(Component):
                 (since, self.story_id),
             ).fetchall()
             gaps = db.execute(
-                "SELECT question, asked_at, answered, helpful, not_helpful, terms FROM questions"
+                "SELECT question, asked_at, answered, helpful, not_helpful, terms, kind"
+                " FROM questions"
                 " WHERE asked_at >= ? AND story_id = ? AND (answered = 0 OR not_helpful > helpful)"
                 " ORDER BY asked_at, id",
                 (since, self.story_id),
@@ -251,6 +258,14 @@ class QuestionLog(Component):
         stats.origins = {origin: count for origin, count in origins}
         stats.gaps = group_gaps(gaps, terms_of)[:limit]
         return stats
+
+
+def _kind(row) -> str:
+    """A row's reply kind ("" when it has none: recorded before kinds were kept)."""
+    try:
+        return row["kind"] or ""
+    except (KeyError, IndexError):  # a dict without it; an sqlite3.Row without the column
+        return ""
 
 
 def group_gaps(rows: list, terms_of: Callable[[str], Iterable[str]]) -> list[Gap]:
@@ -291,6 +306,7 @@ def group_gaps(rows: list, terms_of: Callable[[str], Iterable[str]]) -> list[Gap
                 last_asked=latest["asked_at"],
                 unanswered=sum(1 for m in members if not m["answered"]),
                 not_helpful=sum(m["not_helpful"] for m in members),
+                nothing=sum(1 for m in members if _kind(m) == "nothing"),
             )
         )
     gaps.sort(key=lambda g: g.last_asked, reverse=True)

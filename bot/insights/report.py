@@ -218,12 +218,20 @@ def render_html(
         )
     else:
         chart = f'<p class="empty">{NO_QUESTIONS}</p>'
-    gap_headers = ("question", "times asked", "unanswered", "not helpful", "last asked (UTC)")
+    gap_headers = (
+        "question",
+        "times asked",
+        "unanswered",
+        "of them nothing",
+        "not helpful",
+        "last asked (UTC)",
+    )
     gap_rows = [
         (
             g.question,
             g.count,
             g.unanswered,
+            g.nothing,
             g.not_helpful,
             g.last_asked[:16].replace("T", " "),
             " / ".join(v for v in g.variants if v != g.question),
@@ -235,7 +243,9 @@ def render_html(
     ]
     source_rows = [(source_title(titles, sid), sid, n) for sid, n in stats.top_sources]
     nothing = NOTHING_ASKED if not stats.asked else None
-    gaps = _table("gaps", (*gap_headers, "also asked as"), gap_rows, nothing or NO_GAPS, (1, 2, 3))
+    gaps = _table(
+        "gaps", (*gap_headers, "also asked as"), gap_rows, nothing or NO_GAPS, (1, 2, 3, 4)
+    )
     now_answered = _table(
         "now-answered",
         ("question", "answered by", "source id", "added"),

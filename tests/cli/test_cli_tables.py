@@ -233,8 +233,11 @@ def test_stats_piped_are_titled_plain_sections_and_empty_ones_say_so(tmp_path):
     cmd_stats(args, out, console())
     lines = out.file.getvalue().splitlines()
     gaps = lines.index("# Gaps (unanswered or not helpful, near-duplicates grouped)")
-    assert lines[gaps + 1] == "question\ttimes\tunanswered\tnot helpful\tlast asked"
-    question, times, unanswered, _, _ = lines[gaps + 2].split("\t")
+    assert (
+        lines[gaps + 1] == "question\ttimes\tunanswered\tof them nothing\tnot helpful\tlast asked"
+    )
+    question, times, unanswered, nothing, _, _ = lines[gaps + 2].split("\t")
+    assert nothing == "1"  # the sky over the harbour: nothing in the sources is about it
     assert (times, unanswered) == ("1", "1") and len(question) == SHOWN_QUESTION
     assert question.endswith("…") and long_question.strip().startswith(question[:-1])
     terminal = console()

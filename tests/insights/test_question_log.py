@@ -32,6 +32,7 @@ def test_recording_stores_outcome_without_user_ids(make_bot):
     refused = rows["Who won the Super Bowl?"]
     assert refused["answered"] == 0 and refused["top_score"] is None
     assert refused["not_helpful"] == 1
+    assert (answered["kind"], refused["kind"]) == ("answer", "nothing")  # the reply's kind
     columns = set(answered)
     assert not {"user", "user_id", "author", "member"} & columns
 
@@ -151,7 +152,8 @@ def test_html_report_tables(make_bot):
     gaps = parser.tables["gaps"]
     assert len(gaps) == 1
     assert gaps[0][0] == "who won the super bowl <script>?" and gaps[0][1] == "2"
-    assert gaps[0][5] == "Who won the Super Bowl?"
+    assert (gaps[0][2], gaps[0][3]) == ("2", "2")  # unanswered, of them "nothing" replies
+    assert gaps[0][6] == "Who won the Super Bowl?"
     sources = parser.tables["sources"]
     assert sources == [[bot.sources[0].title, "seed-story", "2"]]
 

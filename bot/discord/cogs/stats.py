@@ -57,6 +57,7 @@ def stats_embed(stats: Stats, fixed, titles: dict[str, str], days: int) -> disco
         [
             f"{g.count}× {safe_trim(g.question, 150)}"
             + (f" (+{len(g.variants) - 1} similar)" if len(g.variants) > 1 else "")
+            + (" · nothing in the sources is about it" if g.nothing == g.count else "")
             for g in stats.gaps
         ],
         "None: every question found an answer.",
