@@ -46,18 +46,22 @@ def cmd_stats(args, out: Console, err: Console) -> int:
     stats = bot.stats(args.days)
     fixed = bot.newly_answered(stats)
     titles = {s.id: s.title for s in bot.sources}
+    # Named when the deployment has several stories (one story: nothing to tell apart).
+    story = bot.story.name if len(bot.stories.all()) > 1 else ""
     if args.html:
         try:
-            atomic_write(args.html, render_html(stats, titles, args.days, fixed).encode("utf-8"))
+            page = render_html(stats, titles, args.days, fixed, story=story)
+            atomic_write(args.html, page.encode("utf-8"))
         except OSError as exc:
             raise CliError(f"cannot write {args.html}: {exc.strerror}") from exc
         err.print(f"wrote {literal(args.html)}", highlight=False)
     if args.json:
-        print_json(stats_record(stats, fixed))
+        print_json(stats_record(stats, fixed) | {"story": bot.story.name})
         return EXIT_OK
     origins = ", ".join(f"{n} from {origin}" for origin, n in stats.origins.items())
     out.print(
-        f"[bold]{stats.asked}[/bold] question{'' if stats.asked == 1 else 's'} in "
+        (f"story {literal(story)}: " if story else "")
+        + f"[bold]{stats.asked}[/bold] question{'' if stats.asked == 1 else 's'} in "
         f"{args.days} day{'' if args.days == 1 else 's'}"
         f"{f' ({origins})' if origins else ''}, "
         f"[bold]{percent(stats.answer_rate)}[/bold] answered, "

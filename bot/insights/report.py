@@ -203,10 +203,13 @@ def render_html(
     period_days: int,
     fixed: Sequence[tuple[Gap, Source]] = (),
     generated: datetime | None = None,
+    story: str = "",
 ) -> str:
     """The report page; ``titles`` maps source ids to titles (removed sources show their id),
     ``fixed`` are the gaps newer sources now answer, ``generated`` is when the figures were
-    taken (the period ends then; default now)."""
+    taken (the period ends then; default now), ``story`` names the story when a deployment
+    has several."""
+    of_story = f" (story {story})" if story else ""
     generated = (generated or datetime.now(UTC)).astimezone(UTC)
     end = generated.date()
     start = (generated - timedelta(days=period_days)).date()
@@ -262,7 +265,7 @@ def render_html(
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>storybot report, {start.isoformat()} to {end.isoformat()}</title>
+<title>storybot report{escape(of_story)}, {start.isoformat()} to {end.isoformat()}</title>
 <style>
 body {{ font-family: system-ui, sans-serif; margin: 2em auto; max-width: 60em; padding: 0 1em;
        color: #222; line-height: 1.4; }}
@@ -292,7 +295,7 @@ td {{ overflow-wrap: anywhere; }}
 </style>
 </head>
 <body>
-<h1>storybot: what the community asked</h1>
+<h1>storybot: what the community asked{escape(of_story)}</h1>
 <p class="meta" id="period">Last {period_days} days: {start.isoformat()} to {end.isoformat()}.
 Generated <time id="generated" datetime="{generated.isoformat(timespec="seconds")}">\
 {generated:%Y-%m-%d %H:%M} UTC</time>.</p>

@@ -134,3 +134,16 @@ def test_a_corpus_file_added_to_another_story_keeps_its_text_not_its_header(
     code, out, _ = run_cli(capsys, *base, "--story", "copy", "ask", "--json", "Who is Amy?")
     shown = json.loads(out)
     assert all("+++" not in e["text"] for e in [*shown["excerpts"], *shown["closest"]])
+
+
+def test_stats_name_the_story_when_there_are_several(capsys, config_path, tmp_path):
+    base = ["--config", str(config_path)]
+    code, out, _ = run_cli(capsys, *base, "stats")
+    assert code == 0 and not out.startswith("story")  # one story: nothing to tell apart
+    assert run_cli(capsys, *base, "stories", "create", "fire")[0] == 0
+    report = tmp_path / "report.html"
+    code, out, _ = run_cli(capsys, *base, "stats", "--html", str(report))
+    assert code == 0 and out.startswith("story default: ")
+    assert "<h1>storybot: what the community asked (story default)</h1>" in report.read_text()
+    code, out, _ = run_cli(capsys, *base, "--story", "fire", "stats", "--json")
+    assert json.loads(out)["story"] == "fire"
