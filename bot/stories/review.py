@@ -236,8 +236,10 @@ class Review:
     def ignore_candidate(self, candidate_id: int, *, by: str = "") -> Candidate:
         """A moderator's no: the item is never queued again. An item whose page failed to
         load and waits to be tried again (``retry``) may be turned down too."""
+        was = self.feed_store.item(candidate_id).status
         item = self.feed_store.decide(
             candidate_id, "ignored", by, now_iso(), only_from=("pending", "retry")
         )
-        self.story.audit_event(by, "ignore", item.url, f"candidate {item.id}")
+        what = "candidate" if was == "pending" else f"feed item (was {was})"
+        self.story.audit_event(by, "ignore", item.url, f"{what} {item.id}")
         return item

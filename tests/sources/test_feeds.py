@@ -482,6 +482,8 @@ def test_an_item_waiting_to_be_tried_again_can_be_turned_down(feeds_bot, web):
     (item,) = bot.feed_store.items(("retry",), 10)
 
     assert bot.ignore_candidate(item.id, by="ana").status == "ignored"
+    (logged,) = [e for e in bot.audit_entries() if e.action == "ignore"]
+    assert logged.detail == f"feed item (was retry) {item.id}"  # it never was a candidate
     del web.routes["/news/cuties-indictment"]  # the page would load now: it is not offered
     add_feed_pages(web)
     assert bot.poll_feeds_sync(force=True).candidates == []
