@@ -183,14 +183,14 @@ def _add_file(args, out: Console, err: Console) -> int:
             EXIT_USAGE,
         )
     try:
-        data = read_document(args.file)
-    except DocumentError:
-        data = None  # said below, after the usage errors
-    titled = suffix in {".md", ".markdown", ".html", ".htm"} or (data or b"").startswith(b"+++")
+        data, unreadable = read_document(args.file), None
+    except DocumentError as exc:
+        data, unreadable = b"", exc  # said after the usage errors
+    titled = suffix in {".md", ".markdown", ".html", ".htm"} or data.startswith(b"+++")
     if not args.title and not titled:  # a corpus file's header has its title
         raise CliError("--title is required with a .txt file", EXIT_USAGE)
-    if data is None:
-        data = read_document(args.file)
+    if unreadable is not None:
+        raise unreadable
     bot = open_bot(args, err, need="nothing", load=False)
     added = bot.add_file(
         args.file.name,
