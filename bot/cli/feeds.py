@@ -331,15 +331,15 @@ def cmd_accept(args, out: Console, err: Console) -> int:
 
 @contextmanager
 def _in_its_story(bot, args, command: str) -> Iterator[None]:
-    """A candidate id of another story (ids are unique across stories) gets a hint naming it
-    (the command line sees every story)."""
+    """A candidate id of another story (ids are unique across stories: this story cannot find
+    it) gets a hint naming that story (the command line sees every story)."""
     from bot.sources.feeds.store import FeedStoreError
 
     try:
         yield
     except FeedStoreError as exc:
-        story_id = bot.feed_store.story_of(args.id) if "no candidate" in str(exc) else None
-        if story_id is None or story_id == bot.story.id:
+        story_id = bot.feed_store.story_of(args.id)
+        if story_id is None or story_id == bot.story.id:  # not found anywhere, or another error
             raise
         other = bot.stories.get(story_id)
         hint = f"storybot --story {other.id} feeds {command} {args.id}"
