@@ -253,13 +253,6 @@ class PassageList(LazyPassages):
     def __iter__(self) -> Iterator[Passage]:
         return itertools.chain.from_iterable(self.parts)
 
-    def of_source(self, source_id: str) -> Sequence[Passage]:
-        """The passages of one source, in order (none for a source not here)."""
-        for sid, part in zip(self.source_ids, self.parts, strict=True):
-            if sid == source_id:
-                return part
-        return ()
-
     def by_source(self) -> dict[str, Sequence[Passage]]:
         """Each source's passages, in order, by source id."""
         return dict(zip(self.source_ids, self.parts, strict=True))

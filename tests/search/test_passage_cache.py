@@ -218,9 +218,10 @@ def test_passages_read_from_the_cache_are_the_ones_split_makes(make_bot):
     assert read[1:4] == expected[1:4]
     with pytest.raises(IndexError):
         read[len(read)]
+    by_source = read.by_source()
+    assert list(by_source) == [s.id for s in second.sources]
     for s in second.sources:
-        assert list(read.of_source(s.id)) == [p for p in expected if p.source_id == s.id]
-    assert read.of_source("no-such-source") == ()
+        assert list(by_source[s.id]) == [p for p in expected if p.source_id == s.id]
     # The same strings as the index's vocabulary (one object per term).
     vocab = {t: t for t in second.retriever.index._vocab}
     assert all(vocab[t] is t for p in read for t in p.terms)
