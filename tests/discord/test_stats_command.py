@@ -44,6 +44,10 @@ async def test_moderator_sees_gaps_then_what_a_new_source_answers(client):
     shown = texts(sent)
     assert "**3** questions" in shown and "**33%** answered" in shown
     assert "2× When is the zebra parade happening?" in shown
+    # Both replies said nothing in the sources is about it: the gap says so.
+    assert (
+        "2× When is the zebra parade happening? (+1 similar) · nothing in the sources is" in shown
+    )
     assert "Nothing new" in shown
     client.storybot.add_source("The zebra parade is on Saturday at noon.", "Zebra parade date")
     second = mock_interaction(moderator())
